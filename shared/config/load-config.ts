@@ -1,0 +1,172 @@
+import { readFileSync } from "node:fs";
+import type { z } from "zod";
+import { ConfigError } from "../core/errors.js";
+import { settingsSchema, type Settings } from "./settings.js";
+import { sourcesSchema, toSourceConfig, type SourceConfig } from "./source.js";
+
+export interface Config {
+  readonly redis: { readonly url: string; readonly keyPrefix: string };
+  readonly elasticsearch: {
+    readonly node: string;
+    readonly apiKey?: string;
+    readonly username?: string;
+    readonly password?: string;
+    readonly caFile?: string;
+    readonly requestTimeoutMs: number;
+  };
+  readonly cosmos: {
+    readonly endpoint: string;
+    readonly key: string;
+    readonly caFile?: string;
+    readonly triggerConnection: string;
+    readonly leaseContainer: string;
+    readonly createLeaseContainer: boolean;
+  };
+  readonly sources: readonly SourceConfig[];
+  readonly sync: {
+    readonly schedule: string;
+    readonly batchSize: number;
+    readonly batchMaxBytes: number;
+    readonly concurrency: number;
+    readonly timeBudgetMs: number;
+    readonly idlePollMs: number;
+  };
+  readonly queue: {
+    readonly leaseMs: number;
+    readonly bulkShare: number;
+    readonly reapIntervalMs: number;
+    readonly retry: { readonly maxAttempts: number; readonly backoffBaseMs: number; readonly backoffMaxMs: number };
+  };
+  readonly api: { readonly maxItems: number; readonly maxBodyBytes: number; readonly apiKey?: string };
+  readonly worker: { readonly host: string; readonly port: number; readonly sync: boolean };
+  readonly logLevel: Settings["LOG_LEVEL"];
+}
+
+export interface LoadConfigOptions {
+  /** Reads DRIFTLESS_SOURCES_FILE; injected for tests. */
+  readFile?: (path: string) => string;
+}
+
+/**
+ * Validates every setting once, at start. A bad or missing value throws one ConfigError that
+ * lists each problem with the name of its setting (never its value: some are secrets).
+ */
+export function loadConfig(env: Record<string, string | undefined>, options: LoadConfigOptions = {}): Config {
+  const settings = parseOrThrow(settingsSchema, withoutBlanks(env), (path) => path.join("."));
+  const sources = loadSources(settings, options.readFile ?? ((path) => readFileSync(path, "utf8")));
+  if (settings.QUEUE_BACKOFF_MAX_MS < settings.QUEUE_BACKOFF_BASE_MS) {
+    throw new ConfigError("QUEUE_BACKOFF_MAX_MS", "must not be smaller than QUEUE_BACKOFF_BASE_MS");
+  }
+
+  return deepFreeze({
+    redis: { url: settings.REDIS_URL, keyPrefix: settings.REDIS_KEY_PREFIX },
+    elasticsearch: {
+      node: settings.ELASTICSEARCH_URL,
+      apiKey: settings.ELASTICSEARCH_API_KEY,
+      username: settings.ELASTICSEARCH_USERNAME,
+      password: settings.ELASTICSEARCH_PASSWORD,
+      caFile: settings.ELASTICSEARCH_CA_FILE,
+      requestTimeoutMs: settings.ELASTICSEARCH_REQUEST_TIMEOUT_MS,
+    },
+    cosmos: {
+      endpoint: settings.COSMOS_ENDPOINT,
+      key: settings.COSMOS_KEY,
+      caFile: settings.COSMOS_CA_FILE,
+      triggerConnection: settings.COSMOS_TRIGGER_CONNECTION,
+      leaseContainer: settings.COSMOS_LEASE_CONTAINER,
+      createLeaseContainer: settings.COSMOS_CREATE_LEASE_CONTAINER,
+    },
+    sources,
+    sync: {
+      schedule: settings.SYNC_SCHEDULE,
+      batchSize: settings.SYNC_BATCH_SIZE,
+      batchMaxBytes: settings.SYNC_BATCH_MAX_BYTES,
+      concurrency: settings.SYNC_CONCURRENCY,
+      timeBudgetMs: settings.SYNC_TIME_BUDGET_MS,
+      idlePollMs: settings.SYNC_IDLE_POLL_MS,
+    },
+    queue: {
+      leaseMs: settings.QUEUE_LEASE_MS,
+      bulkShare: settings.QUEUE_BULK_SHARE,
+      reapIntervalMs: settings.QUEUE_REAP_INTERVAL_MS,
+      retry: {
+        maxAttempts: settings.QUEUE_MAX_ATTEMPTS,
+        backoffBaseMs: settings.QUEUE_BACKOFF_BASE_MS,
+        backoffMaxMs: settings.QUEUE_BACKOFF_MAX_MS,
+      },
+    },
+    api: {
+      maxItems: settings.ENQUEUE_MAX_ITEMS,
+      maxBodyBytes: settings.ENQUEUE_MAX_BODY_BYTES,
+      apiKey: settings.DRIFTLESS_API_KEY,
+    },
+    worker: { host: settings.WORKER_HOST, port: settings.WORKER_PORT, sync: settings.WORKER_SYNC },
+    logLevel: settings.LOG_LEVEL,
+  });
+}
+
+function loadSources(settings: Settings, readFile: (path: string) => string): SourceConfig[] {
+  const inline = settings.DRIFTLESS_SOURCES;
+  const file = settings.DRIFTLESS_SOURCES_FILE;
+  if (inline && file) {
+    throw new ConfigError("DRIFTLESS_SOURCES", "set either DRIFTLESS_SOURCES or DRIFTLESS_SOURCES_FILE, not both");
+  }
+  if (!inline && !file) {
+    throw new ConfigError("DRIFTLESS_SOURCES", "required (JSON list of sources), or DRIFTLESS_SOURCES_FILE (path to it)");
+  }
+  const setting = inline ? "DRIFTLESS_SOURCES" : "DRIFTLESS_SOURCES_FILE";
+  let text: string;
+  try {
+    text = inline ?? readFile(file!);
+  } catch (error) {
+    throw new ConfigError(setting, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(setting, `not valid JSON (${(error as Error).message})`);
+  }
+  // A single source may be given as an object instead of a one-element list.
+  const list = Array.isArray(json) ? json : [json];
+  return parseOrThrow(sourcesSchema, list, (path) => `${setting}${formatPath(path)}`).map(toSourceConfig);
+}
+
+function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  name: (path: readonly PropertyKey[]) => string,
+): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const setting = name(issue.path);
+    const message = issue.code === "invalid_type" && /received undefined/.test(issue.message) ? "required" : issue.message;
+    return { setting, message };
+  });
+  const first = problems[0]!;
+  if (problems.length === 1) throw new ConfigError(first.setting, first.message);
+  const error = new ConfigError(first.setting, first.message);
+  error.message = `invalid configuration:\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join("\n")}`;
+  throw error;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
+}
+
+function withoutBlanks(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== "") out[key] = value.trim();
+  }
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

@@ -1,0 +1,76 @@
+import { z } from "zod";
+
+/**
+ * Every environment setting driftless reads, with its default. The README's configuration
+ * reference mirrors this file; keep them in step.
+ */
+const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+const url = (protocols: RegExp, hint: string) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.test(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a ${hint} URL`);
+const flag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
+
+export const settingsSchema = z.object({
+  REDIS_URL: url(/^rediss?:$/, "redis:// or rediss://"),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("driftless"),
+
+  ELASTICSEARCH_URL: url(/^https?:$/, "http:// or https://"),
+  ELASTICSEARCH_API_KEY: z.string().min(1).optional(),
+  ELASTICSEARCH_USERNAME: z.string().min(1).optional(),
+  ELASTICSEARCH_PASSWORD: z.string().min(1).optional(),
+  ELASTICSEARCH_CA_FILE: z.string().min(1).optional(),
+  ELASTICSEARCH_REQUEST_TIMEOUT_MS: int(1000, 30_000),
+
+  COSMOS_ENDPOINT: url(/^https?:$/, "https://"),
+  COSMOS_KEY: z.string().min(1),
+  /** Trust this CA for the Cosmos endpoint (the local emulators use self-signed certificates). */
+  COSMOS_CA_FILE: z.string().min(1).optional(),
+  /** App setting (prefix) the Functions Cosmos DB trigger connects with. */
+  COSMOS_TRIGGER_CONNECTION: z.string().min(1).default("COSMOS"),
+  COSMOS_LEASE_CONTAINER: z.string().min(1).default("leases"),
+  /** Let the Functions trigger create its lease container (key auth only; under Entra auth create it in Bicep). */
+  COSMOS_CREATE_LEASE_CONTAINER: flag.default(false),
+
+  DRIFTLESS_SOURCES: z.string().min(1).optional(),
+  DRIFTLESS_SOURCES_FILE: z.string().min(1).optional(),
+
+  SYNC_SCHEDULE: z.string().min(1).default("*/30 * * * * *"),
+  SYNC_BATCH_SIZE: int(1, 500),
+  SYNC_BATCH_MAX_BYTES: int(1024, 5_000_000),
+  SYNC_CONCURRENCY: int(1, 2),
+  SYNC_TIME_BUDGET_MS: int(1000, 25_000),
+  SYNC_IDLE_POLL_MS: int(10, 250),
+
+  QUEUE_LEASE_MS: int(1000, 60_000),
+  QUEUE_MAX_ATTEMPTS: int(1, 10),
+  QUEUE_BACKOFF_BASE_MS: int(0, 1000),
+  QUEUE_BACKOFF_MAX_MS: int(0, 300_000),
+  QUEUE_BULK_SHARE: z.coerce.number().min(0).max(1).default(0.1),
+  QUEUE_REAP_INTERVAL_MS: int(100, 5000),
+
+  ENQUEUE_MAX_ITEMS: int(1, 1000),
+  ENQUEUE_MAX_BODY_BYTES: int(1024, 1_048_576),
+
+  WORKER_HOST: z.string().min(1).default("127.0.0.1"),
+  WORKER_PORT: int(0, 7071),
+  DRIFTLESS_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  WORKER_SYNC: flag.default(true),
+
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** Settings whose values are never printed, not even in validation errors. */
+export const secretSettings = new Set([
+  "REDIS_URL",
+  "ELASTICSEARCH_API_KEY",
+  "ELASTICSEARCH_PASSWORD",
+  "COSMOS_KEY",
+  "DRIFTLESS_API_KEY",
+]);

@@ -1,0 +1,55 @@
+/** One write to the index: the current version of a document, or its removal. */
+export type SinkOp =
+  | {
+      readonly action: "index";
+      /** The queue member this write settles. */
+      readonly member: string;
+      readonly id: string;
+      /** External version: the document's `_ts` (seconds). Older reads never overwrite newer ones. */
+      readonly version: number;
+      readonly document: Record<string, unknown>;
+    }
+  | {
+      readonly action: "delete";
+      readonly member: string;
+      readonly id: string;
+      readonly version: number;
+    };
+
+/**
+ * What happened to one write. A version conflict is `ok`: a newer version is already there.
+ * `retry` for 429, 5xx and transport failures; `dead` for other 4xx (the document itself is bad).
+ */
+export type ItemOutcome =
+  | { readonly member: string; readonly outcome: "ok" }
+  | { readonly member: string; readonly outcome: "retry"; readonly error: string }
+  | { readonly member: string; readonly outcome: "dead"; readonly error: string };
+
+/** The single choke point for every write to Elasticsearch. */
+export interface Sink {
+  /**
+   * One bulk request against the alias; one outcome per op, in op order. Never throws for item
+   * errors. Throws only when the request as a whole is refused for a reason no document can fix
+   * (the alias is missing, authentication fails): configuration problems, which deserve one
+   * clear error rather than a dead letter per key. Transport failures, timeouts, 429 and 5xx are
+   * not thrown: every op comes back `retry`.
+   *
+   * Every indexed document gets driftless's metadata (`driftless.key` = `member`,
+   * `driftless.ts` = `version`; see metadata.ts).
+   */
+  write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]>;
+}
+
+/** The `mappings` body of a create-index request: `properties`, `dynamic`, … (core field types). */
+export type IndexMapping = Readonly<Record<string, unknown>>;
+
+/** Index settings (shards, replicas, …), used when an index is created. */
+export type IndexSettings = Readonly<Record<string, unknown>>;
+
+/** What an alias and the index versions behind it are made of. */
+export interface IndexDefinition {
+  /** The name searches and writes use; the concrete index behind it is driftless's to create and swap. */
+  readonly alias: string;
+  readonly mapping: IndexMapping;
+  readonly settings?: IndexSettings | undefined;
+}

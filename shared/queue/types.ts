@@ -1,0 +1,102 @@
+import type { DocKey } from "../core/keys.js";
+
+/**
+ * `live` carries change-feed and producer keys; `bulk` carries reimport and reconcile keys.
+ * Claims take from `live` first, keeping a small share for `bulk` so it never starves.
+ */
+export type Lane = "live" | "bulk";
+
+export interface EnqueueResult {
+  /** Keys newly made pending, or marked dirty because they were in flight. */
+  readonly enqueued: number;
+  /** Keys that were already pending (their earliest due time is kept) or already dirty. */
+  readonly duplicates: number;
+}
+
+export interface ClaimedKey {
+  readonly key: DocKey;
+  /** The encoded key as stored in Redis; pass it back to settle the claim. */
+  readonly member: string;
+  /** Failed attempts before this claim (0 for a fresh key). */
+  readonly attempts: number;
+  readonly lane: Lane;
+}
+
+export interface Claim {
+  /** The lease token: settling calls must present it, so a holder whose lease expired cannot settle. */
+  readonly token: string;
+  readonly leaseDeadline: number;
+  readonly items: readonly ClaimedKey[];
+}
+
+export interface Failure {
+  readonly member: string;
+  readonly error: string;
+  /** Why a dead-lettered key can never succeed as it is, for people reading dead letters. @defaultValue "rejected" */
+  readonly reason?: string;
+}
+
+export interface SettleResult {
+  /** Keys settled as asked. */
+  readonly settled: number;
+  /** Keys whose lease was no longer held by this token (expired and reaped, or settled already). */
+  readonly stale: number;
+}
+
+export interface RetryResult extends SettleResult {
+  readonly deadLettered: number;
+}
+
+export interface QueueStats {
+  readonly pending: number;
+  readonly pendingLive: number;
+  readonly pendingBulk: number;
+  /** Pending keys whose due time has come (not waiting out a retry backoff). */
+  readonly due: number;
+  readonly inflight: number;
+  readonly dirty: number;
+  readonly deadLettered: number;
+  /** Age of the oldest pending key whose due time has passed, 0 when none is due. */
+  readonly oldestPendingAgeMs: number;
+  readonly lastSyncAt: number | null;
+}
+
+export interface DeadLetter {
+  readonly key: DocKey;
+  readonly member: string;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly lastError: string;
+  readonly deadLetteredAt: number;
+  readonly lane: Lane;
+}
+
+export interface RetryPolicy {
+  /** After this many failed attempts a key is dead-lettered. @defaultValue 10 */
+  readonly maxAttempts: number;
+  /** Delay after the first failure; doubles each attempt. @defaultValue 1000 */
+  readonly backoffBaseMs: number;
+  /** Upper bound of the delay. @defaultValue 300000 */
+  readonly backoffMaxMs: number;
+}
+
+/** The reliable per-source queue of DESIGN.md. Every method is one atomic Lua script. */
+export interface SourceQueue {
+  readonly source: string;
+  enqueue(keys: readonly DocKey[], options: { lane: Lane; now: number; delayMs?: number }): Promise<EnqueueResult>;
+  claim(options: { max: number; leaseMs: number; now: number; bulkShare?: number }): Promise<Claim>;
+  ack(token: string, members: readonly string[], now: number): Promise<SettleResult>;
+  retry(token: string, failures: readonly Failure[], now: number): Promise<RetryResult>;
+  deadLetter(token: string, failures: readonly Failure[], now: number): Promise<SettleResult>;
+  release(token: string, members: readonly string[], now: number): Promise<SettleResult>;
+  /** Extends the leases this token holds, for work that runs longer than expected. */
+  extend(token: string, members: readonly string[], leaseMs: number, now: number): Promise<SettleResult>;
+  /** Expired leases back to pending; each counts as a failed attempt (a key that kills its worker must not loop forever). */
+  reap(now: number, max?: number): Promise<{ requeued: number; deadLettered: number }>;
+  stats(now: number): Promise<QueueStats>;
+  listDeadLetters(options?: { offset?: number; limit?: number }): Promise<DeadLetter[]>;
+  /** Dead letters back to pending with attempts reset; all of them, or only the given members. */
+  redrive(now: number, members?: readonly string[]): Promise<number>;
+  purgeDeadLetters(members?: readonly string[]): Promise<number>;
+  markSynced(now: number): Promise<void>;
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../shared/config/index.js";
+import { ConfigError } from "../../shared/core/errors.js";
+
+const source = { name: "orders", database: "shop", container: "orders", partitionKeyPath: "/tenant", index: "orders" };
+const valid = {
+  REDIS_URL: "redis://localhost:6379",
+  ELASTICSEARCH_URL: "http://localhost:9200",
+  COSMOS_ENDPOINT: "https://localhost:8081",
+  COSMOS_KEY: "c2VjcmV0LWtleS1mb3ItdGVzdHM=",
+  DRIFTLESS_SOURCES: JSON.stringify([source]),
+};
+
+function configError(env: Record<string, string | undefined>, readFile?: (path: string) => string): ConfigError {
+  try {
+    loadConfig(env, { readFile });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("loadConfig accepted invalid settings");
+}
+
+describe("loadConfig", () => {
+  it("applies defaults and normalises sources", () => {
+    const config = loadConfig(valid);
+    expect(config.sync.batchSize).toBe(500);
+    expect(config.queue.retry.maxAttempts).toBe(10);
+    expect(config.worker.port).toBe(7071);
+    expect(config.sources[0]).toMatchObject({ name: "orders", partitionKeyPaths: ["/tenant"], documentId: "id", mapping: {} });
+    expect(Object.isFrozen(config.sources[0])).toBe(true);
+  });
+
+  it("reads sources from a file", () => {
+    const { DRIFTLESS_SOURCES: _omit, ...rest } = valid;
+    const config = loadConfig({ ...rest, DRIFTLESS_SOURCES_FILE: "/etc/sources.json" }, { readFile: () => JSON.stringify(source) });
+    expect(config.sources.map((s) => s.name)).toEqual(["orders"]);
+  });
+
+  it.each([
+    ["REDIS_URL", { REDIS_URL: undefined }, /REDIS_URL: required/],
+    ["REDIS_URL", { REDIS_URL: "http://nope" }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
+    ["SYNC_BATCH_SIZE", { SYNC_BATCH_SIZE: "lots" }, /SYNC_BATCH_SIZE/],
+    ["SYNC_BATCH_SIZE", { SYNC_BATCH_SIZE: "0" }, /SYNC_BATCH_SIZE/],
+    ["DRIFTLESS_SOURCES", { DRIFTLESS_SOURCES: "[{" }, /DRIFTLESS_SOURCES: not valid JSON/],
+    ["DRIFTLESS_SOURCES", { DRIFTLESS_SOURCES: undefined }, /DRIFTLESS_SOURCES: required/],
+    ["DRIFTLESS_SOURCES[0].index", { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, index: "Bad Index" }]) }, /DRIFTLESS_SOURCES\[0\]\.index/],
+    ["DRIFTLESS_SOURCES[0].partitionKeyPath", { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, partitionKeyPath: "tenant" }]) }, /partitionKeyPath/],
+    ["DRIFTLESS_SOURCES[0].name", { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, name: 5 }]) }, /expected string, received number/],
+    ["DRIFTLESS_SOURCES[1].name", { DRIFTLESS_SOURCES: JSON.stringify([source, source]) }, /duplicate source name/],
+    ["DRIFTLESS_SOURCES[0]", { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, colour: "red" }]) }, /colour/],
+    ["DRIFTLESS_API_KEY", { DRIFTLESS_API_KEY: "short" }, /DRIFTLESS_API_KEY: must be at least 16 characters/],
+  ])("names %s when it is bad", (setting, change, pattern) => {
+    const error = configError({ ...valid, ...change });
+    expect(error.setting).toBe(setting);
+    expect(error.message).toMatch(pattern);
+  });
+
+  it("lists every problem at once, without secret values", () => {
+    const error = configError({ ...valid, REDIS_URL: "redis//:hunter2secret@x", COSMOS_KEY: undefined, SYNC_CONCURRENCY: "-1" });
+    expect(error.message).toMatch(/REDIS_URL/);
+    expect(error.message).toMatch(/COSMOS_KEY: required/);
+    expect(error.message).toMatch(/SYNC_CONCURRENCY/);
+    expect(error.message).not.toContain("hunter2secret");
+  });
+
+  it("rejects both sources settings at once, and an unreadable file", () => {
+    expect(configError({ ...valid, DRIFTLESS_SOURCES_FILE: "/x" }).message).toMatch(/not both/);
+    const { DRIFTLESS_SOURCES: _omit, ...rest } = valid;
+    const missing = configError({ ...rest, DRIFTLESS_SOURCES_FILE: "/missing.json" }, () => {
+      throw Object.assign(new Error("no such file"), { code: "ENOENT" });
+    });
+    expect(missing.message).toBe("DRIFTLESS_SOURCES_FILE: cannot read /missing.json: ENOENT");
+  });
+});
