@@ -1,0 +1,35 @@
+import { drain, type DrainReport } from "./drain.js";
+import type { SyncDeps } from "./engine.js";
+
+export interface SyncPassTarget {
+  readonly sources: ReadonlyMap<string, { readonly sync: SyncDeps }>;
+  readonly config: { readonly sync: { readonly concurrency: number; readonly idlePollMs: number } };
+}
+
+export interface SyncPassOptions {
+  readonly budgetMs: number;
+  readonly untilIdle?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One pass over every source: return expired leases to the queue, then drain each source in
+ * parallel within the budget. This is the timer function's whole job; worker mode runs the same
+ * drain continuously.
+ */
+export async function runSyncPass(target: SyncPassTarget, options: SyncPassOptions): Promise<Record<string, DrainReport & { reaped: number }>> {
+  const entries = await Promise.all(
+    [...target.sources].map(async ([name, { sync }]) => {
+      const reaped = await sync.queue.reap(sync.clock.now());
+      const report = await drain(sync, {
+        budgetMs: options.budgetMs,
+        concurrency: target.config.sync.concurrency,
+        idlePollMs: target.config.sync.idlePollMs,
+        untilIdle: options.untilIdle,
+        signal: options.signal,
+      });
+      return [name, { ...report, reaped: reaped.requeued }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
