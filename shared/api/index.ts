@@ -1,0 +1,5 @@
+export { routes, routeNamed, matchRoute } from "./routes.js";
+export { toErrorResponse, errorBody } from "./errors.js";
+export { invokeRoute } from "./invoke.js";
+export { parseEnqueueBody } from "./enqueue.js";
+export type { ApiRequest, ApiResponse, ApiServices, HealthCheck, Route } from "./types.js";

@@ -1,0 +1,47 @@
+import { listDeadLettersHandler, redriveHandler } from "./deadletters.js";
+import { enqueueHandler } from "./enqueue.js";
+import { healthHandler } from "./health.js";
+import { statusHandler } from "./status.js";
+import type { Route } from "./types.js";
+
+/** The public HTTP contract, served under /api by Azure Functions and by worker mode alike. */
+export const routes: readonly Route[] = [
+  { name: "enqueue", method: "POST", route: "sources/{source}/enqueue", auth: "key", handler: enqueueHandler },
+  { name: "status", method: "GET", route: "status", auth: "anonymous", handler: statusHandler },
+  { name: "health", method: "GET", route: "health", auth: "anonymous", handler: healthHandler },
+  { name: "deadletters", method: "GET", route: "sources/{source}/deadletters", auth: "key", handler: listDeadLettersHandler },
+  { name: "redrive", method: "POST", route: "sources/{source}/deadletters/redrive", auth: "key", handler: redriveHandler },
+];
+
+export function routeNamed(name: string): Route {
+  const route = routes.find((candidate) => candidate.name === name);
+  if (!route) throw new Error(`no route named ${name}`);
+  return route;
+}
+
+/** Matches a path below /api against the route table; params are URI-decoded. */
+export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } | "method_not_allowed" | null {
+  const segments = path.split("/").filter(Boolean);
+  let wrongMethod = false;
+  for (const route of routes) {
+    const pattern = route.route.split("/");
+    if (pattern.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const matches = pattern.every((part, i) => {
+      const segment = segments[i]!;
+      if (part.startsWith("{") && part.endsWith("}")) {
+        try {
+          params[part.slice(1, -1)] = decodeURIComponent(segment);
+          return true;
+        } catch {
+          return false;
+        }
+      }
+      return part === segment;
+    });
+    if (!matches) continue;
+    if (route.method === method) return { route, params };
+    wrongMethod = true;
+  }
+  return wrongMethod ? "method_not_allowed" : null;
+}

@@ -1,0 +1,27 @@
+import { DependencyError } from "../core/errors.js";
+import type { RouteHandler } from "./types.js";
+
+/** `GET /api/status` → per source: pending, inflight, deadLettered, oldestPendingAgeMs, lastSyncAt. */
+export const statusHandler: RouteHandler = async (services) => {
+  const now = services.clock.now();
+  const entries = await Promise.all(
+    [...services.sources].map(async ([name, { config, queue }]) => {
+      const stats = await queue.stats(now).catch((error: unknown) => {
+        throw new DependencyError("redis", "could not read queue statistics", { cause: error });
+      });
+      return {
+        name,
+        index: config.index,
+        pending: stats.pending,
+        pendingLive: stats.pendingLive,
+        pendingBulk: stats.pendingBulk,
+        due: stats.due,
+        inflight: stats.inflight,
+        deadLettered: stats.deadLettered,
+        oldestPendingAgeMs: stats.oldestPendingAgeMs,
+        lastSyncAt: stats.lastSyncAt === null ? null : new Date(stats.lastSyncAt).toISOString(),
+      };
+    }),
+  );
+  return { status: 200, body: { sources: entries, generatedAt: new Date(now).toISOString() } };
+};
