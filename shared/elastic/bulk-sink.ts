@@ -1,0 +1,141 @@
+import { Buffer } from "node:buffer";
+import type { Client } from "@elastic/elasticsearch";
+import { DependencyError } from "../core/errors.js";
+import { classifyItem, classifyRequestFailure, type BulkItemResult, type Verdict } from "./classify.js";
+import { IndexMissingError } from "./errors.js";
+import { toRequestFailure } from "./failure.js";
+import { DRIFTLESS_METADATA } from "./metadata.js";
+import type { ItemOutcome, Sink, SinkOp } from "./types.js";
+
+export interface BulkSinkOptions {
+  /** `wait_for` makes each write visible to search before it returns (tests, demos). @defaultValue false */
+  readonly refresh?: false | "wait_for";
+  /**
+   * Refuse to write unless the target is an alias, so a missing alias never lets Elasticsearch
+   * auto-create an index with a guessed mapping. A sink that fills a concrete index version
+   * during a rebuild turns this off. @defaultValue true
+   */
+  readonly requireAlias?: boolean;
+}
+
+interface BulkResponseBody {
+  readonly errors: boolean;
+  readonly items: ReadonlyArray<Readonly<Record<string, BulkItemResult>>>;
+}
+
+/** Elasticsearch refuses the whole request when one `_id` is longer than this. */
+const MAX_ID_BYTES = 512;
+const METADATA = DRIFTLESS_METADATA.field;
+
+/**
+ * The Sink over `_bulk`: one request per `write`, with external versions (`external_gte`, the
+ * document's `_ts`), every item matched back by position and classified (classify.ts).
+ *
+ * Never throws for an item. Throws only when the request as a whole is refused for a reason no
+ * document can fix, so that it shows up as one clear error instead of thousands of dead letters:
+ * - IndexMissingError: every item said the alias does not exist;
+ * - DependencyError (retryable false, with statusCode): 401, 403 or another non-transient 4xx.
+ */
+export function createBulkSink(client: Client, options: BulkSinkOptions = {}): Sink {
+  const { refresh = false, requireAlias = true } = options;
+
+  return {
+    async write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
+      const verdicts: (Verdict | undefined)[] = new Array(ops.length);
+      const sent: number[] = [];
+      const lines: string[] = [];
+      ops.forEach((op, i) => {
+        const problem = serialize(op, lines);
+        if (problem === undefined) sent.push(i);
+        else verdicts[i] = { outcome: "dead", error: problem };
+      });
+      if (sent.length > 0) {
+        const body = lines.join("\n") + "\n";
+        const result = await send(client, alias, body, { refresh, requireAlias }, sent.length);
+        sent.forEach((opIndex, n) => {
+          verdicts[opIndex] = "items" in result ? classifyItem(ops[opIndex]!.action, resultOf(result.items[n])) : result.all;
+        });
+        const missing = sent.filter((i) => isIndexMissing(verdicts[i]));
+        if (missing.length === sent.length) throw new IndexMissingError(alias);
+      }
+      return ops.map((op, i) => outcomeOf(op.member, verdicts[i]!));
+    },
+  };
+}
+
+/** Appends the action and source lines for one op; returns why the op cannot be sent, if so. */
+function serialize(op: SinkOp, lines: string[]): string | undefined {
+  if (op.id === "" || Buffer.byteLength(op.id) > MAX_ID_BYTES) {
+    return `invalid _id: must be 1 to ${MAX_ID_BYTES} bytes (it is ${Buffer.byteLength(op.id)})`;
+  }
+  if (!Number.isSafeInteger(op.version) || op.version < 0) {
+    return `invalid version ${String(op.version)}: must be a non-negative integer`;
+  }
+  const meta = `{"_id":${JSON.stringify(op.id)},"version":${op.version},"version_type":"external_gte"}`;
+  if (op.action === "delete") {
+    lines.push(`{"delete":${meta}}`);
+    return undefined;
+  }
+  const doc: unknown = op.document;
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return "document is not a JSON object";
+  if (Object.hasOwn(doc, METADATA)) {
+    return `document has a field "${METADATA}", which driftless reserves for its metadata: rename or exclude it in the source mapping`;
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(doc);
+  } catch (error) {
+    return `document cannot be serialized to JSON: ${(error as Error).message}`;
+  }
+  if (json === undefined || !json.startsWith("{")) return "document does not serialize to a JSON object";
+  // Splice the metadata into the serialized document instead of copying every document object.
+  const stamp = `{"${METADATA}":${JSON.stringify({ key: op.member, ts: op.version })}`;
+  lines.push(`{"index":${meta}}`, json === "{}" ? `${stamp}}` : `${stamp},${json.slice(1)}`);
+  return undefined;
+}
+
+async function send(
+  client: Client,
+  alias: string,
+  body: string,
+  options: { refresh: false | "wait_for"; requireAlias: boolean },
+  opCount: number,
+): Promise<{ items: BulkResponseBody["items"] } | { all: Verdict }> {
+  const querystring: Record<string, string> = {};
+  if (options.requireAlias) querystring.require_alias = "true";
+  if (options.refresh) querystring.refresh = options.refresh;
+  try {
+    const response = await client.transport.request<BulkResponseBody>({
+      method: "POST",
+      path: `/${encodeURIComponent(alias)}/_bulk`,
+      querystring,
+      bulkBody: body,
+      meta: { name: "bulk", pathParts: { index: alias } },
+    });
+    if (Array.isArray(response?.items)) return { items: response.items };
+    return { all: { outcome: "retry", error: "the bulk response has no items" } };
+  } catch (error) {
+    const failure = toRequestFailure(error);
+    const verdict = classifyRequestFailure(failure, opCount, Buffer.byteLength(body));
+    if (verdict.outcome !== "throw") return { all: verdict };
+    throw new DependencyError("elasticsearch", `elasticsearch refused the bulk request to "${alias}": ${failure.description}`, {
+      retryable: false,
+      ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
+    });
+  }
+}
+
+/** A bulk item is `{ "<action>": result }`; the action key is not needed, the position says which op it is. */
+function resultOf(item: Readonly<Record<string, BulkItemResult>> | undefined): BulkItemResult | undefined {
+  if (!item) return undefined;
+  for (const key in item) return item[key];
+  return undefined;
+}
+
+function isIndexMissing(verdict: Verdict | undefined): boolean {
+  return verdict?.outcome === "retry" && verdict.indexMissing === true;
+}
+
+function outcomeOf(member: string, verdict: Verdict): ItemOutcome {
+  return verdict.outcome === "ok" ? { member, outcome: "ok" } : { member, outcome: verdict.outcome, error: verdict.error };
+}

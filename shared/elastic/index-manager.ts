@@ -1,0 +1,220 @@
+import type { Client, estypes } from "@elastic/elasticsearch";
+import { ConfigError } from "../core/errors.js";
+import { AliasInvalidError, AliasTakenError, MappingIncompatibleError, MappingInvalidError } from "./errors.js";
+import { dependencyFailure, toRequestFailure, type RequestFailure } from "./failure.js";
+import { DRIFTLESS_METADATA } from "./metadata.js";
+import type { IndexDefinition, IndexMapping } from "./types.js";
+
+export interface EnsureIndexResult {
+  /** The concrete indices behind the alias. */
+  readonly indices: readonly string[];
+  /** The index this call created, when the alias did not exist yet. */
+  readonly created: string | undefined;
+  /** Fields (dotted paths) of the configured mapping that were new to an existing index and were added. */
+  readonly addedFields: readonly string[];
+}
+
+/**
+ * Makes the alias usable for writes; safe to run on every start, from several instances at once.
+ * - alias exists: fields new in the mapping are added to every index behind it; a change to an
+ *   existing field throws MappingIncompatibleError (a new index version and a reimport are needed).
+ *   Settings are only used when an index is created.
+ * - a concrete index has the alias's name: AliasTakenError.
+ * - nothing there: creates `${alias}-<UTC timestamp>` with the mapping, driftless's metadata
+ *   fields and the alias (write index) in one request, so no writer ever sees the index without it.
+ */
+export async function ensureIndex(client: Client, definition: IndexDefinition): Promise<EnsureIndexResult> {
+  const { alias } = definition;
+  assertAliasName(alias);
+  const mapping = withMetadata(definition.mapping);
+  for (let attempt = 1; ; attempt++) {
+    const state = await readAlias(client, alias);
+    if (state === "concrete") throw new AliasTakenError(alias);
+    if (state !== "missing") {
+      const addedFields = await addNewFields(client, alias, state, mapping);
+      return { indices: Object.keys(state), created: undefined, addedFields };
+    }
+    const index = indexVersionName(alias, new Date());
+    const failure = await tryCreate(client, index, { ...definition, mapping }, alias);
+    if (!failure) return { indices: [index], created: index, addedFields: [] };
+    // Another instance created the alias, or an index of the same name, between the read and the create.
+    if (attempt < 3 && isCreateRace(failure)) continue;
+    throw createError(alias, failure);
+  }
+}
+
+/**
+ * Creates a new concrete index version for the alias without pointing the alias at it: the
+ * rebuild fills it, then swapAlias makes it live. Returns its name.
+ */
+export async function createIndexVersion(client: Client, definition: IndexDefinition, now = new Date()): Promise<string> {
+  assertAliasName(definition.alias);
+  const mapping = withMetadata(definition.mapping);
+  for (let attempt = 1; ; attempt++) {
+    const index = indexVersionName(definition.alias, new Date(now.getTime() + attempt - 1));
+    const failure = await tryCreate(client, index, { ...definition, mapping }, undefined);
+    if (!failure) return index;
+    if (attempt < 3 && failure.type === "resource_already_exists_exception") continue;
+    throw createError(definition.alias, failure);
+  }
+}
+
+/**
+ * Points the alias at `newIndex` only (as write index), in one atomic `_aliases` request, and
+ * returns the indices it pointed at before (to delete once the swap has settled). `must_exist`
+ * on each removal makes the swap fail, instead of leaving two targets, if someone else moved the
+ * alias between the read and the swap.
+ */
+export async function swapAlias(client: Client, alias: string, newIndex: string): Promise<{ previous: string[] }> {
+  assertAliasName(alias);
+  const current = await aliasTargets(client, alias);
+  const previous = current.filter((index) => index !== newIndex);
+  const actions: estypes.IndicesUpdateAliasesAction[] = [
+    ...previous.map((index) => ({ remove: { index, alias, must_exist: true } })),
+    { add: { index: newIndex, alias, is_write_index: true } },
+  ];
+  try {
+    await client.indices.updateAliases({ actions });
+  } catch (error) {
+    const failure = toRequestFailure(error);
+    if (failure.type === "invalid_alias_name_exception") throw new AliasTakenError(alias);
+    throw dependencyFailure(`swap of alias "${alias}" to ${newIndex}`, failure);
+  }
+  return { previous };
+}
+
+/** `${alias}-yyyymmddhhmmssSSS` (UTC): names sort in creation order. */
+export function indexVersionName(alias: string, at: Date): string {
+  return `${alias}-${at.toISOString().replace(/\D/g, "").slice(0, 17)}`;
+}
+
+/** The configured mapping plus driftless's metadata object, which the configuration may not define. */
+export function withMetadata(mapping: IndexMapping): IndexMapping {
+  const properties = (mapping.properties ?? {}) as Record<string, unknown>;
+  if (Object.hasOwn(properties, DRIFTLESS_METADATA.field)) {
+    throw new ConfigError(
+      `mapping.properties.${DRIFTLESS_METADATA.field}`,
+      "reserved for driftless's own metadata (driftless.key, driftless.ts): rename the source field",
+    );
+  }
+  return { ...mapping, properties: { ...properties, [DRIFTLESS_METADATA.field]: DRIFTLESS_METADATA.mapping } };
+}
+
+export function assertAliasName(alias: string): void {
+  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(alias)) {
+    throw new AliasInvalidError(alias, "use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit");
+  }
+  if (alias.length > 230) throw new AliasInvalidError(alias, "longer than 230 characters");
+}
+
+type AliasState = "missing" | "concrete" | Record<string, estypes.IndicesIndexState>;
+
+async function readAlias(client: Client, alias: string): Promise<AliasState> {
+  try {
+    const indices = await client.indices.get({ index: alias, features: ["aliases", "mappings"] });
+    return Object.hasOwn(indices, alias) ? "concrete" : indices;
+  } catch (error) {
+    const failure = toRequestFailure(error);
+    if (failure.statusCode === 404) return "missing";
+    throw dependencyFailure(`read of "${alias}"`, failure);
+  }
+}
+
+async function aliasTargets(client: Client, alias: string): Promise<string[]> {
+  try {
+    return Object.keys(await client.indices.getAlias({ name: alias }));
+  } catch (error) {
+    const failure = toRequestFailure(error);
+    if (failure.statusCode === 404) return [];
+    throw dependencyFailure(`read of alias "${alias}"`, failure);
+  }
+}
+
+/** Puts the mapping when some index behind the alias lacks part of it; ES decides what is compatible. */
+async function addNewFields(
+  client: Client,
+  alias: string,
+  indices: Record<string, estypes.IndicesIndexState>,
+  mapping: IndexMapping,
+): Promise<string[]> {
+  const states = Object.entries(indices);
+  if (states.every(([, state]) => contains(state.mappings ?? {}, mapping))) return [];
+  const wanted = fieldPaths(mapping);
+  const added = new Set<string>();
+  for (const [, state] of states) {
+    const existing = new Set(fieldPaths((state.mappings ?? {}) as IndexMapping));
+    for (const path of wanted) if (!existing.has(path)) added.add(path);
+  }
+  try {
+    await client.transport.request({ method: "PUT", path: `/${encodeURIComponent(alias)}/_mapping`, body: mapping });
+  } catch (error) {
+    const failure = toRequestFailure(error);
+    const names = states.map(([name]) => name).join(", ");
+    if (failure.type === "illegal_argument_exception") throw new MappingIncompatibleError(alias, names, failure.description);
+    if (failure.type === "mapper_parsing_exception") throw new MappingInvalidError(alias, failure.description);
+    throw dependencyFailure(`mapping update of "${alias}"`, failure);
+  }
+  return [...added].sort();
+}
+
+async function tryCreate(
+  client: Client,
+  index: string,
+  definition: IndexDefinition,
+  alias: string | undefined,
+): Promise<RequestFailure | undefined> {
+  try {
+    await client.indices.create({
+      index,
+      mappings: definition.mapping as estypes.MappingTypeMapping,
+      ...(definition.settings ? { settings: definition.settings as estypes.IndicesIndexSettings } : {}),
+      ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}),
+    });
+    return undefined;
+  } catch (error) {
+    return toRequestFailure(error);
+  }
+}
+
+function isCreateRace(failure: RequestFailure): boolean {
+  // illegal_state_exception: "alias [x] has more than one write index" (a 500, and nothing was created).
+  return (
+    failure.type === "resource_already_exists_exception" ||
+    failure.type === "illegal_state_exception" ||
+    failure.type === "invalid_alias_name_exception"
+  );
+}
+
+function createError(alias: string, failure: RequestFailure): Error {
+  if (failure.type === "invalid_alias_name_exception") return new AliasTakenError(alias);
+  if (failure.statusCode === 400 && (failure.type === "mapper_parsing_exception" || failure.type === "illegal_argument_exception")) {
+    return new MappingInvalidError(alias, failure.description);
+  }
+  return dependencyFailure(`creation of an index for "${alias}"`, failure);
+}
+
+/** Whether every value in `wanted` is present, equal, in `actual` (objects compared key by key). */
+function contains(actual: unknown, wanted: unknown): boolean {
+  if (wanted === null || typeof wanted !== "object") return actual === wanted;
+  if (actual === null || typeof actual !== "object") return false;
+  if (Array.isArray(wanted) !== Array.isArray(actual)) return false;
+  if (Array.isArray(wanted)) {
+    const list = actual as unknown[];
+    return wanted.length === list.length && wanted.every((value, i) => contains(list[i], value));
+  }
+  return Object.entries(wanted).every(([key, value]) => contains((actual as Record<string, unknown>)[key], value));
+}
+
+/** Dotted paths of every field a mapping defines, multi-fields included. */
+function fieldPaths(mapping: IndexMapping, prefix = ""): string[] {
+  const paths: string[] = [];
+  for (const [name, raw] of Object.entries((mapping.properties ?? {}) as Record<string, unknown>)) {
+    if (!raw || typeof raw !== "object") continue;
+    const field = raw as { properties?: unknown; fields?: Record<string, unknown> };
+    const path = `${prefix}${name}`;
+    paths.push(path);
+    if (field.properties) paths.push(...fieldPaths(field as IndexMapping, `${path}.`));
+    for (const sub of Object.keys(field.fields ?? {})) paths.push(`${path}.${sub}`);
+  }
+  return paths;
+}

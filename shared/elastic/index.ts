@@ -1,0 +1,22 @@
+export { createBulkSink, type BulkSinkOptions } from "./bulk-sink.js";
+export { classifyItem, classifyRequestFailure, formatReason, MAX_REASON_LENGTH } from "./classify.js";
+export type { BulkItemResult, EsErrorCause, RequestFailure, RequestVerdict, Verdict } from "./classify.js";
+export { createElasticClient, type Client, type ElasticClientOptions } from "./client.js";
+export {
+  AliasInvalidError,
+  AliasTakenError,
+  ElasticIndexError,
+  IndexMissingError,
+  MappingIncompatibleError,
+  MappingInvalidError,
+} from "./errors.js";
+export {
+  createIndexVersion,
+  ensureIndex,
+  indexVersionName,
+  swapAlias,
+  withMetadata,
+  type EnsureIndexResult,
+} from "./index-manager.js";
+export { DRIFTLESS_METADATA } from "./metadata.js";
+export type { IndexDefinition, IndexMapping, IndexSettings, ItemOutcome, Sink, SinkOp } from "./types.js";
