@@ -76,7 +76,7 @@ export async function syncBatch(deps: SyncDeps): Promise<BatchReport> {
     }
     try {
       const { key } = byMember.get(result.member)!;
-      const mapped = mapper(key, result.member, result.found ? result.document : null, readAtSeconds);
+      const mapped = mapper(key, result.found ? result.document : null, readAtSeconds);
       ops.push({ ...mapped, member: result.member });
     } catch (error) {
       dead.push({ member: result.member, error: `mapping failed: ${describeError(error)}` });
@@ -84,7 +84,7 @@ export async function syncBatch(deps: SyncDeps): Promise<BatchReport> {
   }
 
   const writable = await keepLeaseForWrite(deps, claim, ops);
-  const outcomes = await writeChunks(deps, writable);
+  const { outcomes, unwritten, refusal } = await writeChunks(deps, writable);
   const acked: string[] = [];
   for (const outcome of outcomes) {
     if (outcome.outcome === "ok") acked.push(outcome.member);
@@ -97,6 +97,7 @@ export async function syncBatch(deps: SyncDeps): Promise<BatchReport> {
     acked.length ? queue.ack(claim.token, acked, now) : undefined,
     retries.length ? queue.retry(claim.token, retries, now) : undefined,
     dead.length ? queue.deadLetter(claim.token, dead, now) : undefined,
+    unwritten.length ? queue.release(claim.token, unwritten, now) : undefined,
   ]);
   const okMembers = new Set(acked);
   for (const op of writable) {
@@ -114,6 +115,8 @@ export async function syncBatch(deps: SyncDeps): Promise<BatchReport> {
       "batch settled with dead letters or stale leases",
     );
   }
+  // Settled first, then raised: the drain loop logs it and backs off instead of spinning.
+  if (refusal) throw refusal;
   return report;
 }
 
@@ -137,17 +140,27 @@ async function keepLeaseForWrite(deps: SyncDeps, claim: Claim, ops: SinkOp[]): P
   return [];
 }
 
-async function writeChunks(deps: SyncDeps, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
+/**
+ * The sink throws only when Elasticsearch refuses the request as a whole for a reason no document
+ * can fix (missing alias, failed authentication). Spending attempts on that would dead-letter
+ * every key for a configuration problem, so the unwritten keys are released instead and the
+ * refusal is raised once they are safe.
+ */
+async function writeChunks(
+  deps: SyncDeps,
+  ops: readonly SinkOp[],
+): Promise<{ outcomes: ItemOutcome[]; unwritten: string[]; refusal?: unknown }> {
   const outcomes: ItemOutcome[] = [];
-  for (const chunk of chunkByBytes(ops, deps.options.batchMaxBytes)) {
+  const chunks = [...chunkByBytes(ops, deps.options.batchMaxBytes)];
+  for (const [index, chunk] of chunks.entries()) {
     try {
       outcomes.push(...(await deps.sink.write(deps.source.index, chunk)));
     } catch (error) {
-      const message = describeError(error);
-      outcomes.push(...chunk.map((op): ItemOutcome => ({ member: op.member, outcome: "retry", error: message })));
+      const unwritten = chunks.slice(index).flatMap((rest) => rest.map((op) => op.member));
+      return { outcomes, unwritten, refusal: error };
     }
   }
-  return outcomes;
+  return { outcomes, unwritten: [] };
 }
 
 function mapperFor(source: SourceConfig): DocumentMapper {

@@ -8,12 +8,12 @@ export type Mapped =
   | { readonly action: "index"; readonly id: string; readonly version: number; readonly document: Record<string, unknown> }
   | { readonly action: "delete"; readonly id: string; readonly version: number };
 
-export type DocumentMapper = (key: DocKey, member: string, document: Record<string, unknown> | null, readAtSeconds: number) => Mapped;
+export type DocumentMapper = (key: DocKey, document: Record<string, unknown> | null, readAtSeconds: number) => Mapped;
 
 /**
- * Turns the current Cosmos document (or its absence) into the write the index needs.
- * Every indexed document carries `driftless.key` (the queue member) and `driftless.ts`, so
- * reconcile can go from an index entry back to its Cosmos key.
+ * Turns the current Cosmos document (or its absence) into the write the index needs. The sink
+ * stamps `driftless.key` and `driftless.ts` on every indexed document, so reconcile can go from
+ * an index entry back to its Cosmos key.
  */
 export function createMapper(source: SourceConfig): DocumentMapper {
   const { transform, softDeleteField } = source;
@@ -21,7 +21,7 @@ export function createMapper(source: SourceConfig): DocumentMapper {
   const include = transform?.include ? new Set([...transform.include, "id"]) : null;
   const exclude = new Set([...SYSTEM_FIELDS, ...(transform?.exclude ?? [])]);
 
-  return (key, member, document, readAtSeconds) => {
+  return (key, document, readAtSeconds) => {
     const id = documentId(source, key);
     // A missing document has no _ts; the time of the read orders the delete after every version
     // that existed before it.
@@ -42,7 +42,6 @@ export function createMapper(source: SourceConfig): DocumentMapper {
     if (include) {
       for (const field of Object.keys(body)) if (!include.has(field)) delete body[field];
     }
-    body.driftless = { key: member, ts: version };
     return { action: "index", id, version, document: body };
   };
 }

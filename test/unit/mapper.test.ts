@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/index.js";
-import { encodeKey } from "../../shared/core/keys.js";
 import { createMapper } from "../../shared/sync/mapper.js";
 
 function sourceWith(extra: Record<string, unknown>) {
@@ -14,37 +13,36 @@ function sourceWith(extra: Record<string, unknown>) {
 }
 
 const key = { id: "a1", pk: "t1" };
-const member = encodeKey(key);
 const cosmosDoc = { id: "a1", t: "t1", title: "x", secret: "s", _rid: "r", _self: "s", _etag: "e", _attachments: "a", _ts: 1700000000 };
 
 describe("createMapper", () => {
   it("drops Cosmos system fields and versions by _ts", () => {
-    const mapped = createMapper(sourceWith({}))(key, member, cosmosDoc, 1800000000);
+    const mapped = createMapper(sourceWith({}))(key, cosmosDoc, 1800000000);
     expect(mapped).toEqual({
       action: "index",
       id: "a1",
       version: 1700000000,
-      document: { id: "a1", t: "t1", title: "x", secret: "s", driftless: { key: member, ts: 1700000000 } },
+      document: { id: "a1", t: "t1", title: "x", secret: "s" },
     });
   });
 
   it("applies exclude, rename and include", () => {
     const mapper = createMapper(sourceWith({ transform: { exclude: ["secret"], rename: { title: "name" }, include: ["name"] } }));
-    const mapped = mapper(key, member, cosmosDoc, 0);
-    expect(mapped.action === "index" && mapped.document).toEqual({ id: "a1", name: "x", driftless: { key: member, ts: 1700000000 } });
+    const mapped = mapper(key, cosmosDoc, 0);
+    expect(mapped.action === "index" && mapped.document).toEqual({ id: "a1", name: "x" });
   });
 
   it("turns a missing document into a delete versioned by the read time", () => {
-    expect(createMapper(sourceWith({}))(key, member, null, 1800000000)).toEqual({ action: "delete", id: "a1", version: 1800000000 });
+    expect(createMapper(sourceWith({}))(key, null, 1800000000)).toEqual({ action: "delete", id: "a1", version: 1800000000 });
   });
 
   it("turns a soft-deleted document into a delete versioned by its _ts", () => {
-    const mapped = createMapper(sourceWith({ softDeleteField: "isDeleted" }))(key, member, { ...cosmosDoc, isDeleted: true }, 1800000000);
+    const mapped = createMapper(sourceWith({ softDeleteField: "isDeleted" }))(key, { ...cosmosDoc, isDeleted: true }, 1800000000);
     expect(mapped).toEqual({ action: "delete", id: "a1", version: 1700000000 });
   });
 
   it("can key the index by partition key and id", () => {
-    const mapped = createMapper(sourceWith({ documentId: "partitionKeyAndId" }))(key, member, null, 5);
+    const mapped = createMapper(sourceWith({ documentId: "partitionKeyAndId" }))(key, null, 5);
     expect(mapped.id).toBe('"t1":a1');
   });
 });
