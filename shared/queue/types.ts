@@ -44,6 +44,7 @@ export interface SettleResult {
 }
 
 export interface RetryResult extends SettleResult {
+  /** Of the settled keys, those that reached the attempt limit and were dead-lettered. */
   readonly deadLettered: number;
 }
 
