@@ -1,0 +1,39 @@
+# From a fresh clone: `make dev` runs driftless on the local stack, `make test` runs the tests.
+# Neither needs Docker: scripts/stack starts Redis, Elasticsearch and a Cosmos DB emulator.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+.DELETE_ON_ERROR:
+
+# npm rewrites this file on every install, so it is older than package-lock.json exactly when
+# the lock changed since the last install (or missing when node_modules is).
+NPM_STAMP := node_modules/.package-lock.json
+# Extra vitest arguments, e.g. make test VITEST_FLAGS="test/integration/stack.test.ts".
+VITEST_FLAGS ?=
+
+.PHONY: install build typecheck test dev clean
+
+install: $(NPM_STAMP)
+
+$(NPM_STAMP): package-lock.json
+	npm ci
+	@touch $@
+
+build: install
+	npx tsc -p tsconfig.json
+
+typecheck: install
+	npx tsc -p tsconfig.test.json --noEmit
+
+# Typecheck first: it takes seconds, the suite with its services takes minutes.
+test: install
+	npx tsc -p tsconfig.test.json --noEmit
+	npx vitest run $(VITEST_FLAGS)
+
+# Stays in the foreground until interrupted; the API is at http://localhost:7071/api and the
+# stack's endpoints are written to .driftless/local.env.
+dev: install build
+	node dist/scripts/dev.js
+
+clean:
+	rm -rf dist coverage

@@ -1,0 +1,91 @@
+import { readFile, mkdir } from "node:fs/promises";
+import { request } from "node:https";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { ensureLocalhostCertificate } from "./cosmos-cert.js";
+import { freePort } from "./ports.js";
+import { ServiceProcess } from "./service-process.js";
+
+/** The well-known key of Microsoft's emulator; this emulator accepts any key. */
+export const COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+
+export interface CosmosEmulatorOptions {
+  /** Holds the certificate and the emulator's log; the data itself lives in memory. */
+  dir: string;
+  /** @defaultValue a free port */
+  port?: number;
+  /** @defaultValue 30_000 */
+  startTimeoutMs?: number;
+}
+
+export interface CosmosEmulatorHandle {
+  /** https://localhost:<port> */
+  readonly endpoint: string;
+  readonly key: string;
+  /** The emulator's self-signed certificate; clients pass it as their CA. */
+  readonly caFile: string;
+  readonly port: number;
+  /** Graceful shutdown; all data is lost. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash would. */
+  kill(): Promise<void>;
+}
+
+/** Starts the Cosmos DB emulator in a child Node process and resolves once it answers over TLS. */
+export async function startCosmosEmulator(options: CosmosEmulatorOptions): Promise<CosmosEmulatorHandle> {
+  const { startTimeoutMs = 30_000 } = options;
+  const dir = resolve(options.dir);
+  await mkdir(dir, { recursive: true });
+  const { certFile, keyFile } = await ensureLocalhostCertificate(dir);
+  const ca = await readFile(certFile);
+  const port = options.port ?? (await freePort());
+
+  const server = ServiceProcess.spawn({
+    service: "cosmos",
+    command: process.execPath,
+    args: [...launcherArgs(), String(port), certFile, keyFile],
+    cwd: dir,
+    logFile: join(dir, "cosmos.log"),
+    ipc: true,
+  });
+  await server.waitReady(async () => (await servingPid(port, ca)) === server.pid, startTimeoutMs);
+
+  return {
+    endpoint: `https://localhost:${port}`,
+    key: COSMOS_EMULATOR_KEY,
+    caFile: certFile,
+    port,
+    stop: () => server.stop(),
+    kill: () => server.kill(),
+  };
+}
+
+/**
+ * Node arguments that run the launcher next to this module: the compiled .js under dist/, or
+ * the .ts source through tsx when this module itself runs from source (vitest, tsx).
+ */
+function launcherArgs(): string[] {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".ts")) {
+    const tsx = createRequire(import.meta.url).resolve("tsx");
+    return ["--import", pathToFileURL(tsx).href, join(dirname(here), "cosmos-launcher.ts")];
+  }
+  return [join(dirname(here), "cosmos-launcher.js")];
+}
+
+/** The launcher's pid once it completes a TLS handshake with our certificate and answers HTTP. */
+function servingPid(port: number, ca: Buffer): Promise<number | undefined> {
+  return new Promise((resolveProbe) => {
+    const probe = request(
+      { host: "127.0.0.1", port, path: "/", method: "GET", ca, servername: "localhost", agent: false, timeout: 2_000 },
+      (response) => {
+        response.resume();
+        resolveProbe(Number(response.headers["x-driftless-pid"]) || undefined);
+      },
+    );
+    probe.once("timeout", () => probe.destroy());
+    probe.once("error", () => resolveProbe(undefined));
+    probe.end();
+  });
+}
