@@ -1,0 +1,30 @@
+import { Command } from "commander";
+import { invokeRoute, routeNamed } from "../../shared/api/index.js";
+import { withServices } from "./with-services.js";
+
+export function statusCommand(): Command {
+  return new Command("status")
+    .description("queue depth, in-flight keys, dead letters and lag per source")
+    .option("--json", "print the JSON the status endpoint returns")
+    .action(async (options: { json?: boolean }) => {
+      await withServices(async (services) => {
+        const response = await invokeRoute(routeNamed("status"), services, { method: "GET", params: {}, query: new URLSearchParams(), body: "" });
+        if (response.status !== 200) throw new Error(`status failed: ${JSON.stringify(response.body)}`);
+        const { sources } = response.body as { sources: Record<string, unknown>[] };
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(response.body, null, 2)}\n`);
+          return;
+        }
+        console.table(
+          sources.map(({ name, pending, inflight, deadLettered, oldestPendingAgeMs, lastSyncAt }) => ({
+            source: name,
+            pending,
+            inflight,
+            deadLettered,
+            lagMs: oldestPendingAgeMs,
+            lastSyncAt,
+          })),
+        );
+      });
+    });
+}

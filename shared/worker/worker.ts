@@ -1,0 +1,109 @@
+import type { AddressInfo } from "node:net";
+import type { Config } from "../config/load-config.js";
+import { sleep, type Clock } from "../core/clock.js";
+import { ConfigError, describeError } from "../core/errors.js";
+import { createServices, type Services } from "../runtime/services.js";
+import { drain } from "../sync/drain.js";
+import type { SyncDeps } from "../sync/engine.js";
+import type { Logger } from "../telemetry/logger.js";
+import { createApiServer } from "./http-server.js";
+
+export interface WorkerHandle {
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:7071/api */
+  readonly url: string;
+  readonly services: Services;
+  /** Graceful stop: no new claims, in-flight batches finish and settle, then connections close. */
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/**
+ * Worker mode: one long-lived process hosting the HTTP API, a drain loop per source and the
+ * lease reaper. The API is up at once; the sync starts once every index exists, so enqueueing
+ * works while Elasticsearch is still coming up.
+ */
+export async function startWorker(config: Config, { logger, clock }: WorkerOptions): Promise<WorkerHandle> {
+  if (!config.api.apiKey && !LOOPBACK.has(config.worker.host)) {
+    throw new ConfigError("DRIFTLESS_API_KEY", `required when WORKER_HOST is not loopback (it is ${config.worker.host})`);
+  }
+  const services = createServices(config, logger, clock);
+  const stopping = new AbortController();
+  const server = createApiServer({ services, logger, apiKey: config.api.apiKey });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.worker.port, config.worker.host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.worker.host.includes(":") ? `[${config.worker.host}]` : config.worker.host;
+  const url = `http://${host}:${port}/api`;
+  logger.info({ url, sources: [...services.sources.keys()], sync: config.worker.sync }, "worker listening");
+
+  const loops: Promise<void>[] = [];
+  let reaper: NodeJS.Timeout | undefined;
+  if (config.worker.sync) {
+    loops.push(
+      (async () => {
+        await ensureIndexesUntilReady(services, logger, stopping.signal);
+        if (stopping.signal.aborted) return;
+        reaper = setInterval(() => void reapAll(services, logger), config.queue.reapIntervalMs);
+        await Promise.all([...services.sources.values()].map((source) => syncForever(services, source.sync, stopping.signal)));
+      })(),
+    );
+  }
+
+  return {
+    url,
+    services,
+    async stop() {
+      if (stopping.signal.aborted) return;
+      logger.info({}, "worker stopping: no new claims, finishing in-flight batches");
+      stopping.abort();
+      clearInterval(reaper);
+      await Promise.all(loops);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await services.close();
+      logger.info({}, "worker stopped");
+    },
+  };
+}
+
+async function syncForever(services: Services, sync: SyncDeps, signal: AbortSignal) {
+  const { concurrency, idlePollMs } = services.config.sync;
+  while (!signal.aborted) {
+    const report = await drain(sync, { budgetMs: 60_000, concurrency, idlePollMs, signal });
+    if (report.batches > 0) services.logger.debug({ source: sync.source.name, ...report }, "drain window");
+  }
+}
+
+async function reapAll(services: Services, logger: Logger) {
+  for (const [name, source] of services.sources) {
+    try {
+      const result = await source.queue.reap(services.clock.now());
+      if (result.requeued || result.deadLettered) logger.warn({ source: name, ...result }, "expired leases returned to the queue");
+    } catch (error) {
+      logger.warn({ source: name, err: describeError(error) }, "lease reaper failed; will try again");
+    }
+  }
+}
+
+async function ensureIndexesUntilReady(services: Services, logger: Logger, signal: AbortSignal) {
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      await services.ensureIndexes();
+      return;
+    } catch (error) {
+      const delay = Math.min(500 * attempt, 10_000);
+      logger.warn({ err: describeError(error), retryInMs: delay }, "indexes not ready; the sync waits");
+      await sleep(delay, signal);
+    }
+  }
+}

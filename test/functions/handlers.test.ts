@@ -1,0 +1,117 @@
+import functions from "@azure/functions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { differences } from "../setup/compare.js";
+
+const { HttpRequest, InvocationContext } = functions;
+
+/**
+ * The exported Azure Functions handlers, called as the host would call them. The host itself
+ * cannot run here; registration runs in the library's test mode.
+ */
+describe("Azure Functions handlers", () => {
+  let source: TestSource;
+  let handlers: {
+    enqueue: typeof import("../../functions/enqueue.js").enqueue;
+    status: typeof import("../../functions/status.js").status;
+    health: typeof import("../../functions/health.js").health;
+    deadLettersList: typeof import("../../functions/deadletters-list.js").deadLettersList;
+    syncTimer: typeof import("../../functions/sync-timer.js").syncTimer;
+    captureHandler: typeof import("../../functions/capture.js").captureHandler;
+  };
+
+  beforeAll(async () => {
+    source = await createTestSource({ env: { SYNC_TIME_BUDGET_MS: "1500", ENQUEUE_MAX_ITEMS: "50" } });
+    // Handlers read their settings from the environment, as in the Functions host.
+    Object.assign(process.env, source.env);
+    handlers = {
+      ...(await import("../../functions/enqueue.js")),
+      ...(await import("../../functions/status.js")),
+      ...(await import("../../functions/health.js")),
+      ...(await import("../../functions/deadletters-list.js")),
+      ...(await import("../../functions/sync-timer.js")),
+      ...(await import("../../functions/capture.js")),
+    };
+  });
+
+  afterAll(async () => {
+    const { getServices } = await import("../../functions/lib/services.js");
+    await (await getServices()).close();
+    await source?.dispose();
+  });
+
+  const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
+  const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
+  const post = (body: string, sourceName = source.name) =>
+    new HttpRequest({
+      method: "POST",
+      url: `http://localhost:7071/api/sources/${sourceName}/enqueue`,
+      params: { source: sourceName },
+      headers: { "content-type": "application/json" },
+      body: { string: body },
+    });
+  const pending = async () => {
+    const { getServices } = await import("../../functions/lib/services.js");
+    const stats = await (await getServices()).sources.get(source.name)!.queue.stats(Date.now());
+    return stats.pending + stats.inflight;
+  };
+
+  it("enqueue answers bad input with 4xx and a JSON error code, and enqueues nothing", async () => {
+    const cases: [string, number, string, string?][] = [
+      ["{oops", 400, "invalid_json"],
+      ["", 400, "invalid_json"],
+      ['{"items":[{"id":1,"pk":"t"}]}', 400, "invalid_body"],
+      ['{"items":[{"id":"a","pk":{"nested":true}}]}', 400, "invalid_body"],
+      ['{"items":"all"}', 400, "invalid_body"],
+      ['{"items":[]}', 400, "no_items"],
+      [JSON.stringify({ items: Array.from({ length: 51 }, (_, i) => ({ id: `d${i}`, pk: "t" })) }), 413, "too_many_items"],
+      ['{"items":[{"id":"a","pk":"t"}]}', 404, "unknown_source", "no-such-source"],
+    ];
+    for (const [body, status, code, sourceName] of cases) {
+      const response = await handlers.enqueue(post(body, sourceName), context("enqueue"));
+      expect(response.status, body.slice(0, 40)).toBe(status);
+      expect(response.jsonBody).toEqual({ error: { code, message: expect.any(String) } });
+    }
+    expect(await pending()).toBe(0);
+  });
+
+  it("enqueue, then the timer sync indexes the documents", async () => {
+    for (let i = 0; i < 10; i++) await source.container.items.create({ id: `f${i}`, tenant: "a", title: `doc ${i}`, n: i });
+    const items = Array.from({ length: 10 }, (_, i) => ({ id: `f${i}`, pk: "a" }));
+    const response = await handlers.enqueue(post(JSON.stringify({ items })), context("enqueue"));
+    expect(response).toMatchObject({ status: 202, jsonBody: { enqueued: 10, duplicates: 0 } });
+
+    const status = await handlers.status(new HttpRequest({ method: "GET", url: "http://localhost:7071/api/status" }), context("status"));
+    expect(status.status).toBe(200);
+    expect((status.jsonBody as { sources: { name: string; pending: number }[] }).sources).toContainEqual(
+      expect.objectContaining({ name: source.name, pending: 10 }),
+    );
+
+    await handlers.syncTimer(timer, context("sync-timer"));
+    expect(await differences(source)).toEqual([]);
+    expect(await pending()).toBe(0);
+  });
+
+  it("the change-feed trigger handler enqueues the keys of changed documents", async () => {
+    const changed = [
+      { id: "c1", tenant: "b", title: "from the feed", n: 1 },
+      { id: "c2", tenant: "b", title: "from the feed too", n: 2 },
+    ];
+    for (const doc of changed) await source.container.items.create(doc);
+    const { resources } = await source.container.items.query({ query: "SELECT * FROM c WHERE c.tenant = 'b'" }).fetchAll();
+    await handlers.captureHandler(source.name)(resources, context(`capture-${source.name}`));
+    expect(await pending()).toBe(2);
+    await handlers.syncTimer(timer, context("sync-timer"));
+    expect(await differences(source)).toEqual([]);
+  });
+
+  it("health reports every dependency, and dead letters list empty", async () => {
+    const health = await handlers.health(new HttpRequest({ method: "GET", url: "http://localhost:7071/api/health" }), context("health"));
+    expect(health).toMatchObject({ status: 200, jsonBody: { status: "ok" } });
+    const list = await handlers.deadLettersList(
+      new HttpRequest({ method: "GET", url: `http://localhost:7071/api/sources/${source.name}/deadletters`, params: { source: source.name } }),
+      context("deadletters-list"),
+    );
+    expect(list).toMatchObject({ status: 200, jsonBody: { total: 0, items: [] } });
+  });
+});

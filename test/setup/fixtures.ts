@@ -1,0 +1,86 @@
+import type { Container } from "@azure/cosmos";
+import { loadConfig, type Config } from "../../shared/config/index.js";
+import { createCosmosClient } from "../../shared/cosmos/client.js";
+import { createElasticClient, type Client } from "../../shared/elastic/index.js";
+import { services, uniqueName } from "./services.js";
+
+export interface TestSource {
+  readonly name: string;
+  readonly env: Record<string, string>;
+  readonly config: Config;
+  readonly container: Container;
+  readonly elastic: Client;
+  /** Every document in the index behind the alias, by id, with its external version. */
+  indexed(): Promise<Map<string, { version: number; source: Record<string, unknown> }>>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A source of its own for one test file: a fresh Cosmos container, a fresh alias and a fresh
+ * Redis prefix on the shared stack, and the environment that configures driftless for it.
+ */
+export async function createTestSource(options: { partitionKeyPath?: string; extra?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<TestSource> {
+  const stack = services();
+  const name = uniqueName("src").replace(/[^a-z0-9_-]/g, "");
+  const partitionKeyPath = options.partitionKeyPath ?? "/tenant";
+  const source = {
+    name,
+    database: "driftless-test",
+    container: name,
+    partitionKeyPath,
+    index: `idx-${name}`,
+    mapping: { properties: { title: { type: "text" }, n: { type: "integer" }, tenant: { type: "keyword" } } },
+    ...options.extra,
+  };
+  const env: Record<string, string> = {
+    REDIS_URL: stack.redisUrl,
+    REDIS_KEY_PREFIX: `t-${name}`,
+    ELASTICSEARCH_URL: stack.elasticsearchUrl,
+    COSMOS_ENDPOINT: stack.cosmos.endpoint,
+    COSMOS_KEY: stack.cosmos.key,
+    ...(stack.cosmos.caFile ? { COSMOS_CA_FILE: stack.cosmos.caFile } : {}),
+    DRIFTLESS_SOURCES: JSON.stringify([source]),
+    QUEUE_BACKOFF_BASE_MS: "100",
+    QUEUE_BACKOFF_MAX_MS: "1000",
+    SYNC_IDLE_POLL_MS: "50",
+    LOG_LEVEL: "silent",
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const cosmos = createCosmosClient(config.cosmos);
+  const { database } = await cosmos.databases.createIfNotExists({ id: source.database });
+  const { container } = await database.containers.createIfNotExists({ id: source.container, partitionKey: { paths: [partitionKeyPath] } });
+  const elastic = createElasticClient({ node: stack.elasticsearchUrl });
+
+  return {
+    name,
+    env,
+    config,
+    container,
+    elastic,
+    async indexed() {
+      await elastic.indices.refresh({ index: source.index });
+      const result = await elastic.search<Record<string, unknown>>({ index: source.index, size: 10_000, version: true, query: { match_all: {} } });
+      return new Map(result.hits.hits.map((hit) => [hit._id!, { version: hit._version!, source: hit._source! }]));
+    },
+    async dispose() {
+      await container.delete().catch(() => undefined);
+      await elastic.indices.delete({ index: `${source.index}-*`, ignore_unavailable: true }).catch(() => undefined);
+      await elastic.close();
+      cosmos.dispose();
+    },
+  };
+}
+
+/** Polls until `check` passes (it throws until then), or fails with its last error. */
+export async function eventually<T>(check: () => Promise<T>, { timeoutMs = 30_000, intervalMs = 200 } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
