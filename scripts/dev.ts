@@ -1,0 +1,68 @@
+/**
+ * `make dev`: the local stack without Docker, a `demo` source with sample documents, and a
+ * worker serving the API on http://localhost:7071/api, in the foreground until Ctrl-C.
+ * Services given by URL in the environment (REDIS_URL, ELASTICSEARCH_URL, COSMOS_ENDPOINT +
+ * COSMOS_KEY) are used instead of starting them.
+ */
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { loadConfig } from "../shared/config/index.js";
+import { createCosmosClient } from "../shared/cosmos/client.js";
+import { createLogger } from "../shared/telemetry/logger.js";
+import { startWorker } from "../shared/worker/worker.js";
+import { demoSource, seedDemo } from "./demo/demo-source.js";
+import { stackEnv, startStack, writeLocalEnv } from "./stack/stack.js";
+
+const root = resolve(process.env.DRIFTLESS_HOME ?? ".driftless");
+await mkdir(root, { recursive: true });
+// Elasticsearch runs as an unprivileged user when this runs as root; it must reach its folder.
+await chmod(root, 0o755);
+
+console.log("driftless dev: starting Redis, Elasticsearch and the Cosmos DB emulator …");
+const stack = await startStack({ dir: join(root, "stack") });
+const endpoints = stackEnv(stack);
+const sourcesFile = join(root, "sources.json");
+await writeFile(sourcesFile, `${JSON.stringify([demoSource], null, 2)}\n`);
+
+const config = loadConfig({ ...process.env, ...endpoints, DRIFTLESS_SOURCES: undefined, DRIFTLESS_SOURCES_FILE: sourcesFile });
+const cosmos = createCosmosClient(config.cosmos);
+const keys = await seedDemo(cosmos, 25);
+cosmos.dispose();
+
+const logger = createLogger(config.logLevel);
+const worker = await startWorker(config, { logger });
+const demo = worker.services.sources.get(demoSource.name)!;
+await demo.queue.enqueue(keys, { lane: "live", now: Date.now() });
+
+await writeLocalEnv(join(root, "local.env"), {
+  ...endpoints,
+  DRIFTLESS_API_URL: worker.url,
+  DRIFTLESS_SOURCES_FILE: sourcesFile,
+  DEMO_DATABASE: demoSource.database,
+  DEMO_CONTAINER: demoSource.container,
+  DEMO_PARTITION_KEY_PATH: demoSource.partitionKeyPath,
+  DEMO_INDEX: demoSource.index,
+});
+
+console.log(`
+driftless is running.
+  API            ${worker.url}
+  status         ${worker.url}/status
+  enqueue        POST ${worker.url}/sources/${demoSource.name}/enqueue  {"items":[{"id":"product-1","pk":"tenant-1"}]}
+  search         ${stack.elasticsearchUrl}/${demoSource.index}/_search?q=title:lamp
+  Cosmos DB      ${stack.cosmos.endpoint}  database "${demoSource.database}", container "${demoSource.container}" (partition key ${demoSource.partitionKeyPath})
+  endpoints      ${join(root, "local.env")} (KEY=value; \`set -a; . ${join(root, "local.env")}; set +a\`)
+${keys.length} sample documents were written and enqueued. Ctrl-C stops everything.
+`);
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("\ndriftless dev: stopping …");
+    await worker.stop();
+    await stack.stop();
+    process.exit(0);
+  });
+}
