@@ -56,7 +56,7 @@ export const settingsSchema = z.object({
   ENQUEUE_MAX_ITEMS: int(1, 1000),
   ENQUEUE_MAX_BODY_BYTES: int(1024, 1_048_576),
 
-  WORKER_HOST: z.string().min(1).default("127.0.0.1"),
+  WORKER_HOST: z.string().min(1).default("localhost"),
   WORKER_PORT: int(0, 7071),
   DRIFTLESS_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   WORKER_SYNC: flag.default(true),

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { errorBody, invokeRoute, matchRoute } from "../api/index.js";
 import type { ApiResponse, ApiServices } from "../api/types.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -16,15 +16,13 @@ export interface ApiServerOptions {
  * Bodies are read up to the configured limit and no further, so an oversized request costs
  * nothing beyond that limit.
  */
-export function createApiServer({ services, logger, apiKey }: ApiServerOptions): Server {
-  const server = createServer((request, response) => {
+export function createApiListener({ services, logger, apiKey }: ApiServerOptions): RequestListener {
+  return (request, response) => {
     handle(request, response).catch((error: unknown) => {
       logger.error({ err: String(error) }, "unhandled error in the HTTP API");
       send(response, { status: 500, body: errorBody("internal_error", "the request failed") });
     });
-  });
-  server.keepAliveTimeout = 65_000;
-  return server;
+  };
 
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const url = new URL(request.url ?? "/", "http://localhost");

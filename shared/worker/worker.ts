@@ -1,4 +1,3 @@
-import type { AddressInfo } from "node:net";
 import type { Config } from "../config/load-config.js";
 import { sleep, type Clock } from "../core/clock.js";
 import { ConfigError, describeError } from "../core/errors.js";
@@ -6,7 +5,8 @@ import { createServices, type Services } from "../runtime/services.js";
 import { drain } from "../sync/drain.js";
 import type { SyncDeps } from "../sync/engine.js";
 import type { Logger } from "../telemetry/logger.js";
-import { createApiServer } from "./http-server.js";
+import { createApiListener } from "./http-server.js";
+import { listen } from "./listen.js";
 
 export interface WorkerHandle {
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:7071/api */
@@ -34,12 +34,12 @@ export async function startWorker(config: Config, { logger, clock }: WorkerOptio
   }
   const services = createServices(config, logger, clock);
   const stopping = new AbortController();
-  const server = createApiServer({ services, logger, apiKey: config.api.apiKey });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.worker.port, config.worker.host, resolve);
+  const listener = createApiListener({ services, logger, apiKey: config.api.apiKey });
+  const server = await listen(listener, config.worker.host, config.worker.port).catch(async (error: unknown) => {
+    await services.close();
+    throw error;
   });
-  const { port } = server.address() as AddressInfo;
+  const port = server.port;
   const host = config.worker.host.includes(":") ? `[${config.worker.host}]` : config.worker.host;
   const url = `http://${host}:${port}/api`;
   logger.info({ url, sources: [...services.sources.keys()], sync: config.worker.sync }, "worker listening");
@@ -66,10 +66,7 @@ export async function startWorker(config: Config, { logger, clock }: WorkerOptio
       stopping.abort();
       clearInterval(reaper);
       await Promise.all(loops);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await server.close();
       await services.close();
       logger.info({}, "worker stopped");
     },
