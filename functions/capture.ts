@@ -1,5 +1,5 @@
-import { captureKeys } from "../shared/capture/capture-keys.js";
-import { app, type InvocationContext } from "./lib/azure.js";
+import { enqueueChanges } from "../shared/capture/changes.js";
+import { app, CosmosDBv4ChangeFeedMode, type InvocationContext } from "./lib/azure.js";
 import { getConfig, getServices } from "./lib/services.js";
 
 /**
@@ -13,26 +13,38 @@ export function captureHandler(sourceName: string) {
     const services = await getServices();
     const source = services.sources.get(sourceName);
     if (!source) throw new Error(`unknown source ${sourceName}`);
-    const result = await captureKeys(source.config, source.queue, documents, services.clock.now());
+    const result = await enqueueChanges(source.config, source.queue, documents, services.clock.now());
     context.log(`capture ${sourceName}: ${documents.length} changes, ${result.enqueued} enqueued, ${result.duplicates} duplicates`);
   };
 }
 
 const config = getConfig();
 for (const source of config.sources) {
-  app.cosmosDB(`capture-${source.name}`, {
+  const common = {
     connection: config.cosmos.triggerConnection,
     databaseName: source.database,
     containerName: source.container,
     leaseContainerName: config.cosmos.leaseContainer,
+    // One lease container serves every source; the prefix keeps their leases apart.
     leaseContainerPrefix: `${source.name}-`,
     createLeaseContainerIfNotExists: config.cosmos.createLeaseContainer,
+    startFromBeginning: config.capture.startFrom.kind === "beginning",
+    ...(config.capture.startFrom.kind === "time" ? { startFromTime: config.capture.startFrom.at.toISOString() } : {}),
+    maxItemsPerInvocation: config.capture.maxItems,
     retry: {
-      strategy: "exponentialBackoff",
+      strategy: "exponentialBackoff" as const,
       maxRetryCount: -1,
       minimumInterval: { seconds: 1 },
       maximumInterval: { minutes: 5 },
     },
-    handler: captureHandler(source.name),
-  });
+  };
+  if (config.capture.mode === "allVersionsAndDeletes") {
+    app.cosmosDB(`capture-${source.name}`, {
+      ...common,
+      changeFeedMode: CosmosDBv4ChangeFeedMode.AllVersionsAndDeletes,
+      handler: captureHandler(source.name),
+    });
+  } else {
+    app.cosmosDB(`capture-${source.name}`, { ...common, handler: captureHandler(source.name) });
+  }
 }

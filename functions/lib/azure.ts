@@ -1,7 +1,7 @@
 // @azure/functions is CommonJS; under ESM its named exports are only reachable through the default export.
 import functions from "@azure/functions";
 
-export const { app } = functions;
+export const { app, CosmosDBv4ChangeFeedMode } = functions;
 export type {
   HttpRequest,
   HttpResponseInit,

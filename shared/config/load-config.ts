@@ -23,6 +23,14 @@ export interface Config {
     readonly createLeaseContainer: boolean;
   };
   readonly sources: readonly SourceConfig[];
+  readonly capture: {
+    readonly enabled: boolean;
+    readonly startFrom: { readonly kind: "now" } | { readonly kind: "beginning" } | { readonly kind: "time"; readonly at: Date };
+    readonly mode: "latestVersion" | "allVersionsAndDeletes";
+    readonly pollMs: number;
+    readonly leaseMs: number;
+    readonly maxItems: number;
+  };
   readonly sync: {
     readonly schedule: string;
     readonly batchSize: number;
@@ -77,6 +85,14 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       createLeaseContainer: settings.COSMOS_CREATE_LEASE_CONTAINER,
     },
     sources,
+    capture: {
+      enabled: settings.CAPTURE_ENABLED,
+      startFrom: startFrom(settings.CAPTURE_START_FROM),
+      mode: settings.CAPTURE_MODE,
+      pollMs: settings.CAPTURE_POLL_MS,
+      leaseMs: settings.CAPTURE_LEASE_MS,
+      maxItems: settings.CAPTURE_MAX_ITEMS,
+    },
     sync: {
       schedule: settings.SYNC_SCHEDULE,
       batchSize: settings.SYNC_BATCH_SIZE,
@@ -103,6 +119,11 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     worker: { host: settings.WORKER_HOST, port: settings.WORKER_PORT, sync: settings.WORKER_SYNC },
     logLevel: settings.LOG_LEVEL,
   });
+}
+
+function startFrom(value: string): Config["capture"]["startFrom"] {
+  if (value === "now" || value === "beginning") return { kind: value };
+  return { kind: "time", at: new Date(value) };
 }
 
 function loadSources(settings: Settings, readFile: (path: string) => string): SourceConfig[] {

@@ -36,6 +36,19 @@ export const settingsSchema = z.object({
   /** Let the Functions trigger create its lease container (key auth only; under Entra auth create it in Bicep). */
   COSMOS_CREATE_LEASE_CONTAINER: flag.default(false),
 
+  /** Worker mode reads the change feed itself (the Functions host uses its Cosmos DB trigger instead). */
+  CAPTURE_ENABLED: flag.default(true),
+  /** Where a reader with no saved continuation starts: `now`, `beginning`, or an ISO time. */
+  CAPTURE_START_FROM: z
+    .string()
+    .refine((value) => value === "now" || value === "beginning" || !Number.isNaN(Date.parse(value)), "must be now, beginning or an ISO 8601 time")
+    .default("now"),
+  /** `latestVersion`, or `allVersionsAndDeletes` where the account has continuous backup and the mode enabled. */
+  CAPTURE_MODE: z.enum(["latestVersion", "allVersionsAndDeletes"]).default("latestVersion"),
+  CAPTURE_POLL_MS: int(10, 500),
+  CAPTURE_LEASE_MS: int(1000, 15_000),
+  CAPTURE_MAX_ITEMS: int(1, 1000),
+
   DRIFTLESS_SOURCES: z.string().min(1).optional(),
   DRIFTLESS_SOURCES_FILE: z.string().min(1).optional(),
 

@@ -11,14 +11,14 @@ import { fileURLToPath } from "node:url";
  * (`<root>/shared/queue/lua` from `<root>/dist/shared/queue/`). One copy of each script, no build
  * step; a deployment package must carry `shared/queue/lua/` next to `dist/`.
  */
-export function findLuaDir(moduleUrl: string = import.meta.url): string {
+export function findLuaDir(moduleUrl: string = import.meta.url, sourceDir = "shared/queue/lua"): string {
   const beside = fileURLToPath(new URL("./lua", moduleUrl));
   if (existsSync(beside)) return beside;
   const start = dirname(fileURLToPath(moduleUrl));
   for (let dir = start; ; dir = dirname(dir)) {
-    const candidate = join(dir, "shared", "queue", "lua");
+    const candidate = join(dir, ...sourceDir.split("/"));
     if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error(`queue Lua scripts not found beside or above ${start}`);
+    if (dirname(dir) === dir) throw new Error(`Lua scripts (${sourceDir}) not found beside or above ${start}`);
   }
 }
 

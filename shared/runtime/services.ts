@@ -1,3 +1,5 @@
+import type { CosmosClient } from "@azure/cosmos";
+import type { Redis } from "ioredis";
 import type { ApiServices, HealthCheck } from "../api/types.js";
 import type { Config } from "../config/load-config.js";
 import type { SourceConfig } from "../config/source.js";
@@ -5,7 +7,7 @@ import { systemClock, type Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import { createCosmosClient } from "../cosmos/client.js";
 import { createCosmosReader } from "../cosmos/reader.js";
-import { createBulkSink, createElasticClient, ensureIndex } from "../elastic/index.js";
+import { createBulkSink, createElasticClient, ensureIndex, type Client } from "../elastic/index.js";
 import { connectRedis } from "../queue/connect.js";
 import { createQueue } from "../queue/index.js";
 import type { SourceQueue } from "../queue/types.js";
@@ -21,6 +23,8 @@ export interface SourceRuntime {
 export interface Services extends ApiServices {
   readonly config: Config;
   readonly logger: Logger;
+  /** The adapters' clients, for work beyond the sync path (capture, jobs). */
+  readonly clients: { readonly redis: Redis; readonly elastic: Client; readonly cosmos: CosmosClient };
   readonly sources: ReadonlyMap<string, SourceRuntime>;
   /** Creates each source's index and alias when missing; safe to call on every start. */
   ensureIndexes(): Promise<void>;
@@ -67,6 +71,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
     config,
     logger,
     clock,
+    clients: { redis, elastic, cosmos },
     sources,
     limits: { maxItems: config.api.maxItems, maxBodyBytes: config.api.maxBodyBytes },
     async health() {

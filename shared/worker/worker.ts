@@ -1,6 +1,7 @@
 import type { Config } from "../config/load-config.js";
 import { sleep, type Clock } from "../core/clock.js";
 import { ConfigError, describeError } from "../core/errors.js";
+import { startCapture } from "../capture/start-capture.js";
 import { createServices, type Services } from "../runtime/services.js";
 import { drain } from "../sync/drain.js";
 import type { SyncDeps } from "../sync/engine.js";
@@ -24,8 +25,8 @@ export interface WorkerOptions {
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 /**
- * Worker mode: one long-lived process hosting the HTTP API, a drain loop per source and the
- * lease reaper. The API is up at once; the sync starts once every index exists, so enqueueing
+ * Worker mode: one long-lived process hosting the HTTP API, a change-feed reader and a drain
+ * loop per source, and the lease reaper. The API is up at once; the sync starts once every index exists, so enqueueing
  * works while Elasticsearch is still coming up.
  */
 export async function startWorker(config: Config, { logger, clock }: WorkerOptions): Promise<WorkerHandle> {
@@ -45,6 +46,7 @@ export async function startWorker(config: Config, { logger, clock }: WorkerOptio
   logger.info({ url, sources: [...services.sources.keys()], sync: config.worker.sync }, "worker listening");
 
   const loops: Promise<void>[] = [];
+  if (config.capture.enabled) loops.push(...startCapture(services, stopping.signal));
   let reaper: NodeJS.Timeout | undefined;
   if (config.worker.sync) {
     loops.push(

@@ -1,0 +1,107 @@
+import type { SourceConfig } from "../config/source.js";
+import { sleep, type Clock } from "../core/clock.js";
+import { describeError } from "../core/errors.js";
+import type { FeedRangeReader } from "../cosmos/change-feed.js";
+import type { SourceQueue } from "../queue/types.js";
+import type { Logger } from "../telemetry/logger.js";
+import type { CaptureStore } from "./capture-store.js";
+import { enqueueChanges } from "./changes.js";
+
+export interface CaptureOptions {
+  /** How long the reader lease lasts without renewal; a dead reader is replaced after this. */
+  readonly leaseMs: number;
+  /** Wait between reads once every feed range is caught up. */
+  readonly pollMs: number;
+}
+
+export interface CaptureDeps {
+  readonly source: SourceConfig;
+  readonly queue: SourceQueue;
+  readonly store: CaptureStore;
+  /** Opens the feed ranges, resuming from the given continuations. */
+  openRanges(continuations: ReadonlyMap<string, string>): Promise<FeedRangeReader[]>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface CaptureCounters {
+  pages: number;
+  changes: number;
+  enqueued: number;
+}
+
+/**
+ * Worker-mode change capture for one source: wait for the reader lease, then read every feed
+ * range from its saved continuation, enqueue the keys, and only then save the new continuation.
+ * A crash between the two re-reads a page (duplicates are harmless: the queue dedupes and the
+ * sync reads current documents); it never skips one. A second worker waits on the lease and
+ * takes over within `leaseMs` of the first one dying.
+ */
+export async function runCapture(deps: CaptureDeps, options: CaptureOptions, signal: AbortSignal, counters?: CaptureCounters): Promise<void> {
+  const { store, logger } = deps;
+  const renewEvery = Math.max(100, Math.floor(options.leaseMs / 3));
+  try {
+    while (!signal.aborted) {
+      if (!(await safely(() => store.acquire(options.leaseMs), logger))) {
+        await sleep(renewEvery, signal);
+        continue;
+      }
+      logger.info({ source: deps.source.name }, "change feed reader lease taken");
+      try {
+        await readWhileHolding(deps, options, signal, renewEvery, counters);
+      } catch (error) {
+        logger.warn({ source: deps.source.name, err: describeError(error) }, "change feed reading failed; retrying");
+        await sleep(Math.min(options.pollMs * 4, 5000), signal);
+      }
+    }
+  } finally {
+    await store.release().catch(() => undefined);
+  }
+}
+
+async function readWhileHolding(deps: CaptureDeps, options: CaptureOptions, signal: AbortSignal, renewEvery: number, counters?: CaptureCounters) {
+  const { store, clock } = deps;
+  const saved = await store.checkpoints();
+  const readers = await deps.openRanges(saved);
+  const last = new Map(saved);
+  let renewedAt = clock.now();
+
+  while (!signal.aborted) {
+    if (clock.now() - renewedAt >= renewEvery) {
+      if (!(await store.acquire(options.leaseMs))) return lostLease(deps);
+      renewedAt = clock.now();
+    }
+    let caughtUp = true;
+    for (const reader of readers) {
+      const page = await reader.readNext();
+      if (page.changes.length > 0) {
+        const result = await enqueueChanges(deps.source, deps.queue, page.changes, clock.now());
+        if (counters) {
+          counters.pages++;
+          counters.changes += page.changes.length;
+          counters.enqueued += result.enqueued;
+        }
+        if (result.skipped) deps.logger.warn({ source: deps.source.name, skipped: result.skipped }, "change records without a key");
+      }
+      if (!page.caughtUp) caughtUp = false;
+      if (page.continuation && page.continuation !== last.get(reader.rangeId)) {
+        if (!(await store.saveCheckpoint(reader.rangeId, page.continuation))) return lostLease(deps);
+        last.set(reader.rangeId, page.continuation);
+      }
+    }
+    if (caughtUp) await sleep(options.pollMs, signal);
+  }
+}
+
+function lostLease(deps: CaptureDeps) {
+  deps.logger.warn({ source: deps.source.name }, "change feed reader lease lost; standing by");
+}
+
+async function safely(run: () => Promise<boolean>, logger: Logger): Promise<boolean> {
+  try {
+    return await run();
+  } catch (error) {
+    logger.warn({ err: describeError(error) }, "capture lease check failed");
+    return false;
+  }
+}

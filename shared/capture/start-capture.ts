@@ -1,0 +1,32 @@
+import type { Services } from "../runtime/services.js";
+import { openFeedRanges } from "../cosmos/change-feed.js";
+import { runCapture, type CaptureCounters } from "./capture-loop.js";
+import { createCaptureStore } from "./capture-store.js";
+
+/** One change-feed reader per source (each waits for its source's lease), until the signal aborts. */
+export function startCapture(services: Services, signal: AbortSignal, counters?: Map<string, CaptureCounters>): Promise<void>[] {
+  const { config } = services;
+  return [...services.sources.values()].map((source) => {
+    const sourceCounters = { pages: 0, changes: 0, enqueued: 0 };
+    counters?.set(source.config.name, sourceCounters);
+    return runCapture(
+      {
+        source: source.config,
+        queue: source.queue,
+        store: createCaptureStore(services.clients.redis, config.redis.keyPrefix, source.config.name),
+        openRanges: (continuations) =>
+          openFeedRanges(services.clients.cosmos, source.config, {
+            startFrom: config.capture.startFrom,
+            mode: config.capture.mode,
+            maxItemCount: config.capture.maxItems,
+            continuations,
+          }),
+        clock: services.clock,
+        logger: services.logger.child({ source: source.config.name, part: "capture" }),
+      },
+      { leaseMs: config.capture.leaseMs, pollMs: config.capture.pollMs },
+      signal,
+      sourceCounters,
+    );
+  });
+}

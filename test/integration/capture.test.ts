@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createServices } from "../../shared/runtime/services.js";
+import { silentLogger } from "../../shared/telemetry/logger.js";
+import { differences } from "../setup/compare.js";
+import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
+
+/**
+ * Worker-mode change capture against the emulator's change feed (made honest by the patch in
+ * patches/): no key is enqueued by hand in these tests.
+ */
+describe("change capture in worker mode", () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function prepare(env: Record<string, string> = {}) {
+    const source = await createTestSource({
+      extra: { softDeleteField: "isDeleted" },
+      env: { CAPTURE_START_FROM: "beginning", CAPTURE_POLL_MS: "100", CAPTURE_LEASE_MS: "3000", ...env },
+    });
+    const services = createServices(source.config, silentLogger);
+    cleanups.push(() => source.dispose(), () => services.close());
+    await services.ensureIndexes();
+    return { source, services };
+  }
+  const worker = (source: TestSource, env: Record<string, string> = {}): WorkerProcess => {
+    const process = spawnWorker({ ...source.env, ...env });
+    cleanups.push(() => process.kill());
+    return process;
+  };
+  const converged = (source: TestSource, timeoutMs = 60_000) =>
+    eventually(async () => expect(await differences(source, { softDeleteField: "isDeleted" })).toEqual([]), { timeoutMs, intervalMs: 300 });
+  const write = async (source: TestSource, from: number, to: number, title: string) => {
+    for (let i = from; i < to; i++) await source.container.items.upsert({ id: `d${i}`, tenant: `t${i % 3}`, title: `${title} ${i}`, n: i });
+  };
+
+  it("creates, updates and soft deletes reach the index by themselves", async () => {
+    const { source } = await prepare();
+    worker(source);
+    await write(source, 0, 100, "created");
+    await converged(source);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the next writes get a later _ts
+    await write(source, 0, 40, "updated");
+    for (let i = 40; i < 50; i++) await source.container.items.upsert({ id: `d${i}`, tenant: `t${i % 3}`, title: `gone ${i}`, n: i, isDeleted: true });
+    await converged(source);
+    const indexed = await source.indexed();
+    expect(indexed.size).toBe(90);
+    expect(indexed.get("d7")?.source.title).toBe("updated 7");
+  });
+
+  it("a worker killed and restarted resumes from its checkpoint and misses nothing", async () => {
+    const { source } = await prepare();
+    const first = worker(source);
+    await write(source, 0, 150, "before");
+    await eventually(async () => expect((await source.indexed()).size).toBeGreaterThan(20), { timeoutMs: 60_000 });
+    await first.kill();
+    await write(source, 150, 300, "while down");
+    await write(source, 0, 30, "changed while down");
+    // Restarted with "start from now": only the saved checkpoint can bring back what changed
+    // while no reader ran.
+    worker(source, { CAPTURE_START_FROM: "now" });
+    await converged(source);
+    expect((await source.indexed()).size).toBe(300);
+  });
+
+  it("a second worker takes over the change feed when the first dies", async () => {
+    const { source } = await prepare();
+    const first = worker(source);
+    await write(source, 0, 50, "one");
+    await converged(source);
+    const second = worker(source, { CAPTURE_START_FROM: "now" });
+    // The second stands by while the first holds the lease; then the first dies.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await first.kill();
+    const killedAt = Date.now();
+    await write(source, 50, 120, "two");
+    await converged(source);
+    expect(Date.now() - killedAt).toBeLessThan(60_000);
+    expect((await source.indexed()).size).toBe(120);
+    expect(second.child.exitCode).toBeNull();
+  });
+});

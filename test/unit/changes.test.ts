@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { keysFromChanges } from "../../shared/capture/changes.js";
+
+describe("keysFromChanges", () => {
+  const source = { partitionKeyPaths: ["/tenant"] };
+
+  it("reads keys from latest-version documents", () => {
+    expect(keysFromChanges(source, [{ id: "a", tenant: "t1", x: 1 }, { id: "b" }])).toEqual({
+      keys: [{ id: "a", pk: "t1" }, { id: "b", pk: null }],
+      skipped: 0,
+    });
+  });
+
+  it("reads keys from all-versions-and-deletes records, deletes included", () => {
+    const changes = [
+      { current: { id: "a", tenant: "t1" }, metadata: { operationType: "create" } },
+      { current: {}, previous: { id: "b", tenant: "t2" }, metadata: { operationType: "delete" } },
+      { metadata: { operationType: "delete", id: "c", partitionKey: { "/tenant": "t3" }, timeToLiveExpired: true } },
+    ];
+    expect(keysFromChanges(source, changes).keys).toEqual([
+      { id: "a", pk: "t1" },
+      { id: "b", pk: "t2" },
+      { id: "c", pk: "t3" },
+    ]);
+  });
+
+  it("reads hierarchical partition keys, and counts records without a key", () => {
+    const nested = { partitionKeyPaths: ["/a", "/b/c"] };
+    expect(keysFromChanges(nested, [{ id: "x", a: 1, b: { c: "z" } }, "garbage", null, { id: 5 }])).toEqual({
+      keys: [{ id: "x", pk: [1, "z"] }],
+      skipped: 3,
+    });
+  });
+});
