@@ -5,7 +5,13 @@ import { settingsSchema, type Settings } from "./settings.js";
 import { sourcesSchema, toSourceConfig, type SourceConfig } from "./source.js";
 
 export interface Config {
-  readonly redis: { readonly url: string; readonly keyPrefix: string };
+  readonly redis: {
+    readonly url: string;
+    readonly keyPrefix: string;
+    readonly commandTimeoutMs: number;
+    readonly caFile?: string;
+    readonly tlsInsecure: boolean;
+  };
   readonly elasticsearch: {
     readonly node: string;
     readonly apiKey?: string;
@@ -16,11 +22,13 @@ export interface Config {
   };
   readonly cosmos: {
     readonly endpoint: string;
-    readonly key: string;
+    readonly key?: string;
+    readonly clientId?: string;
     readonly caFile?: string;
     readonly triggerConnection: string;
     readonly leaseContainer: string;
     readonly createLeaseContainer: boolean;
+    readonly requestTimeoutMs: number;
   };
   readonly sources: readonly SourceConfig[];
   readonly capture: {
@@ -46,6 +54,10 @@ export interface Config {
     readonly retry: { readonly maxAttempts: number; readonly backoffBaseMs: number; readonly backoffMaxMs: number };
   };
   readonly api: { readonly maxItems: number; readonly maxBodyBytes: number; readonly apiKey?: string };
+  /** Circuit breakers per dependency (shared/resilience). */
+  readonly resilience: { readonly failureThreshold: number; readonly halfOpenAfterMs: number; readonly halfOpenMaxMs: number };
+  /** Present when dead letters are mirrored to a Service Bus queue. */
+  readonly serviceBus?: { readonly connectionString: string; readonly deadLetterQueue: string };
   readonly worker: { readonly host: string; readonly port: number; readonly sync: boolean };
   readonly logLevel: Settings["LOG_LEVEL"];
 }
@@ -65,9 +77,16 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
   if (settings.QUEUE_BACKOFF_MAX_MS < settings.QUEUE_BACKOFF_BASE_MS) {
     throw new ConfigError("QUEUE_BACKOFF_MAX_MS", "must not be smaller than QUEUE_BACKOFF_BASE_MS");
   }
+  checkResilience(settings);
 
   return deepFreeze({
-    redis: { url: settings.REDIS_URL, keyPrefix: settings.REDIS_KEY_PREFIX },
+    redis: {
+      url: settings.REDIS_URL,
+      keyPrefix: settings.REDIS_KEY_PREFIX,
+      commandTimeoutMs: settings.REDIS_COMMAND_TIMEOUT_MS,
+      caFile: settings.REDIS_CA_FILE,
+      tlsInsecure: settings.REDIS_TLS_INSECURE,
+    },
     elasticsearch: {
       node: settings.ELASTICSEARCH_URL,
       apiKey: settings.ELASTICSEARCH_API_KEY,
@@ -79,10 +98,12 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     cosmos: {
       endpoint: settings.COSMOS_ENDPOINT,
       key: settings.COSMOS_KEY,
+      clientId: settings.COSMOS_CLIENT_ID ?? settings.AZURE_CLIENT_ID,
       caFile: settings.COSMOS_CA_FILE,
       triggerConnection: settings.COSMOS_TRIGGER_CONNECTION,
       leaseContainer: settings.COSMOS_LEASE_CONTAINER,
       createLeaseContainer: settings.COSMOS_CREATE_LEASE_CONTAINER,
+      requestTimeoutMs: settings.COSMOS_REQUEST_TIMEOUT_MS,
     },
     sources,
     capture: {
@@ -116,6 +137,14 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       maxBodyBytes: settings.ENQUEUE_MAX_BODY_BYTES,
       apiKey: settings.DRIFTLESS_API_KEY,
     },
+    resilience: {
+      failureThreshold: settings.CIRCUIT_FAILURE_THRESHOLD,
+      halfOpenAfterMs: settings.CIRCUIT_HALF_OPEN_AFTER_MS,
+      halfOpenMaxMs: settings.CIRCUIT_HALF_OPEN_MAX_MS,
+    },
+    ...(settings.SERVICEBUS_CONNECTION_STRING && settings.SERVICEBUS_DEADLETTER_QUEUE
+      ? { serviceBus: { connectionString: settings.SERVICEBUS_CONNECTION_STRING, deadLetterQueue: settings.SERVICEBUS_DEADLETTER_QUEUE } }
+      : {}),
     worker: { host: settings.WORKER_HOST, port: settings.WORKER_PORT, sync: settings.WORKER_SYNC },
     logLevel: settings.LOG_LEVEL,
   });
@@ -124,6 +153,20 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
 function startFrom(value: string): Config["capture"]["startFrom"] {
   if (value === "now" || value === "beginning") return { kind: value };
   return { kind: "time", at: new Date(value) };
+}
+
+/** TLS options only mean something for rediss://; circuits need a sane wait range; Service Bus needs both settings. */
+function checkResilience(settings: Settings): void {
+  const tls = new URL(settings.REDIS_URL).protocol === "rediss:";
+  if (!tls && settings.REDIS_CA_FILE) throw new ConfigError("REDIS_CA_FILE", "only applies to a rediss:// REDIS_URL");
+  if (!tls && settings.REDIS_TLS_INSECURE) throw new ConfigError("REDIS_TLS_INSECURE", "only applies to a rediss:// REDIS_URL");
+  if (settings.CIRCUIT_HALF_OPEN_MAX_MS < settings.CIRCUIT_HALF_OPEN_AFTER_MS) {
+    throw new ConfigError("CIRCUIT_HALF_OPEN_MAX_MS", "must not be smaller than CIRCUIT_HALF_OPEN_AFTER_MS");
+  }
+  if (Boolean(settings.SERVICEBUS_CONNECTION_STRING) !== Boolean(settings.SERVICEBUS_DEADLETTER_QUEUE)) {
+    const missing = settings.SERVICEBUS_CONNECTION_STRING ? "SERVICEBUS_DEADLETTER_QUEUE" : "SERVICEBUS_CONNECTION_STRING";
+    throw new ConfigError(missing, "required to mirror dead letters to Service Bus (set both or neither)");
+  }
 }
 
 function loadSources(settings: Settings, readFile: (path: string) => string): SourceConfig[] {

@@ -18,6 +18,12 @@ const flag = z.enum(["true", "false", "1", "0"]).transform((value) => value === 
 export const settingsSchema = z.object({
   REDIS_URL: url(/^rediss?:$/, "redis:// or rediss://"),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("driftless"),
+  /** A Redis command fails after this long; the queue retries the calls that are safe to repeat. */
+  REDIS_COMMAND_TIMEOUT_MS: int(100, 10_000),
+  /** PEM CA to trust for a `rediss://` server whose certificate is not publicly trusted. */
+  REDIS_CA_FILE: z.string().min(1).optional(),
+  /** Do not verify the `rediss://` server's certificate (local tests only; never in production). */
+  REDIS_TLS_INSECURE: flag.default(false),
 
   ELASTICSEARCH_URL: url(/^https?:$/, "http:// or https://"),
   ELASTICSEARCH_API_KEY: z.string().min(1).optional(),
@@ -27,9 +33,15 @@ export const settingsSchema = z.object({
   ELASTICSEARCH_REQUEST_TIMEOUT_MS: int(1000, 30_000),
 
   COSMOS_ENDPOINT: url(/^https?:$/, "https://"),
-  COSMOS_KEY: z.string().min(1),
+  /** The account key; leave unset to sign in with managed identity (Entra ID), as the Bicep deployment does. */
+  COSMOS_KEY: z.string().min(1).optional(),
+  /** Client id of the user-assigned managed identity (AZURE_CLIENT_ID is read too). */
+  COSMOS_CLIENT_ID: z.string().min(1).optional(),
+  AZURE_CLIENT_ID: z.string().min(1).optional(),
   /** Trust this CA for the Cosmos endpoint (the local emulators use self-signed certificates). */
   COSMOS_CA_FILE: z.string().min(1).optional(),
+  /** One Cosmos request (a point read) fails after this long. */
+  COSMOS_REQUEST_TIMEOUT_MS: int(1000, 10_000),
   /** App setting (prefix) the Functions Cosmos DB trigger connects with. */
   COSMOS_TRIGGER_CONNECTION: z.string().min(1).default("COSMOS"),
   COSMOS_LEASE_CONTAINER: z.string().min(1).default("leases"),
@@ -66,6 +78,17 @@ export const settingsSchema = z.object({
   QUEUE_BULK_SHARE: z.coerce.number().min(0).max(1).default(0.1),
   QUEUE_REAP_INTERVAL_MS: int(100, 5000),
 
+  /** Consecutive failed calls to a dependency (Cosmos, Elasticsearch, Redis) that open its circuit. */
+  CIRCUIT_FAILURE_THRESHOLD: int(1, 5),
+  /** Wait before the first trial call through an open circuit; grows (jittered) after each failed trial. */
+  CIRCUIT_HALF_OPEN_AFTER_MS: int(100, 5000),
+  /** Longest wait between trial calls through an open circuit. */
+  CIRCUIT_HALF_OPEN_MAX_MS: int(100, 60_000),
+
+  /** Service Bus connection string; with SERVICEBUS_DEADLETTER_QUEUE, dead letters are mirrored there. */
+  SERVICEBUS_CONNECTION_STRING: z.string().min(1).optional(),
+  SERVICEBUS_DEADLETTER_QUEUE: z.string().min(1).optional(),
+
   ENQUEUE_MAX_ITEMS: int(1, 1000),
   ENQUEUE_MAX_BODY_BYTES: int(1024, 1_048_576),
 
@@ -86,4 +109,5 @@ export const secretSettings = new Set([
   "ELASTICSEARCH_PASSWORD",
   "COSMOS_KEY",
   "DRIFTLESS_API_KEY",
+  "SERVICEBUS_CONNECTION_STRING",
 ]);

@@ -1,10 +1,14 @@
 import { readFileSync } from "node:fs";
 import { Agent } from "node:https";
 import { CosmosClient } from "@azure/cosmos";
+import { DefaultAzureCredential } from "@azure/identity";
 
 export interface CosmosClientOptions {
   readonly endpoint: string;
-  readonly key: string;
+  /** The account key. Without it the client signs in with Entra ID (managed identity in Azure). */
+  readonly key?: string;
+  /** Client id of a user-assigned managed identity; the system-assigned one (or developer sign-in) otherwise. */
+  readonly clientId?: string;
   /** A CA certificate to trust, for emulators with self-signed certificates. */
   readonly caFile?: string;
 }
@@ -19,9 +23,12 @@ export function createCosmosClient(options: CosmosClientOptions): CosmosClient {
     maxSockets: 64,
     ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}),
   });
+  const auth = options.key
+    ? { key: options.key }
+    : { aadCredentials: new DefaultAzureCredential(options.clientId ? { managedIdentityClientId: options.clientId } : {}) };
   return new CosmosClient({
     endpoint: options.endpoint,
-    key: options.key,
+    ...auth,
     agent,
     connectionPolicy: { enableEndpointDiscovery: false },
   });

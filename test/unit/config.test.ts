@@ -31,6 +31,13 @@ describe("loadConfig", () => {
     expect(Object.isFrozen(config.sources[0])).toBe(true);
   });
 
+  it("uses managed identity for Cosmos when no key is set", () => {
+    const { COSMOS_KEY: _omit, ...rest } = valid;
+    const config = loadConfig({ ...rest, AZURE_CLIENT_ID: "00000000-0000-0000-0000-000000000001" });
+    expect(config.cosmos.key).toBeUndefined();
+    expect(config.cosmos.clientId).toBe("00000000-0000-0000-0000-000000000001");
+  });
+
   it("reads sources from a file", () => {
     const { DRIFTLESS_SOURCES: _omit, ...rest } = valid;
     const config = loadConfig({ ...rest, DRIFTLESS_SOURCES_FILE: "/etc/sources.json" }, { readFile: () => JSON.stringify(source) });
@@ -57,9 +64,9 @@ describe("loadConfig", () => {
   });
 
   it("lists every problem at once, without secret values", () => {
-    const error = configError({ ...valid, REDIS_URL: "redis//:hunter2secret@x", COSMOS_KEY: undefined, SYNC_CONCURRENCY: "-1" });
+    const error = configError({ ...valid, REDIS_URL: "redis//:hunter2secret@x", COSMOS_ENDPOINT: undefined, SYNC_CONCURRENCY: "-1" });
     expect(error.message).toMatch(/REDIS_URL/);
-    expect(error.message).toMatch(/COSMOS_KEY: required/);
+    expect(error.message).toMatch(/COSMOS_ENDPOINT: required/);
     expect(error.message).toMatch(/SYNC_CONCURRENCY/);
     expect(error.message).not.toContain("hunter2secret");
   });
