@@ -1,16 +1,33 @@
+import { dispatchTickets } from "../shared/dispatch/dispatcher.js";
+import type { TicketSender } from "../shared/dispatch/tickets.js";
 import { runSyncPass } from "../shared/sync/pass.js";
 import { app, type InvocationContext, type Timer } from "./lib/azure.js";
 import { getServices } from "./lib/services.js";
+import { getTicketSender } from "./lib/tickets.js";
 
 /**
- * Timer sync: returns expired leases, then drains every source within the time budget.
- * The schedule comes from the SYNC_SCHEDULE app setting; the budget (SYNC_TIME_BUDGET_MS) must
- * stay well below functionTimeout in host.json so a run always ends by itself.
+ * Timer sync. Azure runs a timer on one instance at a time, so with Service Bus configured the
+ * timer only returns expired leases and dispatches work tickets (as many as the backlog needs,
+ * capped), and the sync-ticket function drains on every instance the platform gives. Without
+ * Service Bus it drains in process within SYNC_TIME_BUDGET_MS, which must stay well below
+ * functionTimeout in host.json so a run always ends by itself.
  */
-export async function syncTimer(_timer: Timer, context: InvocationContext): Promise<void> {
-  const services = await getServices();
-  const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs });
-  context.log(`sync pass: ${JSON.stringify(report)}`);
+export function syncTimerHandler(senderOf: () => TicketSender | null) {
+  return async (_timer: Timer, context: InvocationContext): Promise<void> => {
+    const services = await getServices();
+    const sender = senderOf();
+    const dispatch = services.config.dispatch;
+    if (!sender || !dispatch) {
+      const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs });
+      context.log(`sync pass: ${JSON.stringify(report)}`);
+      return;
+    }
+    for (const source of services.sources.values()) await source.queue.reap(services.clock.now());
+    const report = await dispatchTickets(services.sources, sender, services.clock.now(), dispatch);
+    context.log(`dispatched: ${JSON.stringify(report)}`);
+  };
 }
+
+export const syncTimer = syncTimerHandler(getTicketSender);
 
 app.timer("sync-timer", { schedule: "%SYNC_SCHEDULE%", runOnStartup: false, handler: syncTimer });

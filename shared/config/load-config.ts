@@ -39,6 +39,14 @@ export interface Config {
     readonly leaseMs: number;
     readonly maxItems: number;
   };
+  /** Set when Service Bus is configured: the timer then dispatches tickets instead of draining. */
+  readonly dispatch?: {
+    readonly namespace?: string;
+    readonly connectionString?: string;
+    readonly queue: string;
+    readonly keysPerTicket: number;
+    readonly maxTickets: number;
+  };
   readonly sync: {
     readonly schedule: string;
     readonly batchSize: number;
@@ -114,6 +122,16 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       leaseMs: settings.CAPTURE_LEASE_MS,
       maxItems: settings.CAPTURE_MAX_ITEMS,
     },
+    dispatch:
+      settings.SERVICEBUS_NAMESPACE || settings.SERVICEBUS_CONNECTION_STRING
+        ? {
+            namespace: settings.SERVICEBUS_NAMESPACE,
+            connectionString: settings.SERVICEBUS_CONNECTION_STRING,
+            queue: settings.SERVICEBUS_QUEUE,
+            keysPerTicket: settings.DISPATCH_KEYS_PER_TICKET,
+            maxTickets: settings.DISPATCH_MAX_TICKETS,
+          }
+        : undefined,
     sync: {
       schedule: settings.SYNC_SCHEDULE,
       batchSize: settings.SYNC_BATCH_SIZE,

@@ -88,6 +88,14 @@ export const settingsSchema = z.object({
   /** Service Bus connection string; with SERVICEBUS_DEADLETTER_QUEUE, dead letters are mirrored there. */
   SERVICEBUS_CONNECTION_STRING: z.string().min(1).optional(),
   SERVICEBUS_DEADLETTER_QUEUE: z.string().min(1).optional(),
+  /** `<name>.servicebus.windows.net`: with it (or a connection string) the timer dispatches work tickets instead of draining in process. */
+  SERVICEBUS_NAMESPACE: z.string().min(1).optional(),
+  /** The queue of work tickets the sync-ticket function drains (read by the trigger as %SERVICEBUS_QUEUE%). */
+  SERVICEBUS_QUEUE: z.string().min(1).default("driftless-tickets"),
+  /** Keys one ticket is expected to drain. */
+  DISPATCH_KEYS_PER_TICKET: int(1, 5000),
+  /** Most tickets per source per timer run. */
+  DISPATCH_MAX_TICKETS: int(1, 32),
 
   ENQUEUE_MAX_ITEMS: int(1, 1000),
   ENQUEUE_MAX_BODY_BYTES: int(1024, 1_048_576),

@@ -10,6 +10,8 @@ export interface SyncPassOptions {
   readonly budgetMs: number;
   readonly untilIdle?: boolean;
   readonly signal?: AbortSignal;
+  /** Drain only these sources (a work ticket names one). @defaultValue every source */
+  readonly only?: readonly string[];
 }
 
 /**
@@ -19,7 +21,7 @@ export interface SyncPassOptions {
  */
 export async function runSyncPass(target: SyncPassTarget, options: SyncPassOptions): Promise<Record<string, DrainReport & { reaped: number }>> {
   const entries = await Promise.all(
-    [...target.sources].map(async ([name, { sync }]) => {
+    [...target.sources].filter(([name]) => !options.only || options.only.includes(name)).map(async ([name, { sync }]) => {
       const reaped = await sync.queue.reap(sync.clock.now());
       const report = await drain(sync, {
         budgetMs: options.budgetMs,

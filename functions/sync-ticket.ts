@@ -1,0 +1,22 @@
+import { parseTicket } from "../shared/dispatch/tickets.js";
+import { runSyncPass } from "../shared/sync/pass.js";
+import { app, type InvocationContext } from "./lib/azure.js";
+import { getConfig, getServices } from "./lib/services.js";
+
+/**
+ * Drains the source a work ticket names, on whichever instance Service Bus hands it to. The keys
+ * are in Redis, not in the ticket: stopping at the budget or at an empty queue loses nothing.
+ * A malformed ticket throws, so the host retries it and then moves it to the dead-letter queue.
+ */
+export async function syncTicket(message: unknown, context: InvocationContext): Promise<void> {
+  const ticket = parseTicket(message);
+  const services = await getServices();
+  if (!services.sources.has(ticket.source)) throw new Error(`ticket names unknown source "${ticket.source}"`);
+  const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs, untilIdle: true, only: [ticket.source] });
+  context.log(`ticket ${ticket.source}: ${JSON.stringify(report)}`);
+}
+
+// Registered only where Service Bus is configured; the queue name comes from app settings.
+if (getConfig().dispatch) {
+  app.serviceBusQueue("sync-ticket", { connection: "SERVICEBUS", queueName: "%SERVICEBUS_QUEUE%", handler: syncTicket });
+}
