@@ -1,0 +1,73 @@
+// Service Bus for scale-out: the timer sends work tickets to this queue and a Service Bus
+// triggered function drains batches on every instance the platform gives. Local (SAS key) auth is
+// disabled; the identity sends and receives with Entra roles.
+
+@description('Name of the Service Bus namespace (6-50 characters, globally unique).')
+@minLength(6)
+@maxLength(50)
+param name string
+
+@description('Azure region of the namespace.')
+param location string
+
+@description('Tags applied to the namespace.')
+param tags object = {}
+
+@description('Name of the queue that carries sync work tickets.')
+param queueName string
+
+@description('Principal id of the managed identity that sends and receives tickets.')
+param principalId string
+
+// Azure Service Bus Data Sender and Data Receiver.
+var dataSenderRoleId = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+var dataReceiverRoleId = '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
+  name: name
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+    tier: 'Standard'
+  }
+  properties: {
+    disableLocalAuth: true
+    minimumTlsVersion: '1.2'
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource queue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: namespace
+  name: queueName
+  properties: {
+    // A ticket is a claim on work, not the work itself: keys stay in Redis, so a ticket that
+    // expires or dead-letters loses nothing (the next timer run sends new ones).
+    lockDuration: 'PT5M'
+    maxDeliveryCount: 5
+    defaultMessageTimeToLive: 'PT1H'
+    deadLetteringOnMessageExpiration: false
+    requiresDuplicateDetection: false
+    requiresSession: false
+    enablePartitioning: false
+  }
+}
+
+resource roles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in [dataSenderRoleId, dataReceiverRoleId]: {
+    name: guid(queue.id, principalId, roleId)
+    scope: queue
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+output namespaceName string = namespace.name
+// The host name the SDK and the trigger connect to (fullyQualifiedNamespace), from the endpoint
+// https://<name>.servicebus.windows.net:443/ so sovereign clouds get their own suffix.
+output fullyQualifiedNamespace string = replace(replace(namespace.properties.serviceBusEndpoint, 'https://', ''), ':443/', '')
+output queueName string = queue.name

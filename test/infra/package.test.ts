@@ -1,0 +1,144 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SCRIPTS } from "../../shared/queue/scripts.js";
+import { services } from "../setup/services.js";
+import { repoRoot } from "./bicep-tree.js";
+
+/*
+ * The deployment package, built by infra/package.sh exactly as the README's deploy steps do:
+ * compiled functions, production dependencies only, host.json, and the queue's Lua scripts,
+ * which shared/queue/lua-files.ts reads at run time from shared/queue/lua/ above dist/. The
+ * package is then loaded the way the Functions host loads it, in a separate Node process with
+ * only the package on disk, and its scripts are loaded into the real Redis.
+ */
+
+const run = promisify(execFile);
+let workDir: string;
+let stage: string;
+let zipFile: string;
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), "driftless-package-"));
+  stage = join(workDir, "stage");
+  zipFile = join(workDir, "driftless-functions.zip");
+  await run("bash", [join(repoRoot, "infra/package.sh"), stage, zipFile], { cwd: repoRoot, timeout: 300_000, maxBuffer: 16 << 20 });
+}, 320_000);
+
+afterAll(() => {
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+describe("infra/package.sh", () => {
+  it("stages compiled functions, host.json, package.json and every Lua script", () => {
+    const functions = readdirSync(join(repoRoot, "functions")).filter((f) => f.endsWith(".ts"));
+    for (const file of functions) expect(existsSync(join(stage, "dist/functions", file.replace(/\.ts$/, ".js"))), file).toBe(true);
+    expect(JSON.parse(readFileSync(join(stage, "package.json"), "utf8")).main).toBe("dist/functions/*.js");
+    expect(readFileSync(join(stage, "host.json"), "utf8")).toBe(readFileSync(join(repoRoot, "host.json"), "utf8"));
+    expect(filesUnder(join(stage, "shared/queue/lua"))).toEqual(filesUnder(join(repoRoot, "shared/queue/lua")));
+    // Nothing from the source tree but the Lua scripts, and no local-stack scripts.
+    expect(filesUnder(join(stage, "shared")).every((f) => f.startsWith("queue/lua/"))).toBe(true);
+    for (const dir of ["test", "scripts", "bench", "infra", ".driftless", "dist/scripts"]) expect(existsSync(join(stage, dir)), dir).toBe(false);
+  });
+
+  it("installs the production dependencies and none of the development ones", () => {
+    const manifest = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as Record<string, Record<string, string>>;
+    for (const name of Object.keys(manifest.dependencies!)) expect(existsSync(join(stage, "node_modules", name)), name).toBe(true);
+    for (const name of ["vitest", "typescript", "tsx", "@vercel/cosmosdb-server", "web-tree-sitter", "azure-functions-core-tools"]) {
+      expect(existsSync(join(stage, "node_modules", name)), name).toBe(false);
+    }
+  });
+
+  it("zips the package with its files at the root", async () => {
+    const { stdout } = await run("unzip", ["-Z1", zipFile], { maxBuffer: 64 << 20 });
+    const entries = new Set(stdout.split("\n"));
+    expect(entries.has("host.json")).toBe(true);
+    expect(entries.has("package.json")).toBe(true);
+    expect(entries.has("dist/functions/sync-timer.js")).toBe(true);
+    expect(entries.has("shared/queue/lua/claim-6.lua")).toBe(true);
+    expect(entries.has("node_modules/ioredis/package.json")).toBe(true);
+  });
+
+  it("loads every function module and the queue scripts from the package alone", async () => {
+    const { redisUrl, elasticsearchUrl, cosmos } = services();
+    const probe = `
+      import { readdirSync } from "node:fs";
+      const functions = readdirSync("dist/functions").filter((f) => f.endsWith(".js"));
+      for (const file of functions) await import("./dist/functions/" + file);
+      const { findLuaDir } = await import("./dist/shared/queue/lua-files.js");
+      const { scriptSources } = await import("./dist/shared/queue/scripts.js");
+      const { Redis } = await import("ioredis");
+      const redis = new Redis(process.env.REDIS_URL, { lazyConnect: true });
+      await redis.connect();
+      const loaded = {};
+      for (const [name, lua] of scriptSources()) loaded[name] = await redis.script("LOAD", lua);
+      await redis.quit();
+      console.log(JSON.stringify({ functions, luaDir: findLuaDir(), loaded }));
+      process.exit(0);
+    `;
+    const env = {
+      PATH: process.env.PATH!,
+      REDIS_URL: redisUrl,
+      ELASTICSEARCH_URL: elasticsearchUrl,
+      COSMOS_ENDPOINT: cosmos.endpoint,
+      COSMOS_KEY: cosmos.key,
+      DRIFTLESS_SOURCES: JSON.stringify([{ name: "pkg", database: "driftless", container: "pkg", partitionKeyPath: "/id", index: "pkg" }]),
+      LOG_LEVEL: "silent",
+    };
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe], { cwd: stage, env, timeout: 60_000 });
+    const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { functions: string[]; luaDir: string; loaded: Record<string, string> };
+    expect(result.functions).toContain("sync-timer.js");
+    expect(result.luaDir).toBe(join(stage, "shared/queue/lua"));
+    expect(Object.keys(result.loaded).sort()).toEqual(Object.keys(SCRIPTS).sort());
+    for (const sha of Object.values(result.loaded)) expect(sha).toMatch(/^[0-9a-f]{40}$/);
+  });
+});
+
+/**
+ * `.funcignore` decides what `func azure functionapp publish` uploads. It keeps to a subset of
+ * gitignore syntax (root-anchored names, `*.ext`), which this reads the way gitignore does.
+ */
+describe(".funcignore", () => {
+  const rules = readFileSync(join(repoRoot, ".funcignore"), "utf8")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("#"));
+
+  const ignored = (path: string): boolean =>
+    rules.some((rule) => {
+      if (rule.startsWith("*.")) return path.split("/").at(-1)!.endsWith(rule.slice(1));
+      const name = rule.replace(/^\//, "").replace(/\/$/, "");
+      return rule.endsWith("/") ? path.startsWith(`${name}/`) : path === name;
+    });
+
+  it("uses only rules this reading understands", () => {
+    expect(rules.filter((rule) => !/^(\/[^*?[\]!]+\/?|\*\.[\w.]+)$/.test(rule))).toEqual([]);
+  });
+
+  it("keeps the runtime files and leaves out sources, tests and local files", async () => {
+    const { stdout } = await run("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: repoRoot, maxBuffer: 16 << 20 });
+    const tracked = stdout.split("\n").filter(Boolean);
+    const shipped = tracked.filter((path) => !ignored(path));
+    const lua = tracked.filter((path) => path.startsWith("shared/queue/lua/"));
+    expect(lua.length).toBeGreaterThan(0);
+    expect(shipped).toEqual(expect.arrayContaining(["host.json", "package.json", ...lua]));
+    const development = /\.ts$|^(test|scripts|bench|infra|patches|\.driftless|\.ci)\/|^local\.settings|^docker-compose|^README\.md$|^Makefile$/;
+    expect(shipped.filter((path) => development.test(path))).toEqual([]);
+    // Built and installed files, which git does not list.
+    for (const path of ["dist/functions/sync-timer.js", "dist/shared/queue/lua-files.js", "node_modules/ioredis/built/index.js",
+      "node_modules/some-package/scripts/install.js", "node_modules/some-package/test/index.js"]) {
+      expect(ignored(path), path).toBe(false);
+    }
+  });
+});
