@@ -1,0 +1,56 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+function driftless(args: string[], env: Record<string, string | undefined> = {}) {
+  const result = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    timeout: 240_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The driftless command as scripts use it: help, exit codes, one readable error line. */
+describe("driftless CLI", () => {
+  it("prints help for every command and exits 0", () => {
+    const commands = ["worker", "status", "enqueue", "sync", "reimport", "reconcile", "jobs", "deadletters", "stack"];
+    const top = driftless(["--help"]);
+    expect(top.code).toBe(0);
+    for (const command of commands) {
+      expect(top.stdout).toContain(command);
+      const help = driftless([command, "--help"]);
+      expect(help.code, command).toBe(0);
+      expect(help.stdout).toMatch(/Usage: driftless/);
+    }
+  }, 240_000);
+
+  it("exits 2 on a usage error and 3, with one line naming the setting, on bad configuration", () => {
+    expect(driftless(["no-such-command"]).code).toBe(2);
+    expect(driftless(["enqueue"]).code).toBe(2);
+    const bad = driftless(["status"], { REDIS_URL: "redis://127.0.0.1:1", ELASTICSEARCH_URL: "http://127.0.0.1:1", COSMOS_ENDPOINT: "https://localhost:1", COSMOS_KEY: "k", SYNC_BATCH_SIZE: "many", DRIFTLESS_SOURCES: "[]" });
+    expect(bad.code).toBe(3);
+    const lines = bad.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^driftless: config_invalid: .*SYNC_BATCH_SIZE/);
+    expect(lines[0]).not.toContain("redis://");
+  }, 120_000);
+
+  it("stack up starts the local stack in the background and stack down stops it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "driftless-cli-stack-"));
+    chmodSync(dir, 0o755);
+    const up = driftless(["stack", "up", "--dir", dir], { CI: process.env.CI });
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toMatch(/^REDIS_URL=redis:\/\/127\.0\.0\.1:\d+$/m);
+    expect(up.stdout).toMatch(/^ELASTICSEARCH_URL=http/m);
+    expect(up.stdout).not.toMatch(/^COSMOS_KEY=C2y6/m);
+    expect(readFileSync(join(dir, "local.env"), "utf8")).toMatch(/^COSMOS_ENDPOINT=https:\/\/localhost:\d+$/m);
+    expect(driftless(["stack", "up", "--dir", dir]).code).toBe(1); // already running
+    const down = driftless(["stack", "down", "--dir", dir]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout).toContain("stopped");
+    expect(driftless(["stack", "down", "--dir", dir]).stdout).toContain("not running");
+  }, 300_000);
+});
