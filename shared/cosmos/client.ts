@@ -11,7 +11,16 @@ export interface CosmosClientOptions {
   readonly clientId?: string;
   /** A CA certificate to trust, for emulators with self-signed certificates. */
   readonly caFile?: string;
+  /** One request fails after this long (COSMOS_REQUEST_TIMEOUT_MS). @defaultValue 10000 */
+  readonly requestTimeoutMs?: number;
 }
+
+/**
+ * The SDK retries a throttled (429) request after Cosmos's retry-after, but by default for up to
+ * 30 s while the sync holds the keys' leases. A shorter wait hands throttling back to the sync,
+ * which releases the keys and slows down (shared/resilience/guard-reader.ts).
+ */
+const THROTTLE_RETRY = { maxRetryAttemptCount: 5, maxWaitTimeInSeconds: 10 };
 
 /**
  * Keep-alive matters: measured against the local emulator, point reads run at ~900/s with it and
@@ -30,6 +39,6 @@ export function createCosmosClient(options: CosmosClientOptions): CosmosClient {
     endpoint: options.endpoint,
     ...auth,
     agent,
-    connectionPolicy: { enableEndpointDiscovery: false },
+    connectionPolicy: { enableEndpointDiscovery: false, requestTimeout: options.requestTimeoutMs ?? 10_000, retryOptions: THROTTLE_RETRY },
   });
 }

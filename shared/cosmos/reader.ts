@@ -1,11 +1,12 @@
-import type { Container, CosmosClient, PartitionKey } from "@azure/cosmos";
+import type { Container, CosmosClient, OperationInput, OperationResponse, PartitionKey } from "@azure/cosmos";
 import type { DocKey } from "../core/keys.js";
-import { describeCosmosError } from "./errors.js";
+import { cosmosErrorStatus, describeCosmosError } from "./errors.js";
 
 export type ReadResult =
   | { readonly member: string; readonly found: true; readonly document: Record<string, unknown> }
   | { readonly member: string; readonly found: false }
-  | { readonly member: string; readonly error: string };
+  /** `statusCode` and `retryAfterMs` when Cosmos answered (429 carries its retry-after), for backpressure. */
+  | { readonly member: string; readonly error: string; readonly statusCode?: number; readonly retryAfterMs?: number };
 
 /** Reads the current version of documents by key: what the sync engine needs from Cosmos. */
 export interface SourceReader {
@@ -14,35 +15,94 @@ export interface SourceReader {
 
 export interface CosmosReaderOptions {
   /**
-   * Point reads in flight at once. Point reads cost 1 RU per 1 KB document, the cheapest read
-   * Cosmos offers, and run in parallel over keep-alive sockets. @defaultValue 32
+   * `bulk`: the SDK's bulk Read operations, up to 100 per request, keys grouped by partition key
+   * so a request spans as few partitions as it can; the SDK splits it per partition key range and
+   * sends those in parallel. Each read still costs what a point read costs (1 RU per 1 KB), but a
+   * batch of 500 keys is 5 requests instead of 500. Measured against the local emulator
+   * (bench/): ~13,000 reads/s in bulk against ~1,000-3,000/s as point reads.
+   * `point`: one request per key.
+   * @defaultValue "bulk"
    */
+  readonly mode?: "bulk" | "point";
+  /** Bulk requests in flight at once, per read() call. @defaultValue 8 */
+  readonly bulkConcurrency?: number;
+  /** Point reads in flight at once, per read() call (also for a bulk request's fallback). @defaultValue 32 */
   readonly concurrency?: number;
 }
+
+/** The most operations Cosmos takes in one bulk request. */
+const OPS_PER_BULK_REQUEST = 100;
+
+type KeyToRead = { readonly member: string; readonly key: DocKey };
 
 export function createCosmosReader(
   client: CosmosClient,
   location: { database: string; container: string },
-  { concurrency = 32 }: CosmosReaderOptions = {},
+  { mode = "bulk", bulkConcurrency = 8, concurrency = 32 }: CosmosReaderOptions = {},
 ): SourceReader {
   const container = client.database(location.database).container(location.container);
+  const pointReads = (keys: readonly KeyToRead[]) => inParallel(keys.length, concurrency, (i) => readOne(container, keys[i]!));
+  if (mode === "point") return { read: pointReads };
   return {
     async read(keys) {
+      const order = groupByPartition(keys);
       const results = new Array<ReadResult>(keys.length);
-      let next = 0;
-      const lane = async () => {
-        while (next < keys.length) {
-          const index = next++;
-          results[index] = await readOne(container, keys[index]!);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, lane));
+      const requests = Math.ceil(order.length / OPS_PER_BULK_REQUEST);
+      await inParallel(requests, bulkConcurrency, async (r) => {
+        const slice = order.slice(r * OPS_PER_BULK_REQUEST, (r + 1) * OPS_PER_BULK_REQUEST);
+        const read = await readBulk(container, slice.map((i) => keys[i]!), pointReads);
+        slice.forEach((keyIndex, n) => (results[keyIndex] = read[n]!));
+      });
       return results;
     },
   };
 }
 
-async function readOne(container: Container, { member, key }: { member: string; key: DocKey }): Promise<ReadResult> {
+/** Key positions sorted by partition key value, so one bulk request touches few partitions. */
+function groupByPartition(keys: readonly KeyToRead[]): number[] {
+  const partition = keys.map(({ key }) => (typeof key.pk === "string" ? key.pk : JSON.stringify(key.pk)));
+  return keys.map((_, i) => i).sort((a, b) => (partition[a]! < partition[b]! ? -1 : partition[a]! > partition[b]! ? 1 : a - b));
+}
+
+/**
+ * One bulk request of Read operations; every key gets its own answer: 200 found, 404 not found,
+ * anything else an error with its status (429 makes the sync back off). When the request fails as
+ * a whole, the SDK's error no longer carries the status, and the cause may be one the keys'
+ * point reads do not share (a response too large for documents near 2 MB, a partition key the
+ * bulk path refuses), so the keys are read one by one instead: each then gets a precise answer,
+ * and no document is ever stuck behind a bulk request that cannot succeed.
+ */
+async function readBulk(container: Container, keys: readonly KeyToRead[], fallback: (keys: readonly KeyToRead[]) => Promise<ReadResult[]>): Promise<ReadResult[]> {
+  const operations: OperationInput[] = keys.map(({ key }) => ({ operationType: "Read", id: key.id, partitionKey: key.pk as PartitionKey }));
+  let responses: OperationResponse[];
+  try {
+    responses = await container.items.bulk(operations);
+  } catch {
+    return fallback(keys);
+  }
+  return keys.map(({ member }, i) => {
+    const response = responses[i];
+    if (response?.statusCode === 200 && response.resourceBody) return { member, found: true, document: response.resourceBody as Record<string, unknown> };
+    if (response?.statusCode === 404) return { member, found: false };
+    if (!response) return { member, error: "cosmos: the bulk response has no result for this key" };
+    return { member, error: `cosmos ${response.statusCode}: bulk read failed`, statusCode: response.statusCode };
+  });
+}
+
+async function inParallel<T>(count: number, concurrency: number, work: (index: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(count);
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const index = next++;
+      results[index] = await work(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return results;
+}
+
+async function readOne(container: Container, { member, key }: KeyToRead): Promise<ReadResult> {
   try {
     const response = await container.item(key.id, key.pk as PartitionKey).read<Record<string, unknown>>();
     // The SDK answers a missing document with 404 and no resource rather than throwing.
@@ -50,6 +110,6 @@ async function readOne(container: Container, { member, key }: { member: string; 
     return { member, found: true, document: response.resource };
   } catch (error) {
     if ((error as { code?: unknown }).code === 404) return { member, found: false };
-    return { member, error: describeCosmosError(error) };
+    return { member, error: describeCosmosError(error), ...cosmosErrorStatus(error) };
   }
 }

@@ -5,6 +5,7 @@ import { classifyItem, classifyRequestFailure, type BulkItemResult, type Verdict
 import { IndexMissingError } from "./errors.js";
 import { toRequestFailure } from "./failure.js";
 import { DRIFTLESS_METADATA } from "./metadata.js";
+import { serializedDocument } from "./serialize.js";
 import type { ItemOutcome, Sink, SinkOp } from "./types.js";
 
 export interface BulkSinkOptions {
@@ -16,12 +17,21 @@ export interface BulkSinkOptions {
    * during a rebuild turns this off. @defaultValue true
    */
   readonly requireAlias?: boolean;
+  /**
+   * `external` makes an equal version a conflict too. A reimport scan writes documents it read
+   * outside the queue's per-key exclusivity, so a live write of the same second must win over it:
+   * the scan uses `external`, and the conflict counts as success. @defaultValue "external_gte"
+   */
+  readonly versionType?: "external_gte" | "external";
 }
 
 interface BulkResponseBody {
   readonly errors: boolean;
   readonly items: ReadonlyArray<Readonly<Record<string, BulkItemResult>>>;
 }
+
+/** The response fields the sink reads (filter_path). */
+const RESPONSE_FIELDS = "errors,items.*.status,items.*.error,error,status";
 
 /** Elasticsearch refuses the whole request when one `_id` is longer than this. */
 const MAX_ID_BYTES = 512;
@@ -37,7 +47,7 @@ const METADATA = DRIFTLESS_METADATA.field;
  * - DependencyError (retryable false, with statusCode): 401, 403 or another non-transient 4xx.
  */
 export function createBulkSink(client: Client, options: BulkSinkOptions = {}): Sink {
-  const { refresh = false, requireAlias = true } = options;
+  const { refresh = false, requireAlias = true, versionType = "external_gte" } = options;
 
   return {
     async write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
@@ -45,7 +55,7 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
       const sent: number[] = [];
       const lines: string[] = [];
       ops.forEach((op, i) => {
-        const problem = serialize(op, lines);
+        const problem = serialize(op, lines, versionType);
         if (problem === undefined) sent.push(i);
         else verdicts[i] = { outcome: "dead", error: problem };
       });
@@ -64,14 +74,14 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
 }
 
 /** Appends the action and source lines for one op; returns why the op cannot be sent, if so. */
-function serialize(op: SinkOp, lines: string[]): string | undefined {
+function serialize(op: SinkOp, lines: string[], versionType: "external_gte" | "external"): string | undefined {
   if (op.id === "" || Buffer.byteLength(op.id) > MAX_ID_BYTES) {
     return `invalid _id: must be 1 to ${MAX_ID_BYTES} bytes (it is ${Buffer.byteLength(op.id)})`;
   }
   if (!Number.isSafeInteger(op.version) || op.version < 0) {
     return `invalid version ${String(op.version)}: must be a non-negative integer`;
   }
-  const meta = `{"_id":${JSON.stringify(op.id)},"version":${op.version},"version_type":"external_gte"}`;
+  const meta = `{"_id":${JSON.stringify(op.id)},"version":${op.version},"version_type":"${versionType}"}`;
   if (op.action === "delete") {
     lines.push(`{"delete":${meta}}`);
     return undefined;
@@ -81,17 +91,22 @@ function serialize(op: SinkOp, lines: string[]): string | undefined {
   if (Object.hasOwn(doc, METADATA)) {
     return `document has a field "${METADATA}", which driftless reserves for its metadata: rename or exclude it in the source mapping`;
   }
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(doc);
-  } catch (error) {
-    return `document cannot be serialized to JSON: ${(error as Error).message}`;
-  }
-  if (json === undefined || !json.startsWith("{")) return "document does not serialize to a JSON object";
+  const json = serializedDocument(doc);
+  if (json === undefined) return `document cannot be serialized to JSON: ${serializationError(doc)}`;
+  if (!json.startsWith("{")) return "document does not serialize to a JSON object";
   // Splice the metadata into the serialized document instead of copying every document object.
   const stamp = `{"${METADATA}":${JSON.stringify({ key: op.member, ts: op.version })}`;
   lines.push(`{"index":${meta}}`, json === "{}" ? `${stamp}}` : `${stamp},${json.slice(1)}`);
   return undefined;
+}
+
+function serializationError(doc: object): string {
+  try {
+    JSON.stringify(doc);
+    return "it serializes to nothing";
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 async function send(
@@ -101,7 +116,10 @@ async function send(
   options: { refresh: false | "wait_for"; requireAlias: boolean },
   opCount: number,
 ): Promise<{ items: BulkResponseBody["items"] } | { all: Verdict }> {
-  const querystring: Record<string, string> = {};
+  // Only what classification reads: an item's status and error (and a whole-request error). The
+  // full answer repeats index, id, version, shards and sequence numbers for every item, about 8
+  // times the bytes, all of which the client would parse for nothing.
+  const querystring: Record<string, string> = { filter_path: RESPONSE_FIELDS };
   if (options.requireAlias) querystring.require_alias = "true";
   if (options.refresh) querystring.refresh = options.refresh;
   try {

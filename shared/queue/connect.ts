@@ -1,16 +1,38 @@
+import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
+import { ConfigError } from "../core/errors.js";
+
+export interface RedisConnectOptions {
+  /** A command fails after this long (REDIS_COMMAND_TIMEOUT_MS). @defaultValue 10000 */
+  readonly commandTimeoutMs?: number;
+  /** PEM CA to trust for a `rediss://` server (REDIS_CA_FILE). */
+  readonly caFile?: string | undefined;
+  /** Skip certificate verification for `rediss://` (REDIS_TLS_INSECURE; local tests only). @defaultValue false */
+  readonly tlsInsecure?: boolean;
+}
 
 /**
- * One Redis connection for the queue. `rediss://` URLs get TLS (Azure Managed Redis requires it).
- * Commands wait in ioredis's offline queue while Redis restarts, but not forever: a call
- * fails after `commandTimeoutMs`, so a sync batch gives up and its keys stay safely in flight.
+ * One Redis connection for the queue. `rediss://` URLs get TLS (Azure Managed Redis requires it),
+ * verified against the system CAs or REDIS_CA_FILE. Commands wait in ioredis's offline queue
+ * while Redis restarts, but not forever: a call fails after `commandTimeoutMs`, so a sync batch
+ * gives up and its keys stay safely in flight.
  */
-export function connectRedis(url: string, { commandTimeoutMs = 10_000 }: { commandTimeoutMs?: number } = {}): Redis {
+export function connectRedis(url: string, { commandTimeoutMs = 10_000, caFile, tlsInsecure = false }: RedisConnectOptions = {}): Redis {
+  const tls = url.startsWith("rediss:") ? { tls: { rejectUnauthorized: !tlsInsecure, ...(caFile ? { ca: readCa(caFile) } : {}) } } : {};
   return new Redis(url, {
     commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: 3,
     enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     lazyConnect: false,
+    ...tls,
   });
+}
+
+function readCa(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError("REDIS_CA_FILE", `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+  }
 }

@@ -1,3 +1,4 @@
+import { serializedDocument } from "../elastic/serialize.js";
 import type { SinkOp } from "../elastic/types.js";
 
 /**
@@ -24,5 +25,6 @@ export function* chunkByBytes(ops: readonly SinkOp[], maxBytes: number): Generat
 const ACTION_LINE_BYTES = 120;
 
 function estimateBytes(op: SinkOp): number {
-  return ACTION_LINE_BYTES + op.id.length + (op.action === "index" ? JSON.stringify(op.document).length : 0);
+  // The sink sends this same text (serializedDocument caches it), so sizing costs no second serialization.
+  return ACTION_LINE_BYTES + op.id.length + (op.action === "index" ? (serializedDocument(op.document)?.length ?? 0) : 0);
 }

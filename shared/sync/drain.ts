@@ -1,5 +1,6 @@
 import { sleep } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
+import { isPause, type DependencyPause } from "../resilience/errors.js";
 import { emptyReport, syncBatch, type BatchReport, type SyncDeps } from "./engine.js";
 
 export interface DrainOptions {
@@ -14,39 +15,57 @@ export interface DrainOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface DrainReport extends BatchReport {
+export interface DrainReport extends Omit<BatchReport, "pause"> {
   batches: number;
   errors: number;
+  /** Times a loop waited because a dependency asked it to (open circuit, 429, outage). */
+  pauses: number;
 }
 
 /**
  * Runs batches until the time budget is spent (or the queue is idle, or the signal aborts).
- * A failing dependency does not end the drain: the error is logged, the loop backs off, and the
- * keys of the failed batch stay in flight until the reaper returns them.
+ * Neither a paused nor a failing dependency ends the drain: a pause (the batch released its keys)
+ * waits as long as the dependency asked, an error is logged and backed off; the keys of a batch
+ * that failed before settling stay in flight until the reaper returns them.
  */
 export async function drain(deps: SyncDeps, options: DrainOptions): Promise<DrainReport> {
   const deadline = deps.clock.now() + options.budgetMs;
-  const total: DrainReport = { ...emptyReport(), batches: 0, errors: 0 };
+  const total: DrainReport = { ...emptyReport(), batches: 0, errors: 0, pauses: 0 };
   const timeLeft = () => !options.signal?.aborted && deps.clock.now() < deadline;
+  const wait = (ms: number) => sleep(Math.min(ms, Math.max(0, deadline - deps.clock.now())), options.signal);
+  const pauseFor = (pause: DependencyPause) => {
+    total.pauses++;
+    return wait(Math.max(pause.retryAfterMs, options.idlePollMs));
+  };
 
   const loop = async () => {
     let failures = 0;
     while (timeLeft()) {
+      let report: BatchReport;
       try {
-        const report = await syncBatch(deps);
+        report = await syncBatch(deps);
         failures = 0;
-        if (report.claimed === 0) {
-          if (options.untilIdle) return;
-          await sleep(Math.min(options.idlePollMs, Math.max(0, deadline - deps.clock.now())), options.signal);
+      } catch (error) {
+        // An open Redis circuit refuses the claim itself: nothing was claimed, just wait.
+        if (isPause(error)) {
+          await pauseFor(error);
           continue;
         }
-        total.batches++;
-        add(total, report);
-      } catch (error) {
         total.errors++;
         failures++;
         deps.logger.error({ source: deps.source.name, err: describeError(error) }, "sync batch failed");
-        await sleep(Math.min(100 * 2 ** failures, 5000), options.signal);
+        await wait(Math.min(100 * 2 ** failures, 5000));
+        continue;
+      }
+      if (report.claimed > 0) {
+        total.batches++;
+        add(total, report);
+      }
+      if (report.pause) {
+        await pauseFor(report.pause);
+      } else if (report.claimed === 0) {
+        if (options.untilIdle) return;
+        await wait(options.idlePollMs);
       }
     }
   };
@@ -54,11 +73,12 @@ export async function drain(deps: SyncDeps, options: DrainOptions): Promise<Drai
   return total;
 }
 
-function add(total: BatchReport, report: BatchReport) {
+function add(total: DrainReport, report: BatchReport) {
   total.claimed += report.claimed;
   total.indexed += report.indexed;
   total.deleted += report.deleted;
   total.retried += report.retried;
   total.deadLettered += report.deadLettered;
   total.stale += report.stale;
+  total.released += report.released;
 }

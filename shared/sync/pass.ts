@@ -1,8 +1,9 @@
+import type { DeadLetterMirror } from "../deadletters/mirror.js";
 import { drain, type DrainReport } from "./drain.js";
 import type { SyncDeps } from "./engine.js";
 
 export interface SyncPassTarget {
-  readonly sources: ReadonlyMap<string, { readonly sync: SyncDeps }>;
+  readonly sources: ReadonlyMap<string, { readonly sync: SyncDeps; readonly deadLetterMirror?: DeadLetterMirror }>;
   readonly config: { readonly sync: { readonly concurrency: number; readonly idlePollMs: number } };
 }
 
@@ -15,13 +16,13 @@ export interface SyncPassOptions {
 }
 
 /**
- * One pass over every source: return expired leases to the queue, then drain each source in
- * parallel within the budget. This is the timer function's whole job; worker mode runs the same
+ * One pass over every source: return expired leases to the queue, drain each source in
+ * parallel within the budget, then mirror new dead letters (when Service Bus is configured). This is the timer function's whole job; worker mode runs the same
  * drain continuously.
  */
-export async function runSyncPass(target: SyncPassTarget, options: SyncPassOptions): Promise<Record<string, DrainReport & { reaped: number }>> {
+export async function runSyncPass(target: SyncPassTarget, options: SyncPassOptions): Promise<Record<string, DrainReport & { reaped: number; mirrored: number }>> {
   const entries = await Promise.all(
-    [...target.sources].filter(([name]) => !options.only || options.only.includes(name)).map(async ([name, { sync }]) => {
+    [...target.sources].filter(([name]) => !options.only || options.only.includes(name)).map(async ([name, { sync, deadLetterMirror }]) => {
       const reaped = await sync.queue.reap(sync.clock.now());
       const report = await drain(sync, {
         budgetMs: options.budgetMs,
@@ -30,7 +31,8 @@ export async function runSyncPass(target: SyncPassTarget, options: SyncPassOptio
         untilIdle: options.untilIdle,
         signal: options.signal,
       });
-      return [name, { ...report, reaped: reaped.requeued }] as const;
+      const mirrored = (await deadLetterMirror?.tick()) ?? 0;
+      return [name, { ...report, reaped: reaped.requeued, mirrored }] as const;
     }),
   );
   return Object.fromEntries(entries);

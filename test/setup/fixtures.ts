@@ -60,8 +60,28 @@ export async function createTestSource(options: { partitionKeyPath?: string; ext
     elastic,
     async indexed() {
       await elastic.indices.refresh({ index: source.index });
-      const result = await elastic.search<Record<string, unknown>>({ index: source.index, size: 10_000, version: true, query: { match_all: {} } });
-      return new Map(result.hits.hits.map((hit) => [hit._id!, { version: hit._version!, source: hit._source! }]));
+      // Pages through a point in time, so indexes beyond one search's 10,000 hits are read whole.
+      const entries = new Map<string, { version: number; source: Record<string, unknown> }>();
+      let pit = (await elastic.openPointInTime({ index: source.index, keep_alive: "1m" })).id;
+      let after: unknown[] | undefined;
+      try {
+        for (;;) {
+          const result = await elastic.search<Record<string, unknown>>({
+            pit: { id: pit, keep_alive: "1m" },
+            size: 10_000,
+            version: true,
+            sort: [{ _shard_doc: "asc" }],
+            ...(after ? { search_after: after as never } : {}),
+            track_total_hits: false,
+          });
+          for (const hit of result.hits.hits) entries.set(hit._id!, { version: hit._version!, source: hit._source! });
+          pit = result.pit_id ?? pit;
+          after = result.hits.hits.at(-1)?.sort;
+          if (result.hits.hits.length < 10_000) return entries;
+        }
+      } finally {
+        await elastic.closePointInTime({ id: pit }).catch(() => undefined);
+      }
     },
     async dispose() {
       await container.delete().catch(() => undefined);

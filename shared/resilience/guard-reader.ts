@@ -1,0 +1,74 @@
+import { timeout, TimeoutStrategy, TaskCancelledError } from "cockatiel";
+import type { ReadResult, SourceReader } from "../cosmos/reader.js";
+import { createBackoff, type Backoff } from "./backoff.js";
+import type { Circuit } from "./circuit.js";
+import { readFailureScope } from "./classify.js";
+import { DependencyPause } from "./errors.js";
+
+export interface GuardReaderOptions {
+  /**
+   * The longest one batch of point reads may take. Reads have no side effects, so a batch that
+   * overruns is abandoned (its keys released) rather than awaited. @defaultValue 60000
+   */
+  readonly timeoutMs?: number;
+  readonly backoff?: Backoff;
+}
+
+/**
+ * The Cosmos reader behind its circuit breaker, with backpressure.
+ *
+ * The SDK already retries each throttled read after Cosmos's retry-after. A read that still ends
+ * in 429, or in no answer / 5xx / refused credentials, makes the whole batch a DependencyPause:
+ * the engine releases every claimed key without spending an attempt and waits the retry-after
+ * (or a growing jittered backoff). Unavailability counts against the circuit; so does throttling,
+ * so a Cosmos account that keeps refusing work is left alone for a while. Reads that fail for the
+ * document's own reason (a 400) come back as they are and take the normal retry path.
+ */
+export function guardReader(reader: SourceReader, circuit: Circuit, options: GuardReaderOptions = {}): SourceReader {
+  const { timeoutMs = 60_000, backoff = createBackoff({ initialMs: 500, maxMs: 30_000 }) } = options;
+  const deadline = timeout(timeoutMs, TimeoutStrategy.Aggressive);
+
+  return {
+    async read(keys) {
+      let results: ReadResult[];
+      try {
+        results = await circuit.execute(
+          () => deadline.execute(() => reader.read(keys)),
+          (batch) => summarize(batch).failed > 0,
+        );
+      } catch (error) {
+        if (!(error instanceof TaskCancelledError)) throw error;
+        throw new DependencyPause("cosmos", "unavailable", `reading ${keys.length} documents took longer than ${timeoutMs} ms`, backoff.next(), { cause: error });
+      }
+      const summary = summarize(results);
+      if (summary.failed === 0) {
+        backoff.reset();
+        return results;
+      }
+      const scope = summary.unavailable > 0 ? "unavailable" : "throttled";
+      const wait = Math.max(backoff.next(summary.retryAfterMs), circuit.retryAfterMs());
+      throw new DependencyPause("cosmos", scope, `cosmos ${scope === "throttled" ? "is throttling reads (429)" : "did not answer"}: ${summary.firstError}`, wait, {
+        ...(summary.statusCode === undefined ? {} : { statusCode: summary.statusCode }),
+      });
+    },
+  };
+}
+
+function summarize(results: readonly ReadResult[]) {
+  let throttled = 0;
+  let unavailable = 0;
+  let retryAfterMs = 0;
+  let firstError = "";
+  let statusCode: number | undefined;
+  for (const result of results) {
+    if (!("error" in result)) continue;
+    const scope = readFailureScope(result);
+    if (scope === "document") continue;
+    if (scope === "throttled") throttled++;
+    else unavailable++;
+    retryAfterMs = Math.max(retryAfterMs, result.retryAfterMs ?? 0);
+    firstError ||= result.error;
+    statusCode ??= result.statusCode;
+  }
+  return { failed: throttled + unavailable, throttled, unavailable, retryAfterMs, firstError, statusCode };
+}

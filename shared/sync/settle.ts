@@ -1,0 +1,49 @@
+import type { SinkOp } from "../elastic/types.js";
+import type { Claim } from "../queue/types.js";
+import type { SyncDeps } from "./engine.js";
+import { emptyReport, type BatchReport } from "./report.js";
+import type { Settlement } from "./settlement.js";
+
+/**
+ * Applies a batch's settlement to the queue: ack, retry, dead letter and release run together
+ * (each is one atomic script over the keys this claim still holds). If Redis fails here the keys
+ * stay in flight and the reaper returns them once their lease expires.
+ */
+export async function settle(deps: SyncDeps, claim: Claim, settlement: Settlement, written: readonly SinkOp[]): Promise<BatchReport> {
+  const { queue, clock, logger, source } = deps;
+  const { acked, retries, dead, released } = settlement;
+  const now = clock.now();
+  const [ackResult, retryResult, deadResult, releaseResult] = await Promise.all([
+    acked.length ? queue.ack(claim.token, acked, now) : undefined,
+    retries.length ? queue.retry(claim.token, retries, now) : undefined,
+    dead.length ? queue.deadLetter(claim.token, dead, now) : undefined,
+    released.length ? queue.release(claim.token, released, now) : undefined,
+  ]);
+
+  const report = emptyReport();
+  report.claimed = claim.items.length;
+  const ok = new Set(acked);
+  for (const op of written) {
+    if (!ok.has(op.member)) continue;
+    if (op.action === "index") report.indexed++;
+    else report.deleted++;
+  }
+  report.retried = (retryResult?.settled ?? 0) - (retryResult?.deadLettered ?? 0);
+  report.deadLettered = (deadResult?.settled ?? 0) + (retryResult?.deadLettered ?? 0);
+  report.released = releaseResult?.settled ?? 0;
+  report.stale = (ackResult?.stale ?? 0) + (retryResult?.stale ?? 0) + (deadResult?.stale ?? 0) + (releaseResult?.stale ?? 0);
+  if (settlement.pause) report.pause = settlement.pause;
+
+  if (acked.length) await queue.markSynced(now);
+  if (report.deadLettered || report.stale) {
+    logger.warn(
+      { source: source.name, deadLettered: report.deadLettered, stale: report.stale, firstError: dead[0]?.error ?? retries[0]?.error },
+      "batch settled with dead letters or stale leases",
+    );
+  }
+  if (settlement.pause) {
+    const { dependency, kind, retryAfterMs, message } = settlement.pause;
+    logger.warn({ source: source.name, dependency, kind, released: report.released, retryInMs: retryAfterMs, reason: message.slice(0, 300) }, "sync paused: keys released without spending an attempt");
+  }
+  return report;
+}

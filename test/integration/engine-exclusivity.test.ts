@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createBulkSink, type Sink, type SinkOp } from "../../shared/elastic/index.js";
+import { createServices, type Services } from "../../shared/runtime/services.js";
+import { drain } from "../../shared/sync/drain.js";
+import { syncBatch, type SyncDeps } from "../../shared/sync/engine.js";
+import { silentLogger } from "../../shared/telemetry/logger.js";
+import { differences } from "../setup/compare.js";
+import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+
+/**
+ * Wraps the real Elasticsearch sink and records, per document id, how many writes are in flight
+ * at once. Per-key exclusivity means that number never exceeds 1, however many batches and
+ * workers run.
+ */
+function recordingSink(inner: Sink, { delayMs = 0, hold }: { delayMs?: number; hold?: (op: SinkOp) => Promise<void> | undefined } = {}) {
+  const inFlight = new Map<string, number>();
+  const writes = new Map<string, number>();
+  const overlaps: string[] = [];
+  const sink: Sink = {
+    async write(alias, ops) {
+      for (const op of ops) {
+        const now = (inFlight.get(op.id) ?? 0) + 1;
+        inFlight.set(op.id, now);
+        writes.set(op.id, (writes.get(op.id) ?? 0) + 1);
+        if (now > 1) overlaps.push(op.id);
+      }
+      try {
+        await Promise.all(ops.map((op) => hold?.(op)));
+        if (delayMs) await new Promise((resolve) => setTimeout(resolve, Math.random() * delayMs));
+        return await inner.write(alias, ops);
+      } finally {
+        for (const op of ops) inFlight.set(op.id, inFlight.get(op.id)! - 1);
+      }
+    },
+  };
+  return { sink, writes, overlaps };
+}
+
+describe("engine: per-key exclusivity and ordering", () => {
+  let source: TestSource;
+  let services: Services;
+  let base: SyncDeps;
+
+  beforeAll(async () => {
+    source = await createTestSource({ env: { SYNC_BATCH_SIZE: "8" } });
+    services = createServices(source.config, silentLogger);
+    await services.ensureIndexes();
+    base = services.sources.get(source.name)!.sync;
+  });
+
+  afterAll(async () => {
+    await services?.close();
+    await source?.dispose();
+  });
+
+  const realSink = () => createBulkSink(services.clients.elastic);
+
+  it("a key re-enqueued while its write is in flight is written again after the ack, never alongside it", async () => {
+    const key = { id: "held", pk: "t1" };
+    await source.container.items.upsert({ id: key.id, tenant: key.pk, title: "first", n: 1 });
+    await base.queue.enqueue([key], { lane: "live", now: Date.now() });
+
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const writeStarted = new Promise<void>((resolve) => (reached = resolve));
+    let holdFirst = true;
+    const recorder = recordingSink(realSink(), {
+      hold: (op) => {
+        if (op.id !== key.id || !holdFirst) return undefined;
+        holdFirst = false;
+        reached();
+        return released;
+      },
+    });
+    const worker = { ...base, sink: recorder.sink };
+
+    const first = syncBatch(worker);
+    await writeStarted;
+    // The document changes while the first write is held, and its key arrives again.
+    await source.container.items.upsert({ id: key.id, tenant: key.pk, title: "second", n: 2 });
+    expect(await base.queue.enqueue([key], { lane: "live", now: Date.now() })).toEqual({ enqueued: 1, duplicates: 0 });
+    expect(await base.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 1, dirty: 1 });
+
+    // A second worker finds nothing to claim: the key is not pending while it is in flight.
+    expect((await syncBatch({ ...base, sink: recorder.sink })).claimed).toBe(0);
+
+    release();
+    expect(await first).toMatchObject({ claimed: 1, indexed: 1 });
+    // The ack put the dirty key back: pending again, attempts untouched.
+    expect(await base.queue.stats(Date.now())).toMatchObject({ pending: 1, inflight: 0, dirty: 0 });
+    expect(await syncBatch(worker)).toMatchObject({ claimed: 1, indexed: 1 });
+
+    expect(recorder.writes.get(key.id)).toBe(2);
+    expect(recorder.overlaps).toEqual([]);
+    expect((await source.indexed()).get(key.id)?.source).toMatchObject({ title: "second", n: 2 });
+    expect(await differences(source)).toEqual([]);
+  });
+
+  it("under a stream of rapid updates and two workers with two loops each, no id is ever written twice at once", async () => {
+    const keys = Array.from({ length: 24 }, (_, i) => ({ id: `race-${i}`, pk: `t${i % 3}` }));
+    await Promise.all(keys.map((key, n) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "v0", n })));
+    const recorder = recordingSink(realSink(), { delayMs: 15 });
+    const stop = new AbortController();
+    const workers = [0, 1].map(() =>
+      drain({ ...base, sink: recorder.sink }, { budgetMs: 120_000, concurrency: 2, idlePollMs: 20, signal: stop.signal }),
+    );
+
+    let updates = 0;
+    const until = Date.now() + 6000;
+    while (Date.now() < until) {
+      const batch = keys.filter(() => Math.random() < 0.4);
+      await Promise.all(batch.map((key) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: `v${++updates}`, n: updates })));
+      await base.queue.enqueue(batch, { lane: "live", now: Date.now() });
+    }
+    await eventually(async () => expect(await base.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, dirty: 0 }), { timeoutMs: 60_000 });
+    stop.abort();
+    const reports = await Promise.all(workers);
+
+    console.log(
+      `[exclusivity] ${updates} updates of ${keys.length} documents, ${[...recorder.writes.values()].reduce((a, b) => a + b, 0)} writes ` +
+        `by 2 workers x 2 loops, overlapping writes of one id: ${recorder.overlaps.length}`,
+    );
+    expect(recorder.overlaps).toEqual([]);
+    expect(reports.reduce((n, r) => n + r.deadLettered + r.retried, 0)).toBe(0);
+    // Every key was processed after its last change: the index holds Cosmos's last version of each.
+    expect(await differences(source)).toEqual([]);
+    expect(keys.every((key) => (recorder.writes.get(key.id) ?? 0) >= 1)).toBe(true);
+  });
+});

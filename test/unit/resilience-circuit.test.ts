@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { DependencyError } from "../../shared/core/errors.js";
+import { createBackoff } from "../../shared/resilience/backoff.js";
+import { createCircuit } from "../../shared/resilience/circuit.js";
+import { createCircuits } from "../../shared/resilience/circuits.js";
+import { DependencyPause } from "../../shared/resilience/errors.js";
+import { createLogger } from "../../shared/telemetry/logger.js";
+import { Writable } from "node:stream";
+import { fieldOf, messageOf } from "../faults/support/logs.js";
+
+function capturedLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger("info", stream), lines };
+}
+
+const down = () => Promise.reject(new DependencyError("elasticsearch", "connect ECONNREFUSED"));
+
+describe("circuit breaker (cockatiel, consecutive failures)", () => {
+  it("opens after the threshold, refuses calls with a pause until the trial is due, then closes on a good trial", async () => {
+    const { logger, lines } = capturedLogger();
+    const circuit = createCircuit("elasticsearch", { failureThreshold: 3, halfOpenAfterMs: 200, halfOpenMaxMs: 400 }, logger);
+    for (let i = 0; i < 3; i++) await expect(circuit.execute(down)).rejects.toThrow("ECONNREFUSED");
+    expect(circuit.state()).toBe("open");
+    expect(circuit.retryAfterMs()).toBeGreaterThan(0);
+    expect(circuit.retryAfterMs()).toBeLessThanOrEqual(200);
+
+    let called = false;
+    const refused = await circuit.execute(async () => (called = true)).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(DependencyPause);
+    expect(refused).toMatchObject({ kind: "circuit_open", dependency: "elasticsearch", code: "elasticsearch_unavailable" });
+    expect(called).toBe(false);
+
+    await new Promise((resolve) => setTimeout(resolve, circuit.retryAfterMs() + 20));
+    expect(circuit.retryAfterMs()).toBe(0);
+    expect(await circuit.execute(async () => "ok")).toBe("ok");
+    expect(circuit.state()).toBe("closed");
+    expect(lines.map(messageOf)).toEqual(["elasticsearch circuit open", "elasticsearch circuit half-open: trying one call", "elasticsearch circuit closed"]);
+    expect([fieldOf(lines[0]!, "dependency"), fieldOf(lines[0]!, "circuit"), lines[0]!["log.level"] ?? lines[0]!.level]).toEqual(["elasticsearch", "open", expect.toSatisfy((level) => level === "warn" || level === 40)]);
+  });
+
+  it("counts results the caller calls failures, and returns them", async () => {
+    const circuit = createCircuit("cosmos", { failureThreshold: 2, halfOpenAfterMs: 1000, halfOpenMaxMs: 1000 }, createLogger("silent"));
+    const failed = { everyReadFailed: true };
+    expect(await circuit.execute(async () => failed, (r) => r.everyReadFailed)).toBe(failed);
+    expect(circuit.state()).toBe("closed");
+    expect(await circuit.execute(async () => failed, (r) => r.everyReadFailed)).toBe(failed);
+    expect(circuit.state()).toBe("open");
+  });
+
+  it("resets the count on success and ignores errors that are not the dependency's", async () => {
+    const circuit = createCircuit("redis", { failureThreshold: 2, halfOpenAfterMs: 1000, halfOpenMaxMs: 1000 }, createLogger("silent"));
+    await expect(circuit.execute(down)).rejects.toThrow();
+    await circuit.execute(async () => 1);
+    await expect(circuit.execute(down)).rejects.toThrow();
+    await expect(circuit.execute(() => Promise.reject(new TypeError("a bug")))).rejects.toThrow("a bug");
+    expect(circuit.state()).toBe("closed");
+  });
+
+  it("waits longer after each failed trial, up to the maximum", async () => {
+    const circuit = createCircuit("elasticsearch", { failureThreshold: 1, halfOpenAfterMs: 100, halfOpenMaxMs: 250 }, createLogger("silent"));
+    await expect(circuit.execute(down)).rejects.toThrow();
+    const waits: number[] = [circuit.retryAfterMs()];
+    for (let trial = 0; trial < 4; trial++) {
+      await new Promise((resolve) => setTimeout(resolve, circuit.retryAfterMs() + 10));
+      await expect(circuit.execute(down)).rejects.toThrow("ECONNREFUSED");
+      waits.push(circuit.retryAfterMs());
+    }
+    expect(Math.max(...waits)).toBeLessThanOrEqual(250);
+    expect(waits.at(-1)).toBeGreaterThan(100);
+  });
+
+  it("reports the state of every dependency and blocks the sync while one is open", async () => {
+    const circuits = createCircuits({ failureThreshold: 1, halfOpenAfterMs: 5000, halfOpenMaxMs: 5000 }, createLogger("silent"));
+    expect(circuits.states()).toEqual({ cosmos: "closed", elasticsearch: "closed", redis: "closed" });
+    expect(circuits.blocked()).toBeUndefined();
+    await expect(circuits.elasticsearch.execute(down)).rejects.toThrow();
+    expect(circuits.states()).toEqual({ cosmos: "closed", elasticsearch: "open", redis: "closed" });
+    expect(circuits.blocked()).toMatchObject({ dependency: "elasticsearch", kind: "circuit_open" });
+    expect(circuits.blocked()!.retryAfterMs).toBeGreaterThan(1000);
+  });
+});
+
+describe("jittered backoff", () => {
+  it("grows while failures repeat, honours a longer hint, and starts over after reset", () => {
+    const backoff = createBackoff({ initialMs: 100, maxMs: 1000 });
+    const first = backoff.next();
+    expect(first).toBeGreaterThanOrEqual(50);
+    expect(first).toBeLessThanOrEqual(100);
+    let last = first;
+    for (let i = 0; i < 6; i++) last = backoff.next();
+    expect(last).toBeGreaterThanOrEqual(500);
+    expect(last).toBeLessThanOrEqual(1000);
+    expect(backoff.next(5000)).toBe(5000);
+    backoff.reset();
+    expect(backoff.next()).toBeLessThanOrEqual(100);
+  });
+});
