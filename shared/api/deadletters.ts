@@ -49,3 +49,23 @@ export const redriveHandler: RouteHandler = async (services, request) => {
   const redriven = await queue.redrive(services.clock.now(), members);
   return { status: 202, body: { redriven } };
 };
+
+const purgeSchema = z.union([
+  z.object({ all: z.literal(true) }).strict(),
+  z.object({ items: redriveSchema.shape.items.unwrap() }).strict(),
+]);
+
+/**
+ * `POST /api/sources/{source}/deadletters/purge` with `{"items":[{id,pk}]}` or `{"all":true}` →
+ * 200 `{"purged":n}`. Purging deletes the record of a failure for good, so "all" has to be said
+ * in so many words: an empty body is refused, unlike redrive's.
+ */
+export const purgeHandler: RouteHandler = async (services, request) => {
+  const { queue } = sourceOf(services, request);
+  const parsed = purgeSchema.safeParse(parseJsonBody(request.body));
+  if (!parsed.success) {
+    throw new ValidationError("invalid_body", `expected {"items":[{"id":"…","pk":…}]} or {"all":true}: ${parsed.error.issues[0]!.message}`);
+  }
+  const purged = await queue.purgeDeadLetters("items" in parsed.data ? parsed.data.items.map(encodeKey) : undefined);
+  return { status: 200, body: { purged } };
+};
