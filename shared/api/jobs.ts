@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { DependencyError, NotFoundError, ValidationError } from "../core/errors.js";
+import type { JobsService } from "../jobs/types.js";
+import { parseJsonBody, sourceOf } from "./request.js";
+import type { ApiRequest, ApiServices, RouteHandler } from "./types.js";
+
+const reimportSchema = z.object({ mode: z.enum(["in-place", "rebuild"]).optional() }).strict();
+const reconcileSchema = z.object({}).strict();
+
+/** `POST /api/sources/{source}/reimport` with no body, `{}` or `{"mode":"in-place"|"rebuild"}` → 202 `{"jobId":"…"}`. */
+export const reimportHandler: RouteHandler = async (services, request) => {
+  const source = sourceOf(services, request);
+  const body = optionalBody(request, reimportSchema, `expected {} or {"mode":"in-place"|"rebuild"}`);
+  const job = await jobsOf(services).start("reimport", source.config.name, body.mode ? { mode: body.mode } : {});
+  return { status: 202, body: { jobId: job.id } };
+};
+
+/** `POST /api/sources/{source}/reconcile` with no body or `{}` → 202 `{"jobId":"…"}`. */
+export const reconcileHandler: RouteHandler = async (services, request) => {
+  const source = sourceOf(services, request);
+  optionalBody(request, reconcileSchema, "expected no body or {}");
+  const job = await jobsOf(services).start("reconcile", source.config.name);
+  return { status: 202, body: { jobId: job.id } };
+};
+
+/** `GET /api/jobs/{jobId}` → the job's state and counters. */
+export const jobStatusHandler: RouteHandler = async (services, request) => {
+  const jobs = jobsOf(services);
+  const jobId = request.params.jobId ?? "";
+  const job = await jobs.get(jobId);
+  if (!job) throw new NotFoundError("job_not_found", `no job "${jobId.slice(0, 120)}"`);
+  return { status: 200, body: jobs.toView(job) };
+};
+
+/** `POST /api/jobs/{jobId}/cancel` → 202 with the job (`cancelled`, or still `running` with `cancelRequested` until its runner stops). */
+export const cancelJobHandler: RouteHandler = async (services, request) => {
+  const jobs = jobsOf(services);
+  const job = await jobs.cancel(request.params.jobId ?? "");
+  return { status: 202, body: jobs.toView(job) };
+};
+
+function jobsOf(services: ApiServices): JobsService {
+  if (!services.jobs) throw new DependencyError("redis", "this host does not run jobs", { retryable: false });
+  return services.jobs;
+}
+
+/** An empty body means "defaults"; anything else must be JSON that the schema accepts. Checked before anything changes. */
+function optionalBody<T>(request: ApiRequest, schema: z.ZodType<T>, expected: string): T {
+  const json = request.body.trim() === "" ? {} : parseJsonBody(request.body);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? ` at ${issue.path.join(".")}` : "";
+    throw new ValidationError("invalid_body", `${expected}: ${issue.message}${where}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,68 @@
+import type { Client } from "@elastic/elasticsearch";
+import { dependencyFailure, toRequestFailure } from "./failure.js";
+
+/**
+ * The small index and alias operations a rebuild needs besides createIndexVersion and swapAlias.
+ * Each is safe to repeat: a rebuild that crashed half-way runs its steps again.
+ */
+
+/** The concrete indices behind an alias; empty when it does not exist. */
+export async function aliasTargets(client: Client, alias: string): Promise<string[]> {
+  try {
+    return Object.keys(await client.indices.getAlias({ name: alias }));
+  } catch (error) {
+    const failure = toRequestFailure(error);
+    if (failure.statusCode === 404) return [];
+    throw dependencyFailure(`read of alias "${alias}"`, failure);
+  }
+}
+
+export async function addAlias(client: Client, index: string, alias: string): Promise<void> {
+  try {
+    await client.indices.updateAliases({ actions: [{ add: { index, alias, is_write_index: true } }] });
+  } catch (error) {
+    throw dependencyFailure(`adding alias "${alias}" to ${index}`, toRequestFailure(error));
+  }
+}
+
+/** Removes the alias from the index; nothing to do when either is gone already. */
+export async function removeAlias(client: Client, index: string, alias: string): Promise<void> {
+  try {
+    await client.indices.deleteAlias({ index, name: alias });
+  } catch (error) {
+    const failure = toRequestFailure(error);
+    if (failure.statusCode === 404) return;
+    throw dependencyFailure(`removing alias "${alias}" from ${index}`, failure);
+  }
+}
+
+/** Deletes a concrete index; nothing to do when it is gone already. */
+export async function deleteIndex(client: Client, index: string): Promise<void> {
+  try {
+    await client.indices.delete({ index });
+  } catch (error) {
+    const failure = toRequestFailure(error);
+    if (failure.statusCode === 404) return;
+    throw dependencyFailure(`deletion of index ${index}`, failure);
+  }
+}
+
+/** Makes everything written so far visible to search (before an alias swap makes the index live). */
+export async function refreshIndex(client: Client, index: string): Promise<void> {
+  try {
+    await client.indices.refresh({ index });
+  } catch (error) {
+    throw dependencyFailure(`refresh of ${index}`, toRequestFailure(error));
+  }
+}
+
+/** Documents behind an alias (an estimate of a scan's size for progress display). */
+export async function countDocuments(client: Client, alias: string): Promise<number> {
+  try {
+    return (await client.count({ index: alias })).count;
+  } catch (error) {
+    const failure = toRequestFailure(error);
+    if (failure.statusCode === 404) return 0;
+    throw dependencyFailure(`count of "${alias}"`, failure);
+  }
+}

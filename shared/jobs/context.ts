@@ -1,0 +1,116 @@
+import type { SourceConfig } from "../config/source.js";
+import { sleep, type Clock } from "../core/clock.js";
+import type { ContainerScanner } from "../cosmos/scan.js";
+import type { SourceReader } from "../cosmos/reader.js";
+import type { Client } from "../elastic/client.js";
+import type { IndexScanner } from "../elastic/scan.js";
+import type { Sink } from "../elastic/types.js";
+import type { SourceQueue } from "../queue/types.js";
+import type { Logger } from "../telemetry/logger.js";
+import type { CounterName, JobStore, JobUpdate } from "./store.js";
+import type { Job, JobState } from "./types.js";
+import type { WriteTargets } from "./write-targets.js";
+
+export interface JobOptions {
+  /** Documents per Cosmos page of a reimport scan (REIMPORT_PAGE_SIZE). */
+  readonly pageSize: number;
+  /** Index entries per page of a reconcile scan (RECONCILE_BATCH_SIZE). */
+  readonly reconcileBatchSize: number;
+  /** How long a runner's lease lasts without renewal; a crashed runner's job is taken over after this (JOBS_LEASE_MS). */
+  readonly leaseMs: number;
+  /** Upper bound of one bulk request body (SYNC_BATCH_MAX_BYTES). */
+  readonly batchMaxBytes: number;
+  /** Wait after publishing or withdrawing a rebuild's write target; see write-targets.ts. */
+  readonly settleMs: number;
+  /** Consecutive failures of one step before the job fails. @defaultValue 20 */
+  readonly maxFailures: number;
+}
+
+export interface JobSource {
+  readonly config: SourceConfig;
+  readonly queue: SourceQueue;
+}
+
+/** Everything a job runner needs, injected: the jobs code never builds an SDK client. */
+export interface JobDeps {
+  readonly store: JobStore;
+  readonly targets: WriteTargets;
+  readonly sources: ReadonlyMap<string, JobSource>;
+  readonly elastic: Client;
+  /** The reimport scan's writes: external versions that never replace an equal one (bulk-sink.ts `versionType`). */
+  readonly sink: Sink;
+  scanner(source: SourceConfig): ContainerScanner;
+  reader(source: SourceConfig): SourceReader;
+  readonly indexScanner: IndexScanner;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly options: JobOptions;
+}
+
+/** The runner lost its lease (another runner took the job over): stop without touching the job. */
+export class LeaseLostError extends Error {
+  constructor() {
+    super("the job's lease passed to another runner");
+    this.name = "LeaseLostError";
+  }
+}
+
+/** One chunk of work on one job by one lease holder. */
+export class ChunkContext {
+  job: Job;
+  pages = 0;
+
+  constructor(
+    readonly deps: JobDeps,
+    job: Job,
+    readonly source: JobSource,
+    readonly token: string,
+    readonly deadline: number,
+    readonly signal: AbortSignal,
+    readonly maxPages: number,
+  ) {
+    this.job = job;
+  }
+
+  get now(): number {
+    return this.deps.clock.now();
+  }
+
+  /** Whether this chunk may start another step: budget, page limit and stop signal allow it. */
+  canContinue(): boolean {
+    return !this.signal.aborted && this.now < this.deadline && this.pages < this.maxPages;
+  }
+
+  /** Records progress atomically with the lease check; throws LeaseLostError when the lease is gone. */
+  async commit(update: JobUpdate, increments: Partial<Record<CounterName, number>> = {}, expectState?: JobState): Promise<void> {
+    const result = await this.deps.store.commit(this.job, this.token, this.deps.options.leaseMs, {
+      increments,
+      update,
+      now: this.now,
+      ...(expectState ? { expectState } : {}),
+    });
+    if (result === "lease_lost") throw new LeaseLostError();
+    if (result !== "ok") throw new Error(`job ${this.job.id} could not be updated (${result})`);
+    await this.reload();
+  }
+
+  async reload(): Promise<Job> {
+    const fresh = await this.deps.store.get(this.job.id);
+    if (fresh) this.job = fresh;
+    return this.job;
+  }
+
+  async finish(state: "succeeded" | "failed" | "cancelled", lastError?: string): Promise<void> {
+    if (!(await this.deps.store.finish(this.job, this.token, state, this.now, lastError))) throw new LeaseLostError();
+    await this.reload();
+  }
+
+  /** Sleeps, but never past the chunk's deadline or its stop signal. */
+  async pause(ms: number): Promise<void> {
+    await sleep(Math.max(0, Math.min(ms, this.deadline - this.now)), this.signal);
+  }
+
+  get logger(): Logger {
+    return this.deps.logger;
+  }
+}

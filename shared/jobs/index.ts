@@ -1,0 +1,16 @@
+export * from "./types.js";
+export { createJobs, toView, type JobsSetup } from "./service.js";
+export { runJobChunk } from "./runner.js";
+export { runJobLoop, type JobLoopOptions } from "./loop.js";
+export { createJobStore, isTerminal, type JobStore } from "./store.js";
+export { jobKeys, newJobId, parseJobId, type JobKeys } from "./keys.js";
+export { rebuildAlias } from "./rebuild.js";
+export type { JobDeps, JobOptions, JobSource } from "./context.js";
+export {
+  createWriteTargets,
+  mergeOutcomes,
+  TARGET_CACHE_MS,
+  TARGET_SETTLE_MS,
+  withExtraTargets,
+  type WriteTargets,
+} from "./write-targets.js";

@@ -1,0 +1,94 @@
+import { sleep } from "../core/clock.js";
+import { addAlias, aliasTargets, deleteIndex, refreshIndex, removeAlias } from "../elastic/aliases.js";
+import { createIndexVersion, swapAlias } from "../elastic/index-manager.js";
+import type { ChunkContext } from "./context.js";
+
+/**
+ * A rebuild fills a new index version while searches keep using the old one, then swaps the
+ * alias in one atomic request. Live writes reach the new index through a second alias,
+ * `<alias>-rebuild`, published as the source's extra write target (write-targets.ts): writing
+ * through an alias (with require_alias) means a write that comes after the new index was deleted
+ * fails instead of letting Elasticsearch auto-create an index with a guessed mapping.
+ *
+ * Every step is safe to run again: a runner that takes over a crashed rebuild repeats the step
+ * the job's phase says it was in.
+ */
+export function rebuildAlias(alias: string): string {
+  return `${alias}-rebuild`;
+}
+
+/** Creates the new index version with the source's mapping, puts the rebuild alias on it and publishes it to live writes. */
+export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
+  const { deps, source } = ctx;
+  const { index: alias, mapping, settings, name } = source.config;
+  const extra = rebuildAlias(alias);
+  if (!ctx.job.targetIndex) {
+    await removeLeftovers(ctx, alias, extra);
+    const index = await createIndexVersion(deps.elastic, { alias, mapping, settings }, new Date(ctx.now));
+    await ctx.commit({ targetIndex: index, targetAlias: extra });
+    ctx.logger.info({ source: name, job: ctx.job.id, index }, "rebuild: new index version created");
+  }
+  await addAlias(deps.elastic, ctx.job.targetIndex!, extra);
+  await deps.targets.publish(name, extra);
+  await ctx.commit({ phase: "scan", readyAt: ctx.now + deps.options.settleMs });
+}
+
+/**
+ * An earlier rebuild of this source that died before recording its index may have left the
+ * rebuild alias on an index. Only one reimport of a source is active at a time, so it is not in
+ * use: the alias goes, and the index too unless the live alias points at it.
+ */
+async function removeLeftovers(ctx: ChunkContext, alias: string, extra: string): Promise<void> {
+  const stale = await aliasTargets(ctx.deps.elastic, extra);
+  if (stale.length === 0) return;
+  const live = new Set(await aliasTargets(ctx.deps.elastic, alias));
+  for (const index of stale) {
+    await removeAlias(ctx.deps.elastic, index, extra);
+    if (!live.has(index)) await deleteIndex(ctx.deps.elastic, index);
+  }
+}
+
+/**
+ * Makes the new index live: refresh it (so searches see every document the moment the alias
+ * moves), record the indices the alias points at now, swap, stop the extra live writes, and only
+ * then delete the old indices. Searches are served by the old index until the swap and by the new
+ * one after it.
+ */
+export async function finishRebuild(ctx: ChunkContext): Promise<void> {
+  const { deps, source } = ctx;
+  const alias = source.config.index;
+  const target = ctx.job.targetIndex!;
+  await refreshIndex(deps.elastic, target);
+  if (ctx.job.previousIndices.length === 0) {
+    const previous = (await aliasTargets(deps.elastic, alias)).filter((index) => index !== target);
+    if (previous.length > 0) await ctx.commit({ previousIndices: previous });
+  }
+  await swapAlias(deps.elastic, alias, target);
+  await withdrawTarget(ctx);
+  await removeAlias(deps.elastic, target, rebuildAlias(alias));
+  for (const index of ctx.job.previousIndices) if (index !== target) await deleteIndex(deps.elastic, index);
+  await ctx.finish("succeeded");
+  ctx.logger.info({ source: source.config.name, job: ctx.job.id, index: target, deleted: ctx.job.previousIndices }, "rebuild: alias swapped");
+}
+
+/**
+ * A cancelled or failed rebuild: live writes stop going to the new index, then it is deleted
+ * (unless the alias was swapped to it already, in which case it is the live index now).
+ */
+export async function abandonRebuild(ctx: ChunkContext): Promise<void> {
+  const { deps, source } = ctx;
+  const target = ctx.job.targetIndex;
+  // The target is published only after the new index is recorded: without one there is nothing to undo.
+  if (!target) return;
+  await withdrawTarget(ctx);
+  const live = await aliasTargets(deps.elastic, source.config.index);
+  if (live.includes(target)) await removeAlias(deps.elastic, target, rebuildAlias(source.config.index));
+  else await deleteIndex(deps.elastic, target);
+}
+
+/** Stops live writes to the rebuild alias, and waits until every sync process has noticed. */
+async function withdrawTarget(ctx: ChunkContext): Promise<void> {
+  const name = ctx.source.config.name;
+  await ctx.deps.targets.withdraw(name, rebuildAlias(ctx.source.config.index));
+  await sleep(ctx.deps.options.settleMs);
+}

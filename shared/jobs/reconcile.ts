@@ -1,0 +1,103 @@
+import { decodeKey, encodeKey, type DocKey } from "../core/keys.js";
+import { PointInTimeGoneError } from "../elastic/scan.js";
+import type { DocumentMapper } from "../sync/mapper.js";
+import { mapperFor } from "./mappers.js";
+import type { ChunkContext } from "./context.js";
+
+/** How long the point in time lives between two pages; every page extends it. */
+export const PIT_KEEP_ALIVE = "10m";
+
+interface Position {
+  readonly pit: string;
+  readonly after: readonly unknown[] | null;
+}
+
+/**
+ * One step of a reconcile: open a point in time on the alias, then one page of index entries:
+ * each entry's `driftless.key` is checked against Cosmos (point reads), and the keys Cosmos no
+ * longer has go to the queue's bulk lane, where the sync turns them into deletes (it reads the
+ * document first, so a key that came back in the meantime is indexed, not deleted). Returns true
+ * once the job has ended.
+ */
+export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
+  const { deps, source } = ctx;
+  if (ctx.job.phase === "prepare") {
+    const pit = await deps.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
+    await ctx.commit({ phase: "scan", continuation: JSON.stringify({ pit, after: null } satisfies Position) });
+    return false;
+  }
+  const position = JSON.parse(ctx.job.continuation ?? "null") as Position | null;
+  if (!position) throw new Error(`reconcile job ${ctx.job.id} has no saved position`);
+  let page;
+  try {
+    page = await deps.indexScanner.page({ pit: position.pit, after: position.after ?? undefined, size: deps.options.reconcileBatchSize, keepAlive: PIT_KEEP_ALIVE });
+  } catch (error) {
+    if (!(error instanceof PointInTimeGoneError)) throw error;
+    // Checking an entry twice is harmless; the scan starts over on a new point in time.
+    const pit = await deps.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
+    await ctx.commit({ continuation: JSON.stringify({ pit, after: null } satisfies Position), lastError: `${error.message}; the scan started over` }, { errors: 1 });
+    return false;
+  }
+  if (page.hits.length === 0) {
+    await deps.indexScanner.close(page.pit);
+    await ctx.finish("succeeded");
+    return true;
+  }
+
+  const keys: { member: string; key: DocKey }[] = [];
+  let unreadable = 0;
+  for (const hit of page.hits) {
+    try {
+      if (!hit.key) throw new TypeError("no driftless.key");
+      const key = decodeKey(hit.key);
+      keys.push({ member: encodeKey(key), key });
+    } catch {
+      // Written by something other than driftless: there is no Cosmos key to check it against.
+      unreadable++;
+    }
+  }
+  const { gone, unsure } = await checkInCosmos(ctx, keys);
+  // A key Cosmos could not answer for goes to the queue too: the sync reads it again and
+  // indexes or deletes it, so nothing is decided on a failed read.
+  const toQueue = [...gone, ...unsure];
+  if (toQueue.length > 0) await source.queue.enqueue(toQueue, { lane: "bulk", now: ctx.now });
+  ctx.pages++;
+  await ctx.commit(
+    { continuation: JSON.stringify({ pit: page.pit, after: page.after ?? null } satisfies Position), failures: 0 },
+    { scanned: page.hits.length, missing: gone.length, enqueued: toQueue.length, errors: unreadable + unsure.length, pages: 1 },
+  );
+  return false;
+}
+
+/** Point reads of every key; a key is gone when Cosmos has no document, or one the mapping turns into a delete (soft delete). */
+async function checkInCosmos(ctx: ChunkContext, keys: readonly { member: string; key: DocKey }[]): Promise<{ gone: DocKey[]; unsure: DocKey[] }> {
+  const config = ctx.source.config;
+  const reader = ctx.deps.reader(config);
+  const mapper = mapperFor(config);
+  const byMember = new Map(keys.map((entry) => [entry.member, entry]));
+  const gone: DocKey[] = [];
+  let retry: { member: string; key: DocKey }[] = [];
+  const judge = (results: Awaited<ReturnType<typeof reader.read>>) => {
+    for (const result of results) {
+      const entry = byMember.get(result.member)!;
+      if ("error" in result) retry.push(entry);
+      else if (!result.found) gone.push(entry.key);
+      else if (deletedByMapping(mapper, entry.key, result.document)) gone.push(entry.key);
+    }
+  };
+  judge(await reader.read(keys));
+  if (retry.length > 0) {
+    const again = retry;
+    retry = [];
+    judge(await reader.read(again));
+  }
+  return { gone, unsure: retry.map((entry) => entry.key) };
+}
+
+function deletedByMapping(mapper: DocumentMapper, key: DocKey, document: Record<string, unknown>): boolean {
+  try {
+    return mapper(key, document, 0).action === "delete";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,119 @@
+import { DependencyError } from "../core/errors.js";
+import { encodeKey, partitionKeyOf, type DocKey } from "../core/keys.js";
+import type { ItemOutcome, SinkOp } from "../elastic/types.js";
+import { chunkByBytes } from "../sync/chunk.js";
+import { mapperFor } from "./mappers.js";
+import type { ChunkContext } from "./context.js";
+import { finishRebuild, prepareRebuild } from "./rebuild.js";
+
+/** Attempts at a bulk request that failed as a whole (Elasticsearch unreachable, 429 on every item) before its keys go to the queue. */
+const WHOLE_REQUEST_ATTEMPTS = 3;
+
+/**
+ * One step of a reimport: prepare (rebuild: the new index), one page of the scan, or the final
+ * swap (rebuild). Returns true once the job has ended.
+ */
+export async function reimportStep(ctx: ChunkContext): Promise<boolean> {
+  const { job } = ctx;
+  const rebuild = job.mode === "rebuild";
+  if (job.phase === "prepare") {
+    if (rebuild) await prepareRebuild(ctx);
+    else await ctx.commit({ phase: "scan" });
+    return false;
+  }
+  if (job.phase === "swap") {
+    await finishRebuild(ctx);
+    return true;
+  }
+  if (job.readyAt !== undefined && ctx.now < job.readyAt) {
+    // Live writes reach the new index only once every sync process has seen its alias.
+    await ctx.pause(job.readyAt - ctx.now);
+    return false;
+  }
+  const more = await scanPage(ctx, rebuild ? job.targetAlias! : ctx.source.config.index);
+  if (more) return false;
+  if (!rebuild) {
+    await ctx.finish("succeeded");
+    return true;
+  }
+  await ctx.commit({ phase: "swap" });
+  return false;
+}
+
+/**
+ * Reads one page of full documents, writes them to `target` directly (each document is read
+ * once), hands the items that failed to the bulk lane of the queue (where retries and dead
+ * letters apply), then commits the counters with the next continuation in one step. A crash
+ * before the commit scans the page again; nothing is counted twice.
+ */
+async function scanPage(ctx: ChunkContext, target: string): Promise<boolean> {
+  const { deps, source } = ctx;
+  const config = source.config;
+  const page = await deps.scanner(config).readPage(ctx.job.continuation, deps.options.pageSize);
+  const readAtSeconds = Math.floor(ctx.now / 1000);
+  const mapper = mapperFor(config);
+  const ops: SinkOp[] = [];
+  const keys = new Map<string, DocKey>();
+  const failed = new Map<string, DocKey>();
+  let unkeyed = 0;
+  for (const document of page.documents) {
+    let key: DocKey;
+    try {
+      if (typeof document.id !== "string") throw new TypeError("document without a string id");
+      key = { id: document.id, pk: partitionKeyOf(document, config.partitionKeyPaths) };
+    } catch (error) {
+      unkeyed++;
+      ctx.logger.warn({ source: config.name, err: String(error) }, "reimport skipped a document without a usable key");
+      continue;
+    }
+    const member = encodeKey(key);
+    keys.set(member, key);
+    try {
+      ops.push({ ...mapper(key, document, readAtSeconds), member });
+    } catch {
+      // The sync maps it again and dead-letters it with the mapping error as the reason.
+      failed.set(member, key);
+    }
+  }
+  let indexed = 0;
+  for (const outcome of await writeAll(ctx, target, ops)) {
+    if (outcome.outcome === "ok") indexed++;
+    else failed.set(outcome.member, keys.get(outcome.member)!);
+  }
+  if (failed.size > 0) await source.queue.enqueue([...failed.values()], { lane: "bulk", now: ctx.now });
+  ctx.pages++;
+  await ctx.commit(
+    { continuation: page.continuation ?? "", failures: 0 },
+    { scanned: page.documents.length, indexed, enqueued: failed.size, errors: unkeyed, pages: 1 },
+  );
+  return page.continuation !== undefined;
+}
+
+/**
+ * Byte-sized bulk requests. Items Elasticsearch judged one by one and refused go to the queue.
+ * A request it did not take as a whole (every item `retry`: unreachable, timing out, throttling)
+ * is tried again a few times and then fails the page, which the runner retries with backoff:
+ * handing a whole page to the queue would read every document from Cosmos a second time, and an
+ * outage would move the entire container into the queue.
+ */
+async function writeAll(ctx: ChunkContext, target: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
+  const outcomes: ItemOutcome[] = [];
+  for (const chunk of chunkByBytes(ops, ctx.deps.options.batchMaxBytes)) {
+    let result = await ctx.deps.sink.write(target, chunk);
+    for (let attempt = 1; attempt < WHOLE_REQUEST_ATTEMPTS && result.every((o) => o.outcome === "retry"); attempt++) {
+      ctx.logger.warn({ source: ctx.source.config.name, target, attempt, error: firstError(result) }, "reimport bulk request failed; trying again");
+      await ctx.pause(500 * 2 ** attempt);
+      result = await ctx.deps.sink.write(target, chunk);
+    }
+    if (result.length > 0 && result.every((o) => o.outcome === "retry")) {
+      throw new DependencyError("elasticsearch", `elasticsearch did not take the reimport's bulk request: ${firstError(result) ?? "no reason given"}`);
+    }
+    outcomes.push(...result);
+  }
+  return outcomes;
+}
+
+function firstError(outcomes: readonly ItemOutcome[]): string | undefined {
+  const failed = outcomes.find((o) => o.outcome !== "ok");
+  return failed && "error" in failed ? failed.error : undefined;
+}

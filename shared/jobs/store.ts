@@ -1,0 +1,226 @@
+import type { Cluster, Redis } from "ioredis";
+import { DependencyError, describeError } from "../core/errors.js";
+import { jobKeys, newJobId, parseJobId, type JobKeys } from "./keys.js";
+import { JOB_SCRIPTS, type JobScriptName } from "./scripts.js";
+import type { Job, JobCounters, JobKind, JobPhase, JobState, ReimportMode } from "./types.js";
+
+type RedisClient = Redis | Cluster;
+
+/** A finished job stays readable this long (GET /api/jobs/{jobId}, `driftless jobs`). */
+const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
+/** Jobs listed per source; older ones drop off the list (their hashes expire on their own). */
+const LIST_KEEP = 50;
+const MAX_TEXT = 1000;
+
+export type CounterName = keyof JobCounters;
+
+/** Fields a runner sets along with its counters; `undefined` leaves a field as it is. */
+export interface JobUpdate {
+  readonly state?: JobState;
+  readonly phase?: JobPhase;
+  readonly startedAt?: number;
+  readonly continuation?: string;
+  readonly targetIndex?: string;
+  readonly targetAlias?: string;
+  readonly previousIndices?: readonly string[];
+  readonly readyAt?: number;
+  readonly failures?: number;
+  readonly lastError?: string;
+}
+
+export type CommitResult = "ok" | "lease_lost" | "missing" | "wrong_state";
+
+/** The job records and runner leases in Redis, one Lua script per state change (scripts.ts). */
+export interface JobStore {
+  /** Creates a queued job, or returns the id of the active job of that kind. */
+  create(kind: JobKind, source: string, now: number, mode?: ReimportMode): Promise<{ created: true; job: Job } | { created: false; activeId: string }>;
+  get(jobId: string): Promise<Job | undefined>;
+  list(source: string): Promise<Job[]>;
+  /** The id of the source's active job of this kind, if any. */
+  active(source: string, kind: JobKind): Promise<string | undefined>;
+  /** Frees an active slot that points at a job that ended or vanished (a crash between two steps, an expired hash). */
+  clearActive(source: string, kind: JobKind, jobId: string): Promise<void>;
+  acquire(job: Pick<Job, "source" | "kind">, token: string, leaseMs: number): Promise<boolean>;
+  release(job: Pick<Job, "source" | "kind">, token: string): Promise<void>;
+  commit(
+    job: Pick<Job, "id" | "source" | "kind">,
+    token: string,
+    leaseMs: number,
+    change: { increments?: Partial<Record<CounterName, number>>; update?: JobUpdate; expectState?: JobState; now: number },
+  ): Promise<CommitResult>;
+  finish(job: Pick<Job, "id" | "source" | "kind">, token: string, state: "succeeded" | "failed" | "cancelled", now: number, lastError?: string): Promise<boolean>;
+  /** "now": cancelled here; "requested": its runner finishes the cancel; otherwise the state the job had ended in. */
+  cancel(job: Pick<Job, "id" | "source" | "kind">, now: number): Promise<"missing" | "now" | "requested" | JobState>;
+  keys(source: string): JobKeys;
+}
+
+type ScriptName = JobScriptName;
+const registered = new WeakSet<RedisClient>();
+
+function register(redis: RedisClient): void {
+  if (registered.has(redis)) return;
+  for (const [name, { keys, lua }] of Object.entries(JOB_SCRIPTS)) {
+    redis.defineCommand(`driftless_jobs_${name}`, { lua, numberOfKeys: keys });
+  }
+  registered.add(redis);
+}
+
+export function createJobStore(redis: RedisClient, prefix: string): JobStore {
+  register(redis);
+  const keysBySource = new Map<string, JobKeys>();
+  const keys = (source: string): JobKeys => {
+    let found = keysBySource.get(source);
+    if (!found) {
+      found = jobKeys(prefix, source);
+      keysBySource.set(source, found);
+    }
+    return found;
+  };
+  const run = async <T>(name: ScriptName, args: (string | number)[]): Promise<T> => {
+    const command = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[`driftless_jobs_${name}`]!;
+    try {
+      return (await command.call(redis, ...args)) as T;
+    } catch (error) {
+      throw new DependencyError("redis", `job script ${name} failed: ${describeError(error)}`, { cause: error });
+    }
+  };
+  const redisCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      throw new DependencyError("redis", `${what} failed: ${describeError(error)}`, { cause: error });
+    }
+  };
+
+  const store: JobStore = {
+    keys,
+
+    async create(kind, source, now, mode) {
+      const k = keys(source);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const id = newJobId(kind, source, now);
+        const fields: Record<string, string> = { id, kind, source, state: "queued", phase: "prepare", createdAt: String(now), updatedAt: String(now) };
+        if (mode) fields.mode = mode;
+        const [created, other] = await run<[number, string]>("createJob", [
+          k.active(kind), k.job(id), k.list, id, now, LIST_KEEP, ...Object.entries(fields).flat(),
+        ]);
+        if (created === 1) return { created: true, job: parseJob(fields)! };
+        // The active slot may point at a job that ended without freeing it or whose record expired.
+        const activeJob = await store.get(other);
+        if (activeJob && !isTerminal(activeJob.state)) return { created: false, activeId: other };
+        await store.clearActive(source, kind, other);
+      }
+      throw new DependencyError("redis", "could not create the job: its active slot kept changing");
+    },
+
+    async get(jobId) {
+      const parsed = parseJobId(jobId);
+      if (!parsed) return undefined;
+      const fields = await redisCall("reading a job", () => redis.hgetall(keys(parsed.source).job(jobId)));
+      return parseJob(fields);
+    },
+
+    async list(source) {
+      const k = keys(source);
+      const ids = await redisCall("listing jobs", () => redis.zrevrange(k.list, 0, LIST_KEEP - 1));
+      const jobs = await Promise.all(ids.map((id) => store.get(id)));
+      return jobs.filter((job): job is Job => job !== undefined);
+    },
+
+    async active(source, kind) {
+      return (await redisCall("reading the active job", () => redis.get(keys(source).active(kind)))) ?? undefined;
+    },
+
+    async clearActive(source, kind, jobId) {
+      await run("deleteIfEquals", [keys(source).active(kind), jobId]);
+    },
+
+    async acquire(job, token, leaseMs) {
+      return (await run<number>("acquireLease", [keys(job.source).lease(job.kind), token, leaseMs])) === 1;
+    },
+
+    async release(job, token) {
+      await run("deleteIfEquals", [keys(job.source).lease(job.kind), token]);
+    },
+
+    async commit(job, token, leaseMs, { increments = {}, update = {}, expectState, now }) {
+      const k = keys(job.source);
+      const incr = Object.entries(increments).filter(([, delta]) => delta !== undefined && delta !== 0) as [string, number][];
+      const set = { ...serializeUpdate(update), updatedAt: String(now) };
+      const reply = await run<number>("commitJob", [
+        k.lease(job.kind), k.job(job.id), token, leaseMs, expectState ?? "", incr.length, ...incr.flat(), ...Object.entries(set).flat(),
+      ]);
+      return reply === 1 ? "ok" : reply === 0 ? "lease_lost" : reply === -1 ? "missing" : "wrong_state";
+    },
+
+    async finish(job, token, state, now, lastError) {
+      const k = keys(job.source);
+      const reply = await run<number>("finishJob", [
+        k.lease(job.kind), k.job(job.id), k.active(job.kind), token, job.id, state, now, FINISHED_TTL_SECONDS, clip(lastError ?? ""),
+      ]);
+      return reply === 1;
+    },
+
+    async cancel(job, now) {
+      const k = keys(job.source);
+      return run("cancelJob", [k.job(job.id), k.active(job.kind), k.lease(job.kind), job.id, now, FINISHED_TTL_SECONDS]);
+    },
+  };
+  return store;
+}
+
+export function isTerminal(state: JobState): boolean {
+  return state === "succeeded" || state === "failed" || state === "cancelled";
+}
+
+function serializeUpdate(update: JobUpdate): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, value] of Object.entries(update)) {
+    if (value === undefined) continue;
+    if (field === "previousIndices") out[field] = JSON.stringify(value);
+    else out[field] = field === "lastError" ? clip(String(value)) : String(value);
+  }
+  return out;
+}
+
+function clip(text: string): string {
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
+}
+
+const STATES: readonly JobState[] = ["queued", "running", "succeeded", "failed", "cancelled"];
+const PHASES: readonly JobPhase[] = ["prepare", "scan", "swap"];
+
+/** A job from its hash; undefined for an empty (missing) or foreign hash. */
+function parseJob(fields: Record<string, string>): Job | undefined {
+  const { id, kind, source, state } = fields;
+  if (!id || !source || (kind !== "reimport" && kind !== "reconcile") || !STATES.includes(state as JobState)) return undefined;
+  const int = (name: string) => Number(fields[name] ?? 0) || 0;
+  const time = (name: string) => (fields[name] ? Number(fields[name]) : undefined);
+  const text = (name: string) => (fields[name] === undefined || fields[name] === "" ? undefined : fields[name]);
+  return {
+    id,
+    kind,
+    source,
+    state: state as JobState,
+    phase: PHASES.includes(fields.phase as JobPhase) ? (fields.phase as JobPhase) : "prepare",
+    mode: fields.mode === "rebuild" || fields.mode === "in-place" ? fields.mode : kind === "reimport" ? "in-place" : undefined,
+    createdAt: int("createdAt"),
+    startedAt: time("startedAt"),
+    finishedAt: time("finishedAt"),
+    updatedAt: time("updatedAt"),
+    scanned: int("scanned"),
+    indexed: int("indexed"),
+    enqueued: int("enqueued"),
+    missing: int("missing"),
+    errors: int("errors"),
+    pages: int("pages"),
+    continuation: text("continuation"),
+    targetIndex: text("targetIndex"),
+    targetAlias: text("targetAlias"),
+    previousIndices: fields.previousIndices ? (JSON.parse(fields.previousIndices) as string[]) : [],
+    readyAt: time("readyAt"),
+    cancelRequested: fields.cancelRequested === "1",
+    failures: int("failures"),
+    lastError: text("lastError"),
+  };
+}

@@ -1,0 +1,102 @@
+import type { Cluster, Redis } from "ioredis";
+import type { Clock } from "../core/clock.js";
+import { DependencyError, describeError } from "../core/errors.js";
+import { IndexMissingError } from "../elastic/errors.js";
+import type { ItemOutcome, Sink, SinkOp } from "../elastic/types.js";
+import { jobKeys } from "./keys.js";
+
+type RedisClient = Redis | Cluster;
+
+/**
+ * How long a sync process may keep using what it last read of a source's extra write target.
+ * A rebuild waits TARGET_SETTLE_MS (longer than this) between publishing or withdrawing a target
+ * and relying on it, so by then every process has seen the change.
+ */
+export const TARGET_CACHE_MS = 1000;
+export const TARGET_SETTLE_MS = 2 * TARGET_CACHE_MS + 500;
+
+/**
+ * While a rebuild runs, live writes must reach the new index version too, or a document changed
+ * after the scan read it would be stale in the new index once the alias swaps to it. The rebuild
+ * publishes the alias of its new index here; the sync writes every chunk to it as well.
+ */
+export interface WriteTargets {
+  /**
+   * The aliases, besides the source's own, that live writes must also go to now (at most one:
+   * a running rebuild's). Read from Redis at most once per TARGET_CACHE_MS per source. Call it
+   * after the documents were read from Cosmos, right before writing. Throws a DependencyError when
+   * Redis cannot say: writing to the alias alone might leave the new index stale.
+   */
+  extraTargets(source: string): Promise<readonly string[]>;
+  publish(source: string, alias: string): Promise<void>;
+  withdraw(source: string, alias: string): Promise<void>;
+}
+
+export function createWriteTargets(redis: RedisClient, prefix: string, clock: Clock): WriteTargets {
+  const cache = new Map<string, { targets: readonly string[]; at: number }>();
+  const key = (source: string) => jobKeys(prefix, source).writeTarget;
+  return {
+    async extraTargets(source) {
+      const cached = cache.get(source);
+      const now = clock.now();
+      if (cached && now - cached.at < TARGET_CACHE_MS) return cached.targets;
+      let value: string | null;
+      try {
+        value = await redis.get(key(source));
+      } catch (error) {
+        throw new DependencyError("redis", `reading the rebuild write target failed: ${describeError(error)}`, { cause: error });
+      }
+      const targets = value ? [value] : [];
+      // The time of the request, not of the answer: the cache must never outlive TARGET_CACHE_MS from the read.
+      cache.set(source, { targets, at: now });
+      return targets;
+    },
+    async publish(source, alias) {
+      await redis.set(key(source), alias);
+    },
+    async withdraw(source, alias) {
+      const current = await redis.get(key(source));
+      if (current === alias) await redis.del(key(source));
+    },
+  };
+}
+
+/**
+ * A Sink whose writes for one source also go to the source's extra write targets (a running
+ * rebuild's new index), so the sync engine keeps a rebuild's index current without knowing about
+ * rebuilds. The outcome of each op is the worse of its outcomes (dead > retry > ok): a key is
+ * acknowledged only once every target has it. A target that vanished between the lookup and the
+ * write (the rebuild finished or was cancelled) is skipped; every other failure is the caller's,
+ * as with a plain sink.
+ */
+export function withExtraTargets(sink: Sink, targets: WriteTargets, source: string): Sink {
+  return {
+    async write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
+      const outcomes = await sink.write(alias, ops);
+      const extras = (await targets.extraTargets(source)).filter((target) => target !== alias);
+      let merged = outcomes;
+      for (const target of extras) {
+        let more: ItemOutcome[];
+        try {
+          more = await sink.write(target, ops);
+        } catch (error) {
+          if (error instanceof IndexMissingError) continue;
+          throw error;
+        }
+        merged = mergeOutcomes(merged, more);
+      }
+      return merged;
+    },
+  };
+}
+
+const RANK = { ok: 0, retry: 1, dead: 2 } as const;
+
+/** Per op (same order), the worse of two outcomes. */
+export function mergeOutcomes(first: readonly ItemOutcome[], second: readonly ItemOutcome[]): ItemOutcome[] {
+  return first.map((outcome, i) => {
+    const other = second[i];
+    if (!other || RANK[other.outcome] <= RANK[outcome.outcome]) return outcome;
+    return other;
+  });
+}

@@ -1,0 +1,109 @@
+import functions from "@azure/functions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JobView } from "../../shared/jobs/types.js";
+import { differences } from "../setup/compare.js";
+import { createDocuments, makeDocs } from "../setup/documents.js";
+import { createTestSource, type TestSource } from "../setup/fixtures.js";
+
+const { HttpRequest, InvocationContext } = functions;
+const DOCS = 300;
+const BUDGET_MS = 1500;
+
+/** The job functions called as the host calls them: HTTP handlers, and the timers that run jobs in chunks. */
+describe("Azure Functions job handlers", () => {
+  let source: TestSource;
+  let fn: {
+    reimport: typeof import("../../functions/reimport.js").reimport;
+    reconcile: typeof import("../../functions/reconcile.js").reconcile;
+    jobStatus: typeof import("../../functions/job-status.js").jobStatus;
+    jobCancel: typeof import("../../functions/job-cancel.js").jobCancel;
+    jobsTimer: typeof import("../../functions/jobs-timer.js").jobsTimer;
+    reconcileTimer: typeof import("../../functions/reconcile-timer.js").reconcileTimer;
+  };
+
+  beforeAll(async () => {
+    source = await createTestSource({ env: { SYNC_TIME_BUDGET_MS: String(BUDGET_MS), REIMPORT_PAGE_SIZE: "40" } });
+    // Handlers read their settings from the environment, as in the Functions host.
+    Object.assign(process.env, source.env);
+    fn = {
+      ...(await import("../../functions/reimport.js")),
+      ...(await import("../../functions/reconcile.js")),
+      ...(await import("../../functions/job-status.js")),
+      ...(await import("../../functions/job-cancel.js")),
+      ...(await import("../../functions/jobs-timer.js")),
+      ...(await import("../../functions/reconcile-timer.js")),
+    };
+    await createDocuments(source.container, makeDocs(DOCS));
+  });
+
+  afterAll(async () => {
+    const { getServices } = await import("../../functions/lib/services.js");
+    await (await getServices()).close();
+    await source?.dispose();
+  });
+
+  const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
+  const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
+  const request = (method: string, path: string, params: Record<string, string>, body?: string) =>
+    new HttpRequest({
+      method,
+      url: `http://localhost:7071/api/${path}`,
+      params,
+      headers: { "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: { string: body } }),
+    });
+  const status = async (jobId: string) => {
+    const response = await fn.jobStatus(request("GET", `jobs/${jobId}`, { jobId }), context("job-status"));
+    expect(response.status).toBe(200);
+    return response.jsonBody as JobView;
+  };
+  /** Timer ticks until the job ends; each tick must end within its budget (plus a page and the slack of a loaded machine). */
+  const tickUntilDone = async (jobId: string) => {
+    for (let tick = 1; tick <= 30; tick++) {
+      const started = Date.now();
+      await fn.jobsTimer(timer, context("jobs-timer"));
+      expect(Date.now() - started).toBeLessThan(BUDGET_MS + 10_000);
+      const view = await status(jobId);
+      if (["succeeded", "failed", "cancelled"].includes(view.state)) return view;
+    }
+    throw new Error(`job ${jobId} did not end in 30 ticks`);
+  };
+
+  it("reimport validates its input, queues a job, and the jobs timer runs it to the end in budgeted chunks", async () => {
+    const bad = await fn.reimport(request("POST", `sources/${source.name}/reimport`, { source: source.name }, '{"mode":"twice"}'), context("reimport"));
+    expect(bad).toMatchObject({ status: 400, jsonBody: { error: { code: "invalid_body" } } });
+    const unknown = await fn.reimport(request("POST", "sources/nope/reimport", { source: "nope" }, "{}"), context("reimport"));
+    expect(unknown).toMatchObject({ status: 404, jsonBody: { error: { code: "unknown_source" } } });
+    const missing = await fn.jobStatus(request("GET", "jobs/x", { jobId: "x" }), context("job-status"));
+    expect(missing).toMatchObject({ status: 404, jsonBody: { error: { code: "job_not_found" } } });
+
+    const started = await fn.reimport(request("POST", `sources/${source.name}/reimport`, { source: source.name }, ""), context("reimport"));
+    expect(started.status).toBe(202);
+    const { jobId } = started.jsonBody as { jobId: string };
+    expect(await status(jobId)).toMatchObject({ state: "queued", scanned: 0, startedAt: null });
+
+    const done = await tickUntilDone(jobId);
+    expect(done).toMatchObject({ state: "succeeded", scanned: DOCS, indexed: DOCS, pages: Math.ceil(DOCS / 40) });
+    expect(await differences(source)).toEqual([]);
+
+    const cancel = await fn.jobCancel(request("POST", `jobs/${jobId}/cancel`, { jobId }), context("job-cancel"));
+    expect(cancel).toMatchObject({ status: 409, jsonBody: { error: { code: "job_finished" } } });
+  });
+
+  it("the reconcile timer queues one reconcile per source, skips a source whose reconcile is active, and the jobs timer runs it", async () => {
+    await fn.reconcileTimer(timer, context("reconcile-timer"));
+    await fn.reconcileTimer(timer, context("reconcile-timer")); // still active: skipped, no error
+    const { getServices } = await import("../../functions/lib/services.js");
+    const jobs = await (await getServices()).jobs.list(source.name);
+    const reconciles = jobs.filter((job) => job.kind === "reconcile");
+    expect(reconciles).toHaveLength(1);
+    expect(await tickUntilDone(reconciles[0]!.id)).toMatchObject({ state: "succeeded", scanned: DOCS, missing: 0 });
+
+    // The HTTP route queues one too; cancelling it while queued ends it at once.
+    const started = await fn.reconcile(request("POST", `sources/${source.name}/reconcile`, { source: source.name }), context("reconcile"));
+    expect(started.status).toBe(202);
+    const { jobId } = started.jsonBody as { jobId: string };
+    const cancelled = await fn.jobCancel(request("POST", `jobs/${jobId}/cancel`, { jobId }), context("job-cancel"));
+    expect(cancelled).toMatchObject({ status: 202, jsonBody: { jobId, state: "cancelled", cancelRequested: true } });
+  });
+});

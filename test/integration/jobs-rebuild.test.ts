@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../shared/core/clock.js";
+import { rebuildAlias } from "../../shared/jobs/rebuild.js";
+import { createWriteTargets } from "../../shared/jobs/write-targets.js";
+import { isTerminal } from "../../shared/jobs/store.js";
+import type { Job } from "../../shared/jobs/types.js";
+import { createServices, type Services } from "../../shared/runtime/services.js";
+import { runSyncPass } from "../../shared/sync/pass.js";
+import { silentLogger } from "../../shared/telemetry/logger.js";
+import { differences } from "../setup/compare.js";
+import { createDocuments, makeDocs, retrying, type TestDoc } from "../setup/documents.js";
+import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+
+const DOCS = 3000;
+const PAGE = 500;
+
+/**
+ * Rebuilds into a new index version with the alias swapped at the end, cancel, and reconcile,
+ * against the real emulator, Elasticsearch and Redis.
+ */
+describe("rebuild, cancel and reconcile", () => {
+  let source: TestSource;
+  let services: Services;
+  let docs: TestDoc[];
+  let alias: string;
+
+  beforeAll(async () => {
+    source = await createTestSource({ env: { REIMPORT_PAGE_SIZE: String(PAGE), RECONCILE_BATCH_SIZE: "700", COSMOS_REQUEST_TIMEOUT_MS: "60000" } });
+    services = createServices(source.config, silentLogger);
+    alias = source.config.sources[0]!.index;
+    await services.ensureIndexes();
+    docs = makeDocs(DOCS);
+    await createDocuments(source.container, docs);
+    // The live index starts complete: an in-place reimport fills it.
+    const job = await runToEnd(services, (await services.jobs.start("reimport", source.name)).id);
+    expect(job).toMatchObject({ state: "succeeded", scanned: DOCS, indexed: DOCS });
+  });
+
+  afterAll(async () => {
+    await services?.close();
+    await source?.dispose();
+  });
+
+  // A fresh reader each time, so no cached answer hides the current one.
+  const extraTargets = () => createWriteTargets(services.clients.redis, source.config.redis.keyPrefix, systemClock).extraTargets(source.name);
+  const sync = () => runSyncPass(services, { budgetMs: 60_000, untilIdle: true });
+  const aliasTargets = async (name: string) => Object.keys(await source.elastic.indices.getAlias({ name }).catch(() => ({})));
+
+  it("rebuilds into a new index while searches are served throughout and live changes reach both indexes", async () => {
+    const before = await aliasTargets(alias);
+    expect(before).toHaveLength(1);
+    await source.elastic.indices.refresh({ index: alias });
+
+    // A searcher on the alias for the whole rebuild, swap and clean-up included.
+    const searching = new AbortController();
+    const samples: number[] = [];
+    const searchErrors: string[] = [];
+    const searcher = (async () => {
+      while (!searching.signal.aborted) {
+        try {
+          const result = await source.elastic.search({ index: alias, size: 0, track_total_hits: true, query: { match_all: {} } });
+          samples.push(typeof result.hits.total === "number" ? result.hits.total : (result.hits.total?.value ?? 0));
+        } catch (error) {
+          searchErrors.push(String(error));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+
+    const started = (await services.jobs.start("reimport", source.name, { mode: "rebuild" })).id;
+    // Two pages of six, then live changes: some to documents the scan has copied already.
+    let job = (await services.jobs.runChunk(started, 60_000, { maxPages: 2 })).job!;
+    expect(job).toMatchObject({ state: "running", mode: "rebuild", phase: "scan", scanned: 2 * PAGE });
+    const target = job.targetIndex!;
+    expect(target).not.toBe(before[0]);
+    expect(await aliasTargets(rebuildAlias(alias))).toEqual([target]);
+    expect(await extraTargets()).toEqual([rebuildAlias(alias)]);
+
+    const changed = docs.filter((_, i) => i % 50 === 0); // 60 documents spread over all pages
+    for (const doc of changed) await retrying(() => source.container.items.upsert({ ...doc, title: `during rebuild ${doc.n}`, n: doc.n + 50_000 }));
+    const removed = docs.filter((_, i) => i % 300 === 7); // 10 documents
+    for (const doc of removed) await retrying(() => source.container.item(doc.id, doc.tenant).delete());
+    const queue = services.sources.get(source.name)!.queue;
+    await queue.enqueue([...changed, ...removed].map((doc) => ({ id: doc.id, pk: doc.tenant })), { lane: "live", now: Date.now() });
+    await sync();
+
+    job = await runToEnd(services, started);
+    searching.abort();
+    await searcher;
+
+    expect(job).toMatchObject({ state: "succeeded", pages: DOCS / PAGE, targetIndex: target });
+    // The scan read what Cosmos had at the time: 3000 documents less the ten removed behind it.
+    expect(job.scanned).toBeGreaterThanOrEqual(DOCS - removed.length);
+    expect(searchErrors).toEqual([]);
+    expect(samples.length).toBeGreaterThan(10);
+    expect(Math.min(...samples)).toBeGreaterThanOrEqual(DOCS - removed.length);
+    expect(await aliasTargets(alias)).toEqual([target]);
+    expect((await source.elastic.indices.exists({ index: before[0]! }))).toBe(false);
+    expect(await aliasTargets(rebuildAlias(alias))).toEqual([]);
+    expect(await extraTargets()).toEqual([]);
+    expect(await differences(source)).toEqual([]);
+    const view = services.jobs.toView(job);
+    expect(view).toMatchObject({ jobId: started, state: "succeeded", mode: "rebuild", targetIndex: target, startedAt: expect.any(String), finishedAt: expect.any(String) });
+  }, 180_000);
+
+  it("cancels: a queued job at once, a running rebuild at its next page (deleting its new index), a finished job not at all", async () => {
+    const live = await aliasTargets(alias);
+    const queued = await services.jobs.start("reimport", source.name, { mode: "rebuild" });
+    expect((await services.jobs.cancel(queued.id)).state).toBe("cancelled");
+    expect((await services.jobs.runChunk(queued.id, 10_000)).ran).toBe(false);
+
+    const running = await services.jobs.start("reimport", source.name, { mode: "rebuild" });
+    let job = (await services.jobs.runChunk(running.id, 60_000, { maxPages: 1 })).job!;
+    expect(job).toMatchObject({ state: "running", scanned: PAGE });
+    const target = job.targetIndex!;
+    expect(await source.elastic.indices.exists({ index: target })).toBe(true);
+
+    job = await services.jobs.cancel(running.id);
+    expect(job).toMatchObject({ state: "running", cancelRequested: true });
+    job = (await services.jobs.runChunk(running.id, 60_000)).job!;
+    expect(job).toMatchObject({ state: "cancelled", scanned: PAGE });
+    expect(await source.elastic.indices.exists({ index: target })).toBe(false);
+    expect(await aliasTargets(alias)).toEqual(live);
+    expect(await extraTargets()).toEqual([]);
+
+    await expect(services.jobs.cancel(running.id)).rejects.toMatchObject({ code: "job_finished", status: 409 });
+    // The slot is free again.
+    const next = await services.jobs.start("reimport", source.name);
+    await services.jobs.cancel(next.id);
+  }, 120_000);
+
+  it("reconcile removes documents that were deleted in Cosmos while capture was stopped", async () => {
+    await sync();
+    const indexedBefore = (await source.indexed()).size;
+    // Deleted in Cosmos, never enqueued: only the reconcile can find them.
+    const gone = docs.filter((_, i) => i % 75 === 3); // 40 documents
+    for (const doc of gone) await retrying(() => source.container.item(doc.id, doc.tenant).delete());
+    expect((await source.indexed()).has(gone[0]!.id)).toBe(true);
+
+    const job = await runToEnd(services, (await services.jobs.start("reconcile", source.name)).id);
+    expect(job).toMatchObject({ state: "succeeded", scanned: indexedBefore, missing: gone.length, enqueued: gone.length, errors: 0 });
+    expect(job.pages).toBe(Math.ceil(indexedBefore / 700));
+
+    await sync();
+    const indexed = await source.indexed();
+    expect(indexed.size).toBe(indexedBefore - gone.length);
+    for (const doc of gone) expect(indexed.has(doc.id)).toBe(false);
+    expect(await differences(source)).toEqual([]);
+  }, 120_000);
+
+  it("fails a reimport whose alias does not exist, with the reason, and frees the source for the next job", async () => {
+    const bare = await createTestSource(); // no ensureIndexes: the alias was never created
+    const bareServices = createServices(bare.config, silentLogger);
+    try {
+      await createDocuments(bare.container, makeDocs(5));
+      const job = await runToEnd(bareServices, (await bareServices.jobs.start("reimport", bare.name)).id);
+      expect(job).toMatchObject({ state: "failed", scanned: 0, lastError: expect.stringContaining("no alias") });
+      expect((await bareServices.jobs.activeJobIds())).toEqual([]);
+      const next = await bareServices.jobs.start("reimport", bare.name);
+      await bareServices.jobs.cancel(next.id);
+    } finally {
+      await bareServices.close();
+      await bare.dispose();
+    }
+  }, 60_000);
+});
+
+async function runToEnd(services: Services, jobId: string): Promise<Job> {
+  return eventually(
+    async () => {
+      const { job } = await services.jobs.runChunk(jobId, 60_000);
+      if (!job || !isTerminal(job.state)) throw new Error(`job ${jobId} is ${job?.state}`);
+      return job;
+    },
+    { timeoutMs: 150_000, intervalMs: 100 },
+  );
+}
