@@ -1,0 +1,48 @@
+import { AzureMonitorMetricExporter } from "@azure/monitor-opentelemetry-exporter";
+import { DefaultAzureCredential } from "@azure/identity";
+import { PeriodicExportingMetricReader, type MetricReader } from "@opentelemetry/sdk-metrics";
+
+export interface AzureMonitorOptions {
+  /** APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=…;IngestionEndpoint=…`. */
+  readonly connectionString: string;
+  /**
+   * APPLICATIONINSIGHTS_AUTHENTICATION_STRING, e.g. `Authorization=AAD;ClientId=<id>`: the
+   * Application Insights resource refuses the instrumentation key alone (local auth disabled, as
+   * the Bicep deploys it), so the exporter signs in with the managed identity it names.
+   */
+  readonly authenticationString?: string;
+  /** How often the metrics are sent. */
+  readonly exportIntervalMs: number;
+}
+
+/**
+ * The only module that imports @azure/monitor-opentelemetry-exporter: a periodic reader that
+ * sends the metrics to Application Insights (customMetrics). Building it makes no network call.
+ */
+export function createAzureMonitorReader(options: AzureMonitorOptions): MetricReader {
+  const auth = parseAuthenticationString(options.authenticationString);
+  const exporter = new AzureMonitorMetricExporter({
+    connectionString: options.connectionString,
+    ...(auth.aad ? { credential: new DefaultAzureCredential(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}) } : {}),
+  });
+  return new PeriodicExportingMetricReader({
+    exporter,
+    exportIntervalMillis: options.exportIntervalMs,
+    exportTimeoutMillis: Math.min(30_000, options.exportIntervalMs),
+  });
+}
+
+/** `Authorization=AAD;ClientId=…` → sign in with Entra ID as that (user-assigned) identity. */
+export function parseAuthenticationString(value: string | undefined): { aad: boolean; clientId?: string } {
+  if (!value) return { aad: false };
+  const parts = new Map(
+    value
+      .split(";")
+      .map((part) => part.split("=").map((side) => side.trim()))
+      .filter((pair): pair is [string, string] => pair.length === 2 && pair[0] !== "")
+      .map(([key, val]) => [key.toLowerCase(), val] as const),
+  );
+  const aad = parts.get("authorization")?.toUpperCase() === "AAD";
+  const clientId = parts.get("clientid");
+  return clientId ? { aad, clientId } : { aad };
+}
