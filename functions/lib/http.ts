@@ -31,6 +31,7 @@ export function httpHandler(routeName: string) {
       body,
     });
     if (response.status >= 500) context.warn(`${routeName} answered ${response.status}`, JSON.stringify(response.body));
+    if (response.contentType) return { status: response.status, body: String(response.body), headers: { "content-type": response.contentType } };
     return { status: response.status, jsonBody: response.body };
   };
 }
