@@ -10,19 +10,17 @@ export function workerCommand(): Command {
     .action(async (options: { sync: boolean }) => {
       const config = loadConfig(process.env);
       const logger = createLogger(config.logLevel);
-      const worker = await startWorker(options.sync ? config : { ...config, worker: { ...config.worker, sync: false } }, { logger });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          logger.info({ signal }, "shutdown requested");
-          // A second signal means "now": in-flight keys stay leased and the reaper of another worker returns them.
-          process.once(signal, () => process.exit(130));
-          worker.stop().then(resolve, (error: unknown) => {
-            logger.error({ err: String(error) }, "shutdown failed");
-            resolve();
-          });
-        };
-        process.once("SIGTERM", () => stop("SIGTERM"));
-        process.once("SIGINT", () => stop("SIGINT"));
+      // Listen for the signals before starting: a SIGTERM that arrives while the worker is still
+      // connecting must stop it politely too, not kill it with Node's default handler.
+      const requested = new Promise<string>((resolve) => {
+        process.once("SIGTERM", () => resolve("SIGTERM"));
+        process.once("SIGINT", () => resolve("SIGINT"));
       });
+      const worker = await startWorker(options.sync ? config : { ...config, worker: { ...config.worker, sync: false } }, { logger });
+      const signal = await requested;
+      logger.info({ signal }, "shutdown requested");
+      // A second signal means "now": in-flight keys stay leased and the reaper of another worker returns them.
+      process.once(signal, () => process.exit(130));
+      await worker.stop().catch((error: unknown) => logger.error({ err: String(error) }, "shutdown failed"));
     });
 }

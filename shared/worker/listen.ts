@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 
 export interface Listening {
   readonly port: number;
@@ -18,6 +19,7 @@ export async function listen(listener: RequestListener, host: string, port: numb
   for (const [i, address] of addresses.entries()) {
     const server = createServer(listener);
     server.keepAliveTimeout = 65_000;
+    server.on("clientError", answerMalformed);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -41,4 +43,22 @@ function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/**
+ * A request Node's HTTP parser cannot read (a garbled request line, bad header characters, a
+ * wrong content-length) never reaches the routes. It gets the same kind of answer they give:
+ * a 4xx with a JSON error code, then the connection is closed.
+ */
+function answerMalformed(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, reason] =
+    error.code === "HPE_HEADER_OVERFLOW" ? [431, "headers_too_large", "Request Header Fields Too Large"] : [400, "bad_request", "Bad Request"];
+  const body = JSON.stringify({ error: { code, message: "the request is not valid HTTP" } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -17,7 +17,7 @@ describe("worker process lifecycle", () => {
   });
 
   async function prepare() {
-    const source = await createTestSource({ env: { QUEUE_LEASE_MS: "3000", SYNC_BATCH_SIZE: "20", SYNC_CONCURRENCY: "1" } });
+    const source = await createTestSource({ env: { QUEUE_LEASE_MS: "5000", ELASTICSEARCH_REQUEST_TIMEOUT_MS: "2000", SYNC_BATCH_SIZE: "20", SYNC_CONCURRENCY: "1" } });
     const services = createServices(source.config, silentLogger);
     cleanups.push(() => source.dispose(), () => services.close());
     await services.ensureIndexes();
@@ -85,7 +85,7 @@ describe("worker process lifecycle", () => {
         reaped += (await queue.reap(Date.now())).requeued;
         expect((await queue.stats(Date.now())).inflight).toBe(0);
       },
-      { timeoutMs: 10_000, intervalMs: 250 },
+      { timeoutMs: 20_000, intervalMs: 250 },
     );
     expect(reaped).toBe(before.inflight);
 
