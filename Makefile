@@ -11,7 +11,7 @@ NPM_STAMP := node_modules/.package-lock.json
 # Extra vitest arguments, e.g. make test VITEST_FLAGS="test/integration/stack.test.ts".
 VITEST_FLAGS ?=
 
-.PHONY: install build typecheck test dev clean
+.PHONY: install build typecheck test dev bench clean
 
 install: $(NPM_STAMP)
 
@@ -34,6 +34,12 @@ test: install
 # stack's endpoints are written to .driftless/local.env.
 dev: install build
 	node dist/scripts/dev.js
+
+# Throughput, latency and freshness on the local stack, apart from the tests (README "Performance");
+# QUICK=1 finishes within 3 minutes. Writes bench/results/latest.json and prints a table.
+QUICK ?=
+bench: install
+	QUICK="$(QUICK)" node --import tsx bench/run.ts
 
 clean:
 	rm -rf dist coverage

@@ -1,0 +1,65 @@
+import { createCosmosReader, type SourceReader } from "../shared/cosmos/reader.js";
+import type { BenchContext } from "./context.js";
+import { CONTAINER, DATABASE } from "./context.js";
+import { benchKey } from "./docs.js";
+import { rateOf, type Rate } from "./measure.js";
+
+/** What a hand-written sync script would index: the document without Cosmos's system fields. */
+function strip(document: Record<string, unknown>): Record<string, unknown> {
+  const { _rid, _self, _etag, _attachments, _ts, _lsn, ...rest } = document;
+  return rest;
+}
+
+/** Reads documents [from, from + count) with the driftless reader, the same reads the pipeline makes. */
+async function readBatch(reader: SourceReader, from: number, count: number): Promise<Record<string, unknown>[]> {
+  const keys = Array.from({ length: count }, (_, i) => {
+    const key = benchKey(from + i);
+    return { member: JSON.stringify([key.id, key.pk]), key };
+  });
+  const results = await reader.read(keys);
+  return results.map((result) => {
+    if (!("found" in result) || !result.found) throw new Error(`baseline read failed for ${result.member}`);
+    return strip(result.document);
+  });
+}
+
+/**
+ * Two loops a user would otherwise write, fed batch by batch (500 keys, the pipeline's batch)
+ * from the same reads: read a batch, write it, read the next.
+ * - per document: one `index` request per document, one after another;
+ * - helpers.bulk: the client's bulk helper (its defaults: 5 MB flushes, 5 requests in flight).
+ */
+export async function measureBaselines(ctx: BenchContext, log: (line: string) => void) {
+  const reader = createCosmosReader(ctx.cosmos, { database: DATABASE, container: CONTAINER });
+  const BATCH = 500;
+  const run = async (name: string, docs: number, write: (alias: string, batch: Record<string, unknown>[]) => Promise<void>): Promise<Rate> => {
+    const alias = `bench-${name}-${Date.now().toString(36)}`;
+    await ctx.createAlias(alias);
+    try {
+      const started = performance.now();
+      for (let from = 0; from < docs; from += BATCH) {
+        await write(alias, await readBatch(reader, from, Math.min(BATCH, docs - from)));
+      }
+      const rate = rateOf(docs, performance.now() - started);
+      await ctx.elastic.indices.refresh({ index: alias });
+      const { count } = await ctx.elastic.count({ index: alias });
+      if (count !== docs) throw new Error(`${name} indexed ${count} of ${docs} documents`);
+      log(`  ${name}: ${rate.perSec} docs/s (${docs} documents)`);
+      return rate;
+    } finally {
+      await ctx.dropAlias(alias);
+    }
+  };
+
+  const perDoc = await run("per-doc", ctx.sizes.perDocDocs, async (alias, batch) => {
+    for (const document of batch) await ctx.elastic.index({ index: alias, id: String(document.id), document });
+  });
+  const helpersBulk = await run("helpers-bulk", ctx.sizes.helpersBulkDocs, async (alias, batch) => {
+    const stats = await ctx.elastic.helpers.bulk({
+      datasource: batch,
+      onDocument: (document) => ({ index: { _index: alias, _id: String(document.id) } }),
+    });
+    if (stats.failed > 0) throw new Error(`helpers.bulk failed ${stats.failed} documents`);
+  });
+  return { perDoc, helpersBulk };
+}

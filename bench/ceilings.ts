@@ -1,0 +1,152 @@
+import type { OperationInput } from "@azure/cosmos";
+import type { BenchContext } from "./context.js";
+import { cpuMeter, formatCores } from "./cpu.js";
+import { benchDoc, benchKey } from "./docs.js";
+import { forDuration, type Rate } from "./measure.js";
+
+export interface EsConfig {
+  readonly batch: number;
+  readonly concurrency: number;
+}
+
+export interface CosmosConfig {
+  /** `point`: one read per document; `bulk`: the SDK's bulk Read operations, grouped per partition key range. */
+  readonly mode: "point" | "bulk";
+  /** Requests in flight. */
+  readonly concurrency: number;
+}
+
+export interface SweepPoint<C> {
+  readonly config: C;
+  readonly docsPerSec: number;
+}
+
+const COSMOS_BULK_OPS = 100;
+const VERSION = 1_700_000_000;
+/** Documents per pre-serialized piece; a request of `batch` documents joins batch / PIECE of them. */
+export const PIECE = 250;
+
+/**
+ * Pre-serialized `_bulk` lines of the seeded documents, exactly what driftless's sink sends for
+ * them (external version, the driftless metadata stamp), so the ceiling is Elasticsearch's work
+ * and nothing of the client's. Ids are unique across the pieces (the n-th pass over the seeded
+ * documents gets a suffix), so every write is a new document, as in the pipeline's fresh index.
+ * Buffers, so the bodies sit outside the JavaScript heap and cost the loop only a memcpy.
+ */
+export function bulkPieces(seeded: number, total: number): Buffer[] {
+  const pieces: Buffer[] = [];
+  let lines: string[] = [];
+  for (let i = 0; i < total; i++) {
+    const doc = benchDoc(i % seeded);
+    const pass = Math.floor(i / seeded);
+    const id = pass === 0 ? doc.id : `${doc.id}~${pass}`;
+    const member = JSON.stringify([id, doc.tenant]);
+    lines.push(`{"index":{"_id":"${id}","version":${VERSION},"version_type":"external_gte"}}`);
+    lines.push(`{"driftless":${JSON.stringify({ key: member, ts: VERSION })},${JSON.stringify({ ...doc, id }).slice(1)}`);
+    if (lines.length === PIECE * 2) {
+      pieces.push(Buffer.from(`${lines.join("\n")}\n`));
+      lines = [];
+    }
+  }
+  return pieces;
+}
+
+/** Raw `_bulk` into a fresh alias for `seconds`, `config.batch` documents per request. */
+export async function esLoop(ctx: BenchContext, config: EsConfig, seconds: number, alias: string, pieces: readonly Buffer[]): Promise<Rate> {
+  await ctx.createAlias(alias);
+  const perRequest = Math.max(1, Math.round(config.batch / PIECE));
+  let next = 0;
+  try {
+    return await forDuration(seconds, config.concurrency, async () => {
+      const parts: Buffer[] = [];
+      for (let i = 0; i < perRequest; i++) parts.push(pieces[next++ % pieces.length]!);
+      const response = await ctx.elastic.transport.request<{ errors: boolean }>({
+        method: "POST",
+        path: `/${alias}/_bulk`,
+        querystring: { filter_path: "errors" },
+        bulkBody: Buffer.concat(parts),
+      });
+      if (response.errors) throw new Error("the raw bulk loop got item errors");
+      return perRequest * PIECE;
+    });
+  } finally {
+    await ctx.dropAlias(alias);
+  }
+}
+
+/** Raw SDK reads of the seeded keys for `seconds`. */
+export async function cosmosLoop(ctx: BenchContext, config: CosmosConfig, seconds: number): Promise<Rate> {
+  const { container } = ctx;
+  const docs = ctx.sizes.docs;
+  let cursor = 0;
+  if (config.mode === "point") {
+    return forDuration(seconds, config.concurrency, async () => {
+      const key = benchKey(cursor++ % docs);
+      const response = await container.item(key.id, key.pk).read();
+      if (response.statusCode !== 200) throw new Error(`point read answered ${response.statusCode}`);
+      return 1;
+    });
+  }
+  return forDuration(seconds, config.concurrency, async () => {
+    const ops: OperationInput[] = [];
+    for (let i = 0; i < COSMOS_BULK_OPS; i++) {
+      const key = benchKey(cursor++ % docs);
+      ops.push({ operationType: "Read", id: key.id, partitionKey: key.pk });
+    }
+    const results = await container.items.bulk(ops);
+    if (results.some((result) => result.statusCode !== 200)) throw new Error("a bulk read did not answer 200");
+    return ops.length;
+  });
+}
+
+/**
+ * Sweeps batch size and concurrency for each end alone, then runs the best of each side by side
+ * (the pipeline runs both ends at once on the same cores) and reports each end's rate there.
+ */
+export async function measureCeilings(ctx: BenchContext, log: (line: string) => void) {
+  const { sweepSeconds, ceilingSeconds, docs } = ctx.sizes;
+  // Enough fresh documents for the longest loop at a generous rate, serialized before any timing.
+  const pieces = bulkPieces(docs, Math.ceil((Math.max(sweepSeconds, ceilingSeconds) * 15_000) / PIECE) * PIECE);
+  let serial = 0;
+  const alias = () => `bench-ceiling-${Date.now().toString(36)}-${serial++}`;
+
+  // Warm up the JIT on both sides first; the first seconds of a cold Elasticsearch are slow.
+  await Promise.all([esLoop(ctx, { batch: 1000, concurrency: 2 }, sweepSeconds, alias(), pieces), cosmosLoop(ctx, { mode: "bulk", concurrency: 2 }, sweepSeconds)]);
+
+  const esSweep: SweepPoint<EsConfig>[] = [];
+  const tryEs = async (config: EsConfig) => {
+    const rate = await esLoop(ctx, config, sweepSeconds, alias(), pieces);
+    esSweep.push({ config, docsPerSec: rate.perSec });
+    log(`  es bulk   batch ${String(config.batch).padStart(5)} × ${config.concurrency} in flight: ${rate.perSec} docs/s`);
+  };
+  for (const concurrency of [1, 2, 4, 8]) await tryEs({ batch: 1000, concurrency });
+  const bestConcurrency = best(esSweep).config.concurrency;
+  for (const batch of [500, 2000]) await tryEs({ batch, concurrency: bestConcurrency });
+  const esBest = best(esSweep).config;
+
+  const cosmosSweep: SweepPoint<CosmosConfig>[] = [];
+  for (const config of [
+    { mode: "point", concurrency: 32 },
+    { mode: "point", concurrency: 64 },
+    { mode: "bulk", concurrency: 2 },
+    { mode: "bulk", concurrency: 4 },
+    { mode: "bulk", concurrency: 8 },
+  ] as const) {
+    const rate = await cosmosLoop(ctx, config, sweepSeconds);
+    cosmosSweep.push({ config, docsPerSec: rate.perSec });
+    log(`  cosmos    ${config.mode === "point" ? "point reads" : "bulk reads (100 per request)"} × ${config.concurrency} in flight: ${rate.perSec} docs/s`);
+  }
+  const cosmosBest = best(cosmosSweep).config;
+
+  const meter = await cpuMeter({ bench: process.pid, ...(await ctx.pids()) });
+  const [es, cosmos] = await Promise.all([esLoop(ctx, esBest, ceilingSeconds, alias(), pieces), cosmosLoop(ctx, cosmosBest, ceilingSeconds)]);
+  const cores = await meter.stop();
+  log(`  side by side: es ${es.perSec} docs/s, cosmos ${cosmos.perSec} docs/s (cores: ${formatCores(cores)})`);
+  const esAlone = best(esSweep);
+  const cosmosAlone = best(cosmosSweep);
+  return { es, cosmos, esBest, cosmosBest, esAlone: esAlone.docsPerSec, cosmosAlone: cosmosAlone.docsPerSec, esSweep, cosmosSweep, cores };
+}
+
+function best<C>(points: readonly SweepPoint<C>[]): SweepPoint<C> {
+  return points.reduce((a, b) => (b.docsPerSec > a.docsPerSec ? b : a));
+}

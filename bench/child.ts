@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export const PROFILE_DIR = join("bench", "results", "profiles");
+
+/**
+ * `node --cpu-prof` flags for a child when BENCH_PROFILE is set, naming the profile after `name`;
+ * none for an empty name (a child that profiles its own timed part, see inspector-profile.ts).
+ */
+export function profileFlags(name: string): string[] {
+  if (!process.env.BENCH_PROFILE || name === "") return [];
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  return ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`];
+}
+
+/** Spawns a TypeScript entry point through tsx with an IPC channel. */
+export function spawnTs(script: string, args: readonly string[], env: Record<string, string>, name: string): ChildProcess {
+  return spawn(process.execPath, [...profileFlags(name), "--import", "tsx", script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+}
+
+/**
+ * Runs a child that sends `"started"` when its timed part begins (optional) and then exactly one
+ * result message, then exits.
+ */
+export function runChild<T>(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  name: string,
+  onStarted?: (pid: number) => void,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawnTs(script, args, env, name);
+    let result: T | undefined;
+    child.on("message", (message) => {
+      if (message === "started") onStarted?.(child.pid!);
+      else result = message as T;
+    });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      if (result !== undefined) resolve(result);
+      else reject(new Error(`${script} exited (${signal ?? code}) without a result`));
+    });
+  });
+}

@@ -1,0 +1,72 @@
+import autocannon from "autocannon";
+import type { BenchContext } from "./context.js";
+import { cpuMeter, formatCores, type Cores } from "./cpu.js";
+import { benchKey } from "./docs.js";
+import { startWorkerProcess } from "./worker-process.js";
+
+export interface HttpRun {
+  readonly requestsPerSec: number;
+  readonly keysPerSec: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly connections: number;
+  readonly errors: number;
+  /** Cores each process used during the run: the worker, this process (autocannon), Redis, the rest of the machine. */
+  readonly cores: Cores;
+}
+
+/**
+ * The HTTP producer in worker mode (`driftless worker` with the sync and capture off, so only the
+ * producer runs) under autocannon in this process, on the same cores: single-key requests, then
+ * requests of 1000 keys (ENQUEUE_MAX_ITEMS). Keys vary, as real producers' do.
+ */
+export async function measureHttp(ctx: BenchContext, log: (line: string) => void) {
+  const alias = `bench-http-${Date.now().toString(36)}`;
+  const env = ctx.env([ctx.source("bench", alias)], { WORKER_SYNC: "false", CAPTURE_ENABLED: "false" });
+  const worker = await startWorkerProcess(env, "http-worker");
+  try {
+    const endpoint = `${worker.url}/sources/bench/enqueue`;
+    const body = (first: number, count: number) =>
+      JSON.stringify({ items: Array.from({ length: count }, (_, i) => benchKey((first + i) % ctx.sizes.docs)) });
+    const run = async (keysPerRequest: number, connections: number): Promise<HttpRun> => {
+      const bodies = Array.from({ length: Math.ceil(ctx.sizes.docs / keysPerRequest) }, (_, i) => body(i * keysPerRequest, keysPerRequest));
+      let next = 0;
+      const meter = await cpuMeter({ worker: worker.pid, autocannon: process.pid, redis: (await ctx.pids()).redis });
+      const result = await autocannon({
+        url: endpoint,
+        method: "POST",
+        connections,
+        duration: ctx.sizes.httpSeconds,
+        headers: { "content-type": "application/json" },
+        requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length]! }) }],
+      });
+      const cores = await meter.stop();
+      const ok = result.requests.total - result.non2xx;
+      const seconds = result.duration;
+      const requestsPerSec = Math.round(ok / seconds);
+      const summary: HttpRun = {
+        requestsPerSec,
+        keysPerSec: requestsPerSec * keysPerRequest,
+        p50Ms: result.latency.p50,
+        p90Ms: result.latency.p90,
+        p99Ms: result.latency.p99,
+        connections,
+        errors: result.errors + result.timeouts + result.non2xx,
+        cores,
+      };
+      log(
+        `  ${keysPerRequest} key(s)/request, ${connections} connections: ${summary.requestsPerSec} req/s, ${summary.keysPerSec} keys/s, ` +
+          `p50 ${summary.p50Ms} ms, p90 ${summary.p90Ms} ms, p99 ${summary.p99Ms} ms, errors ${summary.errors} (cores: ${formatCores(cores)})`,
+      );
+      return summary;
+    };
+    // A short warm-up, so the timed runs see warm code on both sides.
+    await autocannon({ url: endpoint, method: "POST", connections: 16, duration: 1, headers: { "content-type": "application/json" }, body: body(0, 1) });
+    const single = await run(1, 64);
+    const batched = await run(1000, 8);
+    return { single, batched };
+  } finally {
+    await worker.stop();
+  }
+}

@@ -1,0 +1,91 @@
+import type { BenchContext } from "./context.js";
+import { cpuMeter, formatCores, type Cores } from "./cpu.js";
+import { round, sleep } from "./measure.js";
+import { startWorkerProcess } from "./worker-process.js";
+
+export type ReimportResult =
+  | {
+      readonly docs: number;
+      readonly docsPerSec: number;
+      readonly toEsCeiling: number;
+      readonly peakRssMb: number;
+      readonly mode: string;
+      readonly ms: number;
+      readonly cores: Cores;
+      /** Set when the job had not finished within the time limit: the rate is its progress so far. */
+      readonly incomplete?: string;
+    }
+  | { readonly pending: string };
+
+interface JobView {
+  readonly state?: string;
+  readonly indexed?: number;
+  readonly scanned?: number;
+  readonly error?: unknown;
+}
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+/**
+ * A reimport of the seeded container through the public contract, in worker mode:
+ * `POST /api/sources/{source}/reimport` (a rebuild into a new index where the API takes a mode),
+ * then `GET /api/jobs/{jobId}` until it ends. Timed from the POST to the job's end; the peak
+ * resident set of the worker process (VmHWM) is its memory bound. Pending, with the reason, when
+ * the worker has no reimport route yet.
+ */
+export async function measureReimport(ctx: BenchContext, esCeiling: number, log: (line: string) => void): Promise<ReimportResult> {
+  const alias = `bench-reimport-${Date.now().toString(36)}`;
+  await ctx.createAlias(alias);
+  const env = ctx.env([ctx.source("bench", alias)], { CAPTURE_ENABLED: "false" });
+  const worker = await startWorkerProcess(env, "reimport-worker");
+  try {
+    const post = (body: unknown) =>
+      fetch(`${worker.url}/sources/bench/reimport`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const meter = await cpuMeter({ worker: worker.pid, ...(await ctx.pids()) });
+    const started = performance.now();
+    let mode = "rebuild";
+    let response = await post({ mode });
+    if (response.status === 400) {
+      mode = "default";
+      response = await post({});
+    }
+    if (response.status === 404 || response.status === 405) {
+      return { pending: `the worker has no reimport route yet (POST /api/sources/{source}/reimport answered ${response.status})` };
+    }
+    const accepted = (await response.json()) as { jobId?: string };
+    if (response.status !== 202 || !accepted.jobId) throw new Error(`reimport answered ${response.status}: ${JSON.stringify(accepted).slice(0, 300)}`);
+
+    let job: JobView = {};
+    const deadline = started + ctx.sizes.reimportTimeoutSeconds * 1000;
+    for (;;) {
+      await sleep(200);
+      job = (await (await fetch(`${worker.url}/jobs/${encodeURIComponent(accepted.jobId)}`)).json()) as JobView;
+      if ((job.state && TERMINAL.has(job.state)) || performance.now() > deadline) break;
+    }
+    const ms = performance.now() - started;
+    const cores = await meter.stop();
+    const finished = job.state !== undefined && TERMINAL.has(job.state);
+    if (finished && job.state !== "succeeded") throw new Error(`the reimport ended ${job.state}: ${JSON.stringify(job).slice(0, 500)}`);
+    const docs = job.indexed ?? job.scanned ?? 0;
+    const docsPerSec = Math.round((docs / ms) * 1000);
+    const result = {
+      docs,
+      docsPerSec,
+      toEsCeiling: round(docsPerSec / esCeiling),
+      peakRssMb: await worker.peakRssMb(),
+      mode,
+      ms: Math.round(ms),
+      cores,
+      ...(finished ? {} : { incomplete: `still ${job.state ?? "running"} after ${ctx.sizes.reimportTimeoutSeconds} s: ${docs} of ${ctx.sizes.reimportDocs} documents` }),
+    };
+    log(
+      `  ${docs} documents (${mode}): ${docsPerSec} docs/s, ${result.toEsCeiling}× the es ceiling, worker peak RSS ${result.peakRssMb} MB` +
+        (result.incomplete ? ` (${result.incomplete})` : "") +
+        ` (cores: ${formatCores(cores)})`,
+    );
+    return result;
+  } finally {
+    await worker.stop();
+    await ctx.dropAlias(alias);
+  }
+}

@@ -1,0 +1,53 @@
+/** How much each measurement does: `make bench QUICK=1` keeps the whole run under 3 minutes. */
+export interface Sizes {
+  /** Documents seeded into Cosmos once per run; every measurement reads from these. */
+  readonly docs: number;
+  /** Seconds per configuration while sweeping batch sizes and concurrency. */
+  readonly sweepSeconds: number;
+  /** Seconds the two raw loops run side by side for the ceilings. */
+  readonly ceilingSeconds: number;
+  /** Keys the driftless pipeline drains. */
+  readonly pipelineDocs: number;
+  /** Documents the one-request-per-document baseline writes (it is slow). */
+  readonly perDocDocs: number;
+  /** Documents the helpers.bulk baseline writes. */
+  readonly helpersBulkDocs: number;
+  /** Keys enqueued, then claimed and acknowledged, for the queue alone. */
+  readonly queueKeys: number;
+  /** Seconds per autocannon run against the HTTP producer. */
+  readonly httpSeconds: number;
+  /** Documents written to Cosmos and timed until searchable. */
+  readonly freshnessSamples: number;
+  /** Documents the reimport scans (the issue: 20,000 quick, 200,000 full): the whole seeded container. */
+  readonly reimportDocs: number;
+  /** A reimport still running after this long is reported from its progress so far. */
+  readonly reimportTimeoutSeconds: number;
+}
+
+export const QUICK: Sizes = {
+  docs: 20_000,
+  sweepSeconds: 2,
+  ceilingSeconds: 6,
+  pipelineDocs: 20_000,
+  perDocDocs: 1_500,
+  helpersBulkDocs: 10_000,
+  queueKeys: 20_000,
+  httpSeconds: 5,
+  freshnessSamples: 100,
+  reimportDocs: 20_000,
+  reimportTimeoutSeconds: 60,
+};
+
+export const FULL: Sizes = {
+  docs: 200_000,
+  sweepSeconds: 4,
+  ceilingSeconds: 20,
+  pipelineDocs: 100_000,
+  perDocDocs: 5_000,
+  helpersBulkDocs: 50_000,
+  queueKeys: 100_000,
+  httpSeconds: 15,
+  freshnessSamples: 400,
+  reimportDocs: 200_000,
+  reimportTimeoutSeconds: 900,
+};
