@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { DriftlessError } from "../shared/core/errors.js";
+import { deadLettersCommand } from "./commands/deadletters.js";
 import { enqueueCommand } from "./commands/enqueue.js";
+import { jobsCommand, reconcileCommand, reimportCommand } from "./commands/jobs.js";
+import { stackCommand } from "./commands/stack.js";
 import { statusCommand } from "./commands/status.js";
 import { syncCommand } from "./commands/sync.js";
 import { workerCommand } from "./commands/worker.js";
@@ -21,6 +24,19 @@ program.addCommand(workerCommand());
 program.addCommand(statusCommand());
 program.addCommand(enqueueCommand());
 program.addCommand(syncCommand());
+program.addCommand(reimportCommand());
+program.addCommand(reconcileCommand());
+program.addCommand(jobsCommand());
+program.addCommand(deadLettersCommand());
+program.addCommand(stackCommand());
+
+// Commands built apart and added with addCommand do not inherit exitOverride: without it a
+// usage error in a subcommand would exit 1 from inside commander instead of 2.
+const overrideExits = (command: Command): void => {
+  command.exitOverride();
+  command.commands.forEach(overrideExits);
+};
+overrideExits(program);
 
 try {
   await program.parseAsync(process.argv);

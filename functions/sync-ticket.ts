@@ -13,6 +13,8 @@ export async function syncTicket(message: unknown, context: InvocationContext): 
   const services = await getServices();
   if (!services.sources.has(ticket.source)) throw new Error(`ticket names unknown source "${ticket.source}"`);
   const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs, untilIdle: true, only: [ticket.source] });
+  // The sync history's event writes run in the background; an instance may be frozen once this returns.
+  await services.history?.flush();
   context.log(`ticket ${ticket.source}: ${JSON.stringify(report)}`);
 }
 

@@ -19,6 +19,8 @@ export function syncTimerHandler(senderOf: () => TicketSender | null) {
     const dispatch = services.config.dispatch;
     if (!sender || !dispatch) {
       const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs });
+      // The sync history's event writes run in the background; an instance may be frozen once this returns.
+      await services.history?.flush();
       context.log(`sync pass: ${JSON.stringify(report)}`);
       return;
     }

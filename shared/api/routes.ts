@@ -1,7 +1,10 @@
-import { listDeadLettersHandler, redriveHandler } from "./deadletters.js";
+import { listDeadLettersHandler, purgeHandler, redriveHandler } from "./deadletters.js";
 import { enqueueHandler } from "./enqueue.js";
 import { healthHandler } from "./health.js";
+import { cancelJobHandler, jobStatusHandler, reconcileHandler, reimportHandler } from "./jobs.js";
 import { statusHandler } from "./status.js";
+import { documentStatsHandler, sourceHistoryHandler, sourceStatsHandler } from "./sync-stats.js";
+import { statusPageHandler } from "./ui.js";
 import type { Route } from "./types.js";
 
 /** The public HTTP contract, served under /api by Azure Functions and by worker mode alike. */
@@ -9,8 +12,17 @@ export const routes: readonly Route[] = [
   { name: "enqueue", method: "POST", route: "sources/{source}/enqueue", auth: "key", handler: enqueueHandler },
   { name: "status", method: "GET", route: "status", auth: "anonymous", handler: statusHandler },
   { name: "health", method: "GET", route: "health", auth: "anonymous", handler: healthHandler },
+  { name: "status-page", method: "GET", route: "ui", auth: "anonymous", handler: statusPageHandler },
   { name: "deadletters", method: "GET", route: "sources/{source}/deadletters", auth: "key", handler: listDeadLettersHandler },
   { name: "redrive", method: "POST", route: "sources/{source}/deadletters/redrive", auth: "key", handler: redriveHandler },
+  { name: "reimport", method: "POST", route: "sources/{source}/reimport", auth: "key", handler: reimportHandler },
+  { name: "reconcile", method: "POST", route: "sources/{source}/reconcile", auth: "key", handler: reconcileHandler },
+  { name: "job-status", method: "GET", route: "jobs/{jobId}", auth: "anonymous", handler: jobStatusHandler },
+  { name: "job-cancel", method: "POST", route: "jobs/{jobId}/cancel", auth: "key", handler: cancelJobHandler },
+  { name: "purge", method: "POST", route: "sources/{source}/deadletters/purge", auth: "key", handler: purgeHandler },
+  { name: "source-stats", method: "GET", route: "sources/{source}/stats", auth: "anonymous", handler: sourceStatsHandler },
+  { name: "source-history", method: "GET", route: "sources/{source}/history", auth: "anonymous", handler: sourceHistoryHandler },
+  { name: "document-stats", method: "GET", route: "sources/{source}/documents/{id}/stats", auth: "key", handler: documentStatsHandler },
 ];
 
 export function routeNamed(name: string): Route {

@@ -1,7 +1,7 @@
 import { DependencyError } from "../core/errors.js";
 import type { RouteHandler } from "./types.js";
 
-/** `GET /api/status` → per source: pending, inflight, deadLettered, oldestPendingAgeMs, lastSyncAt. */
+/** `GET /api/status` → per source: pending, inflight, deadLettered, oldestPendingAgeMs, lastSyncAt; and the circuit per dependency. */
 export const statusHandler: RouteHandler = async (services) => {
   const now = services.clock.now();
   const entries = await Promise.all(
@@ -23,5 +23,7 @@ export const statusHandler: RouteHandler = async (services) => {
       };
     }),
   );
-  return { status: 200, body: { sources: entries, generatedAt: new Date(now).toISOString() } };
+  // This process's view of each dependency: "open" means the sync is releasing keys and waiting.
+  const circuits = services.circuitStates?.();
+  return { status: 200, body: { sources: entries, ...(circuits ? { circuits } : {}), generatedAt: new Date(now).toISOString() } };
 };

@@ -1,5 +1,6 @@
 import type { SourceConfig } from "../config/source.js";
 import type { Clock } from "../core/clock.js";
+import type { JobsService } from "../jobs/types.js";
 import type { SourceQueue } from "../queue/types.js";
 
 /** A request as both hosts (Azure Functions, worker mode) can present it. */
@@ -14,6 +15,8 @@ export interface ApiRequest {
 export interface ApiResponse {
   readonly status: number;
   readonly body: unknown;
+  /** Set for a body that is not JSON (the status page): the body is then sent as the string it is. */
+  readonly contentType?: string;
 }
 
 export interface HealthCheck {
@@ -28,6 +31,19 @@ export interface ApiServices {
   readonly clock: Clock;
   readonly limits: { readonly maxItems: number; readonly maxBodyBytes: number };
   health(): Promise<Record<string, HealthCheck>>;
+  /** Circuit breaker state per dependency (`closed`, `open`, `half-open`), where the host has circuits. */
+  circuitStates?(): Readonly<Record<string, string>>;
+  /** Reimport and reconcile jobs (shared/jobs), where the host runs them. */
+  readonly jobs?: JobsService;
+  /** The sync history (shared/history), unless SYNC_EVENTS_ENABLED is off. */
+  readonly history?: SyncHistoryReader;
+}
+
+/** Synced changes per window (`5m` … `3d`), in total and per action, for a source or one document id. */
+export interface SyncHistoryReader {
+  counts(source: string, id?: string): Promise<{ total: Record<string, number>; byAction: Record<"index" | "delete", Record<string, number>> }>;
+  /** Changes synced per bucket over the last `minutes`, oldest first. */
+  timeline(source: string, minutes: number): Promise<readonly { at: number; synced: number }[]>;
 }
 
 export type RouteHandler = (services: ApiServices, request: ApiRequest) => Promise<ApiResponse>;

@@ -64,10 +64,25 @@ export interface Config {
   readonly api: { readonly maxItems: number; readonly maxBodyBytes: number; readonly apiKey?: string };
   /** Circuit breakers per dependency (shared/resilience). */
   readonly resilience: { readonly failureThreshold: number; readonly halfOpenAfterMs: number; readonly halfOpenMaxMs: number };
-  /** Present when dead letters are mirrored to a Service Bus queue. */
-  readonly serviceBus?: { readonly connectionString: string; readonly deadLetterQueue: string };
+  /** Present when dead letters are mirrored to a Service Bus queue (SERVICEBUS_DEADLETTER_QUEUE). */
+  readonly deadLetterMirror?: { readonly namespace?: string; readonly connectionString?: string; readonly queue: string };
+  /** Reimport and reconcile jobs (shared/jobs). */
+  readonly jobs: {
+    readonly pageSize: number;
+    readonly reconcileBatchSize: number;
+    readonly reconcileSchedule: string;
+    readonly leaseMs: number;
+    readonly pollMs: number;
+  };
   readonly worker: { readonly host: string; readonly port: number; readonly sync: boolean };
   readonly logLevel: Settings["LOG_LEVEL"];
+  /** Metrics exporters and the sync history (shared/telemetry, shared/history). */
+  readonly telemetry: {
+    /** Present when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
+    readonly azureMonitor?: { readonly connectionString: string; readonly authenticationString?: string; readonly exportIntervalMs: number };
+    /** Present unless SYNC_EVENTS_ENABLED is false. */
+    readonly syncEvents?: { readonly stream: string; readonly retention: string };
+  };
 }
 
 export interface LoadConfigOptions {
@@ -160,11 +175,36 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       halfOpenAfterMs: settings.CIRCUIT_HALF_OPEN_AFTER_MS,
       halfOpenMaxMs: settings.CIRCUIT_HALF_OPEN_MAX_MS,
     },
-    ...(settings.SERVICEBUS_CONNECTION_STRING && settings.SERVICEBUS_DEADLETTER_QUEUE
-      ? { serviceBus: { connectionString: settings.SERVICEBUS_CONNECTION_STRING, deadLetterQueue: settings.SERVICEBUS_DEADLETTER_QUEUE } }
+    ...(settings.SERVICEBUS_DEADLETTER_QUEUE
+      ? {
+          deadLetterMirror: {
+            namespace: settings.SERVICEBUS_NAMESPACE,
+            connectionString: settings.SERVICEBUS_CONNECTION_STRING,
+            queue: settings.SERVICEBUS_DEADLETTER_QUEUE,
+          },
+        }
       : {}),
+    jobs: {
+      pageSize: settings.REIMPORT_PAGE_SIZE,
+      reconcileBatchSize: settings.RECONCILE_BATCH_SIZE,
+      reconcileSchedule: settings.RECONCILE_SCHEDULE,
+      leaseMs: settings.JOBS_LEASE_MS,
+      pollMs: settings.JOBS_POLL_MS,
+    },
     worker: { host: settings.WORKER_HOST, port: settings.WORKER_PORT, sync: settings.WORKER_SYNC },
     logLevel: settings.LOG_LEVEL,
+    telemetry: {
+      ...(settings.APPLICATIONINSIGHTS_CONNECTION_STRING
+        ? {
+            azureMonitor: {
+              connectionString: settings.APPLICATIONINSIGHTS_CONNECTION_STRING,
+              authenticationString: settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING,
+              exportIntervalMs: settings.METRICS_EXPORT_INTERVAL_MS,
+            },
+          }
+        : {}),
+      ...(settings.SYNC_EVENTS_ENABLED ? { syncEvents: { stream: settings.SYNC_EVENTS_STREAM, retention: settings.SYNC_EVENTS_RETENTION } } : {}),
+    },
   });
 }
 
@@ -173,7 +213,7 @@ function startFrom(value: string): Config["capture"]["startFrom"] {
   return { kind: "time", at: new Date(value) };
 }
 
-/** TLS options only mean something for rediss://; circuits need a sane wait range; Service Bus needs both settings. */
+/** TLS options only mean something for rediss://; circuits need a sane wait range; the dead-letter mirror needs a namespace. */
 function checkResilience(settings: Settings): void {
   const tls = new URL(settings.REDIS_URL).protocol === "rediss:";
   if (!tls && settings.REDIS_CA_FILE) throw new ConfigError("REDIS_CA_FILE", "only applies to a rediss:// REDIS_URL");
@@ -181,9 +221,8 @@ function checkResilience(settings: Settings): void {
   if (settings.CIRCUIT_HALF_OPEN_MAX_MS < settings.CIRCUIT_HALF_OPEN_AFTER_MS) {
     throw new ConfigError("CIRCUIT_HALF_OPEN_MAX_MS", "must not be smaller than CIRCUIT_HALF_OPEN_AFTER_MS");
   }
-  if (Boolean(settings.SERVICEBUS_CONNECTION_STRING) !== Boolean(settings.SERVICEBUS_DEADLETTER_QUEUE)) {
-    const missing = settings.SERVICEBUS_CONNECTION_STRING ? "SERVICEBUS_DEADLETTER_QUEUE" : "SERVICEBUS_CONNECTION_STRING";
-    throw new ConfigError(missing, "required to mirror dead letters to Service Bus (set both or neither)");
+  if (settings.SERVICEBUS_DEADLETTER_QUEUE && !settings.SERVICEBUS_NAMESPACE && !settings.SERVICEBUS_CONNECTION_STRING) {
+    throw new ConfigError("SERVICEBUS_NAMESPACE", "required (or SERVICEBUS_CONNECTION_STRING) to mirror dead letters to SERVICEBUS_DEADLETTER_QUEUE");
   }
 }
 

@@ -78,6 +78,17 @@ export const settingsSchema = z.object({
   QUEUE_BULK_SHARE: z.coerce.number().min(0).max(1).default(0.1),
   QUEUE_REAP_INTERVAL_MS: int(100, 5000),
 
+  /** Documents per Cosmos page of a reimport; big pages, since every page is a request (and a full scan on the emulator). */
+  REIMPORT_PAGE_SIZE: int(1, 1000),
+  /** Index entries checked against Cosmos per page of a reconcile. */
+  RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** Reconcile timer function schedule (NCRONTAB; read by the host as %RECONCILE_SCHEDULE%). */
+  RECONCILE_SCHEDULE: z.string().min(1).default("0 0 3 * * *"),
+  /** A job's runner lease; a crashed runner's job is taken over and resumed after this. */
+  JOBS_LEASE_MS: int(1000, 60_000),
+  /** Worker mode: how often the job loop looks for queued jobs and orphaned running ones. */
+  JOBS_POLL_MS: int(50, 2000),
+
   /** Consecutive failed calls to a dependency (Cosmos, Elasticsearch, Redis) that open its circuit. */
   CIRCUIT_FAILURE_THRESHOLD: int(1, 5),
   /** Wait before the first trial call through an open circuit; grows (jittered) after each failed trial. */
@@ -85,8 +96,9 @@ export const settingsSchema = z.object({
   /** Longest wait between trial calls through an open circuit. */
   CIRCUIT_HALF_OPEN_MAX_MS: int(100, 60_000),
 
-  /** Service Bus connection string; with SERVICEBUS_DEADLETTER_QUEUE, dead letters are mirrored there. */
+  /** Service Bus connection string (local use; in Azure SERVICEBUS_NAMESPACE with managed identity). */
   SERVICEBUS_CONNECTION_STRING: z.string().min(1).optional(),
+  /** A Service Bus queue that gets a copy of every new dead letter (optional). */
   SERVICEBUS_DEADLETTER_QUEUE: z.string().min(1).optional(),
   /** `<name>.servicebus.windows.net`: with it (or a connection string) the timer dispatches work tickets instead of draining in process. */
   SERVICEBUS_NAMESPACE: z.string().min(1).optional(),
@@ -106,7 +118,37 @@ export const settingsSchema = z.object({
   WORKER_SYNC: flag.default(true),
 
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  /** Application Insights: with it, the metrics are exported to Azure Monitor as well (Functions sets it). */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z
+    .string()
+    .refine((value) => /(^|;)\s*InstrumentationKey\s*=\s*[0-9a-f-]{36}/i.test(value), "must contain InstrumentationKey=<guid>")
+    .optional(),
+  /** `Authorization=AAD;ClientId=<id>`: the metric exporter signs in with that managed identity (Application Insights without local auth). */
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().min(1).optional(),
+  /** How often metrics are sent to Azure Monitor. */
+  METRICS_EXPORT_INTERVAL_MS: int(1000, 60_000),
+  /** Write one event per synced change to an Elasticsearch data stream (the sync history behind the stats routes). */
+  SYNC_EVENTS_ENABLED: flag.default(true),
+  /** The events data stream (and its index template). */
+  SYNC_EVENTS_STREAM: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,199}$/, "must be a lowercase data stream name (a-z, 0-9, . _ -)")
+    .default("driftless-sync-events"),
+  /** How long events are kept (data stream lifecycle retention); at least the longest stats window, 3d. */
+  SYNC_EVENTS_RETENTION: z
+    .string()
+    .refine((value) => (durationMs(value) ?? 0) >= 3 * 86_400_000, "must be a duration of at least 3d (the longest stats window), e.g. 7d or 96h")
+    .default("7d"),
 });
+
+const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
+
+/** `7d`, `72h`, `4320m`, `259200s` in ms (Elasticsearch time units); undefined for anything else. */
+export function durationMs(value: string): number | undefined {
+  const match = /^(\d+)([dhms])$/.exec(value);
+  return match ? Number(match[1]) * UNIT_MS[match[2]!]! : undefined;
+}
 
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -118,4 +160,5 @@ export const secretSettings = new Set([
   "COSMOS_KEY",
   "DRIFTLESS_API_KEY",
   "SERVICEBUS_CONNECTION_STRING",
+  "APPLICATIONINSIGHTS_CONNECTION_STRING",
 ]);

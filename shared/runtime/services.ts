@@ -8,16 +8,26 @@ import { describeError } from "../core/errors.js";
 import { createCosmosClient } from "../cosmos/client.js";
 import { createCosmosReader } from "../cosmos/reader.js";
 import { createBulkSink, createElasticClient, ensureIndex, type Client } from "../elastic/index.js";
+import { createDeadLetterMirror, type DeadLetterMirror } from "../deadletters/mirror.js";
+import { createJobs, createWriteTargets, withExtraTargets, type JobsService } from "../jobs/index.js";
 import { connectRedis } from "../queue/connect.js";
+import { redisMirrorCursor } from "../queue/mirror-cursor.js";
+import { createServiceBusDeadLetterSender } from "../servicebus/dead-letter-sender.js";
 import { createQueue } from "../queue/index.js";
+import { createCircuits, guardQueue, guardReader, guardSink, type Circuits } from "../resilience/index.js";
 import type { SourceQueue } from "../queue/types.js";
 import type { SyncDeps } from "../sync/engine.js";
 import type { Logger } from "../telemetry/logger.js";
+import type { Metrics } from "../telemetry/metrics.js";
+import type { SyncHistory } from "../history/sync-history.js";
+import { batchObserver, createServiceHistory, createServiceMetrics, instrumentQueue, observeGauges } from "./telemetry.js";
 
 export interface SourceRuntime {
   readonly config: SourceConfig;
   readonly queue: SourceQueue;
   readonly sync: SyncDeps;
+  /** Copies new dead letters to Service Bus; present when SERVICEBUS_* are configured. */
+  readonly deadLetterMirror?: DeadLetterMirror;
 }
 
 export interface Services extends ApiServices {
@@ -26,6 +36,14 @@ export interface Services extends ApiServices {
   /** The adapters' clients, for work beyond the sync path (capture, jobs). */
   readonly clients: { readonly redis: Redis; readonly elastic: Client; readonly cosmos: CosmosClient };
   readonly sources: ReadonlyMap<string, SourceRuntime>;
+  /** One circuit breaker per dependency; the sources' queues, readers and sink go through them. */
+  readonly circuits: Circuits;
+  /** Reimport and reconcile jobs: start, status, cancel, and the chunked runner. */
+  readonly jobs: JobsService;
+  /** OpenTelemetry metrics (shared/telemetry/metrics.ts); worker mode serves them at GET /metrics. */
+  readonly metrics: Metrics;
+  /** The sync history (events data stream), unless SYNC_EVENTS_ENABLED is off. */
+  readonly history?: SyncHistory;
   /** Creates each source's index and alias when missing; safe to call on every start. */
   ensureIndexes(): Promise<void>;
   close(): Promise<void>;
@@ -36,24 +54,35 @@ export interface Services extends ApiServices {
  * them. Functions and worker mode both start here, so they run the same code.
  */
 export function createServices(config: Config, logger: Logger, clock: Clock = systemClock): Services {
-  const redis = connectRedis(config.redis.url);
+  const circuits = createCircuits(config.resilience, logger);
+  const { commandTimeoutMs, caFile, tlsInsecure } = config.redis;
+  if (tlsInsecure) logger.warn({}, "REDIS_TLS_INSECURE is on: the Redis server's certificate is not verified");
+  const redis = connectRedis(config.redis.url, { commandTimeoutMs, caFile, tlsInsecure });
   redis.on("error", (error: Error) => logger.warn({ err: describeError(error) }, "redis connection error"));
   const queue = createQueue(redis, { prefix: config.redis.keyPrefix, retry: config.queue.retry });
   const elastic = createElasticClient({ ...config.elasticsearch });
-  const sink = createBulkSink(elastic);
+  const sink = guardSink(createBulkSink(elastic), circuits.elasticsearch);
   const cosmos = createCosmosClient(config.cosmos);
+  const metrics = createServiceMetrics(config);
+  const history = createServiceHistory(config, elastic, metrics, clock, logger);
+  const mirrorSender = config.deadLetterMirror
+    ? createServiceBusDeadLetterSender({ ...config.deadLetterMirror, clientId: config.cosmos.clientId })
+    : undefined;
+
+  // A running rebuild's new index: live writes go there too (shared/jobs/write-targets.ts).
+  const writeTargets = createWriteTargets(redis, config.redis.keyPrefix, clock);
 
   const sources = new Map<string, SourceRuntime>();
   for (const source of config.sources) {
-    const sourceQueue = queue.forSource(source.name);
+    const sourceQueue = instrumentQueue(guardQueue(queue.forSource(source.name), circuits.redis), metrics);
     sources.set(source.name, {
       config: source,
       queue: sourceQueue,
       sync: {
         source,
         queue: sourceQueue,
-        reader: createCosmosReader(cosmos, source),
-        sink,
+        reader: guardReader(createCosmosReader(cosmos, source), circuits.cosmos, { timeoutMs: 3 * config.cosmos.requestTimeoutMs }),
+        sink: withExtraTargets(sink, writeTargets, source.name),
         clock,
         logger: logger.child({ source: source.name }),
         options: {
@@ -63,16 +92,53 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
           bulkShare: config.queue.bulkShare,
           writeTimeoutMs: config.elasticsearch.requestTimeoutMs,
         },
+        gate: circuits,
+        onBatch: batchObserver(source.name, metrics, history, logger),
       },
+      ...(mirrorSender
+        ? {
+            deadLetterMirror: createDeadLetterMirror({
+              queue: sourceQueue,
+              sender: mirrorSender,
+              cursor: redisMirrorCursor(redis, config.redis.keyPrefix, source.name),
+              clock,
+              logger,
+            }),
+          }
+        : {}),
     });
   }
+
+  observeGauges(metrics, sources.values(), () => circuits.states(), clock);
+
+  const jobs = createJobs({
+    redis,
+    prefix: config.redis.keyPrefix,
+    elastic,
+    cosmos,
+    sources,
+    targets: writeTargets,
+    clock,
+    logger,
+    options: {
+      pageSize: config.jobs.pageSize,
+      reconcileBatchSize: config.jobs.reconcileBatchSize,
+      leaseMs: config.jobs.leaseMs,
+      batchMaxBytes: config.sync.batchMaxBytes,
+    },
+  });
 
   return {
     config,
     logger,
     clock,
     clients: { redis, elastic, cosmos },
+    jobs,
     sources,
+    circuits,
+    metrics,
+    ...(history ? { history } : {}),
+    circuitStates: () => circuits.states(),
     limits: { maxItems: config.api.maxItems, maxBodyBytes: config.api.maxBodyBytes },
     async health() {
       const [redisCheck, elasticCheck, cosmosCheck] = await Promise.all([
@@ -88,7 +154,11 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
       }
     },
     async close() {
-      await Promise.allSettled([redis.quit(), elastic.close()]);
+      await history?.flush(5000); // the last batches' events, while Elasticsearch is still connected
+      await Promise.allSettled([redis.quit(), elastic.close(), mirrorSender?.close(), metrics.shutdown()]);
+      // QUIT fails when Redis never accepted the connection (down, wrong password); without this
+      // ioredis would keep reconnecting and hold a CLI process open after its error line.
+      redis.disconnect();
       cosmos.dispose();
     },
   };

@@ -2,6 +2,7 @@ import type { Config } from "../config/load-config.js";
 import { sleep, type Clock } from "../core/clock.js";
 import { ConfigError, describeError } from "../core/errors.js";
 import { startCapture } from "../capture/start-capture.js";
+import { runJobLoop } from "../jobs/loop.js";
 import { createServices, type Services } from "../runtime/services.js";
 import { drain } from "../sync/drain.js";
 import type { SyncDeps } from "../sync/engine.js";
@@ -35,7 +36,12 @@ export async function startWorker(config: Config, { logger, clock }: WorkerOptio
   }
   const services = createServices(config, logger, clock);
   const stopping = new AbortController();
-  const listener = createApiListener({ services, logger, apiKey: config.api.apiKey });
+  const listener = createApiListener({
+    services,
+    logger,
+    apiKey: config.api.apiKey,
+    metricsText: async () => (await services.metrics.prometheusText()) ?? "",
+  });
   const server = await listen(listener, config.worker.host, config.worker.port).catch(async (error: unknown) => {
     await services.close();
     throw error;
@@ -53,8 +59,12 @@ export async function startWorker(config: Config, { logger, clock }: WorkerOptio
       (async () => {
         await ensureIndexesUntilReady(services, logger, stopping.signal);
         if (stopping.signal.aborted) return;
-        reaper = setInterval(() => void reapAll(services, logger), config.queue.reapIntervalMs);
-        await Promise.all([...services.sources.values()].map((source) => syncForever(services, source.sync, stopping.signal)));
+        reaper = setInterval(() => void reapAll(services, logger).then(() => mirrorAll(services)), config.queue.reapIntervalMs);
+        await Promise.all([
+          ...[...services.sources.values()].map((source) => syncForever(services, source.sync, stopping.signal)),
+          // Reimport and reconcile jobs: queued ones, and running ones whose runner died.
+          runJobLoop(services.jobs, { pollMs: config.jobs.pollMs, logger: logger.child({ part: "jobs" }), signal: stopping.signal }),
+        ]);
       })(),
     );
   }
@@ -92,6 +102,11 @@ async function reapAll(services: Services, logger: Logger) {
       logger.warn({ source: name, err: describeError(error) }, "lease reaper failed; will try again");
     }
   }
+}
+
+/** Copies new dead letters to Service Bus where configured; a failed send is logged and tried again next time. */
+async function mirrorAll(services: Services) {
+  for (const source of services.sources.values()) await source.deadLetterMirror?.tick();
 }
 
 async function ensureIndexesUntilReady(services: Services, logger: Logger, signal: AbortSignal) {
