@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { DependencyError, NotFoundError, ValidationError } from "../core/errors.js";
 import type { JobsService } from "../jobs/types.js";
-import { parseJsonBody, sourceOf } from "./request.js";
+import { parseJsonBody, sourceNamed, sourceOf } from "./request.js";
 import type { ApiRequest, ApiServices, RouteHandler } from "./types.js";
 
 const reimportSchema = z.object({ mode: z.enum(["in-place", "rebuild"]).optional() }).strict();
@@ -30,6 +30,29 @@ export const jobStatusHandler: RouteHandler = async (services, request) => {
   const job = await jobs.get(jobId);
   if (!job) throw new NotFoundError("job_not_found", `no job "${jobId.slice(0, 120)}"`);
   return { status: 200, body: jobs.toView(job) };
+};
+
+/** The most jobs `GET /api/jobs` answers with; the store keeps the last 50 per source. */
+const MAX_LIST_LIMIT = 100;
+const DEFAULT_LIST_LIMIT = 20;
+
+/**
+ * `GET /api/jobs?source=<name>&limit=<n>` → `{"jobs":[…]}`: the recent jobs of one source (or of
+ * every source without `source`), newest first, at most `limit` (1–100, default 20). Checked
+ * before anything is read: an unknown source is a 404 `unknown_source`, a bad limit a 400
+ * `invalid_query`.
+ */
+export const jobsListHandler: RouteHandler = async (services, request) => {
+  const name = request.query.get("source");
+  if (name !== null) sourceNamed(services, name);
+  const raw = request.query.get("limit") ?? String(DEFAULT_LIST_LIMIT);
+  const limit = Number(raw);
+  if (!/^\d{1,4}$/.test(raw) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new ValidationError("invalid_query", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
+  }
+  const jobs = jobsOf(services);
+  const list = await jobs.list(name ?? undefined);
+  return { status: 200, body: { jobs: list.slice(0, limit).map((job) => jobs.toView(job)) } };
 };
 
 /** `POST /api/jobs/{jobId}/cancel` → 202 with the job (`cancelled`, or still `running` with `cancelRequested` until its runner stops). */

@@ -11,7 +11,11 @@ export function parseJsonBody(text: string): unknown {
 }
 
 export function sourceOf(services: ApiServices, request: ApiRequest) {
-  const name = request.params.source ?? "";
+  return sourceNamed(services, request.params.source ?? "");
+}
+
+/** The source of that name, or a 404 `unknown_source`. */
+export function sourceNamed(services: ApiServices, name: string) {
   const source = services.sources.get(name);
   if (!source) throw new NotFoundError("unknown_source", `no source named "${name.slice(0, 100)}"`);
   return source;

@@ -1,7 +1,7 @@
 import { listDeadLettersHandler, purgeHandler, redriveHandler } from "./deadletters.js";
 import { enqueueHandler } from "./enqueue.js";
 import { healthHandler } from "./health.js";
-import { cancelJobHandler, jobStatusHandler, reconcileHandler, reimportHandler } from "./jobs.js";
+import { cancelJobHandler, jobsListHandler, jobStatusHandler, reconcileHandler, reimportHandler } from "./jobs.js";
 import { statusHandler } from "./status.js";
 import { documentStatsHandler, sourceHistoryHandler, sourceStatsHandler } from "./sync-stats.js";
 import { statusPageHandler } from "./ui.js";
@@ -17,6 +17,8 @@ export const routes: readonly Route[] = [
   { name: "redrive", method: "POST", route: "sources/{source}/deadletters/redrive", auth: "key", handler: redriveHandler },
   { name: "reimport", method: "POST", route: "sources/{source}/reimport", auth: "key", handler: reimportHandler },
   { name: "reconcile", method: "POST", route: "sources/{source}/reconcile", auth: "key", handler: reconcileHandler },
+  // One segment, so it never takes a `jobs/{jobId}` path (matchRoute compares segment counts first).
+  { name: "jobs-list", method: "GET", route: "jobs", auth: "anonymous", handler: jobsListHandler },
   { name: "job-status", method: "GET", route: "jobs/{jobId}", auth: "anonymous", handler: jobStatusHandler },
   { name: "job-cancel", method: "POST", route: "jobs/{jobId}/cancel", auth: "key", handler: cancelJobHandler },
   { name: "purge", method: "POST", route: "sources/{source}/deadletters/purge", auth: "key", handler: purgeHandler },

@@ -17,6 +17,7 @@ describe("Azure Functions job handlers", () => {
     reconcile: typeof import("../../functions/reconcile.js").reconcile;
     jobStatus: typeof import("../../functions/job-status.js").jobStatus;
     jobCancel: typeof import("../../functions/job-cancel.js").jobCancel;
+    jobsList: typeof import("../../functions/jobs-list.js").jobsList;
     jobsTimer: typeof import("../../functions/jobs-timer.js").jobsTimer;
     reconcileTimer: typeof import("../../functions/reconcile-timer.js").reconcileTimer;
   };
@@ -30,6 +31,7 @@ describe("Azure Functions job handlers", () => {
       ...(await import("../../functions/reconcile.js")),
       ...(await import("../../functions/job-status.js")),
       ...(await import("../../functions/job-cancel.js")),
+      ...(await import("../../functions/jobs-list.js")),
       ...(await import("../../functions/jobs-timer.js")),
       ...(await import("../../functions/reconcile-timer.js")),
     };
@@ -105,5 +107,39 @@ describe("Azure Functions job handlers", () => {
     const { jobId } = started.jsonBody as { jobId: string };
     const cancelled = await fn.jobCancel(request("POST", `jobs/${jobId}/cancel`, { jobId }), context("job-cancel"));
     expect(cancelled).toMatchObject({ status: 202, jsonBody: { jobId, state: "cancelled", cancelRequested: true } });
+  });
+
+  it("jobs-list answers the recent jobs newest first, and refuses an unknown source or a bad limit", async () => {
+    const list = async (query: string) => {
+      const response = await fn.jobsList(request("GET", `jobs${query}`, {}), context("jobs-list"));
+      return { status: response.status, body: response.jsonBody as { jobs: JobView[]; error?: { code: string } } };
+    };
+    // The jobs of the tests above, as the service lists them (the routes queued them in this order).
+    const { getServices } = await import("../../functions/lib/services.js");
+    const services = await getServices();
+    const expected = (await services.jobs.list(source.name)).map((job) => services.jobs.toView(job));
+    expect(expected.map((job) => [job.kind, job.state])).toEqual([
+      ["reconcile", "cancelled"],
+      ["reconcile", "succeeded"],
+      ["reimport", "succeeded"],
+    ]);
+
+    const all = await list(`?source=${source.name}`);
+    expect(all).toEqual({ status: 200, body: { jobs: expected } });
+    const createdAt = all.body.jobs.map((job) => Date.parse(job.createdAt));
+    expect(createdAt).toEqual([...createdAt].sort((a, b) => b - a));
+    expect(all.body.jobs[2]).toMatchObject({ kind: "reimport", mode: "in-place", scanned: DOCS, indexed: DOCS, finishedAt: expect.any(String) });
+
+    expect(await list(`?source=${source.name}&limit=1`)).toEqual({ status: 200, body: { jobs: expected.slice(0, 1) } });
+    expect(await list(`?source=${encodeURIComponent(source.name)}&limit=100`)).toEqual({ status: 200, body: { jobs: expected } });
+    // Without a source: every source's jobs (this host has one).
+    expect(await list("")).toEqual({ status: 200, body: { jobs: expected } });
+
+    for (const query of ["?source=nope", "?source=", "?source=nope&limit=0"]) {
+      expect(await list(query), query).toMatchObject({ status: 404, body: { error: { code: "unknown_source" } } });
+    }
+    for (const limit of ["0", "101", "-1", "1.5", "abc", "", "1e1", "%20", "99999999999"]) {
+      expect(await list(`?source=${source.name}&limit=${limit}`), limit).toMatchObject({ status: 400, body: { error: { code: "invalid_query" } } });
+    }
   });
 });

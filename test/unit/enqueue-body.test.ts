@@ -78,4 +78,16 @@ describe("matchRoute", () => {
     expect(matchRoute("GET", "nowhere")).toBeNull();
     expect(matchRoute("POST", "sources/%E0%A4%A/enqueue")).toBeNull();
   });
+
+  it("tells the jobs list from one job and its cancel", () => {
+    const name = (method: string, path: string) => {
+      const match = matchRoute(method, path);
+      return match !== null && match !== "method_not_allowed" ? [match.route.name, match.params] : match;
+    };
+    expect(name("GET", "jobs")).toEqual(["jobs-list", {}]);
+    expect(name("GET", "jobs/")).toEqual(["jobs-list", {}]);
+    expect(name("GET", "jobs/reimport-src-1")).toEqual(["job-status", { jobId: "reimport-src-1" }]);
+    expect(name("POST", "jobs/reimport-src-1/cancel")).toEqual(["job-cancel", { jobId: "reimport-src-1" }]);
+    expect(name("POST", "jobs")).toBe("method_not_allowed");
+  });
 });
