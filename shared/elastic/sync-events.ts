@@ -28,7 +28,7 @@ export interface SyncEventsStreamOptions {
 /** Template priority above Elasticsearch's built-in ones (100–200), should the name match `logs-*-*`. */
 const TEMPLATE_PRIORITY = 500;
 
-const MAPPINGS = {
+export const MAPPINGS = {
   dynamic: "false",
   properties: {
     "@timestamp": { type: "date" },
