@@ -57,11 +57,20 @@ try {
   log(`  seeded at ${seeded.perSec} docs/s (bulk upserts)`);
 
   const ceilings = await phase("ceilings", "ceilings", () => measureCeilings(ctx, log));
-  const pipeline = await phase("pipeline", "driftless pipeline", async () => {
-    const result = await measurePipeline(ctx);
+  // The sync history (one event per synced change, written to Elasticsearch) is an optional
+  // feature that adds a second, smaller bulk write per batch to the same Elasticsearch. The core
+  // pipeline, which the ceilings and baselines compare with, runs without it; its cost is
+  // measured on its own below.
+  const pipeline = await phase("pipeline", "driftless pipeline (sync history off)", async () => {
+    const result = await measurePipeline(ctx, { SYNC_EVENTS_ENABLED: "false" });
     log(`  ${result.docsPerSec} docs/s, worker CPU ${result.cpuMsPer1kDocs} ms per 1000 documents, peak RSS ${result.maxRssMb} MB`);
     if (result.cores) log(`  cores: ${formatCores(result.cores)}`);
     if (!result.complete) log(`  only ${result.docs} of ${sizes.pipelineDocs} documents reached the index (${JSON.stringify(result.report)})`);
+    return result;
+  });
+  const withHistory = await phase("pipeline-history", "driftless pipeline with the sync history on (the default)", async () => {
+    const result = await measurePipeline(ctx);
+    log(`  ${result.docsPerSec} docs/s, worker CPU ${result.cpuMsPer1kDocs} ms per 1000 documents`);
     return result;
   });
   const baselines = await phase("baselines", "baselines", () => measureBaselines(ctx, log));
@@ -86,6 +95,9 @@ try {
     pipelineToEsAlone: ratio(pipeline?.docsPerSec, ceilings?.esAlone),
     esBulkAloneDocsPerSec: ceilings?.esAlone ?? null,
     cosmosReadAloneDocsPerSec: ceilings?.cosmosAlone ?? null,
+    pipelineWithHistoryDocsPerSec: withHistory?.docsPerSec ?? null,
+    /** What the sync history costs: the pipeline with it on ÷ with it off. */
+    historyOnToOff: ratio(withHistory?.docsPerSec, pipeline?.docsPerSec),
     pipelineToPerDoc: ratio(pipeline?.docsPerSec, baselines?.perDoc.perSec),
     pipelineToHelpersBulk: ratio(pipeline?.docsPerSec, baselines?.helpersBulk.perSec),
     perDocBaselineDocsPerSec: baselines?.perDoc.perSec ?? null,
@@ -146,12 +158,14 @@ try {
     ["pipeline ÷ es alone (stricter)", fmt(results.pipelineToEsAlone, 2), undefined],
     ["pipeline ÷ per-document baseline", fmt(results.pipelineToPerDoc, 1), targets.pipelineToPerDoc],
     ["pipeline ÷ helpers.bulk", fmt(results.pipelineToHelpersBulk, 2), targets.pipelineToHelpersBulk],
+    ["pipeline with sync history ÷ without", fmt(results.historyOnToOff, 2), undefined],
     ["reimport ÷ es ceiling", done ? fmt(done.toEsCeiling, 2) : "pending", targets.reimportToEsCeiling],
     ["", "", undefined],
     ["es bulk ceiling, side by side (docs/s)", fmt(es), undefined],
     ["cosmos read ceiling, side by side (docs/s)", fmt(cosmos), undefined],
     ["es bulk alone / cosmos reads alone (docs/s)", `${fmt(ceilings?.esAlone)} / ${fmt(ceilings?.cosmosAlone)}`, undefined],
     ["driftless pipeline (docs/s)", fmt(results.pipelineDocsPerSec), undefined],
+    ["driftless pipeline, sync history on (docs/s)", fmt(results.pipelineWithHistoryDocsPerSec), undefined],
     ["per-document baseline (docs/s)", fmt(results.perDocBaselineDocsPerSec), undefined],
     ["helpers.bulk baseline (docs/s)", fmt(results.helpersBulkDocsPerSec), undefined],
     ["worker CPU per 1000 docs (ms)", fmt(results.workerCpuMsPer1kDocs, 1), undefined],

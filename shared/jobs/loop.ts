@@ -33,6 +33,9 @@ export async function runJobLoop(jobs: JobsService, { pollMs, chunkMs = 60_000, 
       running.delete(jobId);
     }
   };
+  // A job queued through this process (its HTTP API) ends the wait at once; others are found by the poll.
+  let wake: (() => void) | undefined;
+  const unsubscribe = jobs.onQueued(() => wake?.());
   while (!signal.aborted) {
     try {
       for (const jobId of await jobs.activeJobIds()) {
@@ -41,7 +44,12 @@ export async function runJobLoop(jobs: JobsService, { pollMs, chunkMs = 60_000, 
     } catch (error) {
       logger.warn({ err: describeError(error) }, "looking for jobs failed; will try again");
     }
-    await sleep(pollMs, signal);
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      void sleep(pollMs, signal).then(resolve);
+    });
+    wake = undefined;
   }
+  unsubscribe();
   await Promise.all(running.values());
 }

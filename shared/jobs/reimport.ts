@@ -1,6 +1,7 @@
 import { DependencyError } from "../core/errors.js";
 import { encodeKey, partitionKeyOf, type DocKey } from "../core/keys.js";
 import type { ItemOutcome, SinkOp } from "../elastic/types.js";
+import type { ScanPage } from "../cosmos/scan.js";
 import { chunkByBytes } from "../sync/chunk.js";
 import { mapperFor } from "./mappers.js";
 import type { ChunkContext } from "./context.js";
@@ -49,7 +50,13 @@ export async function reimportStep(ctx: ChunkContext): Promise<boolean> {
 async function scanPage(ctx: ChunkContext, target: string): Promise<boolean> {
   const { deps, source } = ctx;
   const config = source.config;
-  const page = await deps.scanner(config).readPage(ctx.job.continuation, deps.options.pageSize);
+  const scanner = deps.scanner(config);
+  const page = await readAhead.take(ctx.job.id, ctx.job.continuation, () => scanner.readPage(ctx.job.continuation, deps.options.pageSize));
+  // The next page is read from Cosmos while this one is written to Elasticsearch.
+  if (page.continuation !== undefined) {
+    const next = page.continuation;
+    readAhead.put(ctx.job.id, next, () => scanner.readPage(next, deps.options.pageSize));
+  }
   const readAtSeconds = Math.floor(ctx.now / 1000);
   const mapper = mapperFor(config);
   const ops: SinkOp[] = [];
@@ -88,6 +95,29 @@ async function scanPage(ctx: ChunkContext, target: string): Promise<boolean> {
   );
   return page.continuation !== undefined;
 }
+
+/**
+ * At most one page read ahead per job, kept by this process only: the continuation it belongs to
+ * must match the one the job resumes from, so a page is never used for another position, and a
+ * page read ahead by a runner that then lost the job is simply dropped after a minute. A failed
+ * read-ahead fails nothing by itself: the page is read again when it is needed.
+ */
+const readAhead = (() => {
+  const pages = new Map<string, { continuation: string; page: Promise<ScanPage | undefined>; at: number }>();
+  return {
+    put(jobId: string, continuation: string, read: () => Promise<ScanPage>) {
+      const now = Date.now();
+      for (const [id, entry] of pages) if (now - entry.at > 60_000) pages.delete(id);
+      pages.set(jobId, { continuation, page: read().catch(() => undefined), at: now });
+    },
+    async take(jobId: string, continuation: string | undefined, read: () => Promise<ScanPage>): Promise<ScanPage> {
+      const entry = pages.get(jobId);
+      pages.delete(jobId);
+      const ahead = entry && entry.continuation === continuation ? await entry.page : undefined;
+      return ahead ?? read();
+    },
+  };
+})();
 
 /**
  * Byte-sized bulk requests. Items Elasticsearch judged one by one and refused go to the queue.

@@ -54,7 +54,12 @@ export function createJobs(setup: JobsSetup): JobsService & { readonly deps: Job
     return job;
   };
 
+  const queuedListeners = new Set<() => void>();
   const service: JobsService & { readonly deps: JobDeps } = {
+    onQueued(listener) {
+      queuedListeners.add(listener);
+      return () => queuedListeners.delete(listener);
+    },
     deps,
 
     async start(kind, sourceName, options = {}) {
@@ -65,6 +70,7 @@ export function createJobs(setup: JobsSetup): JobsService & { readonly deps: Job
         throw new ValidationError("job_active", `source "${sourceName}" already has an active ${kind} job: ${result.activeId}`, 409);
       }
       deps.logger.info({ job: result.job.id, source: sourceName, kind, mode }, "job queued");
+      for (const listener of queuedListeners) listener();
       return result.job;
     },
 

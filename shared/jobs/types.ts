@@ -120,5 +120,10 @@ export interface JobsService {
   runPending(budgetMs: number, options?: { signal?: AbortSignal }): Promise<ChunkResult[]>;
   /** The ids of the active (queued or running) jobs of every source. */
   activeJobIds(): Promise<string[]>;
+  /**
+   * Calls `listener` whenever this process queues a job, so a job loop in the same process starts
+   * it at once instead of at its next poll. Returns the unsubscribe function.
+   */
+  onQueued(listener: () => void): () => void;
   toView(job: Job): JobView;
 }
