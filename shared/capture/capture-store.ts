@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
+import { acquireLease, deleteIfEquals } from "../queue/lease.js";
 import { findLuaDir, readLua } from "../queue/lua-files.js";
 import { queueKeys } from "../queue/keys.js";
 
@@ -20,7 +21,7 @@ export interface CaptureStore {
   saveCheckpoint(rangeId: string, continuation: string): Promise<boolean>;
 }
 
-const SCRIPTS = { acquireLease: 1, saveCheckpoint: 2, releaseLease: 1 } as const;
+const SCRIPTS = { saveCheckpoint: 2 } as const;
 const registered = new WeakSet<RedisClient>();
 
 function register(redis: RedisClient) {
@@ -45,11 +46,9 @@ export function createCaptureStore(redis: RedisClient, prefix: string, source: s
 
   return {
     token,
-    async acquire(leaseMs) {
-      return (await call("acquireLease")(lease, token, leaseMs)) === 1;
-    },
+    acquire: (leaseMs) => acquireLease(redis, lease, token, leaseMs),
     async release() {
-      await call("releaseLease")(lease, token);
+      await deleteIfEquals(redis, lease, token);
     },
     async checkpoints() {
       return new Map(Object.entries(await redis.hgetall(checkpoints)));

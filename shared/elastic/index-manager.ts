@@ -1,5 +1,6 @@
 import type { Client, estypes } from "@elastic/elasticsearch";
 import { ConfigError } from "../core/errors.js";
+import { aliasTargets } from "./aliases.js";
 import { AliasInvalidError, AliasTakenError, MappingIncompatibleError, MappingInvalidError } from "./errors.js";
 import { dependencyFailure, toRequestFailure, type RequestFailure } from "./failure.js";
 import { DRIFTLESS_METADATA } from "./metadata.js";
@@ -120,15 +121,6 @@ async function readAlias(client: Client, alias: string): Promise<AliasState> {
   }
 }
 
-async function aliasTargets(client: Client, alias: string): Promise<string[]> {
-  try {
-    return Object.keys(await client.indices.getAlias({ name: alias }));
-  } catch (error) {
-    const failure = toRequestFailure(error);
-    if (failure.statusCode === 404) return [];
-    throw dependencyFailure(`read of alias "${alias}"`, failure);
-  }
-}
 
 /** Puts the mapping when some index behind the alias lacks part of it; ES decides what is compatible. */
 async function addNewFields(

@@ -150,30 +150,17 @@ export async function countSyncEvents(client: Client, stream: string, query: Cou
     { range: { "@timestamp": { gte: new Date(query.now - longest).toISOString() } } },
   ];
   if (query.id !== undefined) filter.push({ term: { id: query.id } });
-  let response;
-  try {
-    response = await client.search({
-      index: stream,
-      ignore_unavailable: true,
-      allow_no_indices: true,
-      size: 0,
-      track_total_hits: false,
-      query: { bool: { filter } },
-      aggs: {
-        windows: {
-          date_range: {
-            field: "@timestamp",
-            keyed: true,
-            ranges: Object.entries(query.windows).map(([key, ms]) => ({ key, from: new Date(query.now - ms).toISOString() })),
-          },
-          aggs: { actions: { terms: { field: "action", size: 10 } } },
-        },
+  const aggregations = await aggregateEvents(client, stream, filter, {
+    windows: {
+      date_range: {
+        field: "@timestamp",
+        keyed: true,
+        ranges: Object.entries(query.windows).map(([key, ms]) => ({ key, from: new Date(query.now - ms).toISOString() })),
       },
-    });
-  } catch (error) {
-    throw dependencyFailure("sync events search", toRequestFailure(error));
-  }
-  const buckets = ((response.aggregations?.windows as { buckets?: Record<string, RangeBucket> } | undefined)?.buckets ?? {}) as Record<string, RangeBucket>;
+      aggs: { actions: { terms: { field: "action", size: 10 } } },
+    },
+  });
+  const buckets = ((aggregations?.windows as { buckets?: Record<string, RangeBucket> } | undefined)?.buckets ?? {}) as Record<string, RangeBucket>;
   const counts: EventCounts = { total: {}, byAction: { index: {}, delete: {} } };
   for (const key of Object.keys(query.windows)) {
     const bucket = buckets[key];
@@ -208,33 +195,39 @@ export interface TimelineBucket {
 export async function syncEventsTimeline(client: Client, stream: string, query: TimelineQuery): Promise<TimelineBucket[]> {
   const from = Math.floor((query.now - query.spanMs) / query.bucketMs) * query.bucketMs;
   const to = Math.floor(query.now / query.bucketMs) * query.bucketMs;
-  let response;
+  const filter = [{ term: { source: query.source } }, { range: { "@timestamp": { gte: new Date(from).toISOString() } } }];
+  const aggregations = await aggregateEvents(client, stream, filter, {
+    timeline: {
+      date_histogram: {
+        field: "@timestamp",
+        fixed_interval: `${Math.round(query.bucketMs / 1000)}s`,
+        min_doc_count: 0,
+        extended_bounds: { min: from, max: to },
+      },
+    },
+  });
+  const found = new Map(
+    ((aggregations?.timeline as { buckets?: { key: number; doc_count: number }[] } | undefined)?.buckets ?? []).map((bucket) => [bucket.key, bucket.doc_count]),
+  );
+  const buckets: TimelineBucket[] = [];
+  for (let at = from; at <= to; at += query.bucketMs) buckets.push({ at, synced: found.get(at) ?? 0 });
+  return buckets;
+}
+
+/** One aggregation-only search of the events stream; a stream that does not exist yet answers with no buckets. */
+async function aggregateEvents(client: Client, stream: string, filter: object[], aggs: Record<string, object>) {
   try {
-    response = await client.search({
+    const response = await client.search({
       index: stream,
       ignore_unavailable: true,
       allow_no_indices: true,
       size: 0,
       track_total_hits: false,
-      query: { bool: { filter: [{ term: { source: query.source } }, { range: { "@timestamp": { gte: new Date(from).toISOString() } } }] } },
-      aggs: {
-        timeline: {
-          date_histogram: {
-            field: "@timestamp",
-            fixed_interval: `${Math.round(query.bucketMs / 1000)}s`,
-            min_doc_count: 0,
-            extended_bounds: { min: from, max: to },
-          },
-        },
-      },
+      query: { bool: { filter } },
+      aggs,
     });
+    return response.aggregations;
   } catch (error) {
     throw dependencyFailure("sync events search", toRequestFailure(error));
   }
-  const found = new Map(
-    ((response.aggregations?.timeline as { buckets?: { key: number; doc_count: number }[] } | undefined)?.buckets ?? []).map((bucket) => [bucket.key, bucket.doc_count]),
-  );
-  const buckets: TimelineBucket[] = [];
-  for (let at = from; at <= to; at += query.bucketMs) buckets.push({ at, synced: found.get(at) ?? 0 });
-  return buckets;
 }

@@ -45,56 +45,6 @@ rcall("ZREMRANGEBYRANK", KEYS[3], 0, -keep - 1)
 return {1, ARGV[1]}
 `,
   },
-  acquireLease: {
-    keys: 1,
-    lua: `
---[[
-  Takes or renews the lease on a source's active job of one kind: one runner at a time.
-
-  Input:
-    KEYS[1] lease    string: token of the holder, with a TTL
-
-    ARGV[1] token of the caller
-    ARGV[2] lease duration (ms)
-
-  Output:
-    1 when the caller holds the lease now, 0 when another runner does
-]]
-local rcall = redis.call
-local holder = rcall("GET", KEYS[1])
-if holder == ARGV[1] then
-  rcall("PEXPIRE", KEYS[1], ARGV[2])
-  return 1
-end
-if not holder then
-  rcall("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
-  return 1
-end
-return 0
-`,
-  },
-  deleteIfEquals: {
-    keys: 1,
-    lua: `
---[[
-  Deletes a string key only while it still holds the given value: a runner gives up its lease,
-  or a stale active-job pointer is cleared, without touching what someone else put there since.
-
-  Input:
-    KEYS[1] the key
-    ARGV[1] the value it must hold
-
-  Output:
-    1 when deleted, 0 otherwise
-]]
-local rcall = redis.call
-if rcall("GET", KEYS[1]) == ARGV[1] then
-  rcall("DEL", KEYS[1])
-  return 1
-end
-return 0
-`,
-  },
   commitJob: {
     keys: 2,
     lua: `

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
 import { DependencyError, describeError } from "../core/errors.js";
 import { jobKeys, newJobId, parseJobId, type JobKeys } from "./keys.js";
+import { acquireLease, deleteIfEquals } from "../queue/lease.js";
 import { JOB_SCRIPTS, type JobScriptName } from "./scripts.js";
 import type { Job, JobCounters, JobKind, JobPhase, JobState, ReimportMode } from "./types.js";
 
@@ -132,15 +133,15 @@ export function createJobStore(redis: RedisClient, prefix: string): JobStore {
     },
 
     async clearActive(source, kind, jobId) {
-      await run("deleteIfEquals", [keys(source).active(kind), jobId]);
+      await redisCall("clearing the active job", () => deleteIfEquals(redis, keys(source).active(kind), jobId));
     },
 
     async acquire(job, token, leaseMs) {
-      return (await run<number>("acquireLease", [keys(job.source).lease(job.kind), token, leaseMs])) === 1;
+      return redisCall("taking the job lease", () => acquireLease(redis, keys(job.source).lease(job.kind), token, leaseMs));
     },
 
     async release(job, token) {
-      await run("deleteIfEquals", [keys(job.source).lease(job.kind), token]);
+      await redisCall("giving the job lease up", () => deleteIfEquals(redis, keys(job.source).lease(job.kind), token));
     },
 
     async commit(job, token, leaseMs, { increments = {}, update = {}, expectState, now }) {
