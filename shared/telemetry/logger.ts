@@ -54,16 +54,20 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
 }
 
 /**
- * pino runs the bindings formatter for the root logger only (a child's bindings are written as
- * given), so a child's fields are moved under the namespace here.
+ * Children keep their fields here and merge them into each call instead of using pino's child
+ * bindings: pino writes bindings and call fields side by side, so a field given in both (a
+ * capture child bound to `source` logging `source` again) would appear twice in one JSON object,
+ * which Elasticsearch refuses as a duplicate field. Merged, the call's value wins, and every
+ * field goes through the same ECS formatter.
  */
-function ecsLogger(instance: pino.Logger): Logger {
+function ecsLogger(instance: pino.Logger, bound?: object): Logger {
+  const merged = (fields: object) => (bound ? { ...bound, ...fields } : fields);
   return {
-    debug: instance.debug.bind(instance),
-    info: instance.info.bind(instance),
-    warn: instance.warn.bind(instance),
-    error: instance.error.bind(instance),
-    child: (fields) => ecsLogger(instance.child(namespaced(fields as Record<string, unknown>))),
+    debug: (fields, message) => instance.debug(merged(fields), message),
+    info: (fields, message) => instance.info(merged(fields), message),
+    warn: (fields, message) => instance.warn(merged(fields), message),
+    error: (fields, message) => instance.error(merged(fields), message),
+    child: (fields) => ecsLogger(instance, merged(fields)),
   };
 }
 

@@ -58,6 +58,15 @@ describe("ECS logs", () => {
     expect(failed).toMatchObject({ "log.level": "error", error: { type: "TypeError", message: "bad mapping", stack_trace: expect.stringContaining("TypeError") } });
   });
 
+  it("writes a field bound by a child and given again in the call once, with the call's value", async () => {
+    const { logger, text } = capture();
+    logger.child({ source: "orders", part: "capture" }).info({ source: "orders-2", n: 1 }, "twice");
+    await new Promise((resolve) => setImmediate(resolve));
+    // JSON.parse keeps the last of duplicate keys silently; Elasticsearch refuses the line.
+    expect(text().match(/"driftless\.source"/g)).toHaveLength(1);
+    expect(JSON.parse(text())).toMatchObject({ "driftless.source": "orders-2", "driftless.part": "capture", "driftless.n": 1 });
+  });
+
   it("never writes a secret-named field's value, at the top, nested, or in a child's bindings", async () => {
     const { logger, lines, text } = capture();
     logger.info({ key: "s3cret-1", apiKey: "s3cret-2", password: "s3cret-3", authorization: "Bearer s3cret-4", connectionString: "s3cret-5" }, "top");
