@@ -15,9 +15,23 @@ export interface Circuits {
    * claim keys only to hand them back.
    */
   blocked(): DependencyPause | undefined;
+  /**
+   * Tries each circuit that is open and due for a trial with its probe (a cheap call such as a
+   * ping). The sync calls this when it found nothing to claim: an idle process makes no other call
+   * that could close the circuit, and its status would say "open" long after the dependency is back.
+   * Never throws; a failed probe keeps the circuit open, as a failed trial call does.
+   */
+  idle(): Promise<void>;
 }
 
-export function createCircuits(options: CircuitOptions = DEFAULT_CIRCUIT_OPTIONS, logger: Logger): Circuits {
+/** A cheap call to a dependency that throws a DependencyError when it is down. */
+export type Probe = () => Promise<void>;
+
+export function createCircuits(
+  options: CircuitOptions = DEFAULT_CIRCUIT_OPTIONS,
+  logger: Logger,
+  probes: Partial<Record<Dependency, Probe>> = {},
+): Circuits {
   const cosmos = createCircuit("cosmos", options, logger);
   const elasticsearch = createCircuit("elasticsearch", options, logger);
   const redis = createCircuit("redis", options, logger);
@@ -35,6 +49,10 @@ export function createCircuits(options: CircuitOptions = DEFAULT_CIRCUIT_OPTIONS
       if (!longest) return undefined;
       const { dependency } = longest;
       return new DependencyPause(dependency, "circuit_open", `${dependency} circuit is open`, longest.retryAfterMs());
+    },
+    async idle() {
+      const due = all.filter((circuit) => circuit.state() !== "closed" && circuit.retryAfterMs() === 0 && probes[circuit.dependency]);
+      await Promise.all(due.map((circuit) => circuit.execute(probes[circuit.dependency]!).catch(() => undefined)));
     },
   };
 }

@@ -4,7 +4,7 @@ import type { ApiServices, HealthCheck } from "../api/types.js";
 import type { Config } from "../config/load-config.js";
 import type { SourceConfig } from "../config/source.js";
 import { systemClock, type Clock } from "../core/clock.js";
-import { describeError } from "../core/errors.js";
+import { DependencyError, describeError } from "../core/errors.js";
 import { createCosmosClient } from "../cosmos/client.js";
 import { createCosmosReader } from "../cosmos/reader.js";
 import { createBulkSink, createElasticClient, ensureIndex, type Client } from "../elastic/index.js";
@@ -14,7 +14,7 @@ import { connectRedis } from "../queue/connect.js";
 import { redisMirrorCursor } from "../queue/mirror-cursor.js";
 import { createServiceBusDeadLetterSender } from "../servicebus/dead-letter-sender.js";
 import { createQueue } from "../queue/index.js";
-import { createCircuits, guardQueue, guardReader, guardSink, type Circuits } from "../resilience/index.js";
+import { createCircuits, guardQueue, guardReader, guardSink, type Circuits, type Dependency, type Probe } from "../resilience/index.js";
 import type { SourceQueue } from "../queue/types.js";
 import type { SyncDeps } from "../sync/engine.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -54,15 +54,16 @@ export interface Services extends ApiServices {
  * them. Functions and worker mode both start here, so they run the same code.
  */
 export function createServices(config: Config, logger: Logger, clock: Clock = systemClock): Services {
-  const circuits = createCircuits(config.resilience, logger);
   const { commandTimeoutMs, caFile, tlsInsecure } = config.redis;
   if (tlsInsecure) logger.warn({}, "REDIS_TLS_INSECURE is on: the Redis server's certificate is not verified");
   const redis = connectRedis(config.redis.url, { commandTimeoutMs, caFile, tlsInsecure });
   redis.on("error", (error: Error) => logger.warn({ err: describeError(error) }, "redis connection error"));
-  const queue = createQueue(redis, { prefix: config.redis.keyPrefix, retry: config.queue.retry });
   const elastic = createElasticClient({ ...config.elasticsearch });
-  const sink = guardSink(createBulkSink(elastic), circuits.elasticsearch);
   const cosmos = createCosmosClient(config.cosmos);
+  const probes = dependencyProbes(redis, elastic, cosmos);
+  const circuits = createCircuits(config.resilience, logger, probes);
+  const queue = createQueue(redis, { prefix: config.redis.keyPrefix, retry: config.queue.retry });
+  const sink = guardSink(createBulkSink(elastic), circuits.elasticsearch);
   const metrics = createServiceMetrics(config);
   const history = createServiceHistory(config, elastic, metrics, clock, logger);
   const mirrorSender = config.deadLetterMirror
@@ -142,9 +143,9 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
     limits: { maxItems: config.api.maxItems, maxBodyBytes: config.api.maxBodyBytes },
     async health() {
       const [redisCheck, elasticCheck, cosmosCheck] = await Promise.all([
-        timed(async () => void (await redis.ping())),
-        timed(async () => void (await elastic.cluster.health({ timeout: "5s" }, { requestTimeout: 5000 }))),
-        timed(async () => void (await cosmos.getDatabaseAccount())),
+        timed(probes.redis),
+        timed(probes.elasticsearch),
+        timed(probes.cosmos),
       ]);
       return { redis: redisCheck, elasticsearch: elasticCheck, cosmos: cosmosCheck };
     },
@@ -161,6 +162,22 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
       redis.disconnect();
       cosmos.dispose();
     },
+  };
+}
+
+/** The calls that try an open circuit when the sync has nothing to do (Circuits.idle); the same ones /api/health makes. */
+function dependencyProbes(redis: Redis, elastic: Client, cosmos: CosmosClient): Record<Dependency, Probe> {
+  const probe = (dependency: Dependency, call: () => Promise<unknown>) => async () => {
+    try {
+      await call();
+    } catch (error) {
+      throw new DependencyError(dependency, `${dependency} probe failed: ${describeError(error)}`, { cause: error });
+    }
+  };
+  return {
+    redis: probe("redis", () => redis.ping()),
+    elasticsearch: probe("elasticsearch", () => elastic.cluster.health({ timeout: "5s" }, { requestTimeout: 5000 })),
+    cosmos: probe("cosmos", () => cosmos.getDatabaseAccount()),
   };
 }
 

@@ -27,6 +27,8 @@ export interface SyncOptions {
 export interface SyncGate {
   /** A pause when a circuit is open and its trial call is not due yet; undefined when the sync may go. */
   blocked(): DependencyPause | undefined;
+  /** Called when a claim found nothing to do (see Circuits.idle). */
+  idle?(): Promise<void>;
 }
 
 /** Everything one source's sync needs, injected so the engine never sees an SDK. */
@@ -76,7 +78,10 @@ export async function syncBatch(deps: SyncDeps): Promise<BatchReport> {
     now: deps.clock.now(),
     bulkShare: deps.options.bulkShare,
   });
-  if (claim.items.length === 0) return emptyReport();
+  if (claim.items.length === 0) {
+    await deps.gate?.idle?.();
+    return emptyReport();
+  }
 
   const settlement = emptySettlement();
   const ops = await readAndMap(deps, claim, settlement);

@@ -84,6 +84,32 @@ describe("circuit breaker (cockatiel, consecutive failures)", () => {
     expect(circuits.blocked()).toMatchObject({ dependency: "elasticsearch", kind: "circuit_open" });
     expect(circuits.blocked()!.retryAfterMs).toBeGreaterThan(1000);
   });
+
+  it("when idle, tries an open circuit whose trial is due with its probe: closed when it answers, still open when not", async () => {
+    let elasticUp = false;
+    const probed: string[] = [];
+    const circuits = createCircuits({ failureThreshold: 1, halfOpenAfterMs: 100, halfOpenMaxMs: 200 }, createLogger("silent"), {
+      elasticsearch: async () => {
+        probed.push("elasticsearch");
+        if (!elasticUp) throw new DependencyError("elasticsearch", "connect ECONNREFUSED");
+      },
+      cosmos: async () => void probed.push("cosmos"),
+    });
+    await expect(circuits.elasticsearch.execute(down)).rejects.toThrow();
+    await circuits.idle();
+    expect(probed).toEqual([]); // open, but the trial is not due yet; closed circuits are never probed
+
+    await new Promise((resolve) => setTimeout(resolve, circuits.elasticsearch.retryAfterMs() + 20));
+    await circuits.idle();
+    expect(probed).toEqual(["elasticsearch"]);
+    expect(circuits.states().elasticsearch).toBe("open");
+
+    elasticUp = true;
+    await new Promise((resolve) => setTimeout(resolve, circuits.elasticsearch.retryAfterMs() + 20));
+    await circuits.idle();
+    expect(probed).toEqual(["elasticsearch", "elasticsearch"]);
+    expect(circuits.states()).toEqual({ cosmos: "closed", elasticsearch: "closed", redis: "closed" });
+  });
 });
 
 describe("jittered backoff", () => {
