@@ -20,8 +20,6 @@ export interface JobOptions {
   readonly leaseMs: number;
   /** Upper bound of one bulk request body (SYNC_BATCH_MAX_BYTES). */
   readonly batchMaxBytes: number;
-  /** Wait after publishing or withdrawing a rebuild's write target; see write-targets.ts. */
-  readonly settleMs: number;
   /** Consecutive failures of one step before the job fails. @defaultValue 20 */
   readonly maxFailures: number;
 }

@@ -9,8 +9,6 @@ export type { JobDeps, JobOptions, JobSource } from "./context.js";
 export {
   createWriteTargets,
   mergeOutcomes,
-  TARGET_CACHE_MS,
-  TARGET_SETTLE_MS,
   withExtraTargets,
   type WriteTargets,
 } from "./write-targets.js";

@@ -1,4 +1,3 @@
-import { sleep } from "../core/clock.js";
 import { addAlias, aliasTargets, deleteIndex, refreshIndex, removeAlias } from "../elastic/aliases.js";
 import { createIndexVersion, swapAlias } from "../elastic/index-manager.js";
 import type { ChunkContext } from "./context.js";
@@ -30,7 +29,8 @@ export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
   }
   await addAlias(deps.elastic, ctx.job.targetIndex!, extra);
   await deps.targets.publish(name, extra);
-  await ctx.commit({ phase: "scan", readyAt: ctx.now + deps.options.settleMs });
+  // No wait for the sync processes to notice: they read the target after every claim (write-targets.ts).
+  await ctx.commit({ phase: "scan" });
 }
 
 /**
@@ -86,9 +86,11 @@ export async function abandonRebuild(ctx: ChunkContext): Promise<void> {
   else await deleteIndex(deps.elastic, target);
 }
 
-/** Stops live writes to the rebuild alias, and waits until every sync process has noticed. */
+/**
+ * Stops live writes to the rebuild alias. A sync process that read the target just before may
+ * still write through the alias once it is gone: that write fails as an index-missing and is
+ * skipped (withExtraTargets), so nothing needs to wait here.
+ */
 async function withdrawTarget(ctx: ChunkContext): Promise<void> {
-  const name = ctx.source.config.name;
-  await ctx.deps.targets.withdraw(name, rebuildAlias(ctx.source.config.index));
-  await sleep(ctx.deps.options.settleMs);
+  await ctx.deps.targets.withdraw(ctx.source.config.name, rebuildAlias(ctx.source.config.index));
 }

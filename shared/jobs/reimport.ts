@@ -26,11 +26,6 @@ export async function reimportStep(ctx: ChunkContext): Promise<boolean> {
     await finishRebuild(ctx);
     return true;
   }
-  if (job.readyAt !== undefined && ctx.now < job.readyAt) {
-    // Live writes reach the new index only once every sync process has seen its alias.
-    await ctx.pause(job.readyAt - ctx.now);
-    return false;
-  }
   const more = await scanPage(ctx, rebuild ? job.targetAlias! : ctx.source.config.index);
   if (more) return false;
   if (!rebuild) {

@@ -12,7 +12,7 @@ import type { JobDeps, JobOptions, JobSource } from "./context.js";
 import { runJobChunk } from "./runner.js";
 import { createJobStore, isTerminal } from "./store.js";
 import { JOB_KINDS, type Job, type JobsService, type JobView } from "./types.js";
-import { TARGET_SETTLE_MS, type WriteTargets } from "./write-targets.js";
+import type { WriteTargets } from "./write-targets.js";
 
 export interface JobsSetup {
   readonly redis: Redis | Cluster;
@@ -23,7 +23,7 @@ export interface JobsSetup {
   readonly targets: WriteTargets;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly options: Omit<JobOptions, "settleMs" | "maxFailures"> & Partial<Pick<JobOptions, "settleMs" | "maxFailures">>;
+  readonly options: Omit<JobOptions, "maxFailures"> & Partial<Pick<JobOptions, "maxFailures">>;
 }
 
 /** The jobs service over Redis, Cosmos and Elasticsearch; the composition root builds one. */
@@ -45,7 +45,7 @@ export function createJobs(setup: JobsSetup): JobsService & { readonly deps: Job
     clock,
     logger: setup.logger.child({ part: "jobs" }),
     // 20 failures in a row with backoff growing to 30 s: a job outlives an outage of about eight minutes.
-    options: { settleMs: TARGET_SETTLE_MS, maxFailures: 20, ...setup.options },
+    options: { maxFailures: 20, ...setup.options },
   };
 
   const known = async (jobId: string): Promise<Job> => {

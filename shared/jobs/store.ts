@@ -24,7 +24,6 @@ export interface JobUpdate {
   readonly targetIndex?: string;
   readonly targetAlias?: string;
   readonly previousIndices?: readonly string[];
-  readonly readyAt?: number;
   readonly failures?: number;
   readonly lastError?: string;
 }
@@ -219,7 +218,6 @@ function parseJob(fields: Record<string, string>): Job | undefined {
     targetIndex: text("targetIndex"),
     targetAlias: text("targetAlias"),
     previousIndices: fields.previousIndices ? (JSON.parse(fields.previousIndices) as string[]) : [],
-    readyAt: time("readyAt"),
     cancelRequested: fields.cancelRequested === "1",
     failures: int("failures"),
     lastError: text("lastError"),

@@ -53,8 +53,6 @@ export interface Job extends JobCounters {
   readonly targetAlias: string | undefined;
   /** Rebuild: the indices the alias pointed at before the swap, deleted once it is done. */
   readonly previousIndices: readonly string[];
-  /** Rebuild: the scan starts at this time, once every sync process has seen the extra write target. */
-  readonly readyAt: number | undefined;
   readonly cancelRequested: boolean;
   /** Consecutive failed attempts at the current page; the job fails after too many. */
   readonly failures: number;

@@ -1,19 +1,10 @@
 import type { Cluster, Redis } from "ioredis";
-import type { Clock } from "../core/clock.js";
 import { DependencyError, describeError } from "../core/errors.js";
 import { IndexMissingError } from "../elastic/errors.js";
 import type { ItemOutcome, Sink, SinkOp } from "../elastic/types.js";
 import { jobKeys } from "./keys.js";
 
 type RedisClient = Redis | Cluster;
-
-/**
- * How long a sync process may keep using what it last read of a source's extra write target.
- * A rebuild waits TARGET_SETTLE_MS (longer than this) between publishing or withdrawing a target
- * and relying on it, so by then every process has seen the change.
- */
-export const TARGET_CACHE_MS = 1000;
-export const TARGET_SETTLE_MS = 2 * TARGET_CACHE_MS + 500;
 
 /**
  * While a rebuild runs, live writes must reach the new index version too, or a document changed
@@ -23,8 +14,12 @@ export const TARGET_SETTLE_MS = 2 * TARGET_CACHE_MS + 500;
 export interface WriteTargets {
   /**
    * The aliases, besides the source's own, that live writes must also go to now (at most one:
-   * a running rebuild's). Read from Redis at most once per TARGET_CACHE_MS per source. Call it
-   * after the documents were read from Cosmos, right before writing. Throws a DependencyError when
+   * a running rebuild's). Read from Redis on every call, after the batch's claim: that order is
+   * what makes a rebuild safe without waiting for processes to notice it. The scan reads a
+   * document only after the target was published; a change made after that read is enqueued
+   * after it, so the claim that picks the key up, and the read here that follows the claim, come
+   * after the publish in Redis's order and see the target. (One GET per bulk request; a cache
+   * would break that order and need a settle wait per rebuild.) Throws a DependencyError when
    * Redis cannot say: writing to the alias alone might leave the new index stale.
    */
   extraTargets(source: string): Promise<readonly string[]>;
@@ -32,24 +27,17 @@ export interface WriteTargets {
   withdraw(source: string, alias: string): Promise<void>;
 }
 
-export function createWriteTargets(redis: RedisClient, prefix: string, clock: Clock): WriteTargets {
-  const cache = new Map<string, { targets: readonly string[]; at: number }>();
+export function createWriteTargets(redis: RedisClient, prefix: string): WriteTargets {
   const key = (source: string) => jobKeys(prefix, source).writeTarget;
   return {
     async extraTargets(source) {
-      const cached = cache.get(source);
-      const now = clock.now();
-      if (cached && now - cached.at < TARGET_CACHE_MS) return cached.targets;
       let value: string | null;
       try {
         value = await redis.get(key(source));
       } catch (error) {
         throw new DependencyError("redis", `reading the rebuild write target failed: ${describeError(error)}`, { cause: error });
       }
-      const targets = value ? [value] : [];
-      // The time of the request, not of the answer: the cache must never outlive TARGET_CACHE_MS from the read.
-      cache.set(source, { targets, at: now });
-      return targets;
+      return value ? [value] : [];
     },
     async publish(source, alias) {
       await redis.set(key(source), alias);

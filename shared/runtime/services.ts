@@ -71,7 +71,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
     : undefined;
 
   // A running rebuild's new index: live writes go there too (shared/jobs/write-targets.ts).
-  const writeTargets = createWriteTargets(redis, config.redis.keyPrefix, clock);
+  const writeTargets = createWriteTargets(redis, config.redis.keyPrefix);
 
   const sources = new Map<string, SourceRuntime>();
   for (const source of config.sources) {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../../shared/core/clock.js";
 import { rebuildAlias } from "../../shared/jobs/rebuild.js";
 import { createWriteTargets } from "../../shared/jobs/write-targets.js";
 import { isTerminal } from "../../shared/jobs/store.js";
@@ -41,8 +40,8 @@ describe("rebuild, cancel and reconcile", () => {
     await source?.dispose();
   });
 
-  // A fresh reader each time, so no cached answer hides the current one.
-  const extraTargets = () => createWriteTargets(services.clients.redis, source.config.redis.keyPrefix, systemClock).extraTargets(source.name);
+  // What a sync process would read right after its claim.
+  const extraTargets = () => createWriteTargets(services.clients.redis, source.config.redis.keyPrefix).extraTargets(source.name);
   const sync = () => runSyncPass(services, { budgetMs: 60_000, untilIdle: true });
   const aliasTargets = async (name: string) => Object.keys(await source.elastic.indices.getAlias({ name }).catch(() => ({})));
 
