@@ -69,6 +69,7 @@ export interface Config {
   /** Reimport and reconcile jobs (shared/jobs). */
   readonly jobs: {
     readonly pageSize: number;
+    readonly bulkConcurrency: number;
     readonly reconcileBatchSize: number;
     readonly reconcileSchedule: string;
     readonly leaseMs: number;
@@ -186,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       : {}),
     jobs: {
       pageSize: settings.REIMPORT_PAGE_SIZE,
+      bulkConcurrency: settings.REIMPORT_BULK_CONCURRENCY,
       reconcileBatchSize: settings.RECONCILE_BATCH_SIZE,
       reconcileSchedule: settings.RECONCILE_SCHEDULE,
       leaseMs: settings.JOBS_LEASE_MS,

@@ -80,6 +80,11 @@ export const settingsSchema = z.object({
 
   /** Documents per Cosmos page of a reimport; big pages, since every page is a request (and a full scan on the emulator). */
   REIMPORT_PAGE_SIZE: int(1, 1000),
+  /**
+   * Bulk requests a reimport page is split into and sends at once. Elasticsearch runs one bulk
+   * request on one write thread per shard, so a single request at a time leaves cores idle.
+   */
+  REIMPORT_BULK_CONCURRENCY: int(1, 2),
   /** Index entries checked against Cosmos per page of a reconcile. */
   RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   /** Reconcile timer function schedule (NCRONTAB; read by the host as %RECONCILE_SCHEDULE%). */

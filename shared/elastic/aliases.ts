@@ -47,6 +47,15 @@ export async function deleteIndex(client: Client, index: string): Promise<void> 
   }
 }
 
+/** Updates dynamic settings of a concrete index (`null` resets a setting to its default). */
+export async function putIndexSettings(client: Client, index: string, settings: Record<string, string | number | null>): Promise<void> {
+  try {
+    await client.indices.putSettings({ index, settings });
+  } catch (error) {
+    throw dependencyFailure(`update of the settings of ${index}`, toRequestFailure(error));
+  }
+}
+
 /** Makes everything written so far visible to search (before an alias swap makes the index live). */
 export async function refreshIndex(client: Client, index: string): Promise<void> {
   try {

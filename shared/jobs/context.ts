@@ -14,6 +14,8 @@ import type { WriteTargets } from "./write-targets.js";
 export interface JobOptions {
   /** Documents per Cosmos page of a reimport scan (REIMPORT_PAGE_SIZE). */
   readonly pageSize: number;
+  /** Bulk requests one reimport page is split into, all in flight at once (REIMPORT_BULK_CONCURRENCY). */
+  readonly bulkConcurrency: number;
   /** Index entries per page of a reconcile scan (RECONCILE_BATCH_SIZE). */
   readonly reconcileBatchSize: number;
   /** How long a runner's lease lasts without renewal; a crashed runner's job is taken over after this (JOBS_LEASE_MS). */

@@ -1,4 +1,4 @@
-import { addAlias, aliasTargets, deleteIndex, refreshIndex, removeAlias } from "../elastic/aliases.js";
+import { addAlias, aliasTargets, deleteIndex, putIndexSettings, refreshIndex, removeAlias } from "../elastic/aliases.js";
 import { createIndexVersion, swapAlias } from "../elastic/index-manager.js";
 import type { ChunkContext } from "./context.js";
 
@@ -16,6 +16,24 @@ export function rebuildAlias(alias: string): string {
   return `${alias}-rebuild`;
 }
 
+/**
+ * While it is filled, nobody searches the new index: no periodic refresh (each one writes a new
+ * segment that merges then have to fold) and no replicas (each document would be indexed once
+ * more on another node). finishRebuild restores both before the index goes live.
+ */
+const BULK_LOAD_SETTINGS = { "index.refresh_interval": "-1", "index.number_of_replicas": 0 } as const;
+
+/** The source's own values of the two settings, or null (Elasticsearch's default) where it sets none. */
+export function servingSettings(settings: Readonly<Record<string, unknown>> | undefined): Record<string, string | number | null> {
+  const configured = (name: string): string | number | null => {
+    const nested = settings?.index;
+    const value =
+      settings?.[name] ?? settings?.[`index.${name}`] ?? (nested && typeof nested === "object" ? (nested as Record<string, unknown>)[name] : undefined);
+    return typeof value === "string" || typeof value === "number" ? value : null;
+  };
+  return { "index.refresh_interval": configured("refresh_interval"), "index.number_of_replicas": configured("number_of_replicas") };
+}
+
 /** Creates the new index version with the source's mapping, puts the rebuild alias on it and publishes it to live writes. */
 export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
   const { deps, source } = ctx;
@@ -27,6 +45,8 @@ export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
     await ctx.commit({ targetIndex: index, targetAlias: extra });
     ctx.logger.info({ source: name, job: ctx.job.id, index }, "rebuild: new index version created");
   }
+  // Repeated on a resumed prepare: the crash may have come between the create and this.
+  await putIndexSettings(deps.elastic, ctx.job.targetIndex!, BULK_LOAD_SETTINGS);
   await addAlias(deps.elastic, ctx.job.targetIndex!, extra);
   await deps.targets.publish(name, extra);
   // No wait for the sync processes to notice: they read the target after every claim (write-targets.ts).
@@ -58,6 +78,7 @@ export async function finishRebuild(ctx: ChunkContext): Promise<void> {
   const { deps, source } = ctx;
   const alias = source.config.index;
   const target = ctx.job.targetIndex!;
+  await putIndexSettings(deps.elastic, target, servingSettings(source.config.settings));
   await refreshIndex(deps.elastic, target);
   if (ctx.job.previousIndices.length === 0) {
     const previous = (await aliasTargets(deps.elastic, alias)).filter((index) => index !== target);

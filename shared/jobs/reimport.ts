@@ -115,27 +115,48 @@ const readAhead = (() => {
 })();
 
 /**
- * Byte-sized bulk requests. Items Elasticsearch judged one by one and refused go to the queue.
+ * The page in `bulkConcurrency` bulk requests (each also within batchMaxBytes), all in flight at
+ * once: Elasticsearch works one bulk request per shard on one thread, so one request at a time
+ * leaves its other cores idle. Items Elasticsearch judged one by one and refused go to the queue.
  * A request it did not take as a whole (every item `retry`: unreachable, timing out, throttling)
  * is tried again a few times and then fails the page, which the runner retries with backoff:
  * handing a whole page to the queue would read every document from Cosmos a second time, and an
  * outage would move the entire container into the queue.
  */
 async function writeAll(ctx: ChunkContext, target: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
-  const outcomes: ItemOutcome[] = [];
-  for (const chunk of chunkByBytes(ops, ctx.deps.options.batchMaxBytes)) {
-    let result = await ctx.deps.sink.write(target, chunk);
-    for (let attempt = 1; attempt < WHOLE_REQUEST_ATTEMPTS && result.every((o) => o.outcome === "retry"); attempt++) {
-      ctx.logger.warn({ source: ctx.source.config.name, target, attempt, error: firstError(result) }, "reimport bulk request failed; trying again");
-      await ctx.pause(500 * 2 ** attempt);
-      result = await ctx.deps.sink.write(target, chunk);
-    }
-    if (result.length > 0 && result.every((o) => o.outcome === "retry")) {
-      throw new DependencyError("elasticsearch", `elasticsearch did not take the reimport's bulk request: ${firstError(result) ?? "no reason given"}`);
-    }
-    outcomes.push(...result);
+  const { batchMaxBytes, bulkConcurrency } = ctx.deps.options;
+  const requests = [...splitRequests(ops, batchMaxBytes, bulkConcurrency)];
+  const results: ItemOutcome[][] = [];
+  let next = 0;
+  const sender = async () => {
+    while (next < requests.length) results.push(await writeRequest(ctx, target, requests[next++]!));
+  };
+  // Settled, not raced: a page that fails must not leave requests running behind the retry.
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(bulkConcurrency, requests.length) }, sender));
+  const failed = settled.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.flat();
+}
+
+/** Requests of at most ⌈ops / parts⌉ documents and `maxBytes` each. */
+function* splitRequests(ops: readonly SinkOp[], maxBytes: number, parts: number): Generator<SinkOp[]> {
+  const perRequest = Math.max(1, Math.ceil(ops.length / parts));
+  for (const chunk of chunkByBytes(ops, maxBytes)) {
+    for (let start = 0; start < chunk.length; start += perRequest) yield chunk.slice(start, start + perRequest);
   }
-  return outcomes;
+}
+
+async function writeRequest(ctx: ChunkContext, target: string, chunk: readonly SinkOp[]): Promise<ItemOutcome[]> {
+  let result = await ctx.deps.sink.write(target, chunk);
+  for (let attempt = 1; attempt < WHOLE_REQUEST_ATTEMPTS && result.every((o) => o.outcome === "retry"); attempt++) {
+    ctx.logger.warn({ source: ctx.source.config.name, target, attempt, error: firstError(result) }, "reimport bulk request failed; trying again");
+    await ctx.pause(500 * 2 ** attempt);
+    result = await ctx.deps.sink.write(target, chunk);
+  }
+  if (result.length > 0 && result.every((o) => o.outcome === "retry")) {
+    throw new DependencyError("elasticsearch", `elasticsearch did not take the reimport's bulk request: ${firstError(result) ?? "no reason given"}`);
+  }
+  return result;
 }
 
 function firstError(outcomes: readonly ItemOutcome[]): string | undefined {

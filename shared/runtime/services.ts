@@ -123,6 +123,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
     logger,
     options: {
       pageSize: config.jobs.pageSize,
+      bulkConcurrency: config.jobs.bulkConcurrency,
       reconcileBatchSize: config.jobs.reconcileBatchSize,
       leaseMs: config.jobs.leaseMs,
       batchMaxBytes: config.sync.batchMaxBytes,

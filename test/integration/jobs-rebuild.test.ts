@@ -42,6 +42,7 @@ describe("rebuild, cancel and reconcile", () => {
 
   // What a sync process would read right after its claim.
   const extraTargets = () => createWriteTargets(services.clients.redis, source.config.redis.keyPrefix).extraTargets(source.name);
+  const indexSettings = async (index: string) => (await source.elastic.indices.getSettings({ index }))[index]!.settings!.index as Record<string, unknown>;
   const sync = () => runSyncPass(services, { budgetMs: 60_000, untilIdle: true });
   const aliasTargets = async (name: string) => Object.keys(await source.elastic.indices.getAlias({ name }).catch(() => ({})));
 
@@ -74,6 +75,8 @@ describe("rebuild, cancel and reconcile", () => {
     expect(target).not.toBe(before[0]);
     expect(await aliasTargets(rebuildAlias(alias))).toEqual([target]);
     expect(await extraTargets()).toEqual([rebuildAlias(alias)]);
+    // Filled as a bulk load: no periodic refresh, no replicas, until it goes live.
+    expect(await indexSettings(target)).toMatchObject({ refresh_interval: "-1", number_of_replicas: "0" });
 
     const changed = docs.filter((_, i) => i % 50 === 0); // 60 documents spread over all pages
     for (const doc of changed) await retrying(() => source.container.items.upsert({ ...doc, title: `during rebuild ${doc.n}`, n: doc.n + 50_000 }));
@@ -97,6 +100,10 @@ describe("rebuild, cancel and reconcile", () => {
     expect((await source.elastic.indices.exists({ index: before[0]! }))).toBe(false);
     expect(await aliasTargets(rebuildAlias(alias))).toEqual([]);
     expect(await extraTargets()).toEqual([]);
+    // The source sets neither, so both are back at Elasticsearch's defaults (absent from the index's own settings).
+    const live = await indexSettings(target);
+    expect(live).not.toHaveProperty("refresh_interval");
+    expect(live).not.toHaveProperty("number_of_replicas", "0");
     expect(await differences(source)).toEqual([]);
     const view = services.jobs.toView(job);
     expect(view).toMatchObject({ jobId: started, state: "succeeded", mode: "rebuild", targetIndex: target, startedAt: expect.any(String), finishedAt: expect.any(String) });

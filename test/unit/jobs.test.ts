@@ -3,6 +3,7 @@ import { createJobProgress } from "../../cli/progress.js";
 import { newJobId, parseJobId } from "../../shared/jobs/keys.js";
 import type { JobView } from "../../shared/jobs/types.js";
 import { mergeOutcomes } from "../../shared/jobs/write-targets.js";
+import { servingSettings } from "../../shared/jobs/rebuild.js";
 
 describe("job ids", () => {
   it("carry kind and source, dashes in the source included", () => {
@@ -99,5 +100,21 @@ describe("job progress display", () => {
     expect(lines[0]).toContain("10 scanned · 2 missing · 2 enqueued");
     expect(lines[0]).not.toContain("%");
     expect(lines[1]).toContain("succeeded");
+  });
+});
+
+describe("servingSettings (what a rebuilt index gets back before it goes live)", () => {
+  it("reads the source's values in flat, dotted and nested form", () => {
+    expect(servingSettings({ refresh_interval: "5s", number_of_replicas: 2 })).toEqual({ "index.refresh_interval": "5s", "index.number_of_replicas": 2 });
+    expect(servingSettings({ "index.refresh_interval": "30s" })).toEqual({ "index.refresh_interval": "30s", "index.number_of_replicas": null });
+    expect(servingSettings({ index: { number_of_replicas: 0, refresh_interval: "1s" } })).toEqual({
+      "index.refresh_interval": "1s",
+      "index.number_of_replicas": 0,
+    });
+  });
+
+  it("resets to Elasticsearch's defaults (null) what the source does not set", () => {
+    expect(servingSettings(undefined)).toEqual({ "index.refresh_interval": null, "index.number_of_replicas": null });
+    expect(servingSettings({ number_of_shards: 3, index: "not an object" })).toEqual({ "index.refresh_interval": null, "index.number_of_replicas": null });
   });
 });
