@@ -24,7 +24,8 @@ export function spawnTs(script: string, args: readonly string[], env: Record<str
 
 /**
  * Runs a child that sends `"started"` when its timed part begins (optional) and then exactly one
- * result message, then exits.
+ * result message, then exits. `onResult` runs when the result arrives, while the child is still
+ * alive (its CPU time is readable from /proc only until it exits).
  */
 export function runChild<T>(
   script: string,
@@ -32,13 +33,17 @@ export function runChild<T>(
   env: Record<string, string>,
   name: string,
   onStarted?: (pid: number) => void,
+  onResult?: () => void,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawnTs(script, args, env, name);
     let result: T | undefined;
     child.on("message", (message) => {
       if (message === "started") onStarted?.(child.pid!);
-      else result = message as T;
+      else {
+        result = message as T;
+        onResult?.();
+      }
     });
     child.on("error", reject);
     child.on("exit", (code, signal) => {

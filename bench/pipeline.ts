@@ -15,10 +15,20 @@ export async function measurePipeline(ctx: BenchContext, extraEnv: Record<string
   const env = ctx.env([ctx.source("warm", warm), ctx.source("bench", alias)], extraEnv);
   try {
     let meter: Promise<{ stop(): Promise<Cores> }> | undefined;
-    const result = await runChild<PipelineResult>("bench/pipeline-child.ts", [String(ctx.sizes.pipelineDocs)], env, "", (pid) => {
-      meter = ctx.pids().then((pids) => cpuMeter({ worker: pid, ...pids }));
-    });
-    const cores = await (await meter)?.stop();
+    let stopped: Promise<Cores | undefined> | undefined;
+    const result = await runChild<PipelineResult>(
+      "bench/pipeline-child.ts",
+      [String(ctx.sizes.pipelineDocs)],
+      env,
+      "",
+      (pid) => {
+        meter = ctx.pids().then((pids) => cpuMeter({ worker: pid, ...pids }));
+      },
+      () => {
+        stopped = meter?.then((running) => running.stop());
+      },
+    );
+    const cores = await stopped;
     await ctx.elastic.indices.refresh({ index: alias });
     const { count } = await ctx.elastic.count({ index: alias });
     // Only what reached the index counts: a drain that ended with keys waiting out a retry is slower, not faster.
