@@ -1,6 +1,7 @@
 import { enqueueChanges } from "../shared/capture/changes.js";
 import { app, CosmosDBv4ChangeFeedMode, type InvocationContext } from "./lib/azure.js";
 import { getConfig, getServices } from "./lib/services.js";
+import { inInvocationSpan } from "./lib/tracing.js";
 
 /**
  * Cosmos DB change-feed trigger, one per source. It only enqueues keys: the sync reads the
@@ -13,7 +14,13 @@ export function captureHandler(sourceName: string) {
     const services = await getServices();
     const source = services.sources.get(sourceName);
     if (!source) throw new Error(`unknown source ${sourceName}`);
-    const result = await enqueueChanges(source.config, source.queue, documents, services.clock.now());
+    // No flush: under load the trigger fires many times a second; the batch processor sends in the background.
+    const result = await inInvocationSpan(services.tracing, context, "datasource", async (_parent, span) => {
+      span.setAttributes({ "driftless.source": sourceName, "driftless.changes": documents.length });
+      const enqueued = await enqueueChanges(source.config, source.queue, documents, services.clock.now());
+      span.setAttribute("driftless.keys.enqueued", enqueued.enqueued);
+      return enqueued;
+    });
     context.log(`capture ${sourceName}: ${documents.length} changes, ${result.enqueued} enqueued, ${result.duplicates} duplicates`);
   };
 }

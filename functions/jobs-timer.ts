@@ -1,5 +1,6 @@
 import { app, type InvocationContext, type Timer } from "./lib/azure.js";
 import { getServices } from "./lib/services.js";
+import { inInvocationSpan } from "./lib/tracing.js";
 
 /**
  * Runs every active reimport and reconcile job for one chunk: each works within
@@ -12,10 +13,18 @@ import { getServices } from "./lib/services.js";
  */
 export async function jobsTimer(_timer: Timer, context: InvocationContext): Promise<void> {
   const services = await getServices();
-  const results = await services.jobs.runPending(services.config.sync.timeBudgetMs);
-  for (const { job, ran } of results) {
-    if (ran && job) context.log(`job ${job.id}: ${job.state}, scanned ${job.scanned}, enqueued ${job.enqueued}, errors ${job.errors}`);
-  }
+  await inInvocationSpan(
+    services.tracing,
+    context,
+    "timer",
+    async (parent) => {
+      const results = await services.jobs.runPending(services.config.sync.timeBudgetMs, { parent });
+      for (const { job, ran } of results) {
+        if (ran && job) context.log(`job ${job.id}: ${job.state}, scanned ${job.scanned}, enqueued ${job.enqueued}, errors ${job.errors}`);
+      }
+    },
+    { flush: true },
+  );
 }
 
 app.timer("jobs-timer", { schedule: "*/30 * * * * *", runOnStartup: false, handler: jobsTimer });

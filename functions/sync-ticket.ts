@@ -2,6 +2,7 @@ import { parseTicket } from "../shared/dispatch/tickets.js";
 import { runSyncPass } from "../shared/sync/pass.js";
 import { app, type InvocationContext } from "./lib/azure.js";
 import { getConfig, getServices } from "./lib/services.js";
+import { inInvocationSpan } from "./lib/tracing.js";
 
 /**
  * Drains the source a work ticket names, on whichever instance Service Bus hands it to. The keys
@@ -12,10 +13,18 @@ export async function syncTicket(message: unknown, context: InvocationContext): 
   const ticket = parseTicket(message);
   const services = await getServices();
   if (!services.sources.has(ticket.source)) throw new Error(`ticket names unknown source "${ticket.source}"`);
-  const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs, untilIdle: true, only: [ticket.source] });
-  // The sync history's event writes run in the background; an instance may be frozen once this returns.
-  await services.history?.flush();
-  context.log(`ticket ${ticket.source}: ${JSON.stringify(report)}`);
+  await inInvocationSpan(
+    services.tracing,
+    context,
+    "pubsub",
+    async (parent) => {
+      const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs, untilIdle: true, only: [ticket.source], parent });
+      // The sync history's event writes run in the background; an instance may be frozen once this returns.
+      await services.history?.flush();
+      context.log(`ticket ${ticket.source}: ${JSON.stringify(report)}`);
+    },
+    { flush: true },
+  );
 }
 
 // Registered only where Service Bus is configured; the queue name comes from app settings.

@@ -4,6 +4,7 @@ import { runSyncPass } from "../shared/sync/pass.js";
 import { app, type InvocationContext, type Timer } from "./lib/azure.js";
 import { getServices } from "./lib/services.js";
 import { getTicketSender } from "./lib/tickets.js";
+import { inInvocationSpan } from "./lib/tracing.js";
 
 /**
  * Timer sync. Azure runs a timer on one instance at a time, so with Service Bus configured the
@@ -17,16 +18,24 @@ export function syncTimerHandler(senderOf: () => TicketSender | null) {
     const services = await getServices();
     const sender = senderOf();
     const dispatch = services.config.dispatch;
-    if (!sender || !dispatch) {
-      const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs });
-      // The sync history's event writes run in the background; an instance may be frozen once this returns.
-      await services.history?.flush();
-      context.log(`sync pass: ${JSON.stringify(report)}`);
-      return;
-    }
-    for (const source of services.sources.values()) await source.queue.reap(services.clock.now());
-    const report = await dispatchTickets(services.sources, sender, services.clock.now(), dispatch);
-    context.log(`dispatched: ${JSON.stringify(report)}`);
+    await inInvocationSpan(
+      services.tracing,
+      context,
+      "timer",
+      async (parent) => {
+        if (!sender || !dispatch) {
+          const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs, parent });
+          // The sync history's event writes run in the background; an instance may be frozen once this returns.
+          await services.history?.flush();
+          context.log(`sync pass: ${JSON.stringify(report)}`);
+          return;
+        }
+        for (const source of services.sources.values()) await source.queue.reap(services.clock.now());
+        const report = await dispatchTickets(services.sources, sender, services.clock.now(), dispatch);
+        context.log(`dispatched: ${JSON.stringify(report)}`);
+      },
+      { flush: true },
+    );
   };
 }
 

@@ -1,13 +1,19 @@
 import { errorBody, invokeRoute, routeNamed } from "../../shared/api/index.js";
+import type { ApiServices } from "../../shared/api/types.js";
+import { endRequestSpan, startRequestSpan } from "../../shared/telemetry/http-spans.js";
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "./azure.js";
 import { getServices } from "./services.js";
+import { invocationParent, invocationSpanKind } from "./tracing.js";
 
 /**
  * Adapts a route of the shared API to an Azure Functions HTTP handler. Authentication is the
  * host's (function keys, per `authLevel` at registration); this only translates the request.
+ * Each invocation is a span named by its route (`POST /api/sources/{source}/enqueue`) in the
+ * host's trace for it.
  */
 export function httpHandler(routeName: string) {
   const route = routeNamed(routeName);
+  const template = `/api/${route.route}`;
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     let services;
     try {
@@ -16,6 +22,23 @@ export function httpHandler(routeName: string) {
       context.error("driftless could not start", error instanceof Error ? error.message : String(error));
       return { status: 503, jsonBody: errorBody("not_ready", "driftless could not start; see the function logs") };
     }
+    const span = startRequestSpan(services.tracing.tracer, {
+      method: request.method,
+      route: template,
+      parent: invocationParent(context, request),
+      kind: invocationSpanKind(context),
+    });
+    let status = 500;
+    try {
+      const response = await answer(request, context, services);
+      status = response.status ?? 200;
+      return response;
+    } finally {
+      endRequestSpan(span, status);
+    }
+  };
+
+  async function answer(request: HttpRequest, context: InvocationContext, services: ApiServices): Promise<HttpResponseInit> {
     const declared = Number(request.headers.get("content-length") ?? "0");
     if (declared > services.limits.maxBodyBytes) {
       return { status: 413, jsonBody: errorBody("body_too_large", `the body exceeds ${services.limits.maxBodyBytes} bytes`) };
@@ -33,5 +56,5 @@ export function httpHandler(routeName: string) {
     if (response.status >= 500) context.warn(`${routeName} answered ${response.status}`, JSON.stringify(response.body));
     if (response.contentType) return { status: response.status, body: String(response.body), headers: { "content-type": response.contentType } };
     return { status: response.status, jsonBody: response.body };
-  };
+  }
 }

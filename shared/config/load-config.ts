@@ -77,10 +77,17 @@ export interface Config {
   };
   readonly worker: { readonly host: string; readonly port: number; readonly sync: boolean };
   readonly logLevel: Settings["LOG_LEVEL"];
-  /** Metrics exporters and the sync history (shared/telemetry, shared/history). */
+  /** Metrics and trace exporters, and the sync history (shared/telemetry, shared/history). */
   readonly telemetry: {
-    /** Present when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
+    /** Present when APPLICATIONINSIGHTS_CONNECTION_STRING is set: metrics and traces go to Application Insights. */
     readonly azureMonitor?: { readonly connectionString: string; readonly authenticationString?: string; readonly exportIntervalMs: number };
+    /** Traces: recorded only where an exporter takes them (azureMonitor, otlp). */
+    readonly traces: {
+      /** TRACES_SAMPLE_RATIO: share of the traces driftless starts that are recorded. */
+      readonly sampleRatio: number;
+      /** Present when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set. */
+      readonly otlp?: { readonly url: string; readonly headers: Readonly<Record<string, string>> };
+    };
     /** Present unless SYNC_EVENTS_ENABLED is false. */
     readonly syncEvents?: { readonly stream: string; readonly retention: string };
   };
@@ -205,9 +212,21 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
             },
           }
         : {}),
+      traces: traceSettings(settings),
       ...(settings.SYNC_EVENTS_ENABLED ? { syncEvents: { stream: settings.SYNC_EVENTS_STREAM, retention: settings.SYNC_EVENTS_RETENTION } } : {}),
     },
   });
+}
+
+/**
+ * The OpenTelemetry names and meanings: OTEL_EXPORTER_OTLP_ENDPOINT is a base URL that gets the
+ * signal's path, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the URL itself.
+ */
+function traceSettings(settings: Settings): Config["telemetry"]["traces"] {
+  const base = settings.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const url = settings.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined);
+  const headers = { ...settings.OTEL_EXPORTER_OTLP_HEADERS, ...settings.OTEL_EXPORTER_OTLP_TRACES_HEADERS };
+  return { sampleRatio: settings.TRACES_SAMPLE_RATIO, ...(url ? { otlp: { url, headers } } : {}) };
 }
 
 function startFrom(value: string): Config["capture"]["startFrom"] {

@@ -14,6 +14,12 @@ const url = (protocols: RegExp, hint: string) =>
     }
   }, `must be a ${hint} URL`);
 const flag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
+// The OpenTelemetry format: `name=value,name2=value2`, values percent-encoded. The message never
+// quotes the value: it usually holds a token.
+const otlpHeaders = z
+  .string()
+  .refine((value) => parseOtlpHeaders(value) !== undefined, "must be name=value pairs separated by commas (values percent-encoded)")
+  .transform((value) => parseOtlpHeaders(value)!);
 
 export const settingsSchema = z.object({
   REDIS_URL: url(/^rediss?:$/, "redis:// or rediss://"),
@@ -124,15 +130,29 @@ export const settingsSchema = z.object({
 
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
-  /** Application Insights: with it, the metrics are exported to Azure Monitor as well (Functions sets it). */
+  /** Application Insights: with it, the metrics and traces are exported to Azure Monitor as well (Functions sets it). */
   APPLICATIONINSIGHTS_CONNECTION_STRING: z
     .string()
     .refine((value) => /(^|;)\s*InstrumentationKey\s*=\s*[0-9a-f-]{36}/i.test(value), "must contain InstrumentationKey=<guid>")
     .optional(),
-  /** `Authorization=AAD;ClientId=<id>`: the metric exporter signs in with that managed identity (Application Insights without local auth). */
+  /** `Authorization=AAD;ClientId=<id>`: the exporters sign in with that managed identity (Application Insights without local auth). */
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().min(1).optional(),
   /** How often metrics are sent to Azure Monitor. */
   METRICS_EXPORT_INTERVAL_MS: int(1000, 60_000),
+  /** OTLP/HTTP base URL (a collector, Jaeger, Tempo): with it, traces are sent to `<url>/v1/traces`. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(/^https?:$/, "http:// or https://").optional(),
+  /** The OTLP traces URL itself, used as given; wins over OTEL_EXPORTER_OTLP_ENDPOINT. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(/^https?:$/, "http:// or https://").optional(),
+  /** Headers of every OTLP request, `name=value` pairs separated by commas (an `Authorization` for the collector). */
+  OTEL_EXPORTER_OTLP_HEADERS: otlpHeaders.optional(),
+  /** The same for the traces requests only; a name given in both takes this value. */
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: otlpHeaders.optional(),
+  /** Share of traces recorded where driftless starts them (a caller's sampled `traceparent` is always followed). */
+  TRACES_SAMPLE_RATIO: z.coerce
+    .number({ error: "must be a number from 0 to 1" })
+    .min(0, "must be a number from 0 to 1")
+    .max(1, "must be a number from 0 to 1")
+    .default(1),
   /** Write one event per synced change to an Elasticsearch data stream (the sync history behind the stats routes). */
   SYNC_EVENTS_ENABLED: flag.default(true),
   /** The events data stream (and its index template). */
@@ -146,6 +166,23 @@ export const settingsSchema = z.object({
     .refine((value) => (durationMs(value) ?? 0) >= 3 * 86_400_000, "must be a duration of at least 3d (the longest stats window), e.g. 7d or 96h")
     .default("7d"),
 });
+
+/** `a=1, b=x%20y` → `{ a: "1", b: "x y" }`; undefined when a pair is malformed. */
+export function parseOtlpHeaders(value: string): Record<string, string> | undefined {
+  const headers: Record<string, string> = {};
+  for (const pair of value.split(",")) {
+    if (pair.trim() === "") continue;
+    const at = pair.indexOf("=");
+    const name = pair.slice(0, at).trim();
+    if (at < 1 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return undefined;
+    try {
+      headers[name] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      return undefined;
+    }
+  }
+  return headers;
+}
 
 const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
 
@@ -166,4 +203,6 @@ export const secretSettings = new Set([
   "DRIFTLESS_API_KEY",
   "SERVICEBUS_CONNECTION_STRING",
   "APPLICATIONINSIGHTS_CONNECTION_STRING",
+  "OTEL_EXPORTER_OTLP_HEADERS",
+  "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
 ]);

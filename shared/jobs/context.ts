@@ -1,3 +1,4 @@
+import type { Tracer } from "@opentelemetry/api";
 import type { SourceConfig } from "../config/source.js";
 import { sleep, type Clock } from "../core/clock.js";
 import type { ContainerScanner } from "../cosmos/scan.js";
@@ -45,6 +46,8 @@ export interface JobDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options: JobOptions;
+  /** Opens a span per page (runner.ts). @defaultValue the no-op tracer */
+  readonly tracer?: Tracer;
 }
 
 /** The runner lost its lease (another runner took the job over): stop without touching the job. */

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { ROOT_CONTEXT, type Context } from "@opentelemetry/api";
 import { DriftlessError, describeError } from "../core/errors.js";
+import { failSpan, noopTracer } from "../telemetry/spans.js";
 import { ChunkContext, LeaseLostError, type JobDeps } from "./context.js";
 import { reconcileStep } from "./reconcile.js";
 import { abandonRebuild } from "./rebuild.js";
@@ -47,7 +49,7 @@ export async function runJobChunk(deps: JobDeps, jobId: string, budgetMs: number
       // The job's source is no longer configured: nothing can run it.
       await deps.store.finish(job, token, "failed", deps.clock.now(), `source "${job.source}" is not configured`);
     } else {
-      await work(ctx);
+      await work(ctx, options.parent ?? ROOT_CONTEXT);
     }
   } catch (error) {
     if (error instanceof LeaseLostError) deps.logger.warn({ job: jobId }, "job lease lost; another runner continues");
@@ -62,7 +64,7 @@ export async function runJobChunk(deps: JobDeps, jobId: string, budgetMs: number
   return { job: await deps.store.get(jobId), ran: true };
 }
 
-async function work(ctx: ChunkContext): Promise<void> {
+async function work(ctx: ChunkContext, parent: Context): Promise<void> {
   while (ctx.canContinue()) {
     const job = await ctx.reload();
     if (isTerminal(job.state)) return;
@@ -73,11 +75,42 @@ async function work(ctx: ChunkContext): Promise<void> {
       ctx.logger.info({ job: job.id, source: job.source, kind: job.kind, mode: job.mode }, "job started");
       continue;
     }
-    const ended = job.kind === "reimport" ? await reimportStep(ctx) : await reconcileStep(ctx);
+    const ended = await tracedStep(ctx, parent, () => (job.kind === "reimport" ? reimportStep(ctx) : reconcileStep(ctx)));
     if (ended) {
       ctx.logger.info({ job: job.id, state: ctx.job.state, scanned: ctx.job.scanned, enqueued: ctx.job.enqueued }, "job ended");
       return;
     }
+  }
+}
+
+/**
+ * One step as a span under `parent`: `driftless.job.page` in the scan phase, where every step is
+ * one page (`driftless.job.docs`: the entries it read), `driftless.job.prepare` or
+ * `driftless.job.swap` otherwise. Ids and counts only: no keys, no documents.
+ */
+async function tracedStep(ctx: ChunkContext, parent: Context, step: () => Promise<boolean>): Promise<boolean> {
+  const { job } = ctx;
+  const span = (ctx.deps.tracer ?? noopTracer).startSpan(
+    job.phase === "scan" ? "driftless.job.page" : `driftless.job.${job.phase}`,
+    {
+      attributes: {
+        "driftless.job.id": job.id,
+        "driftless.job.kind": job.kind,
+        "driftless.source": job.source,
+        ...(job.mode ? { "driftless.job.mode": job.mode } : {}),
+      },
+    },
+    parent,
+  );
+  try {
+    return await step();
+  } catch (error) {
+    failSpan(span, error);
+    throw error;
+  } finally {
+    // A page that failed before its commit read nothing that counts: 0.
+    span.setAttribute("driftless.job.docs", ctx.job.scanned - job.scanned);
+    span.end();
   }
 }
 

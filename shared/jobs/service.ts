@@ -1,4 +1,5 @@
 import type { CosmosClient } from "@azure/cosmos";
+import type { Tracer } from "@opentelemetry/api";
 import type { Cluster, Redis } from "ioredis";
 import type { Clock } from "../core/clock.js";
 import { NotFoundError, ValidationError } from "../core/errors.js";
@@ -24,6 +25,8 @@ export interface JobsSetup {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options: Omit<JobOptions, "maxFailures"> & Partial<Pick<JobOptions, "maxFailures">>;
+  /** Opens a span per job page. @defaultValue the no-op tracer */
+  readonly tracer?: Tracer;
 }
 
 /** The jobs service over Redis, Cosmos and Elasticsearch; the composition root builds one. */
@@ -46,6 +49,7 @@ export function createJobs(setup: JobsSetup): JobsService & { readonly deps: Job
     logger: setup.logger.child({ part: "jobs" }),
     // 20 failures in a row with backoff growing to 30 s: a job outlives an outage of about eight minutes.
     options: { maxFailures: 20, ...setup.options },
+    ...(setup.tracer ? { tracer: setup.tracer } : {}),
   };
 
   const known = async (jobId: string): Promise<Job> => {
@@ -99,7 +103,8 @@ export function createJobs(setup: JobsSetup): JobsService & { readonly deps: Job
 
     async runPending(budgetMs, options = {}) {
       const ids = await service.activeJobIds();
-      return Promise.all(ids.map((id) => runJobChunk(deps, id, budgetMs, options.signal ? { signal: options.signal } : {})));
+      const chunkOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.parent ? { parent: options.parent } : {}) };
+      return Promise.all(ids.map((id) => runJobChunk(deps, id, budgetMs, chunkOptions)));
     },
 
     async activeJobIds() {

@@ -1,3 +1,5 @@
+import type { Context } from "@opentelemetry/api";
+
 /**
  * Long-running jobs over a whole source: a reimport scans the Cosmos container into the index, a
  * reconcile scans the index for documents Cosmos no longer has. Both run in chunks that save a
@@ -97,6 +99,8 @@ export interface ChunkOptions {
   readonly signal?: AbortSignal;
   /** Stop after this many pages (tests, and callers that want small steps). */
   readonly maxPages?: number;
+  /** The trace context the page spans are children of (a timer invocation's); without it each page is a trace of its own. */
+  readonly parent?: Context;
 }
 
 /** The jobs as the API, the CLI and the runners use them. */
@@ -115,7 +119,7 @@ export interface JobsService {
   /** One chunk of work on one job, within the budget; see runner.ts. */
   runChunk(jobId: string, budgetMs: number, options?: ChunkOptions): Promise<ChunkResult>;
   /** One chunk of every active job of every source, in parallel, within the budget (the timer's job). */
-  runPending(budgetMs: number, options?: { signal?: AbortSignal }): Promise<ChunkResult[]>;
+  runPending(budgetMs: number, options?: { signal?: AbortSignal; parent?: Context }): Promise<ChunkResult[]>;
   /** The ids of the active (queued or running) jobs of every source. */
   activeJobIds(): Promise<string[]>;
   /**

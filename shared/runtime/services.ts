@@ -19,8 +19,9 @@ import type { SourceQueue } from "../queue/types.js";
 import type { SyncDeps } from "../sync/engine.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import type { SpanExport, Tracing } from "../telemetry/tracing.js";
 import type { SyncHistory } from "../history/sync-history.js";
-import { batchObserver, createServiceHistory, createServiceMetrics, instrumentQueue, observeGauges } from "./telemetry.js";
+import { batchObserver, createServiceHistory, createServiceMetrics, createServiceTracing, instrumentQueue, observeGauges } from "./telemetry.js";
 
 export interface SourceRuntime {
   readonly config: SourceConfig;
@@ -42,6 +43,8 @@ export interface Services extends ApiServices {
   readonly jobs: JobsService;
   /** OpenTelemetry metrics (shared/telemetry/metrics.ts); worker mode serves them at GET /metrics. */
   readonly metrics: Metrics;
+  /** OpenTelemetry traces (shared/telemetry/tracing.ts): the no-op tracer unless an exporter is configured. */
+  readonly tracing: Tracing;
   /** The sync history (events data stream), unless SYNC_EVENTS_ENABLED is off. */
   readonly history?: SyncHistory;
   /** Creates each source's index and alias when missing; safe to call on every start. */
@@ -49,11 +52,16 @@ export interface Services extends ApiServices {
   close(): Promise<void>;
 }
 
+export interface ServicesOptions {
+  /** Span exporters besides the configured ones (tests: an in-memory exporter); they turn tracing on. */
+  readonly spanExports?: readonly SpanExport[];
+}
+
 /**
  * The composition root: builds every adapter once from validated config and wires the core to
  * them. Functions and worker mode both start here, so they run the same code.
  */
-export function createServices(config: Config, logger: Logger, clock: Clock = systemClock): Services {
+export function createServices(config: Config, logger: Logger, clock: Clock = systemClock, options: ServicesOptions = {}): Services {
   const { commandTimeoutMs, caFile, tlsInsecure } = config.redis;
   if (tlsInsecure) logger.warn({}, "REDIS_TLS_INSECURE is on: the Redis server's certificate is not verified");
   const redis = connectRedis(config.redis.url, { commandTimeoutMs, caFile, tlsInsecure });
@@ -65,6 +73,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
   const queue = createQueue(redis, { prefix: config.redis.keyPrefix, retry: config.queue.retry });
   const sink = guardSink(createBulkSink(elastic), circuits.elasticsearch);
   const metrics = createServiceMetrics(config);
+  const tracing = createServiceTracing(config, options.spanExports);
   const history = createServiceHistory(config, elastic, metrics, clock, logger);
   const mirrorSender = config.deadLetterMirror
     ? createServiceBusDeadLetterSender({ ...config.deadLetterMirror, clientId: config.cosmos.clientId })
@@ -95,6 +104,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
         },
         gate: circuits,
         onBatch: batchObserver(source.name, metrics, history, logger),
+        tracer: tracing.tracer,
       },
       ...(mirrorSender
         ? {
@@ -128,6 +138,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
       leaseMs: config.jobs.leaseMs,
       batchMaxBytes: config.sync.batchMaxBytes,
     },
+    tracer: tracing.tracer,
   });
 
   return {
@@ -139,6 +150,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
     sources,
     circuits,
     metrics,
+    tracing,
     ...(history ? { history } : {}),
     circuitStates: () => circuits.states(),
     limits: { maxItems: config.api.maxItems, maxBodyBytes: config.api.maxBodyBytes },
@@ -157,7 +169,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
     },
     async close() {
       await history?.flush(5000); // the last batches' events, while Elasticsearch is still connected
-      await Promise.allSettled([redis.quit(), elastic.close(), mirrorSender?.close(), metrics.shutdown()]);
+      await Promise.allSettled([redis.quit(), elastic.close(), mirrorSender?.close(), metrics.shutdown(), tracing.shutdown()]);
       // QUIT fails when Redis never accepted the connection (down, wrong password); without this
       // ioredis would keep reconnecting and hold a CLI process open after its error line.
       redis.disconnect();

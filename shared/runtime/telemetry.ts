@@ -6,9 +6,11 @@ import { countSyncEvents, syncEventsTimeline, ensureSyncEventsStream, writeSyncE
 import { createSyncHistory, type SyncHistory } from "../history/sync-history.js";
 import type { SourceQueue } from "../queue/types.js";
 import type { SettledBatch } from "../sync/engine.js";
-import { createAzureMonitorReader } from "../telemetry/azure-monitor.js";
+import { createAzureMonitorReader, createAzureMonitorTraceExporter } from "../telemetry/azure-monitor.js";
 import type { Logger } from "../telemetry/logger.js";
 import { createMetrics, type Metrics, type QueueReading } from "../telemetry/metrics.js";
+import { createOtlpTraceExporter } from "../telemetry/otlp.js";
+import { createTracing, type SpanExport, type Tracing } from "../telemetry/tracing.js";
 
 /**
  * Wires telemetry to the core without the core knowing: the engine's settled batches and the
@@ -20,6 +22,19 @@ import { createMetrics, type Metrics, type QueueReading } from "../telemetry/met
 export function createServiceMetrics(config: Config): Metrics {
   const azure = config.telemetry.azureMonitor;
   return createMetrics({ readers: azure ? [{ name: "azure-monitor", reader: createAzureMonitorReader(azure) }] : [] });
+}
+
+/**
+ * The traces of one set of services: Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING is
+ * set, OTLP when an OTEL_EXPORTER_OTLP_* endpoint is, both when both are; `extra` exporters come
+ * from the caller (tests). With none of them tracing is off, at next to no cost.
+ */
+export function createServiceTracing(config: Config, extra: readonly SpanExport[] = []): Tracing {
+  const { azureMonitor, traces } = config.telemetry;
+  const exports: SpanExport[] = [];
+  if (azureMonitor) exports.push({ name: "azure-monitor", exporter: createAzureMonitorTraceExporter(azureMonitor) });
+  if (traces.otlp) exports.push({ name: "otlp", exporter: createOtlpTraceExporter(traces.otlp) });
+  return createTracing({ sampleRatio: traces.sampleRatio, exports: [...exports, ...extra] });
 }
 
 /** The sync history over the events data stream; undefined when SYNC_EVENTS_ENABLED is off. */

@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import { sleep } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import { isPause, type DependencyPause } from "../resilience/errors.js";
@@ -13,6 +14,8 @@ export interface DrainOptions {
   /** Return as soon as the queue has nothing due, instead of polling until the budget ends. */
   readonly untilIdle?: boolean;
   readonly signal?: AbortSignal;
+  /** The trace context the batch spans are children of (a timer invocation's); without it each batch is a trace of its own. */
+  readonly parent?: Context;
 }
 
 export interface DrainReport extends Omit<BatchReport, "pause"> {
@@ -43,7 +46,7 @@ export async function drain(deps: SyncDeps, options: DrainOptions): Promise<Drai
     while (timeLeft()) {
       let report: BatchReport;
       try {
-        report = await syncBatch(deps);
+        report = await syncBatch(deps, options.parent);
         failures = 0;
       } catch (error) {
         // An open Redis circuit refuses the claim itself: nothing was claimed, just wait.

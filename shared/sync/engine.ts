@@ -1,3 +1,4 @@
+import { ROOT_CONTEXT, SpanKind, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { SourceConfig } from "../config/source.js";
 import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
@@ -6,6 +7,7 @@ import type { Sink, SinkOp } from "../elastic/types.js";
 import type { Claim, SourceQueue } from "../queue/types.js";
 import { isPause, type DependencyPause } from "../resilience/errors.js";
 import type { Logger } from "../telemetry/logger.js";
+import { DEPENDENCY_SYSTEMS, failSpan, inSpan, noopTracer } from "../telemetry/spans.js";
 import { createMapper, type DocumentMapper } from "./mapper.js";
 import { emptySettlement, releaseAfter, retryAfter, type Settlement } from "./settlement.js";
 import { emptyReport, type BatchReport } from "./report.js";
@@ -46,6 +48,8 @@ export interface SyncDeps {
   readonly gate?: SyncGate;
   /** Told about every settled batch (metrics, the sync history; shared/runtime/telemetry.ts). Must not throw. */
   readonly onBatch?: (batch: SettledBatch) => void;
+  /** Opens the batch's spans (an OpenTelemetry API tracer: the engine never sees the SDK). @defaultValue the no-op tracer */
+  readonly tracer?: Tracer;
 }
 
 /** A settled batch as observers see it: the report, the writes sent, and the members acked. */
@@ -66,35 +70,89 @@ export interface SettledBatch {
  * returns it.
  *
  * While a dependency's circuit is open nothing is claimed and the report carries the pause.
+ *
+ * A batch that claimed keys (or failed to claim) is one `driftless.sync.batch` span, a child of
+ * `parent` (a timer invocation) or the root of its own trace, with a child per step.
  */
-export async function syncBatch(deps: SyncDeps): Promise<BatchReport> {
+export async function syncBatch(deps: SyncDeps, parent: Context = ROOT_CONTEXT): Promise<BatchReport> {
   const blocked = deps.gate?.blocked();
   if (blocked) return { ...emptyReport(), pause: blocked };
 
   const startedAt = deps.clock.now();
-  const claim = await deps.queue.claim({
-    max: deps.options.batchSize,
-    leaseMs: deps.options.leaseMs,
-    now: deps.clock.now(),
-    bulkShare: deps.options.bulkShare,
-  });
+  // The spans start here but are opened only once the claim has answered: a poll of an empty
+  // queue (several a second while idle) is no work, and leaves no trace.
+  const claimedFrom = performance.now();
+  let claim: Claim;
+  try {
+    claim = await deps.queue.claim({
+      max: deps.options.batchSize,
+      leaseMs: deps.options.leaseMs,
+      now: deps.clock.now(),
+      bulkShare: deps.options.bulkShare,
+    });
+  } catch (error) {
+    const span = startBatchSpan(deps, parent, claimedFrom);
+    endClaimSpan(deps, trace.setSpan(parent, span), claimedFrom, undefined, error);
+    failSpan(span, error);
+    span.end(performance.now());
+    throw error;
+  }
   if (claim.items.length === 0) {
     await deps.gate?.idle?.();
     return emptyReport();
   }
 
-  const settlement = emptySettlement();
-  const ops = await readAndMap(deps, claim, settlement);
-  const writable = await keepLeaseForWrite(deps, claim, ops, settlement);
-  // The one write target today: the source's alias. A second target (a new index version during
-  // a rebuild) is one more writeChunks call whose outcomes join the same settlement.
-  await writeChunks(deps, deps.source.index, writable, settlement);
+  const span = startBatchSpan(deps, parent, claimedFrom);
+  const batchContext = trace.setSpan(parent, span);
+  endClaimSpan(deps, batchContext, claimedFrom, claim.items.length);
+  try {
+    const settlement = emptySettlement();
+    const ops = await readAndMap(deps, claim, settlement, batchContext);
+    const writable = await keepLeaseForWrite(deps, claim, ops, settlement);
+    // The one write target today: the source's alias. A second target (a new index version during
+    // a rebuild) is one more writeChunks call whose outcomes join the same settlement.
+    await writeChunks(deps, deps.source.index, writable, settlement, batchContext);
 
-  const report = await settle(deps, claim, settlement, writable);
-  deps.onBatch?.({ report, written: writable, acked: settlement.acked, startedAt, settledAt: deps.clock.now() });
-  // Settled first, then raised: the drain loop logs it and backs off instead of spinning.
-  if (settlement.refusal !== undefined) throw settlement.refusal;
-  return report;
+    const report = await inSpan(tracerOf(deps), "driftless.queue.settle", batchContext, { kind: SpanKind.CLIENT, attributes: { "db.system.name": DEPENDENCY_SYSTEMS.redis } }, () =>
+      settle(deps, claim, settlement, writable),
+    );
+    span.setAttributes({
+      "driftless.keys.claimed": report.claimed,
+      "driftless.keys.indexed": report.indexed,
+      "driftless.keys.deleted": report.deleted,
+      "driftless.keys.retried": report.retried,
+      "driftless.keys.dead_lettered": report.deadLettered,
+      "driftless.keys.released": report.released,
+      ...(report.pause ? { "driftless.pause.dependency": report.pause.dependency } : {}),
+    });
+    deps.onBatch?.({ report, written: writable, acked: settlement.acked, startedAt, settledAt: deps.clock.now() });
+    // Settled first, then raised: the drain loop logs it and backs off instead of spinning.
+    if (settlement.refusal !== undefined) throw settlement.refusal;
+    return report;
+  } catch (error) {
+    failSpan(span, error);
+    throw error;
+  } finally {
+    span.end(performance.now());
+  }
+}
+
+const tracerOf = (deps: SyncDeps): Tracer => deps.tracer ?? noopTracer;
+
+/** Started back at the claim (a performance.now() time, which the SDK maps onto the wall clock). */
+function startBatchSpan(deps: SyncDeps, parent: Context, at: number): Span {
+  return tracerOf(deps).startSpan("driftless.sync.batch", { startTime: at, attributes: { "driftless.source": deps.source.name } }, parent);
+}
+
+/** The claim's span, opened and closed after the fact (see syncBatch); `keys` undefined when the claim failed. */
+function endClaimSpan(deps: SyncDeps, batchContext: Context, from: number, keys: number | undefined, error?: unknown): void {
+  const span = tracerOf(deps).startSpan(
+    "driftless.queue.claim",
+    { kind: SpanKind.CLIENT, startTime: from, attributes: { "db.system.name": DEPENDENCY_SYSTEMS.redis, ...(keys !== undefined ? { "driftless.keys": keys } : {}) } },
+    batchContext,
+  );
+  if (error !== undefined) failSpan(span, error);
+  span.end(performance.now());
 }
 
 /**
@@ -102,12 +160,17 @@ export async function syncBatch(deps: SyncDeps): Promise<BatchReport> {
  * read errors spend an attempt; a mapping that throws dead-letters its key (it would throw again).
  * When Cosmos cannot serve the batch at all, every key is released (see guardReader).
  */
-async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement): Promise<SinkOp[]> {
+async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, batchContext: Context): Promise<SinkOp[]> {
   const members = claim.items.map((item) => item.member);
   const readAtSeconds = Math.floor(deps.clock.now() / 1000);
   let results: ReadResult[];
   try {
-    results = await deps.reader.read(claim.items);
+    const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.cosmos, "driftless.keys": claim.items.length };
+    results = await inSpan(tracerOf(deps), "driftless.cosmos.read", batchContext, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      const read = await deps.reader.read(claim.items);
+      if (span.isRecording()) span.setAttribute("driftless.errors", read.reduce((n, result) => n + ("error" in result ? 1 : 0), 0));
+      return read;
+    });
   } catch (error) {
     if (isPause(error)) releaseAfter(settlement, members, error);
     else retryAfter(settlement, members, error);

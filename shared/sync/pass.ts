@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import type { DeadLetterMirror } from "../deadletters/mirror.js";
 import { drain, type DrainReport } from "./drain.js";
 import type { SyncDeps } from "./engine.js";
@@ -13,6 +14,8 @@ export interface SyncPassOptions {
   readonly signal?: AbortSignal;
   /** Drain only these sources (a work ticket names one). @defaultValue every source */
   readonly only?: readonly string[];
+  /** The invocation's trace context: the pass's batch spans become its children. */
+  readonly parent?: Context;
 }
 
 /**
@@ -30,6 +33,7 @@ export async function runSyncPass(target: SyncPassTarget, options: SyncPassOptio
         idlePollMs: target.config.sync.idlePollMs,
         untilIdle: options.untilIdle,
         signal: options.signal,
+        parent: options.parent,
       });
       const mirrored = (await deadLetterMirror?.tick()) ?? 0;
       return [name, { ...report, reaped: reaped.requeued, mirrored }] as const;

@@ -1,6 +1,8 @@
+import { ROOT_CONTEXT, SpanKind, type Context } from "@opentelemetry/api";
 import type { SinkOp } from "../elastic/types.js";
 import type { Claim } from "../queue/types.js";
-import { chunkByBytes } from "./chunk.js";
+import { DEPENDENCY_SYSTEMS, inSpan, noopTracer } from "../telemetry/spans.js";
+import { chunkByBytes, estimateBytes } from "./chunk.js";
 import type { SyncDeps } from "./engine.js";
 import { recordOutcomes, releaseAfter, type Settlement } from "./settlement.js";
 
@@ -13,12 +15,27 @@ import { recordOutcomes, releaseAfter, type Settlement } from "./settlement.js";
  * either would dead-letter every key for a problem outside the documents, so the keys not written
  * yet are released instead; the pause makes the drain wait, a refusal is raised once the keys are
  * safe.
+ *
+ * Each request is a `driftless.elasticsearch.bulk` span under `parent`: documents, estimated body
+ * bytes (chunk.ts's estimate) and items refused.
  */
-export async function writeChunks(deps: SyncDeps, target: string, ops: readonly SinkOp[], settlement: Settlement): Promise<void> {
+export async function writeChunks(deps: SyncDeps, target: string, ops: readonly SinkOp[], settlement: Settlement, parent: Context = ROOT_CONTEXT): Promise<void> {
   const chunks = [...chunkByBytes(ops, deps.options.batchMaxBytes)];
+  const tracer = deps.tracer ?? noopTracer;
   for (const [index, chunk] of chunks.entries()) {
     try {
-      recordOutcomes(settlement, await deps.sink.write(target, chunk));
+      const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.elasticsearch, "db.operation.name": "bulk", "driftless.bulk.docs": chunk.length };
+      const outcomes = await inSpan(tracer, "driftless.elasticsearch.bulk", parent, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+        const result = await deps.sink.write(target, chunk);
+        if (span.isRecording()) {
+          span.setAttributes({
+            "driftless.bulk.bytes": chunk.reduce((n, op) => n + estimateBytes(op), 0),
+            "driftless.bulk.errors": result.reduce((n, outcome) => n + (outcome.outcome === "ok" ? 0 : 1), 0),
+          });
+        }
+        return result;
+      });
+      recordOutcomes(settlement, outcomes);
     } catch (error) {
       const unwritten = chunks.slice(index).flatMap((rest) => rest.map((op) => op.member));
       releaseAfter(settlement, unwritten, error);

@@ -1,6 +1,7 @@
-import { AzureMonitorMetricExporter } from "@azure/monitor-opentelemetry-exporter";
+import { AzureMonitorMetricExporter, AzureMonitorTraceExporter } from "@azure/monitor-opentelemetry-exporter";
 import { DefaultAzureCredential } from "@azure/identity";
 import { PeriodicExportingMetricReader, type MetricReader } from "@opentelemetry/sdk-metrics";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 
 export interface AzureMonitorOptions {
   /** APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=…;IngestionEndpoint=…`. */
@@ -20,16 +21,28 @@ export interface AzureMonitorOptions {
  * sends the metrics to Application Insights (customMetrics). Building it makes no network call.
  */
 export function createAzureMonitorReader(options: AzureMonitorOptions): MetricReader {
-  const auth = parseAuthenticationString(options.authenticationString);
-  const exporter = new AzureMonitorMetricExporter({
-    connectionString: options.connectionString,
-    ...(auth.aad ? { credential: new DefaultAzureCredential(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}) } : {}),
-  });
+  const exporter = new AzureMonitorMetricExporter(exporterOptions(options));
   return new PeriodicExportingMetricReader({
     exporter,
     exportIntervalMillis: options.exportIntervalMs,
     exportTimeoutMillis: Math.min(30_000, options.exportIntervalMs),
   });
+}
+
+/**
+ * The span exporter to Application Insights (requests, dependencies): the same resource and sign-in
+ * as the metrics. tracing.ts batches what it sends. Building it makes no network call.
+ */
+export function createAzureMonitorTraceExporter(options: Omit<AzureMonitorOptions, "exportIntervalMs">): SpanExporter {
+  return new AzureMonitorTraceExporter(exporterOptions(options));
+}
+
+function exporterOptions(options: Omit<AzureMonitorOptions, "exportIntervalMs">) {
+  const auth = parseAuthenticationString(options.authenticationString);
+  return {
+    connectionString: options.connectionString,
+    ...(auth.aad ? { credential: new DefaultAzureCredential(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}) } : {}),
+  };
 }
 
 /** `Authorization=AAD;ClientId=…` → sign in with Entra ID as that (user-assigned) identity. */

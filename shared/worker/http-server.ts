@@ -1,8 +1,11 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { Tracer } from "@opentelemetry/api";
 import { errorBody, invokeRoute, matchRoute } from "../api/index.js";
 import type { ApiResponse, ApiServices } from "../api/types.js";
+import { endRequestSpan, remoteParent, startRequestSpan } from "../telemetry/http-spans.js";
 import type { Logger } from "../telemetry/logger.js";
 import { PROMETHEUS_CONTENT_TYPE } from "../telemetry/metrics.js";
+import { noopTracer } from "../telemetry/spans.js";
 import { keyMatches, presentedKey } from "./api-key.js";
 
 export interface ApiServerOptions {
@@ -12,14 +15,27 @@ export interface ApiServerOptions {
   readonly apiKey?: string;
   /** Renders the metrics for `GET /metrics` (Prometheus text format); without it that path is 404. */
   readonly metricsText?: () => Promise<string>;
+  /** Opens a server span per request under /api. @defaultValue the no-op tracer */
+  readonly tracer?: Tracer;
+}
+
+type Match = ReturnType<typeof matchRoute>;
+
+/** What a request is answered with; `close` ends the connection after it (an oversized body). */
+interface Answer {
+  readonly result: ApiResponse;
+  readonly close?: boolean;
 }
 
 /**
  * Worker mode's HTTP API: the same routes and answers as the Azure Functions, under /api.
  * Bodies are read up to the configured limit and no further, so an oversized request costs
  * nothing beyond that limit.
+ *
+ * Every request but `/metrics` is a server span named by its route, continuing the caller's
+ * W3C `traceparent`. A scrape every few seconds would only add noise, so `/metrics` has none.
  */
-export function createApiListener({ services, logger, apiKey, metricsText }: ApiServerOptions): RequestListener {
+export function createApiListener({ services, logger, apiKey, metricsText, tracer = noopTracer }: ApiServerOptions): RequestListener {
   return (request, response) => {
     handle(request, response).catch((error: unknown) => {
       logger.error({ err: String(error) }, "unhandled error in the HTTP API");
@@ -35,29 +51,44 @@ export function createApiListener({ services, logger, apiKey, metricsText }: Api
       if (request.method !== "GET") return send(response, { status: 405, body: errorBody("method_not_allowed", `${request.method} is not allowed here`) });
       return send(response, { status: 200, body: await metricsText(), contentType: PROMETHEUS_CONTENT_TYPE });
     }
-    if (!url.pathname.startsWith("/api/")) {
-      return send(response, { status: 404, body: errorBody("not_found", "no such route") });
+    const method = request.method ?? "GET";
+    const match: Match = url.pathname.startsWith("/api/") ? matchRoute(method, url.pathname.slice("/api/".length)) : null;
+    const span = startRequestSpan(tracer, {
+      method,
+      route: match && match !== "method_not_allowed" ? `/api/${match.route.route}` : undefined,
+      parent: remoteParent(request.headers.traceparent, request.headers.tracestate),
+    });
+    // A request that throws is answered 500 by the listener; its span says so too.
+    let status = 500;
+    try {
+      const { result, close } = await answer(request, url.searchParams, match);
+      status = result.status;
+      send(response, result, close);
+    } finally {
+      endRequestSpan(span, status);
     }
-    const match = matchRoute(request.method ?? "GET", url.pathname.slice("/api/".length));
-    if (match === null) return send(response, { status: 404, body: errorBody("not_found", "no such route") });
+  }
+
+  async function answer(request: IncomingMessage, query: URLSearchParams, match: Match): Promise<Answer> {
+    if (match === null) return { result: { status: 404, body: errorBody("not_found", "no such route") } };
     if (match === "method_not_allowed") {
-      return send(response, { status: 405, body: errorBody("method_not_allowed", `${request.method} is not allowed here`) });
+      return { result: { status: 405, body: errorBody("method_not_allowed", `${request.method} is not allowed here`) } };
     }
-    if (match.route.auth === "key" && apiKey && !keyMatches(apiKey, presentedKey(request.headers, url.searchParams))) {
+    if (match.route.auth === "key" && apiKey && !keyMatches(apiKey, presentedKey(request.headers, query))) {
       request.resume();
-      return send(response, { status: 401, body: errorBody("unauthorized", "a valid key is required (x-functions-key header or code parameter)") });
+      return { result: { status: 401, body: errorBody("unauthorized", "a valid key is required (x-functions-key header or code parameter)") } };
     }
     const body = await readBody(request, services.limits.maxBodyBytes);
     if (body === null) {
-      return send(response, { status: 413, body: errorBody("body_too_large", `the body exceeds ${services.limits.maxBodyBytes} bytes`) }, true);
+      return { result: { status: 413, body: errorBody("body_too_large", `the body exceeds ${services.limits.maxBodyBytes} bytes`) }, close: true };
     }
     const result = await invokeRoute(match.route, services, {
       method: request.method ?? "GET",
       params: match.params,
-      query: url.searchParams,
+      query,
       body,
     });
-    send(response, result);
+    return { result };
   }
 }
 

@@ -3,7 +3,7 @@ import { sleep, type Clock } from "../core/clock.js";
 import { ConfigError, describeError } from "../core/errors.js";
 import { startCapture } from "../capture/start-capture.js";
 import { runJobLoop } from "../jobs/loop.js";
-import { createServices, type Services } from "../runtime/services.js";
+import { createServices, type Services, type ServicesOptions } from "../runtime/services.js";
 import { drain } from "../sync/drain.js";
 import type { SyncDeps } from "../sync/engine.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -18,7 +18,7 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-export interface WorkerOptions {
+export interface WorkerOptions extends ServicesOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
 }
@@ -30,17 +30,18 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
  * loop per source, and the lease reaper. The API is up at once; the sync starts once every index exists, so enqueueing
  * works while Elasticsearch is still coming up.
  */
-export async function startWorker(config: Config, { logger, clock }: WorkerOptions): Promise<WorkerHandle> {
+export async function startWorker(config: Config, { logger, clock, ...servicesOptions }: WorkerOptions): Promise<WorkerHandle> {
   if (!config.api.apiKey && !LOOPBACK.has(config.worker.host)) {
     throw new ConfigError("DRIFTLESS_API_KEY", `required when WORKER_HOST is not loopback (it is ${config.worker.host})`);
   }
-  const services = createServices(config, logger, clock);
+  const services = createServices(config, logger, clock, servicesOptions);
   const stopping = new AbortController();
   const listener = createApiListener({
     services,
     logger,
     apiKey: config.api.apiKey,
     metricsText: async () => (await services.metrics.prometheusText()) ?? "",
+    tracer: services.tracing.tracer,
   });
   const server = await listen(listener, config.worker.host, config.worker.port).catch(async (error: unknown) => {
     await services.close();
