@@ -73,7 +73,8 @@ export const settingsSchema = z.object({
   SYNC_SCHEDULE: z.string().min(1).default("*/30 * * * * *"),
   SYNC_BATCH_SIZE: int(1, 500),
   SYNC_BATCH_MAX_BYTES: int(1024, 5_000_000),
-  SYNC_CONCURRENCY: int(1, 2),
+  /** Batches in flight per source: four keep Elasticsearch busy while others read Cosmos or settle (bench/: 2 → 4 raised the pipeline ~20%). */
+  SYNC_CONCURRENCY: int(1, 4),
   SYNC_TIME_BUDGET_MS: int(1000, 25_000),
   SYNC_IDLE_POLL_MS: int(10, 250),
 
