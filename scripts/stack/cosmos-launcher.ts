@@ -16,6 +16,10 @@ if (port === undefined || certFile === undefined || keyFile === undefined) {
 
 const options: ServerOptions = { cert: readFileSync(certFile), key: readFileSync(keyFile), keepAlive: true };
 const server = createHttpsServer(options);
+// Node closes a keep-alive connection after 5 s idle; a client that picks the socket up again in
+// that instant gets "socket hang up", and the SDK does not retry a bulk request on that. Cosmos
+// DB's gateway keeps idle connections far longer, so the emulator does too.
+server.keepAliveTimeout = 120_000;
 // Lets the parent's readiness probe tell this process from anything else answering on the port.
 server.prependListener("request", (_request, response) => response.setHeader("x-driftless-pid", String(process.pid)));
 server.listen(Number(port), "127.0.0.1", () => {
