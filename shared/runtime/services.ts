@@ -7,7 +7,7 @@ import { systemClock, type Clock } from "../core/clock.js";
 import { DependencyError, describeError } from "../core/errors.js";
 import { createCosmosClient } from "../cosmos/client.js";
 import { createCosmosReader } from "../cosmos/reader.js";
-import { createBulkSink, createElasticClient, ensureIndex, type Client } from "../elastic/index.js";
+import { createBulkSink, createElasticClient, ensureIndex, MappingIncompatibleError, type Client } from "../elastic/index.js";
 import { createDeadLetterMirror, type DeadLetterMirror } from "../deadletters/mirror.js";
 import { createJobs, createWriteTargets, withExtraTargets, type JobsService } from "../jobs/index.js";
 import { connectRedis } from "../queue/connect.js";
@@ -47,8 +47,13 @@ export interface Services extends ApiServices {
   readonly tracing: Tracing;
   /** The sync history (events data stream), unless SYNC_EVENTS_ENABLED is off. */
   readonly history?: SyncHistory;
-  /** Creates each source's index and alias when missing; safe to call on every start. */
-  ensureIndexes(): Promise<void>;
+  /**
+   * Creates each source's index and alias when missing, and adds new mapping fields; safe to call
+   * on every start. A mapping the live index cannot take in place (a field changed type) is
+   * logged, not thrown: the index stays writable, and the rebuild that applies the new mapping
+   * needs the sync and the job runners up. Returns those sources' errors.
+   */
+  ensureIndexes(): Promise<MappingIncompatibleError[]>;
   close(): Promise<void>;
 }
 
@@ -163,9 +168,20 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
       return { redis: redisCheck, elasticsearch: elasticCheck, cosmos: cosmosCheck };
     },
     async ensureIndexes() {
+      const incompatible: MappingIncompatibleError[] = [];
       for (const source of config.sources) {
-        await ensureIndex(elastic, { alias: source.index, mapping: source.mapping, settings: source.settings });
+        try {
+          await ensureIndex(elastic, { alias: source.index, mapping: source.mapping, settings: source.settings });
+        } catch (error) {
+          if (!(error instanceof MappingIncompatibleError)) throw error;
+          incompatible.push(error);
+          logger.warn(
+            { source: source.name, err: describeError(error) },
+            `the configured mapping needs a new index: run a rebuild (driftless reimport ${source.name} --rebuild); until then the current index is written`,
+          );
+        }
       }
+      return incompatible;
     },
     async close() {
       await history?.flush(5000); // the last batches' events, while Elasticsearch is still connected

@@ -154,6 +154,30 @@ describe("rebuild, cancel and reconcile", () => {
     expect(await differences(source)).toEqual([]);
   }, 120_000);
 
+  it("applies a mapping the live index cannot take in place through a rebuild, with the sync and jobs up meanwhile", async () => {
+    const live = await aliasTargets(alias);
+    const [configured] = source.config.sources;
+    // integer → keyword: Elasticsearch refuses the change on the existing index.
+    const mapping = { properties: { ...(configured!.mapping.properties as Record<string, unknown>), n: { type: "keyword" } } };
+    const changed = createServices({ ...source.config, sources: [{ ...configured!, mapping }] }, silentLogger);
+    try {
+      const incompatible = await changed.ensureIndexes();
+      expect(incompatible.map((error) => error.code)).toEqual(["elastic_mapping_incompatible"]);
+      expect(await aliasTargets(alias)).toEqual(live); // untouched, still written by the sync
+
+      const job = await runToEnd(changed, (await changed.jobs.start("reimport", source.name, { mode: "rebuild" })).id);
+      expect(job).toMatchObject({ state: "succeeded", mode: "rebuild" });
+      const [index] = await aliasTargets(alias);
+      expect(index).not.toBe(live[0]);
+      const applied = await source.elastic.indices.getMapping({ index: alias });
+      expect(applied[index!]!.mappings.properties!.n).toMatchObject({ type: "keyword" });
+      expect(await changed.ensureIndexes()).toEqual([]);
+      expect(await differences(source)).toEqual([]);
+    } finally {
+      await changed.close();
+    }
+  }, 120_000);
+
   it("fails a reimport whose alias does not exist, with the reason, and frees the source for the next job", async () => {
     const bare = await createTestSource(); // no ensureIndexes: the alias was never created
     const bareServices = createServices(bare.config, silentLogger);
