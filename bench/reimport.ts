@@ -58,7 +58,8 @@ export async function measureReimport(ctx: BenchContext, esCeiling: number, log:
     let job: JobView = {};
     const deadline = started + ctx.sizes.reimportTimeoutSeconds * 1000;
     for (;;) {
-      await sleep(200);
+      // Polled often: at 20,000 documents the run lasts a few seconds, and each poll interval is up to that much error.
+      await sleep(50);
       job = (await (await fetch(`${worker.url}/jobs/${encodeURIComponent(accepted.jobId)}`)).json()) as JobView;
       if ((job.state && TERMINAL.has(job.state)) || performance.now() > deadline) break;
     }
