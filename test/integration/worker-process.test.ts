@@ -39,14 +39,20 @@ describe("worker process lifecycle", () => {
     return Object.assign(child, { stderrText: () => stderr });
   }
 
-  const waitForProgress = (services: Services, name: string) =>
+  /**
+   * Waits until the worker has settled some batches and still has work; with `holding`, also
+   * until it holds a claimed batch right now (under load a batch may be waiting out a retry
+   * backoff, with nothing in flight).
+   */
+  const waitForProgress = (services: Services, name: string, holding = false) =>
     eventually(
       async () => {
         const stats = await services.sources.get(name)!.queue.stats(Date.now());
         expect(stats.pending).toBeLessThan(DOCS - 40);
         expect(stats.pending).toBeGreaterThan(0);
+        if (holding) expect(stats.inflight).toBeGreaterThan(0);
       },
-      { timeoutMs: 60_000, intervalMs: 20 },
+      { timeoutMs: 60_000, intervalMs: holding ? 5 : 20 },
     );
 
   it("on SIGTERM stops claiming, settles its in-flight batch and exits 0", async () => {
@@ -70,7 +76,7 @@ describe("worker process lifecycle", () => {
   it("after SIGKILL its leased keys expire, are reaped and processed again", async () => {
     const { source, services, queue } = await prepare();
     const worker = startWorker(source);
-    await waitForProgress(services, source.name);
+    await waitForProgress(services, source.name, true);
     worker.kill("SIGKILL");
     await once(worker, "exit");
 
