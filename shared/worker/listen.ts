@@ -4,8 +4,16 @@ import type { Duplex } from "node:stream";
 
 export interface Listening {
   readonly port: number;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets the requests being handled finish (up to `graceMs`), then
+   * closes every connection. A request cut off half-way would leave its client not knowing
+   * whether its keys were enqueued, and its handler running on after the services it uses close.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+/** How long close() waits for requests in progress by default: longer than any enqueue takes. */
+const CLOSE_GRACE_MS = 5000;
 
 /**
  * Binds the API. `localhost` means both loopback addresses: clients resolve it to ::1 or
@@ -16,8 +24,14 @@ export async function listen(listener: RequestListener, host: string, port: numb
   const addresses = host === "localhost" ? ["127.0.0.1", "::1"] : [host];
   const servers: Server[] = [];
   let boundPort = port;
+  let inProgress = 0;
+  const counted: RequestListener = (request, response) => {
+    inProgress++;
+    response.once("close", () => inProgress--);
+    listener(request, response);
+  };
   for (const [i, address] of addresses.entries()) {
-    const server = createServer(listener);
+    const server = createServer(counted);
     server.keepAliveTimeout = 65_000;
     server.on("clientError", answerMalformed);
     try {
@@ -28,21 +42,28 @@ export async function listen(listener: RequestListener, host: string, port: numb
     } catch (error) {
       const optionalIpv6 = i > 0 && ["EADDRNOTAVAIL", "EAFNOSUPPORT"].includes((error as NodeJS.ErrnoException).code ?? "");
       if (optionalIpv6) continue;
-      await Promise.all(servers.map(closeServer));
+      await closeServers(servers, () => 0, 0);
       throw error;
     }
     // Port 0 picks a free port on the first address; the others must use the same one.
     boundPort = (server.address() as AddressInfo).port;
     servers.push(server);
   }
-  return { port: boundPort, close: () => Promise.all(servers.map(closeServer)).then(() => undefined) };
+  return { port: boundPort, close: (graceMs = CLOSE_GRACE_MS) => closeServers(servers, () => inProgress, graceMs) };
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+async function closeServers(servers: readonly Server[], inProgress: () => number, graceMs: number): Promise<void> {
+  const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+  const deadline = Date.now() + graceMs;
+  // A keep-alive connection between two requests is idle: closed at once, and again after each
+  // answer, so a client that keeps sending gets no new request in past the close.
+  for (;;) {
+    for (const server of servers) server.closeIdleConnections();
+    if (inProgress() === 0 || Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  for (const server of servers) server.closeAllConnections();
+  await Promise.all(closed);
 }
 
 /**
