@@ -62,18 +62,12 @@ export interface Job extends JobCounters {
 }
 
 /** What the HTTP API and the CLI show of a job. */
-export interface JobView {
+export interface JobView extends JobCounters {
   readonly jobId: string;
   readonly kind: JobKind;
   readonly source: string;
   readonly state: JobState;
   readonly mode?: ReimportMode;
-  readonly scanned: number;
-  readonly indexed: number;
-  readonly enqueued: number;
-  readonly missing: number;
-  readonly errors: number;
-  readonly pages: number;
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;

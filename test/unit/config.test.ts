@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/index.js";
-import { ConfigError } from "../../shared/core/errors.js";
+import { configError } from "../setup/config-env.js";
 
 const source = { name: "orders", database: "shop", container: "orders", partitionKeyPath: "/tenant", index: "orders" };
 const valid = {
@@ -10,16 +10,6 @@ const valid = {
   COSMOS_KEY: "c2VjcmV0LWtleS1mb3ItdGVzdHM=",
   DRIFTLESS_SOURCES: JSON.stringify([source]),
 };
-
-function configError(env: Record<string, string | undefined>, readFile?: (path: string) => string): ConfigError {
-  try {
-    loadConfig(env, { readFile });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("loadConfig accepted invalid settings");
-}
 
 describe("loadConfig", () => {
   it("applies defaults and normalises sources", () => {

@@ -4,18 +4,8 @@ import { ConfigError } from "../../shared/core/errors.js";
 import { createServiceMetrics } from "../../shared/runtime/telemetry.js";
 import { parseAuthenticationString } from "../../shared/telemetry/azure-monitor.js";
 import { createMetrics } from "../../shared/telemetry/metrics.js";
+import { BASE_ENV, CONNECTION_STRING } from "../setup/config-env.js";
 import { parsePrometheus, sample } from "../setup/prometheus.js";
-
-const BASE_ENV = {
-  REDIS_URL: "redis://127.0.0.1:6379",
-  ELASTICSEARCH_URL: "http://127.0.0.1:9200",
-  COSMOS_ENDPOINT: "https://localhost:8081",
-  COSMOS_KEY: "a-key",
-  DRIFTLESS_SOURCES: JSON.stringify([{ name: "orders", database: "d", container: "c", partitionKeyPath: "/id", index: "orders" }]),
-};
-// A connection string whose ingestion endpoint is a closed local port: even an accidental export
-// would never leave the machine.
-const CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/";
 
 describe("metrics", () => {
   it("renders counters, the batch histogram and the gauges in the Prometheus text format", async () => {

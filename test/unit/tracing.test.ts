@@ -2,33 +2,18 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/ap
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/index.js";
-import { ConfigError } from "../../shared/core/errors.js";
 import { createServiceTracing } from "../../shared/runtime/telemetry.js";
 import { endRequestSpan, remoteParent, startRequestSpan } from "../../shared/telemetry/http-spans.js";
 import { inSpan, noopTracer } from "../../shared/telemetry/spans.js";
 import { createTracing } from "../../shared/telemetry/tracing.js";
+import { BASE_ENV, configError as invalid, CONNECTION_STRING } from "../setup/config-env.js";
 
-const BASE_ENV = {
-  REDIS_URL: "redis://127.0.0.1:6379",
-  ELASTICSEARCH_URL: "http://127.0.0.1:9200",
-  COSMOS_ENDPOINT: "https://localhost:8081",
-  COSMOS_KEY: "a-key",
-  DRIFTLESS_SOURCES: JSON.stringify([{ name: "orders", database: "d", container: "c", partitionKeyPath: "/id", index: "orders" }]),
-};
-// Closed local ports: even an accidental export would never leave the machine.
-const CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/";
-const OTLP = "http://127.0.0.1:9";
+const OTLP = "http://127.0.0.1:9"; // a closed local port, like the connection string's
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID = "00f067aa0ba902b7";
 
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig({ ...BASE_ENV, ...env });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("loadConfig accepted invalid settings");
+function configError(env: Record<string, string>) {
+  return invalid({ ...BASE_ENV, ...env });
 }
 
 describe("trace settings", () => {
