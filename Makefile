@@ -38,7 +38,7 @@ dev: install build
 # Throughput, latency and freshness on the local stack, apart from the tests (README "Performance");
 # QUICK=1 finishes within 3 minutes. Writes bench/results/latest.json and prints a table.
 QUICK ?=
-bench: install
+bench: install build
 	QUICK="$(QUICK)" node --import tsx bench/run.ts
 
 clean:

@@ -16,7 +16,12 @@ export function profileFlags(name: string): string[] {
 
 /** Spawns a TypeScript entry point through tsx with an IPC channel. */
 export function spawnTs(script: string, args: readonly string[], env: Record<string, string>, name: string): ChildProcess {
-  return spawn(process.execPath, [...profileFlags(name), "--import", "tsx", script, ...args], {
+  return spawnNode(["--import", "tsx", script, ...args], env, name);
+}
+
+/** Spawns `node <args>` (after the profiling flags, if any) with an IPC channel. */
+export function spawnNode(args: readonly string[], env: Record<string, string>, name: string): ChildProcess {
+  return spawn(process.execPath, [...profileFlags(name), ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -1,7 +1,7 @@
 import type { BenchContext } from "./context.js";
 import { cpuMeter, formatCores, type Cores } from "./cpu.js";
 import { round, sleep } from "./measure.js";
-import { startWorkerProcess } from "./worker-process.js";
+import { startWorkerProcess, WORKER_NODE_FLAGS } from "./worker-process.js";
 
 export type ReimportResult =
   | {
@@ -12,6 +12,8 @@ export type ReimportResult =
       readonly mode: string;
       readonly ms: number;
       readonly cores: Cores;
+      /** The worker's Node.js flags: its heap cap decides how far its resident set grows (worker-process.ts). */
+      readonly workerNodeFlags: string;
       /** Set when the job had not finished within the time limit: the rate is its progress so far. */
       readonly incomplete?: string;
     }
@@ -77,6 +79,7 @@ export async function measureReimport(ctx: BenchContext, esCeiling: number, log:
       mode,
       ms: Math.round(ms),
       cores,
+      workerNodeFlags: WORKER_NODE_FLAGS.join(" "),
       ...(finished ? {} : { incomplete: `still ${job.state ?? "running"} after ${ctx.sizes.reimportTimeoutSeconds} s: ${docs} of ${ctx.sizes.reimportDocs} documents` }),
     };
     log(

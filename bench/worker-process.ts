@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { once } from "node:events";
 import { freePort } from "../scripts/stack/ports.js";
-import { spawnTs } from "./child.js";
+import { spawnNode } from "./child.js";
 import { sleep } from "./measure.js";
 
 export interface WorkerProcess {
@@ -15,10 +15,19 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** `driftless worker` (cli/main.ts through tsx), as a user runs it, on a free loopback port. */
+/**
+ * The Node.js flags the README recommends for worker mode: a cap on V8's old generation. Without
+ * one, V8 sizes the heap from the machine's memory (about 4 GB here) and lets garbage pile up to
+ * about three times the live set before a full collection; with it, it collects sooner and the
+ * worker's memory stays flat (README "Performance" has both figures). BENCH_WORKER_NODE_FLAGS
+ * replaces them ("" for none).
+ */
+export const WORKER_NODE_FLAGS: readonly string[] = (process.env.BENCH_WORKER_NODE_FLAGS ?? "--max-old-space-size=1024").split(" ").filter(Boolean);
+
+/** `driftless worker` as a user runs it (the built dist/cli/main.js, `make bench` builds it), on a free loopback port. */
 export async function startWorkerProcess(env: Record<string, string>, name: string): Promise<WorkerProcess> {
   const port = await freePort();
-  const child = spawnTs("cli/main.ts", ["worker"], { ...env, WORKER_HOST: "127.0.0.1", WORKER_PORT: String(port) }, name);
+  const child = spawnNode([...WORKER_NODE_FLAGS, "dist/cli/main.js", "worker"], { ...env, WORKER_HOST: "127.0.0.1", WORKER_PORT: String(port) }, name);
   const exited = once(child, "exit");
   const url = `http://127.0.0.1:${port}/api`;
   const pid = child.pid!;

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from "node:v8";
 import type { Config } from "../config/load-config.js";
 import { sleep, type Clock } from "../core/clock.js";
 import { ConfigError, describeError } from "../core/errors.js";
@@ -50,7 +51,10 @@ export async function startWorker(config: Config, { logger, clock, ...servicesOp
   const port = server.port;
   const host = config.worker.host.includes(":") ? `[${config.worker.host}]` : config.worker.host;
   const url = `http://${host}:${port}/api`;
-  logger.info({ url, sources: [...services.sources.keys()], sync: config.worker.sync }, "worker listening");
+  // The heap limit bounds the worker's memory (README "Operations guide"): logged so that a missing
+  // --max-old-space-size (V8 then sizes the heap from the machine's memory) shows up.
+  const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 1048576);
+  logger.info({ url, sources: [...services.sources.keys()], sync: config.worker.sync, heapLimitMb }, "worker listening");
 
   const loops: Promise<void>[] = [];
   if (config.capture.enabled) loops.push(...startCapture(services, stopping.signal));
