@@ -74,3 +74,19 @@ export const formatCores = (cores: Cores) =>
   Object.entries(cores)
     .map(([name, value]) => `${name} ${value.toFixed(2)}`)
     .join(", ");
+
+/**
+ * Waits until the whole machine is quiet (under `maxCores` busy over half a second), for at most
+ * `timeoutMs`, and returns how long that took. A phase that follows one which indexed 100,000
+ * documents otherwise shares the cores with Elasticsearch's merges of them, and measures those.
+ */
+export async function waitForQuiet(maxCores = 0.15, timeoutMs = 30_000): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const meter = await cpuMeter({});
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { others } = await meter.stop();
+    const waited = performance.now() - started;
+    if ((others ?? 0) < maxCores || waited >= timeoutMs) return Math.round(waited);
+  }
+}

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { measureBaselines } from "./baselines.js";
 import { measureCeilings } from "./ceilings.js";
 import { createContext } from "./context.js";
-import { formatCores } from "./cpu.js";
+import { formatCores, waitForQuiet } from "./cpu.js";
 import { measureFreshness } from "./freshness.js";
 import { measureHttp } from "./http.js";
 import { round } from "./measure.js";
@@ -32,10 +32,15 @@ const only = new Set((process.env.BENCH_ONLY ?? "").split(",").filter(Boolean));
 const wanted = (phase: string) => only.size === 0 || only.has(phase);
 const log = (line: string) => console.log(line);
 const phaseSeconds: Record<string, number> = {};
+/** How long each phase waited for the machine to go quiet before it started (cpu.ts waitForQuiet). */
+const quietWaitMs: Record<string, number> = {};
 /** Runs one measurement if it was asked for, logging its title and how long it took. */
 async function phase<T>(name: string, title: string, measure: () => Promise<T>): Promise<T | undefined> {
   if (!wanted(name)) return undefined;
   log(`${title}:`);
+  const quietMs = await waitForQuiet();
+  quietWaitMs[name] = quietMs;
+  if (quietMs > 1000) log(`  (waited ${(quietMs / 1000).toFixed(1)} s for the machine to go quiet)`);
   const started = performance.now();
   try {
     return await measure();
@@ -132,6 +137,7 @@ try {
       quick,
       seconds: Math.round((Date.now() - startedAt) / 1000),
       phaseSeconds,
+      quietWaitMs,
       documents: sizes.docs,
       cores: cpus().length,
       node: process.version,
