@@ -73,8 +73,13 @@ export const settingsSchema = z.object({
   SYNC_SCHEDULE: z.string().min(1).default("*/30 * * * * *"),
   SYNC_BATCH_SIZE: int(1, 500),
   SYNC_BATCH_MAX_BYTES: int(1024, 5_000_000),
-  /** Batches in flight per source: four keep Elasticsearch busy while others read Cosmos or settle (bench/: 2 → 4 raised the pipeline ~20%). */
-  SYNC_CONCURRENCY: int(1, 4),
+  /**
+   * Batches in flight per source: enough to keep Elasticsearch busy while others read Cosmos or
+   * settle, few enough that the worker's own CPU does not take Elasticsearch's (bench/, same run:
+   * pipeline ÷ helpers.bulk 1.17 / 1.02 / 0.88 with 2 / 3 / 4 at 100,000 documents, 0.82 / 1.01 /
+   * 1.00 at 20,000).
+   */
+  SYNC_CONCURRENCY: int(1, 3),
   SYNC_TIME_BUDGET_MS: int(1000, 25_000),
   SYNC_IDLE_POLL_MS: int(10, 250),
 
