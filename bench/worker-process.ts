@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { once } from "node:events";
 import { freePort } from "../scripts/stack/ports.js";
@@ -24,10 +25,13 @@ export interface WorkerProcess {
  */
 export const WORKER_NODE_FLAGS: readonly string[] = (process.env.BENCH_WORKER_NODE_FLAGS ?? "--max-old-space-size=1024").split(" ").filter(Boolean);
 
+const WORKER_ENTRY = "dist/cli/main.js";
+
 /** `driftless worker` as a user runs it (the built dist/cli/main.js, `make bench` builds it), on a free loopback port. */
 export async function startWorkerProcess(env: Record<string, string>, name: string): Promise<WorkerProcess> {
+  if (!existsSync(WORKER_ENTRY)) throw new Error(`${WORKER_ENTRY} is missing: run the bench with \`make bench\`, which builds it first`);
   const port = await freePort();
-  const child = spawnNode([...WORKER_NODE_FLAGS, "dist/cli/main.js", "worker"], { ...env, WORKER_HOST: "127.0.0.1", WORKER_PORT: String(port) }, name);
+  const child = spawnNode([...WORKER_NODE_FLAGS, WORKER_ENTRY, "worker"], { ...env, WORKER_HOST: "127.0.0.1", WORKER_PORT: String(port) }, name);
   const exited = once(child, "exit");
   const url = `http://127.0.0.1:${port}/api`;
   const pid = child.pid!;
