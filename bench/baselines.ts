@@ -1,6 +1,7 @@
 import { createCosmosReader, type SourceReader } from "../shared/cosmos/reader.js";
 import type { BenchContext } from "./context.js";
 import { CONTAINER, DATABASE } from "./context.js";
+import { cpuMeter, formatCores, type Cores } from "./cpu.js";
 import { benchKey } from "./docs.js";
 import { rateOf, type Rate } from "./measure.js";
 
@@ -32,20 +33,25 @@ async function readBatch(reader: SourceReader, from: number, count: number): Pro
 export async function measureBaselines(ctx: BenchContext, log: (line: string) => void) {
   const reader = createCosmosReader(ctx.cosmos, { database: DATABASE, container: CONTAINER });
   const BATCH = 500;
-  const run = async (name: string, docs: number, write: (alias: string, batch: Record<string, unknown>[]) => Promise<void>): Promise<Rate> => {
+  const run = async (name: string, docs: number, write: (alias: string, batch: Record<string, unknown>[]) => Promise<void>): Promise<Rate & { cores: Cores; cpuMsPer1kDocs: number }> => {
     const alias = `bench-${name}-${Date.now().toString(36)}`;
     await ctx.createAlias(alias);
     try {
+      const meter = await cpuMeter({ bench: process.pid, ...(await ctx.pids()) });
       const started = performance.now();
       for (let from = 0; from < docs; from += BATCH) {
         await write(alias, await readBatch(reader, from, Math.min(BATCH, docs - from)));
       }
       const rate = rateOf(docs, performance.now() - started);
+      const cores = await meter.stop();
       await ctx.elastic.indices.refresh({ index: alias });
       const { count } = await ctx.elastic.count({ index: alias });
       if (count !== docs) throw new Error(`${name} indexed ${count} of ${docs} documents`);
-      log(`  ${name}: ${rate.perSec} docs/s (${docs} documents)`);
-      return rate;
+      // The loop's own CPU, comparable with the pipeline's workerCpuMsPer1kDocs: on two shared
+      // cores, whatever either spends is taken from Elasticsearch.
+      const cpuMsPer1kDocs = Math.round(((cores.bench ?? 0) * rate.ms * 1000) / docs);
+      log(`  ${name}: ${rate.perSec} docs/s (${docs} documents), its CPU ${cpuMsPer1kDocs} ms per 1000 documents (cores: ${formatCores(cores)})`);
+      return { ...rate, cores, cpuMsPer1kDocs };
     } finally {
       await ctx.dropAlias(alias);
     }

@@ -108,6 +108,8 @@ try {
     perDocBaselineDocsPerSec: baselines?.perDoc.perSec ?? null,
     helpersBulkDocsPerSec: baselines?.helpersBulk.perSec ?? null,
     workerCpuMsPer1kDocs: pipeline?.cpuMsPer1kDocs ?? null,
+    /** The helpers.bulk loop's own CPU (the bench process), against workerCpuMsPer1kDocs. */
+    helpersBulkCpuMsPer1kDocs: baselines?.helpersBulk.cpuMsPer1kDocs ?? null,
     queueClaimAckKeysPerSec: queue?.claimAck.perSec ?? null,
     queueEnqueueKeysPerSec: queue?.enqueue.perSec ?? null,
     httpEnqueue: http
@@ -131,6 +133,7 @@ try {
       pipeline: pipeline
         ? { docs: pipeline.docs, complete: pipeline.complete, ms: Math.round(pipeline.ms), cores: pipeline.cores, report: pipeline.report, maxRssMb: pipeline.maxRssMb }
         : null,
+      baselines: baselines ?? null,
     },
     run: {
       at: new Date(startedAt).toISOString(),
@@ -175,6 +178,7 @@ try {
     ["per-document baseline (docs/s)", fmt(results.perDocBaselineDocsPerSec), undefined],
     ["helpers.bulk baseline (docs/s)", fmt(results.helpersBulkDocsPerSec), undefined],
     ["worker CPU per 1000 docs (ms)", fmt(results.workerCpuMsPer1kDocs, 1), undefined],
+    ["helpers.bulk loop CPU per 1000 docs (ms)", fmt(results.helpersBulkCpuMsPer1kDocs, 1), undefined],
     ["queue enqueue (keys/s)", fmt(results.queueEnqueueKeysPerSec), undefined],
     ["queue claim + ack (keys/s)", fmt(results.queueClaimAckKeysPerSec), undefined],
     ["HTTP single-key (req/s)", fmt(http?.single.requestsPerSec), targets.httpSingleRequestsPerSec],
