@@ -1,4 +1,4 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Tracer } from "@opentelemetry/api";
 import { errorBody, invokeRoute, matchRoute } from "../api/index.js";
 import type { ApiResponse, ApiServices } from "../api/types.js";
@@ -7,6 +7,7 @@ import type { Logger } from "../telemetry/logger.js";
 import { PROMETHEUS_CONTENT_TYPE } from "../telemetry/metrics.js";
 import { noopTracer } from "../telemetry/spans.js";
 import { keyMatches, presentedKey } from "./api-key.js";
+import type { Handler } from "./listen.js";
 
 export interface ApiServerOptions {
   readonly services: ApiServices;
@@ -35,13 +36,13 @@ interface Answer {
  * Every request but `/metrics` is a server span named by its route, continuing the caller's
  * W3C `traceparent`. A scrape every few seconds would only add noise, so `/metrics` has none.
  */
-export function createApiListener({ services, logger, apiKey, metricsText, tracer = noopTracer }: ApiServerOptions): RequestListener {
-  return (request, response) => {
+export function createApiListener({ services, logger, apiKey, metricsText, tracer = noopTracer }: ApiServerOptions): Handler {
+  // Settles when the handler is done with the services, which the graceful close waits for.
+  return (request, response) =>
     handle(request, response).catch((error: unknown) => {
       logger.error({ err: String(error) }, "unhandled error in the HTTP API");
       send(response, { status: 500, body: errorBody("internal_error", "the request failed") });
     });
-  };
 
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const url = parseTarget(request.url ?? "/");

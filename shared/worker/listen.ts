@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 
@@ -12,6 +12,9 @@ export interface Listening {
   close(graceMs?: number): Promise<void>;
 }
 
+/** A request listener; when it returns a promise, the request is in progress until that settles. */
+export type Handler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+
 /** How long close() waits for requests in progress by default: longer than any enqueue takes. */
 const CLOSE_GRACE_MS = 5000;
 
@@ -20,15 +23,23 @@ const CLOSE_GRACE_MS = 5000;
  * 127.0.0.1 depending on their platform, and `http://localhost:7071/api` must answer either way.
  * A machine without IPv6 gets the IPv4 listener alone.
  */
-export async function listen(listener: RequestListener, host: string, port: number): Promise<Listening> {
+export async function listen(listener: Handler, host: string, port: number): Promise<Listening> {
   const addresses = host === "localhost" ? ["127.0.0.1", "::1"] : [host];
   const servers: Server[] = [];
   let boundPort = port;
   let inProgress = 0;
+  // A request is in progress until its response has closed and its handler has settled. A client
+  // that hangs up mid-request closes the response at once while the handler still awaits Redis;
+  // counting the response alone let close() return then, and the services were shut under it
+  // (seen as "redis circuit open: Connection is closed" when a load generator stopped).
   const counted: RequestListener = (request, response) => {
     inProgress++;
-    response.once("close", () => inProgress--);
-    listener(request, response);
+    let pending = 2;
+    const settled = () => {
+      if (--pending === 0) inProgress--;
+    };
+    response.once("close", settled);
+    Promise.resolve(listener(request, response)).then(settled, settled);
   };
   for (const [i, address] of addresses.entries()) {
     const server = createServer(counted);

@@ -63,6 +63,30 @@ describe("the worker's HTTP listener closes gracefully", () => {
     expect((error as NodeJS.ErrnoException).code).toMatch(/ECONNREFUSED|ECONNRESET/);
   });
 
+  it("waits for a handler whose client hung up, so the services it uses are not closed under it", async () => {
+    let handlerDone = 0;
+    const server = await listen(
+      async () => {
+        await sleep(300); // an enqueue still awaiting Redis; the response is never sent
+        handlerDone = Date.now();
+      },
+      "127.0.0.1",
+      0,
+    );
+    const aborted = new Promise<void>((resolve) => {
+      const req = httpRequest({ host: "127.0.0.1", port: server.port, path: "/", method: "POST", agent: false });
+      req.on("error", () => resolve());
+      req.write("{");
+      setTimeout(() => req.destroy(), 50); // the client goes away mid-request
+    });
+    await aborted;
+    await sleep(20);
+    await server.close(2000);
+    const closedAt = Date.now();
+    expect(handlerDone).toBeGreaterThan(0);
+    expect(closedAt).toBeGreaterThanOrEqual(handlerDone);
+  });
+
   it("gives up on a request that never finishes once the grace period is over", async () => {
     const server = await listen(() => {}, "127.0.0.1", 0); // never answers
     const stuck = get(server.port).catch((error: NodeJS.ErrnoException) => error.code);
