@@ -1,3 +1,4 @@
+import { settingsSchema } from "../shared/config/settings.js";
 import { createCosmosReader, type SourceReader } from "../shared/cosmos/reader.js";
 import type { BenchContext } from "./context.js";
 import { CONTAINER, DATABASE } from "./context.js";
@@ -25,14 +26,15 @@ async function readBatch(reader: SourceReader, from: number, count: number): Pro
 }
 
 /**
- * Two loops a user would otherwise write, fed batch by batch (500 keys, the pipeline's batch)
+ * Two loops a user would otherwise write, fed batch by batch (the pipeline's batch size)
  * from the same reads: read a batch, write it, read the next.
  * - per document: one `index` request per document, one after another;
  * - helpers.bulk: the client's bulk helper (its defaults: 5 MB flushes, 5 requests in flight).
  */
 export async function measureBaselines(ctx: BenchContext, log: (line: string) => void) {
   const reader = createCosmosReader(ctx.cosmos, { database: DATABASE, container: CONTAINER });
-  const BATCH = 500;
+  // The pipeline's batch (SYNC_BATCH_SIZE, from the environment or its default), so both send bulk requests of the same size.
+  const BATCH = settingsSchema.shape.SYNC_BATCH_SIZE.parse(process.env.SYNC_BATCH_SIZE);
   const run = async (name: string, docs: number, write: (alias: string, batch: Record<string, unknown>[]) => Promise<void>): Promise<Rate & { cores: Cores; cpuMsPer1kDocs: number }> => {
     const alias = `bench-${name}-${Date.now().toString(36)}`;
     await ctx.createAlias(alias);

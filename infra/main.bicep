@@ -95,7 +95,7 @@ param syncTimeBudgetMs int = 25000
 ])
 param logLevel string = 'info'
 
-@description('More driftless settings as strings, e.g. {"SYNC_BATCH_SIZE": "1000"}; see the configuration reference in the README.')
+@description('More driftless settings as strings, e.g. {"SYNC_BATCH_SIZE": "2000"}; see the configuration reference in the README.')
 param extraAppSettings object = {}
 
 @description('Tags applied to every resource.')

@@ -14,7 +14,7 @@ const valid = {
 describe("loadConfig", () => {
   it("applies defaults and normalises sources", () => {
     const config = loadConfig(valid);
-    expect(config.sync.batchSize).toBe(500);
+    expect(config.sync.batchSize).toBe(1000);
     expect(config.queue.retry.maxAttempts).toBe(10);
     expect(config.worker.port).toBe(7071);
     expect(config.sources[0]).toMatchObject({ name: "orders", partitionKeyPaths: ["/tenant"], documentId: "id", mapping: {} });
