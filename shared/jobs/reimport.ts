@@ -18,6 +18,9 @@ export async function reimportStep(ctx: ChunkContext): Promise<boolean> {
   const { job } = ctx;
   const rebuild = job.mode === "rebuild";
   if (job.phase === "prepare") {
+    // No page may be read before this publishes the new index to the live sync (not even ahead,
+    // to overlap the index creation): a change made between that read and the publication would
+    // reach only the old index, and the stale copy would go live with the swap.
     if (rebuild) await prepareRebuild(ctx);
     else await ctx.commit({ phase: "scan" });
     return false;
