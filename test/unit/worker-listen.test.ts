@@ -38,7 +38,7 @@ describe("the worker's HTTP listener closes gracefully", () => {
   });
 
   it("ends a keep-alive client's stream of requests at the close instead of serving it on", async () => {
-    const server = await listen((_request, response) => setTimeout(() => response.end("ok"), 5), "127.0.0.1", 0);
+    const server = await listen((_request, response) => void setTimeout(() => response.end("ok"), 5), "127.0.0.1", 0);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     let answered = 0;
     let error: unknown;
