@@ -110,7 +110,8 @@ export async function abandonRebuild(ctx: ChunkContext): Promise<void> {
 /**
  * Stops live writes to the rebuild alias. A sync process that read the target just before may
  * still write through the alias once it is gone: that write fails as an index-missing and is
- * skipped (withExtraTargets), so nothing needs to wait here.
+ * skipped, and its write to the source's alias, which withExtraTargets makes after it, reaches
+ * the swapped (or, after a cancel, the old) live index; so nothing needs to wait here.
  */
 async function withdrawTarget(ctx: ChunkContext): Promise<void> {
   await ctx.deps.targets.withdraw(ctx.source.config.name, rebuildAlias(ctx.source.config.index));

@@ -53,27 +53,30 @@ export function createWriteTargets(redis: RedisClient, prefix: string): WriteTar
  * A Sink whose writes for one source also go to the source's extra write targets (a running
  * rebuild's new index), so the sync engine keeps a rebuild's index current without knowing about
  * rebuilds. The outcome of each op is the worse of its outcomes (dead > retry > ok): a key is
- * acknowledged only once every target has it. A target that vanished between the lookup and the
- * write (the rebuild finished or was cancelled) is skipped; every other failure is the caller's,
- * as with a plain sink.
+ * acknowledged only once every target has it. Every failure but one is the caller's, as with a
+ * plain sink: a target that vanished between the lookup and the write is skipped.
+ *
+ * The extra targets are written first, the source's alias last. The end of a rebuild swaps the
+ * alias to the new index, then withdraws the target and removes its alias. Written the other way
+ * round, a batch could write the old index just before the swap and find the target gone just
+ * after it: the new index, live from then on, would miss the change (jobs-rebuild.test.ts has
+ * that race). In this order, a vanished target means the swap (or a cancel, which leaves the old
+ * index live) came before, so the write to the alias that follows reaches the live index.
  */
 export function withExtraTargets(sink: Sink, targets: WriteTargets, source: string): Sink {
   return {
     async write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
-      const outcomes = await sink.write(alias, ops);
       const extras = (await targets.extraTargets(source)).filter((target) => target !== alias);
-      let merged = outcomes;
+      const written: ItemOutcome[][] = [];
       for (const target of extras) {
-        let more: ItemOutcome[];
         try {
-          more = await sink.write(target, ops);
+          written.push(await sink.write(target, ops));
         } catch (error) {
           if (error instanceof IndexMissingError) continue;
           throw error;
         }
-        merged = mergeOutcomes(merged, more);
       }
-      return merged;
+      return written.reduce(mergeOutcomes, await sink.write(alias, ops));
     },
   };
 }

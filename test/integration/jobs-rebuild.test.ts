@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rebuildAlias } from "../../shared/jobs/rebuild.js";
-import { createWriteTargets } from "../../shared/jobs/write-targets.js";
+import { createWriteTargets, withExtraTargets } from "../../shared/jobs/write-targets.js";
+import { removeAlias } from "../../shared/elastic/aliases.js";
+import { createBulkSink } from "../../shared/elastic/index.js";
+import { swapAlias } from "../../shared/elastic/index-manager.js";
+import type { Sink } from "../../shared/elastic/types.js";
 import { isTerminal } from "../../shared/jobs/store.js";
 import type { Job } from "../../shared/jobs/types.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
@@ -134,6 +138,39 @@ describe("rebuild, cancel and reconcile", () => {
     const next = await services.jobs.start("reimport", source.name);
     await services.jobs.cancel(next.id);
   }, 120_000);
+
+  it("a live write racing the end of a rebuild still reaches the index that goes live", async () => {
+    // Its own alias pair, so the other tests' indexes are not involved.
+    const live = `${alias}-race`;
+    const [oldIndex, newIndex] = [`${live}-old`, `${live}-new`];
+    await source.elastic.indices.create({ index: oldIndex, aliases: { [live]: { is_write_index: true } } });
+    await source.elastic.indices.create({ index: newIndex, aliases: { [rebuildAlias(live)]: {} } });
+    const targets = createWriteTargets(services.clients.redis, `${source.config.redis.keyPrefix}-race`);
+    await targets.publish(source.name, rebuildAlias(live));
+    try {
+      // The rebuild ends right after the batch's first bulk request: swap, withdraw, rebuild alias gone.
+      const bulk = createBulkSink(source.elastic);
+      let ended = false;
+      const sink: Sink = {
+        async write(target, ops) {
+          const outcomes = await bulk.write(target, ops);
+          if (!ended) {
+            ended = true;
+            await swapAlias(source.elastic, live, newIndex);
+            await targets.withdraw(source.name, rebuildAlias(live));
+            await removeAlias(source.elastic, newIndex, rebuildAlias(live));
+          }
+          return outcomes;
+        },
+      };
+      const op = { action: "index", member: '["race-1","t"]', id: "race-1", version: 1_800_000_000, document: { title: "newest" } } as const;
+      const outcomes = await withExtraTargets(sink, targets, source.name).write(live, [op]);
+      expect(outcomes.map((outcome) => outcome.outcome)).toEqual(["ok"]);
+      expect(await source.elastic.get({ index: live, id: "race-1" })).toMatchObject({ _index: newIndex, _version: 1_800_000_000, _source: { title: "newest" } });
+    } finally {
+      await source.elastic.indices.delete({ index: [oldIndex, newIndex], ignore_unavailable: true });
+    }
+  }, 60_000);
 
   it("reconcile removes documents that were deleted in Cosmos while capture was stopped", async () => {
     await sync();
