@@ -29,7 +29,10 @@ export async function reimportStep(ctx: ChunkContext): Promise<boolean> {
     await finishRebuild(ctx);
     return true;
   }
-  const more = await scanPage(ctx, rebuild ? job.targetAlias! : ctx.source.config.index);
+  // Only the last page's commit leaves no continuation after a page. A runner that died between it
+  // and the commit of the end below left the scan complete: reading again would start it over.
+  const scanned = job.pages > 0 && job.continuation === undefined;
+  const more = !scanned && (await scanPage(ctx, rebuild ? job.targetAlias! : ctx.source.config.index));
   if (more) return false;
   if (!rebuild) {
     await ctx.finish("succeeded");

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobKeys } from "../../shared/jobs/keys.js";
 import { rebuildAlias } from "../../shared/jobs/rebuild.js";
 import { createWriteTargets, withExtraTargets } from "../../shared/jobs/write-targets.js";
 import { removeAlias } from "../../shared/elastic/aliases.js";
@@ -137,6 +138,24 @@ describe("rebuild, cancel and reconcile", () => {
     // The slot is free again.
     const next = await services.jobs.start("reimport", source.name);
     await services.jobs.cancel(next.id);
+  }, 120_000);
+
+  it("a runner that died between the last page's commit and the next step's goes on to the swap instead of scanning again", async () => {
+    // The tests before changed the container; a chunk of exactly its pages stops before the swap.
+    const count = (await source.container.items.readAll().fetchAll()).resources.length;
+    const pages = Math.ceil(count / PAGE);
+    const started = (await services.jobs.start("reimport", source.name, { mode: "rebuild" })).id;
+    let job = (await services.jobs.runChunk(started, 60_000, { maxPages: pages })).job!;
+    expect(job).toMatchObject({ state: "running", phase: "swap", scanned: count, pages });
+    // What such a runner leaves: the last page committed (no continuation: the scan is complete),
+    // the phase still "scan".
+    const jobKey = jobKeys(source.config.redis.keyPrefix, source.name).job(started);
+    await services.clients.redis.hset(jobKey, "phase", "scan");
+    expect(await services.jobs.get(started)).toMatchObject({ phase: "scan", continuation: undefined });
+
+    job = await runToEnd(services, started);
+    expect(job).toMatchObject({ state: "succeeded", scanned: count, indexed: count, pages });
+    expect(await aliasTargets(alias)).toEqual([job.targetIndex]);
   }, 120_000);
 
   it("a live write racing the end of a rebuild still reaches the index that goes live", async () => {
