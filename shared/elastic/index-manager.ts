@@ -44,16 +44,31 @@ export async function ensureIndex(client: Client, definition: IndexDefinition): 
   }
 }
 
+export interface IndexVersionOptions {
+  /** Settings that replace the definition's own for the same names (a rebuild's bulk-load settings). */
+  readonly overrides?: Readonly<Record<string, string | number>>;
+  /** An alias of its own (write index), created with the index in the same request. */
+  readonly alias?: string;
+}
+
 /**
  * Creates a new concrete index version for the alias without pointing the alias at it: the
- * rebuild fills it, then swapAlias makes it live. Returns its name.
+ * rebuild fills it, then swapAlias makes it live. Returns its name. One request, however many of
+ * the options are given: each index-level change is a cluster-state update of its own.
  */
-export async function createIndexVersion(client: Client, definition: IndexDefinition, now = new Date()): Promise<string> {
+export async function createIndexVersion(
+  client: Client,
+  definition: IndexDefinition,
+  now = new Date(),
+  options: IndexVersionOptions = {},
+): Promise<string> {
   assertAliasName(definition.alias);
+  if (options.alias !== undefined) assertAliasName(options.alias);
   const mapping = withMetadata(definition.mapping);
+  const settings = options.overrides ? overrideSettings(definition.settings, options.overrides) : definition.settings;
   for (let attempt = 1; ; attempt++) {
     const index = indexVersionName(definition.alias, new Date(now.getTime() + attempt - 1));
-    const failure = await tryCreate(client, index, { ...definition, mapping }, undefined);
+    const failure = await tryCreate(client, index, { ...definition, mapping, ...(settings ? { settings } : {}) }, options.alias);
     if (!failure) return index;
     if (attempt < 3 && failure.type === "resource_already_exists_exception") continue;
     throw createError(definition.alias, failure);
@@ -64,15 +79,17 @@ export async function createIndexVersion(client: Client, definition: IndexDefini
  * Points the alias at `newIndex` only (as write index), in one atomic `_aliases` request, and
  * returns the indices it pointed at before (to delete once the swap has settled). `must_exist`
  * on each removal makes the swap fail, instead of leaving two targets, if someone else moved the
- * alias between the read and the swap.
+ * alias between the read and the swap. `retire` names another alias of `newIndex` to remove in
+ * the same request (a rebuild's own), when it is still there.
  */
-export async function swapAlias(client: Client, alias: string, newIndex: string): Promise<{ previous: string[] }> {
+export async function swapAlias(client: Client, alias: string, newIndex: string, retire?: string): Promise<{ previous: string[] }> {
   assertAliasName(alias);
-  const current = await aliasTargets(client, alias);
+  const [current, retiring] = await Promise.all([aliasTargets(client, alias), retire ? aliasTargets(client, retire) : Promise.resolve<string[]>([])]);
   const previous = current.filter((index) => index !== newIndex);
   const actions: estypes.IndicesUpdateAliasesAction[] = [
     ...previous.map((index) => ({ remove: { index, alias, must_exist: true } })),
     { add: { index: newIndex, alias, is_write_index: true } },
+    ...(retire && retiring.includes(newIndex) ? [{ remove: { index: newIndex, alias: retire, must_exist: true } }] : []),
   ];
   try {
     await client.indices.updateAliases({ actions });
@@ -82,6 +99,28 @@ export async function swapAlias(client: Client, alias: string, newIndex: string)
     throw dependencyFailure(`swap of alias "${alias}" to ${newIndex}`, failure);
   }
   return { previous };
+}
+
+/**
+ * The settings with `overrides` (flat `index.*` names) in place of the same settings however the
+ * configuration spells them: `index.x`, `x`, or `{ index: { x } }`. Elasticsearch refuses a
+ * setting given twice, so the configured spelling goes.
+ */
+export function overrideSettings(
+  settings: Readonly<Record<string, unknown>> | undefined,
+  overrides: Readonly<Record<string, string | number>>,
+): Record<string, unknown> {
+  const names = Object.keys(overrides).map((name) => name.replace(/^index\./, ""));
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(settings ?? {})) {
+    if (names.includes(key.replace(/^index\./, ""))) continue;
+    if (key === "index" && value !== null && typeof value === "object" && !Array.isArray(value)) {
+      result.index = Object.fromEntries(Object.entries(value).filter(([name]) => !names.includes(name)));
+    } else {
+      result[key] = value;
+    }
+  }
+  return { ...result, ...overrides };
 }
 
 /** `${alias}-yyyymmddhhmmssSSS` (UTC): names sort in creation order. */

@@ -167,6 +167,41 @@ describe("createIndexVersion and swapAlias", () => {
     expect(stored[next]?.mappings.properties?.driftless).toEqual(DRIFTLESS_METADATA.mapping);
   });
 
+  it("creates a version with overridden settings and an alias of its own in the one request, however the settings are spelled", async () => {
+    const overrides = { "index.refresh_interval": "-1", "index.number_of_replicas": 0 };
+    const spellings = [
+      { refresh_interval: "5s", number_of_replicas: 1, number_of_shards: 2 },
+      { "index.refresh_interval": "5s", "index.number_of_replicas": 1, "index.number_of_shards": 2 },
+      { index: { refresh_interval: "5s", number_of_replicas: 1, number_of_shards: 2 } },
+    ];
+    for (const configured of spellings) {
+      const alias = aliasName();
+      const own = `${alias}-rebuild`;
+      const index = await createIndexVersion(client, { alias, mapping, settings: configured }, new Date(), { overrides, alias: own });
+
+      const stored = (await client.indices.getSettings({ index }))[index]?.settings?.index;
+      expect(stored, JSON.stringify(configured)).toMatchObject({ refresh_interval: "-1", number_of_replicas: "0", number_of_shards: "2" });
+      expect((await indicesBehind(own))[index]?.aliases?.[own]?.is_write_index).toBe(true);
+      // The source's alias is still not on it: only a swap puts it there.
+      expect(Object.keys((await client.indices.getAlias({ index }))[index]?.aliases ?? {})).toEqual([own]);
+    }
+  });
+
+  it("retires a second alias of the new index in the swap itself, and swaps all the same when it is gone", async () => {
+    const alias = aliasName();
+    const own = `${alias}-rebuild`;
+    const { created: first } = await ensureIndex(client, { alias, mapping, settings });
+    const second = await createIndexVersion(client, { alias, mapping, settings }, new Date(), { alias: own });
+
+    expect(await swapAlias(client, alias, second, own)).toEqual({ previous: [first] });
+    expect(Object.keys((await client.indices.getAlias({ index: second }))[second]?.aliases ?? {})).toEqual([alias]);
+    await expect(client.indices.existsAlias({ name: own })).resolves.toBe(false);
+
+    // A resumed swap: the second alias went with the first attempt.
+    expect(await swapAlias(client, alias, first!, own)).toEqual({ previous: [second] });
+    expect(Object.keys(await indicesBehind(alias))).toEqual([first]);
+  });
+
   it("moves the alias atomically: readers always find exactly one of the two indices", async () => {
     const alias = aliasName();
     const { created: first } = await ensureIndex(client, { alias, mapping, settings });
