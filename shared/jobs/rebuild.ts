@@ -41,13 +41,20 @@ export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
   const extra = rebuildAlias(alias);
   if (!ctx.job.targetIndex) {
     await removeLeftovers(ctx, alias, extra);
-    const index = await createIndexVersion(deps.elastic, { alias, mapping, settings }, new Date(ctx.now));
+    // Settings and alias in the create request itself: each separate change is another
+    // cluster-state update (about 30 ms each here) before the first page may be read.
+    const index = await createIndexVersion(deps.elastic, { alias, mapping, settings }, new Date(ctx.now), {
+      overrides: BULK_LOAD_SETTINGS,
+      alias: extra,
+    });
     await ctx.commit({ targetIndex: index, targetAlias: extra });
     ctx.logger.info({ source: name, job: ctx.job.id, index }, "rebuild: new index version created");
+  } else {
+    // A resumed prepare whose index an earlier driftless created bare, adding its settings and
+    // alias after the create: the crash may have come in between. Both are safe to repeat.
+    await putIndexSettings(deps.elastic, ctx.job.targetIndex, BULK_LOAD_SETTINGS);
+    await addAlias(deps.elastic, ctx.job.targetIndex, extra);
   }
-  // Repeated on a resumed prepare: the crash may have come between the create and this.
-  await putIndexSettings(deps.elastic, ctx.job.targetIndex!, BULK_LOAD_SETTINGS);
-  await addAlias(deps.elastic, ctx.job.targetIndex!, extra);
   await deps.targets.publish(name, extra);
   // No wait for the sync processes to notice: they read the target after every claim (write-targets.ts).
   await ctx.commit({ phase: "scan" });
@@ -69,24 +76,31 @@ async function removeLeftovers(ctx: ChunkContext, alias: string, extra: string):
 }
 
 /**
- * Makes the new index live: refresh it (so searches see every document the moment the alias
- * moves), record the indices the alias points at now, swap, stop the extra live writes, and only
- * then delete the old indices. Searches are served by the old index until the swap and by the new
- * one after it.
+ * Makes the new index live: restore its serving settings and refresh it (so searches see every
+ * document the moment the alias moves), record the indices the alias points at now, swap the
+ * alias and remove the rebuild alias in the same atomic request, stop the extra live writes, and
+ * only then delete the old indices. Searches are served by the old index until the swap and by
+ * the new one after it.
  */
 export async function finishRebuild(ctx: ChunkContext): Promise<void> {
   const { deps, source } = ctx;
   const alias = source.config.index;
   const target = ctx.job.targetIndex!;
-  await putIndexSettings(deps.elastic, target, servingSettings(source.config.settings));
-  await refreshIndex(deps.elastic, target);
+  // Side by side: the explicit refresh makes everything written so far visible whatever the
+  // interval, and the settings update is a cluster-state change that need not wait for it.
+  const restored = await Promise.allSettled([
+    putIndexSettings(deps.elastic, target, servingSettings(source.config.settings)),
+    refreshIndex(deps.elastic, target),
+  ]);
+  for (const result of restored) if (result.status === "rejected") throw result.reason;
   if (ctx.job.previousIndices.length === 0) {
     const previous = (await aliasTargets(deps.elastic, alias)).filter((index) => index !== target);
     if (previous.length > 0) await ctx.commit({ previousIndices: previous });
   }
-  await swapAlias(deps.elastic, alias, target);
+  // A sync write through the rebuild alias after this fails as index-missing and is skipped; its
+  // write to the source's alias, which comes after it (write-targets.ts), reaches the new index.
+  await swapAlias(deps.elastic, alias, target, rebuildAlias(alias));
   await withdrawTarget(ctx);
-  await removeAlias(deps.elastic, target, rebuildAlias(alias));
   for (const index of ctx.job.previousIndices) if (index !== target) await deleteIndex(deps.elastic, index);
   await ctx.finish("succeeded");
   ctx.logger.info({ source: source.config.name, job: ctx.job.id, index: target, deleted: ctx.job.previousIndices }, "rebuild: alias swapped");

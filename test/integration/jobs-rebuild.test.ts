@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobKeys } from "../../shared/jobs/keys.js";
 import { rebuildAlias } from "../../shared/jobs/rebuild.js";
 import { createWriteTargets, withExtraTargets } from "../../shared/jobs/write-targets.js";
-import { removeAlias } from "../../shared/elastic/aliases.js";
 import { createBulkSink } from "../../shared/elastic/index.js";
-import { swapAlias } from "../../shared/elastic/index-manager.js";
+import { createIndexVersion, swapAlias } from "../../shared/elastic/index-manager.js";
 import type { Sink } from "../../shared/elastic/types.js";
 import { isTerminal } from "../../shared/jobs/store.js";
 import type { Job } from "../../shared/jobs/types.js";
@@ -158,6 +157,35 @@ describe("rebuild, cancel and reconcile", () => {
     expect(await aliasTargets(alias)).toEqual([job.targetIndex]);
   }, 120_000);
 
+  it("a runner that died in prepare: an index it created but never recorded goes, one it recorded is completed", async () => {
+    const [configured] = source.config.sources;
+    const jobKey = (id: string) => jobKeys(source.config.redis.keyPrefix, source.name).job(id);
+
+    // Died between the create (which puts the rebuild alias on the index) and recording it.
+    const leftover = `${alias}-leftover`;
+    await source.elastic.indices.create({ index: leftover, aliases: { [rebuildAlias(alias)]: { is_write_index: true } } });
+    const first = (await services.jobs.start("reimport", source.name, { mode: "rebuild" })).id;
+    let job = (await services.jobs.runChunk(first, 60_000, { maxPages: 1 })).job!;
+    expect(job).toMatchObject({ state: "running", phase: "scan", scanned: PAGE });
+    expect(await source.elastic.indices.exists({ index: leftover })).toBe(false);
+    expect(await aliasTargets(rebuildAlias(alias))).toEqual([job.targetIndex]);
+    job = await services.jobs.cancel(first);
+    expect((await services.jobs.runChunk(first, 60_000)).job).toMatchObject({ state: "cancelled" });
+
+    // Recorded an index created bare (as an earlier driftless did, adding settings and alias after).
+    const bare = await createIndexVersion(source.elastic, { alias, mapping: configured!.mapping, settings: configured!.settings });
+    const second = (await services.jobs.start("reimport", source.name, { mode: "rebuild" })).id;
+    await services.clients.redis.hset(jobKey(second), "targetIndex", bare, "targetAlias", rebuildAlias(alias));
+    job = (await services.jobs.runChunk(second, 60_000, { maxPages: 1 })).job!;
+    expect(job).toMatchObject({ state: "running", phase: "scan", targetIndex: bare, scanned: PAGE });
+    expect(await aliasTargets(rebuildAlias(alias))).toEqual([bare]);
+    expect(await indexSettings(bare)).toMatchObject({ refresh_interval: "-1", number_of_replicas: "0" });
+    job = await runToEnd(services, second);
+    expect(job).toMatchObject({ state: "succeeded", targetIndex: bare });
+    expect(await aliasTargets(alias)).toEqual([bare]);
+    expect(await aliasTargets(rebuildAlias(alias))).toEqual([]);
+  }, 120_000);
+
   it("a live write racing the end of a rebuild still reaches the index that goes live", async () => {
     // Its own alias pair, so the other tests' indexes are not involved.
     const live = `${alias}-race`;
@@ -167,7 +195,8 @@ describe("rebuild, cancel and reconcile", () => {
     const targets = createWriteTargets(services.clients.redis, `${source.config.redis.keyPrefix}-race`);
     await targets.publish(source.name, rebuildAlias(live));
     try {
-      // The rebuild ends right after the batch's first bulk request: swap, withdraw, rebuild alias gone.
+      // The rebuild ends right after the batch's first bulk request, as finishRebuild ends it:
+      // the swap (which retires the rebuild alias in the same request), then the withdrawal.
       const bulk = createBulkSink(source.elastic);
       let ended = false;
       const sink: Sink = {
@@ -175,9 +204,8 @@ describe("rebuild, cancel and reconcile", () => {
           const outcomes = await bulk.write(target, ops);
           if (!ended) {
             ended = true;
-            await swapAlias(source.elastic, live, newIndex);
+            await swapAlias(source.elastic, live, newIndex, rebuildAlias(live));
             await targets.withdraw(source.name, rebuildAlias(live));
-            await removeAlias(source.elastic, newIndex, rebuildAlias(live));
           }
           return outcomes;
         },
