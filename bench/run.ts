@@ -9,7 +9,7 @@
  * subset (ratios need the ceilings). BENCH_PROFILE=1 writes .cpuprofile files of the pipeline and
  * worker processes to bench/results/profiles (summarize them with bench/profile-top.ts).
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { measureBaselines } from "./baselines.js";
@@ -143,6 +143,8 @@ try {
       quietWaitMs,
       documents: sizes.docs,
       cores: cpus().length,
+      // Absolute numbers move with the host's CPU: name it, with its clock where the machine reports one.
+      cpu: await cpuName(),
       node: process.version,
       loadAverageBefore: loadBefore.map((value) => round(value)),
       loadAverageAfter: loadavg().map((value) => round(value)),
@@ -190,8 +192,15 @@ try {
     ["reimport worker peak RSS (MB)", done ? fmt(done.peakRssMb) : "pending", targets.reimportPeakRssMb],
   ];
   log(`\n${table(rows)}\n`);
-  log(`absolute numbers are this machine's (${cpus().length} cores, load ${results.run.loadAverageBefore.join(" ")} before the run); bench/results/latest.json has the details (${results.run.seconds} s).`);
+  log(`absolute numbers are this machine's (${cpus().length} cores, ${results.run.cpu}, load ${results.run.loadAverageBefore.join(" ")} before the run); bench/results/latest.json has the details (${results.run.seconds} s).`);
 } finally {
   await ctx.close();
   await rm(dir, { recursive: true, force: true });
+}
+
+/** The CPU's model and clock; os.cpus() says 0 MHz in some VMs, where /proc/cpuinfo still knows. */
+async function cpuName(): Promise<string> {
+  const info = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(info)?.[1] ?? cpus()[0]?.speed ?? 0);
+  return `${cpus()[0]?.model ?? "unknown CPU"}${mhz > 0 ? ` at ${Math.round(mhz)} MHz` : ""}`;
 }
