@@ -173,6 +173,8 @@ describe("createIndexVersion and swapAlias", () => {
       { refresh_interval: "5s", number_of_replicas: 1, number_of_shards: 2 },
       { "index.refresh_interval": "5s", "index.number_of_replicas": 1, "index.number_of_shards": 2 },
       { index: { refresh_interval: "5s", number_of_replicas: 1, number_of_shards: 2 } },
+      // Nothing left of the nested object but the overridden settings.
+      { index: { refresh_interval: "5s", number_of_replicas: 1 }, number_of_shards: 2 },
     ];
     for (const configured of spellings) {
       const alias = aliasName();
