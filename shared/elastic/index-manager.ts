@@ -68,7 +68,7 @@ export async function createIndexVersion(
   const settings = options.overrides ? overrideSettings(definition.settings, options.overrides) : definition.settings;
   for (let attempt = 1; ; attempt++) {
     const index = indexVersionName(definition.alias, new Date(now.getTime() + attempt - 1));
-    const failure = await tryCreate(client, index, { ...definition, mapping, ...(settings ? { settings } : {}) }, options.alias);
+    const failure = await tryCreate(client, index, { ...definition, mapping, settings }, options.alias);
     if (!failure) return index;
     if (attempt < 3 && failure.type === "resource_already_exists_exception") continue;
     throw createError(definition.alias, failure);

@@ -58,11 +58,11 @@ export function createWriteTargets(redis: RedisClient, prefix: string): WriteTar
  *
  * The extra targets are written first, the source's alias last. The end of a rebuild swaps the
  * alias to the new index and removes the rebuild alias in one request, then withdraws the
- * target. Written the other way
- * round, a batch could write the old index just before the swap and find the target gone just
- * after it: the new index, live from then on, would miss the change (jobs-rebuild.test.ts has
- * that race). In this order, a vanished target means the swap (or a cancel, which leaves the old
- * index live) came before, so the write to the alias that follows reaches the live index.
+ * target. Written the other way round, a batch could write the old index just before the swap
+ * and find the target gone just after it: the new index, live from then on, would miss the
+ * change (jobs-rebuild.test.ts has that race). In this order, a vanished target means the swap
+ * (or a cancel, which leaves the old index live) came before, so the write to the alias that
+ * follows reaches the live index.
  */
 export function withExtraTargets(sink: Sink, targets: WriteTargets, source: string): Sink {
   return {
