@@ -15,8 +15,8 @@ export function enqueueCommand(): Command {
         if (!source) throw new NotFoundError("unknown_source", `no source named "${sourceName}"`);
         const item = pk === undefined ? { id } : { id, pk: parsePk(pk) };
         const keys = parseEnqueueBody(JSON.stringify({ items: [item] }), source.config, 1);
-        const result = await source.queue.enqueue(keys, { lane: "live", now: services.clock.now() });
-        process.stdout.write(`${JSON.stringify(result)}\n`);
+        const { enqueued, duplicates } = await source.queue.enqueue(keys, { lane: "live", now: services.clock.now() });
+        process.stdout.write(`${JSON.stringify({ enqueued, duplicates })}\n`);
       });
     });
 }

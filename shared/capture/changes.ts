@@ -1,6 +1,6 @@
 import type { SourceConfig } from "../config/source.js";
 import { partitionKeyOf, type DocKey, type PartitionKeyValue } from "../core/keys.js";
-import type { EnqueueResult, SourceQueue } from "../queue/types.js";
+import type { SourceQueue } from "../queue/types.js";
 
 export interface ChangeKeys {
   readonly keys: DocKey[];
@@ -48,9 +48,9 @@ export async function enqueueChanges(
   queue: SourceQueue,
   changes: readonly unknown[],
   now: number,
-): Promise<EnqueueResult & { skipped: number }> {
+): Promise<{ enqueued: number; duplicates: number; skipped: number }> {
   const { keys, skipped } = keysFromChanges(source, changes);
   if (keys.length === 0) return { enqueued: 0, duplicates: 0, skipped };
-  const result = await queue.enqueue(keys, { lane: "live", now });
-  return { ...result, skipped };
+  const { enqueued, duplicates } = await queue.enqueue(keys, { lane: "live", now });
+  return { enqueued, duplicates, skipped };
 }

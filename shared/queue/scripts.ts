@@ -35,7 +35,8 @@ type Counts2 = [number, number];
 
 /** What each script returns when it succeeds (negative codes are turned into errors). */
 export interface ScriptReplies {
-  enqueue: Counts2;
+  /** enqueued, duplicates, and a "1" (duplicate) or "0" (enqueued) per member. */
+  enqueue: [number, number, string];
   claim: (string | number)[];
   ack: Counts2;
   release: Counts2;

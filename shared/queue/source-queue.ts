@@ -22,6 +22,8 @@ const CHUNK = 1000;
 /** Errors are kept for people to read, not whole response bodies. */
 const MAX_ERROR_LENGTH = 2000;
 const DEFAULT_DEAD_LETTER_REASON = "rejected";
+/** The enqueue script's mark of a duplicate in its outcomes string. */
+const ONE = "1".charCodeAt(0);
 
 export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
   const { redis, source, keys, retry: policy } = deps;
@@ -47,12 +49,14 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
       checkLane(lane);
       let enqueued = 0;
       let duplicates = 0;
+      const isDuplicate: boolean[] = [];
       for (const chunk of chunks(docKeys.map(encodeKey))) {
-        const [e, d] = await run("enqueue", [now, delayMs, lane, ...chunk]);
+        const [e, d, outcomes] = await run("enqueue", [now, delayMs, lane, ...chunk]);
         enqueued += e;
         duplicates += d;
+        for (let i = 0; i < outcomes.length; i++) isDuplicate.push(outcomes.charCodeAt(i) === ONE);
       }
-      return { enqueued, duplicates };
+      return { enqueued, duplicates, isDuplicate };
     },
 
     async claim({ max, leaseMs, now, bulkShare = 0.1 }): Promise<Claim> {

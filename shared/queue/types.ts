@@ -11,6 +11,8 @@ export interface EnqueueResult {
   readonly enqueued: number;
   /** Keys that were already pending (their earliest due time is kept) or already dirty. */
   readonly duplicates: number;
+  /** Per key, in the order given: whether it was counted a duplicate. */
+  readonly isDuplicate: readonly boolean[];
 }
 
 export interface ClaimedKey {

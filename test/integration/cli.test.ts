@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createTestSource } from "../setup/fixtures.js";
 
 function driftless(args: string[], env: Record<string, string | undefined> = {}) {
   const result = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
@@ -36,6 +37,18 @@ describe("driftless CLI", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^driftless: config_invalid: .*SYNC_BATCH_SIZE/);
     expect(lines[0]).not.toContain("redis://");
+  }, 120_000);
+
+  it("enqueue prints the counts of the key it enqueued, as the HTTP producer answers", async () => {
+    const source = await createTestSource();
+    try {
+      const first = driftless(["enqueue", source.name, "doc-1", "tenant-1"], source.env);
+      expect(first.stderr).toBe("");
+      expect([first.code, first.stdout]).toEqual([0, '{"enqueued":1,"duplicates":0}\n']);
+      expect(driftless(["enqueue", source.name, "doc-1", "tenant-1"], source.env).stdout).toBe('{"enqueued":0,"duplicates":1}\n');
+    } finally {
+      await source.dispose();
+    }
   }, 120_000);
 
   it("stack up starts the local stack in the background and stack down stops it", () => {

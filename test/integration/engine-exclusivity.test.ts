@@ -79,7 +79,7 @@ describe("engine: per-key exclusivity and ordering", () => {
     await writeStarted;
     // The document changes while the first write is held, and its key arrives again.
     await source.container.items.upsert({ id: key.id, tenant: key.pk, title: "second", n: 2 });
-    expect(await base.queue.enqueue([key], { lane: "live", now: Date.now() })).toEqual({ enqueued: 1, duplicates: 0 });
+    expect(await base.queue.enqueue([key], { lane: "live", now: Date.now() })).toEqual({ enqueued: 1, duplicates: 0, isDuplicate: [false] });
     expect(await base.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 1, dirty: 1 });
 
     // A second worker finds nothing to claim: the key is not pending while it is in flight.

@@ -108,6 +108,7 @@ describe.skipIf(redisServer === null)("queue on a Redis Cluster node", () => {
     expect(track("enqueue", await queue.enqueue([key("a"), key("b"), key("c"), key("a")], { lane: "live", now: T }))).toEqual({
       enqueued: 3,
       duplicates: 1,
+      isDuplicate: [false, false, false, true],
     });
     await queue.enqueue([key("d")], { lane: "bulk", now: T });
     const claim = track("claim", await queue.claim({ max: 4, leaseMs: 1000, now: T }));

@@ -57,9 +57,10 @@ describe("enqueue", () => {
     expect(await queue.enqueue([key("a"), key("b"), key("a")], { lane: "live", now: T, delayMs: 5000 })).toEqual({
       enqueued: 2,
       duplicates: 1,
+      isDuplicate: [false, false, true],
     });
-    expect(await queue.enqueue([key("a")], { lane: "live", now: T, delayMs: 1000 })).toEqual({ enqueued: 0, duplicates: 1 });
-    expect(await queue.enqueue([key("a")], { lane: "live", now: T, delayMs: 9000 })).toEqual({ enqueued: 0, duplicates: 1 });
+    expect(await queue.enqueue([key("a")], { lane: "live", now: T, delayMs: 1000 })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
+    expect(await queue.enqueue([key("a")], { lane: "live", now: T, delayMs: 9000 })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
     expect(Number(await redis.zscore(keys.live, member("a")))).toBe(T + 1000);
 
     expect((await queue.claim({ max: 10, leaseMs: 1000, now: T + 999 })).items).toEqual([]);
@@ -80,8 +81,8 @@ describe("enqueue", () => {
     const { queue, keys } = newQueue();
     await queue.enqueue([key("up"), key("stay")], { lane: "bulk", now: T, delayMs: 500 });
     await queue.enqueue([key("stay2")], { lane: "live", now: T });
-    expect(await queue.enqueue([key("up")], { lane: "live", now: T, delayMs: 2000 })).toEqual({ enqueued: 0, duplicates: 1 });
-    expect(await queue.enqueue([key("stay2")], { lane: "bulk", now: T })).toEqual({ enqueued: 0, duplicates: 1 });
+    expect(await queue.enqueue([key("up")], { lane: "live", now: T, delayMs: 2000 })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
+    expect(await queue.enqueue([key("stay2")], { lane: "bulk", now: T })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
 
     expect(await redis.zscore(keys.bulk, member("up"))).toBeNull();
     expect(Number(await redis.zscore(keys.live, member("up")))).toBe(T + 500); // earliest due kept
@@ -102,10 +103,10 @@ describe("enqueue", () => {
   it("processes more keys than one script call takes, in atomic chunks", async () => {
     const { queue } = newQueue();
     const many = Array.from({ length: 2500 }, (_, i) => key(`k${i}`));
-    expect(await queue.enqueue([...many, ...many.slice(0, 10)], { lane: "bulk", now: T })).toEqual({
-      enqueued: 2500,
-      duplicates: 10,
-    });
+    const result = await queue.enqueue([...many, ...many.slice(0, 10)], { lane: "bulk", now: T });
+    expect(result).toMatchObject({ enqueued: 2500, duplicates: 10 });
+    // The outcomes of the three chunks line up with the keys given.
+    expect(result.isDuplicate).toEqual([...many.map(() => false), ...many.slice(0, 10).map(() => true)]);
     const claim = await queue.claim({ max: 2500, leaseMs: 1000, now: T });
     expect(claim.items).toHaveLength(2500);
     expect(await queue.ack(claim.token, claim.items.map((i) => i.member), T)).toEqual({ settled: 2500, stale: 0 });
@@ -213,8 +214,8 @@ describe("dirty keys", () => {
     await queue.enqueue([key("a")], { lane: "bulk", now: T });
     const first = await claimOne(queue, T);
 
-    expect(await queue.enqueue([key("a")], { lane: "bulk", now: T + 1 })).toEqual({ enqueued: 1, duplicates: 0 });
-    expect(await queue.enqueue([key("a")], { lane: "live", now: T + 2 })).toEqual({ enqueued: 0, duplicates: 1 });
+    expect(await queue.enqueue([key("a")], { lane: "bulk", now: T + 1 })).toEqual({ enqueued: 1, duplicates: 0, isDuplicate: [false] });
+    expect(await queue.enqueue([key("a")], { lane: "live", now: T + 2 })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
     expect(await queue.stats(T + 2)).toMatchObject({ pending: 0, inflight: 1, dirty: 1 });
     expect((await queue.claim({ max: 10, leaseMs: 1000, now: T + 3 })).items).toEqual([]);
 
@@ -312,7 +313,7 @@ describe("retry", () => {
     await queue.enqueue([key("a")], { lane: "live", now: T });
     const { token } = await claimOne(queue, T);
     await queue.retry(token, [{ member: member("a"), error: "timeout" }], T);
-    expect(await queue.enqueue([key("a")], { lane: "live", now: T + 10 })).toEqual({ enqueued: 0, duplicates: 1 });
+    expect(await queue.enqueue([key("a")], { lane: "live", now: T + 10 })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
     const { item } = await claimOne(queue, T + 10); // due now, not at T + 1000
     expect(item.attempts).toBe(0);
   });
@@ -347,7 +348,7 @@ describe("dead letters", () => {
     await queue.enqueue([key("a")], { lane: "live", now: T });
     const { token } = await claimOne(queue, T);
     await queue.deadLetter(token, [{ member: member("a"), error: "400" }], T);
-    expect(await queue.enqueue([key("a")], { lane: "bulk", now: T + 1 })).toEqual({ enqueued: 1, duplicates: 0 });
+    expect(await queue.enqueue([key("a")], { lane: "bulk", now: T + 1 })).toEqual({ enqueued: 1, duplicates: 0, isDuplicate: [false] });
     expect(await queue.stats(T + 1)).toMatchObject({ deadLettered: 0, pendingBulk: 1 });
     expect((await claimOne(queue, T + 1)).item).toMatchObject({ attempts: 0, lane: "bulk" });
   });

@@ -29,7 +29,9 @@
     otherwise            -> pending at now + delay. Counted enqueued.
 
   Output:
-    {enqueued, duplicates}, or BAD_ARGUMENT / BAD_LANE
+    {enqueued, duplicates, outcomes}, or BAD_ARGUMENT / BAD_LANE. outcomes has one character
+    per member, in order: "1" where it was counted a duplicate, "0" where it was enqueued (so a
+    caller that merged several requests into this call can answer each with its own counts).
 ]]
 local rcall = redis.call
 local K = {
@@ -44,6 +46,7 @@ if lane ~= "live" and lane ~= "bulk" then return BAD_LANE end
 local due = now + delay
 
 local enqueued, duplicates = 0, 0
+local outcomes = {}
 for i = 4, #ARGV do
   local member = ARGV[i]
   if rcall("ZSCORE", K.inflight, member) then
@@ -51,11 +54,13 @@ for i = 4, #ARGV do
     if not dirtyLane then
       rcall("HSET", K.dirty, member, lane)
       enqueued = enqueued + 1
+      outcomes[i - 3] = "0"
     else
       if lane == "live" and dirtyLane ~= "live" then
         rcall("HSET", K.dirty, member, "live")
       end
       duplicates = duplicates + 1
+      outcomes[i - 3] = "1"
     end
   elseif rcall("ZSCORE", K.dead, member) then
     rcall("ZREM", K.dead, member)
@@ -64,6 +69,7 @@ for i = 4, #ARGV do
     rcall("HDEL", K.errors, member)
     rcall("ZADD", K[lane], due, member)
     enqueued = enqueued + 1
+    outcomes[i - 3] = "0"
   else
     local current, currentLane = rcall("ZSCORE", K.live, member), "live"
     if not current then
@@ -82,10 +88,12 @@ for i = 4, #ARGV do
       end
       rcall("ZADD", K[target], newDue, member)
       duplicates = duplicates + 1
+      outcomes[i - 3] = "1"
     else
       rcall("ZADD", K[lane], due, member)
       enqueued = enqueued + 1
+      outcomes[i - 3] = "0"
     end
   end
 end
-return {enqueued, duplicates}
+return {enqueued, duplicates, table.concat(outcomes)}
