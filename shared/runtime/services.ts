@@ -10,6 +10,7 @@ import { createCosmosReader } from "../cosmos/reader.js";
 import { createBulkSink, createElasticClient, ensureIndex, MappingIncompatibleError, type Client } from "../elastic/index.js";
 import { createDeadLetterMirror, type DeadLetterMirror } from "../deadletters/mirror.js";
 import { createJobs, createWriteTargets, withExtraTargets, type JobsService } from "../jobs/index.js";
+import { coalesceEnqueues } from "../queue/coalesce.js";
 import { connectRedis } from "../queue/connect.js";
 import { redisMirrorCursor } from "../queue/mirror-cursor.js";
 import { createServiceBusDeadLetterSender } from "../servicebus/dead-letter-sender.js";
@@ -89,7 +90,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
 
   const sources = new Map<string, SourceRuntime>();
   for (const source of config.sources) {
-    const sourceQueue = instrumentQueue(guardQueue(queue.forSource(source.name), circuits.redis), metrics);
+    const sourceQueue = coalesceEnqueues(instrumentQueue(guardQueue(queue.forSource(source.name), circuits.redis), metrics));
     sources.set(source.name, {
       config: source,
       queue: sourceQueue,

@@ -95,6 +95,38 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     expect(stats.pending + stats.inflight).toBe(0);
   });
 
+  it("answers concurrent requests for the same keys each with the counts of its own keys", async () => {
+    // A second worker with a queue of its own and no sync, so that no key is claimed between its two copies.
+    const config = loadConfig({
+      ...source.env,
+      REDIS_KEY_PREFIX: `${source.env.REDIS_KEY_PREFIX}-producer`,
+      WORKER_PORT: "0",
+      DRIFTLESS_API_KEY: API_KEY,
+      WORKER_SYNC: "false",
+      CAPTURE_ENABLED: "false",
+    });
+    const producer = await startWorker(config, { logger: silentLogger });
+    try {
+      const keys = Array.from({ length: 40 }, (_, i) => ({ id: `concurrent-${i}`, pk: "t0" }));
+      // Every key twice, in requests sent together.
+      const responses = await Promise.all(
+        [...keys, ...keys].map((item) =>
+          fetch(`${producer.url}/sources/${source.name}/enqueue`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-functions-key": API_KEY },
+            body: JSON.stringify({ items: [item] }),
+          }),
+        ),
+      );
+      expect(responses.map((response) => response.status)).toEqual(responses.map(() => 202));
+      const bodies = (await Promise.all(responses.map((response) => response.json()))) as { enqueued: number; duplicates: number }[];
+      for (const body of bodies) expect(body.enqueued + body.duplicates).toBe(1);
+      expect(bodies.reduce((sum, body) => sum + body.enqueued, 0)).toBe(40);
+    } finally {
+      await producer.stop();
+    }
+  });
+
   it("answers health with every dependency up", async () => {
     const response = await fetch(`${worker.url}/health`);
     expect(response.status).toBe(200);

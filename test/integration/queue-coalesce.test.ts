@@ -1,0 +1,142 @@
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DependencyError, ValidationError } from "../../shared/core/errors.js";
+import { encodeKey, type DocKey } from "../../shared/core/keys.js";
+import { coalesceEnqueues } from "../../shared/queue/coalesce.js";
+import { createQueue, queueKeys, type SourceQueue } from "../../shared/queue/index.js";
+import { freePort } from "../../scripts/stack/ports.js";
+import { services, uniqueName } from "../setup/services.js";
+
+const T = 1_700_000_000_000;
+const SOURCE = "orders";
+const key = (id: string): DocKey => ({ id, pk: `tenant-${id}` });
+
+let redis: Redis;
+const prefixes: string[] = [];
+
+beforeAll(() => {
+  redis = new Redis(services().redisUrl);
+});
+
+afterEach(async () => {
+  for (const prefix of prefixes.splice(0)) {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  }
+});
+
+afterAll(async () => {
+  await redis.quit();
+});
+
+/**
+ * A real queue, seen through a recorder of the calls that reach it, under the coalescer.
+ * `calls` holds the number of keys of each call that reached Redis.
+ */
+function coalescedQueue(maxKeys?: number, client: Redis = redis) {
+  const prefix = uniqueName("coalesce");
+  prefixes.push(prefix);
+  const queue = createQueue(client, { prefix, retry: { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 8000 } }).forSource(SOURCE);
+  const calls: number[] = [];
+  const recorded: SourceQueue = {
+    ...queue,
+    enqueue(keys, options) {
+      calls.push(keys.length);
+      return queue.enqueue(keys, options);
+    },
+  };
+  return { queue: coalesceEnqueues(recorded, maxKeys), plain: queue, calls, keys: queueKeys(prefix, SOURCE) };
+}
+
+describe("coalesced enqueues", () => {
+  it("merge the calls of one turn into one, and answer each caller with the counts of its own keys", async () => {
+    const { queue, plain, calls } = coalescedQueue();
+    await plain.enqueue([key("old")], { lane: "live", now: T });
+
+    const results = await Promise.all([
+      queue.enqueue([key("a")], { lane: "live", now: T }),
+      queue.enqueue([key("b"), key("old")], { lane: "live", now: T }),
+      // The same key as the first caller's, in the same merged call: a duplicate, as if it came later.
+      queue.enqueue([key("a")], { lane: "live", now: T }),
+      queue.enqueue([key("c"), key("c")], { lane: "live", now: T }),
+    ]);
+
+    expect(calls).toEqual([6]);
+    expect(results).toEqual([
+      { enqueued: 1, duplicates: 0, isDuplicate: [false] },
+      { enqueued: 1, duplicates: 1, isDuplicate: [false, true] },
+      { enqueued: 0, duplicates: 1, isDuplicate: [true] },
+      { enqueued: 1, duplicates: 1, isDuplicate: [false, true] },
+    ]);
+    expect(await plain.stats(T)).toMatchObject({ pendingLive: 4, pendingBulk: 0 });
+  });
+
+  it("keep lanes and delays apart, and merge again in the next turn", async () => {
+    const { queue, plain, calls, keys } = coalescedQueue();
+    await Promise.all([
+      queue.enqueue([key("live")], { lane: "live", now: T }),
+      queue.enqueue([key("bulk")], { lane: "bulk", now: T }),
+      queue.enqueue([key("later")], { lane: "live", now: T, delayMs: 5000 }),
+      queue.enqueue([key("live2")], { lane: "live", now: T }),
+    ]);
+    expect(calls.sort()).toEqual([1, 1, 2]);
+    expect(Number(await redis.zscore(keys.live, encodeKey(key("later"))))).toBe(T + 5000);
+    expect(Number(await redis.zscore(keys.bulk, encodeKey(key("bulk"))))).toBe(T);
+
+    await queue.enqueue([key("next")], { lane: "live", now: T });
+    expect(calls).toHaveLength(4);
+    expect(await plain.stats(T)).toMatchObject({ pendingLive: 4, pendingBulk: 1 });
+  });
+
+  it("make a merged key due at the earliest time its callers gave", async () => {
+    const { queue, keys } = coalescedQueue();
+    await Promise.all([
+      queue.enqueue([key("late")], { lane: "live", now: T + 50 }),
+      queue.enqueue([key("early")], { lane: "live", now: T }),
+    ]);
+    expect(Number(await redis.zscore(keys.live, encodeKey(key("late"))))).toBe(T);
+    expect(Number(await redis.zscore(keys.live, encodeKey(key("early"))))).toBe(T);
+  });
+
+  it("never split a caller's keys: a batch that would pass the limit is sent first, a larger call goes alone", async () => {
+    const { queue, plain, calls } = coalescedQueue(3);
+    const many = Array.from({ length: 5 }, (_, i) => key(`many${i}`));
+    const results = await Promise.all([
+      queue.enqueue([key("a"), key("b")], { lane: "live", now: T }),
+      queue.enqueue([key("c"), key("d")], { lane: "live", now: T }),
+      queue.enqueue([key("e")], { lane: "live", now: T }),
+      queue.enqueue(many, { lane: "live", now: T }),
+    ]);
+    expect(calls).toEqual([2, 5, 3]);
+    expect(results.map((result) => result.enqueued)).toEqual([2, 2, 1, 5]);
+    expect((await plain.stats(T)).pendingLive).toBe(10);
+  });
+
+  it("fail every caller of a merged call that failed, and an invalid time fails its caller alone", async () => {
+    const port = await freePort();
+    // Nothing listens there; with the offline queue off, each command fails at once, as with Redis down.
+    const down = new Redis({ port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    try {
+      const { queue } = coalescedQueue(undefined, down);
+      const failed = await Promise.allSettled([
+        queue.enqueue([key("a")], { lane: "live", now: T }),
+        queue.enqueue([key("b")], { lane: "live", now: T }),
+      ]);
+      expect(failed.map((result) => result.status)).toEqual(["rejected", "rejected"]);
+      for (const result of failed) expect((result as PromiseRejectedResult).reason).toBeInstanceOf(DependencyError);
+    } finally {
+      down.disconnect();
+    }
+
+    const { queue, plain, calls } = coalescedQueue();
+    const mixed = await Promise.allSettled([
+      queue.enqueue([key("bad")], { lane: "live", now: -1 }),
+      queue.enqueue([key("good")], { lane: "live", now: T }),
+    ]);
+    expect(mixed[0].status).toBe("rejected");
+    expect((mixed[0] as PromiseRejectedResult).reason).toBeInstanceOf(ValidationError);
+    expect(mixed[1]).toEqual({ status: "fulfilled", value: { enqueued: 1, duplicates: 0, isDuplicate: [false] } });
+    expect(calls).toEqual([1, 1]);
+    expect((await plain.stats(T)).pendingLive).toBe(1);
+  });
+});
