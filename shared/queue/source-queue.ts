@@ -18,7 +18,7 @@ export interface SourceQueueDeps {
 }
 
 /** Members per script call: each call is atomic, and none blocks Redis for long. */
-const CHUNK = 1000;
+export const MEMBERS_PER_CALL = 1000;
 /** Errors are kept for people to read, not whole response bodies. */
 const MAX_ERROR_LENGTH = 2000;
 const DEFAULT_DEAD_LETTER_REASON = "rejected";
@@ -107,7 +107,7 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
       return sumSettled(chunks(members), async (chunk) => run("extend", [now, leaseMs, token, ...chunk]));
     },
 
-    async reap(now, max = CHUNK) {
+    async reap(now, max = MEMBERS_PER_CALL) {
       checkTime(now);
       checkCount(max, "max");
       const [requeued, deadLettered] = await run("reap", [now, max, policy.maxAttempts]);
@@ -134,7 +134,7 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
     async listDeadLetters({ offset = 0, limit = 100 } = {}) {
       if (!Number.isSafeInteger(offset) || offset < 0) invalid("offset", "must be a non-negative integer");
       checkCount(limit, "limit");
-      const reply = await run("listDeadLetters", [offset, Math.min(limit, CHUNK)]);
+      const reply = await run("listDeadLetters", [offset, Math.min(limit, MEMBERS_PER_CALL)]);
       const page: DeadLetter[] = [];
       for (let i = 0; i + 1 < reply.length; i += 2) {
         const member = String(reply[i]);
@@ -180,7 +180,7 @@ function parseDeadInfo(json: string | null): Omit<DeadLetter, "key" | "member"> 
 
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  for (let i = 0; i < items.length; i += MEMBERS_PER_CALL) out.push(items.slice(i, i + MEMBERS_PER_CALL));
   return out;
 }
 
@@ -208,9 +208,9 @@ async function sumSettled<T>(
 async function drain(batch: (count: number) => Promise<number>): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = await batch(CHUNK);
+    const n = await batch(MEMBERS_PER_CALL);
     total += n;
-    if (n < CHUNK) return total;
+    if (n < MEMBERS_PER_CALL) return total;
   }
 }
 
