@@ -1,41 +1,23 @@
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DependencyError, ValidationError } from "../../shared/core/errors.js";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
 import { coalesceEnqueues } from "../../shared/queue/coalesce.js";
 import { createQueue, queueKeys, type SourceQueue } from "../../shared/queue/index.js";
-import { freePort } from "../../scripts/stack/ports.js";
-import { services, uniqueName } from "../setup/services.js";
+import { useTestRedis } from "../setup/redis.js";
 
 const T = 1_700_000_000_000;
 const SOURCE = "orders";
 const key = (id: string): DocKey => ({ id, pk: `tenant-${id}` });
 
-let redis: Redis;
-const prefixes: string[] = [];
-
-beforeAll(() => {
-  redis = new Redis(services().redisUrl);
-});
-
-afterEach(async () => {
-  for (const prefix of prefixes.splice(0)) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-});
-
-afterAll(async () => {
-  await redis.quit();
-});
+const { redis, prefix: freshPrefix } = useTestRedis();
 
 /**
  * A real queue, seen through a recorder of the calls that reach it, under the coalescer.
  * `calls` holds the number of keys of each call that reached Redis.
  */
 function coalescedQueue(maxKeys?: number, client: Redis = redis) {
-  const prefix = uniqueName("coalesce");
-  prefixes.push(prefix);
+  const prefix = freshPrefix("coalesce");
   const queue = createQueue(client, { prefix, retry: { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 8000 } }).forSource(SOURCE);
   const calls: number[] = [];
   const recorded: SourceQueue = {
@@ -113,9 +95,8 @@ describe("coalesced enqueues", () => {
   });
 
   it("fail every caller of a merged call that failed, and an invalid time fails its caller alone", async () => {
-    const port = await freePort();
-    // Nothing listens there; with the offline queue off, each command fails at once, as with Redis down.
-    const down = new Redis({ port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    // Nothing listens on port 1; with the offline queue off, each command fails at once, as with Redis down.
+    const down = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     try {
       const { queue } = coalescedQueue(undefined, down);
       const failed = await Promise.allSettled([

@@ -1,12 +1,13 @@
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DependencyError, ValidationError } from "../../shared/core/errors.js";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
 import {
   createQueue, queueKeys, QueueScriptError, ScriptCode, type ClaimedKey, type QueueOptions, type SourceQueue,
 } from "../../shared/queue/index.js";
 import { registerScripts, runScript } from "../../shared/queue/scripts.js";
-import { services, uniqueName } from "../setup/services.js";
+import { useTestRedis } from "../setup/redis.js";
+import { uniqueName } from "../setup/services.js";
 
 const T = 1_700_000_000_000;
 const SOURCE = "orders";
@@ -14,28 +15,11 @@ const key = (id: string): DocKey => ({ id, pk: `tenant-${id}` });
 const member = (id: string): string => encodeKey(key(id));
 const ids = (items: readonly ClaimedKey[]): string[] => items.map((item) => item.key.id).sort();
 
-let redis: Redis;
-const prefixes: string[] = [];
-
-beforeAll(() => {
-  redis = new Redis(services().redisUrl);
-});
-
-afterEach(async () => {
-  for (const prefix of prefixes.splice(0)) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-});
-
-afterAll(async () => {
-  await redis.quit();
-});
+const { redis, prefix: freshPrefix } = useTestRedis();
 
 /** A queue with its own prefix; backoff 1 s doubling to 8 s, 3 attempts, no jitter unless asked. */
 function newQueue(options: QueueOptions = {}): { queue: SourceQueue; keys: ReturnType<typeof queueKeys> } {
-  const prefix = uniqueName("dlq");
-  prefixes.push(prefix);
+  const prefix = freshPrefix("dlq");
   const queue = createQueue(redis, {
     prefix,
     random: () => 0,
