@@ -49,6 +49,11 @@ export interface IndexVersionOptions {
   readonly overrides?: Readonly<Record<string, string | number>>;
   /** An alias of its own (write index), created with the index in the same request. */
   readonly alias?: string;
+  /**
+   * Return once the index is in the cluster state, without waiting for its primary shard to
+   * start: a write that comes before then waits for the shard itself (up to the bulk timeout).
+   */
+  readonly skipShardWait?: boolean;
 }
 
 /**
@@ -68,7 +73,7 @@ export async function createIndexVersion(
   const settings = options.overrides ? overrideSettings(definition.settings, options.overrides) : definition.settings;
   for (let attempt = 1; ; attempt++) {
     const index = indexVersionName(definition.alias, new Date(now.getTime() + attempt - 1));
-    const failure = await tryCreate(client, index, { ...definition, mapping, settings }, options.alias);
+    const failure = await tryCreate(client, index, { ...definition, mapping, settings }, options.alias, options.skipShardWait);
     if (!failure) return index;
     if (attempt < 3 && failure.type === "resource_already_exists_exception") continue;
     throw createError(definition.alias, failure);
@@ -193,10 +198,12 @@ async function tryCreate(
   index: string,
   definition: IndexDefinition,
   alias: string | undefined,
+  skipShardWait = false,
 ): Promise<RequestFailure | undefined> {
   try {
     await client.indices.create({
       index,
+      ...(skipShardWait ? { wait_for_active_shards: 0 } : {}),
       mappings: definition.mapping as estypes.MappingTypeMapping,
       ...(definition.settings ? { settings: definition.settings as estypes.IndicesIndexSettings } : {}),
       ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}),

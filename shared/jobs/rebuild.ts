@@ -42,10 +42,13 @@ export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
   if (!ctx.job.targetIndex) {
     await removeLeftovers(ctx, alias, extra);
     // Settings and alias in the create request itself: each separate change is another
-    // cluster-state update (about 30 ms each here) before the first page may be read.
+    // cluster-state update (about 30 ms each here) before the first page may be read. Nor does
+    // it wait for the new shard to start: the first page is read from Cosmos meanwhile, and its
+    // bulk request waits for the shard if it has to.
     const index = await createIndexVersion(deps.elastic, { alias, mapping, settings }, new Date(ctx.now), {
       overrides: BULK_LOAD_SETTINGS,
       alias: extra,
+      skipShardWait: true,
     });
     await ctx.commit({ targetIndex: index, targetAlias: extra });
     ctx.logger.info({ source: name, job: ctx.job.id, index }, "rebuild: new index version created");

@@ -1,11 +1,9 @@
 import { DependencyError } from "../core/errors.js";
-import { encodeKey, partitionKeyOf, type DocKey } from "../core/keys.js";
+import { encodeKey } from "../core/keys.js";
 import type { ItemOutcome, SinkOp } from "../elastic/types.js";
-import type { ScanPage } from "../cosmos/scan.js";
-import { chunkByBytes } from "../sync/chunk.js";
-import { mapperFor } from "./mappers.js";
 import type { ChunkContext } from "./context.js";
 import { finishRebuild, prepareRebuild } from "./rebuild.js";
+import { preparePage, ReadAhead } from "./scan-pages.js";
 
 /** Attempts at a bulk request that failed as a whole (Elasticsearch unreachable, 429 on every item) before its keys go to the queue. */
 const WHOLE_REQUEST_ATTEMPTS = 3;
@@ -43,95 +41,54 @@ export async function reimportStep(ctx: ChunkContext): Promise<boolean> {
 }
 
 /**
- * Reads one page of full documents, writes them to `target` directly (each document is read
- * once), hands the items that failed to the bulk lane of the queue (where retries and dead
- * letters apply), then commits the counters with the next continuation in one step. A crash
- * before the commit scans the page again; nothing is counted twice.
+ * Writes one page of full documents to `target` directly (each document is read once), hands the
+ * items that failed to the bulk lane of the queue (where retries and dead letters apply), then
+ * commits the counters with the next continuation in one step. A crash before the commit scans
+ * the page again; nothing is counted twice.
  */
 async function scanPage(ctx: ChunkContext, target: string): Promise<boolean> {
   const { deps, source } = ctx;
   const config = source.config;
   const scanner = deps.scanner(config);
-  const page = await readAhead.take(ctx.job.id, ctx.job.continuation, () => scanner.readPage(ctx.job.continuation, deps.options.pageSize));
-  // The next page is read from Cosmos while this one is written to Elasticsearch.
-  if (page.continuation !== undefined) {
-    const next = page.continuation;
-    readAhead.put(ctx.job.id, next, () => scanner.readPage(next, deps.options.pageSize));
+  const read = (continuation: string | undefined) => async () => {
+    const page = await scanner.readPage(continuation, deps.options.pageSize);
+    return preparePage(config, page, Math.floor(deps.clock.now() / 1000), deps.options);
+  };
+  const page = await readAhead.take(ctx.job.id, ctx.job.continuation, read(ctx.job.continuation));
+  // The next page is read from Cosmos, mapped and serialized while this one is written to
+  // Elasticsearch, which would otherwise wait for that work between every two pages.
+  if (page.continuation !== undefined) readAhead.put(ctx.job.id, page.continuation, read(page.continuation));
+  for (const reason of page.unkeyed) {
+    ctx.logger.warn({ source: config.name, err: reason }, "reimport skipped a document without a usable key");
   }
-  const readAtSeconds = Math.floor(ctx.now / 1000);
-  const mapper = mapperFor(config);
-  const ops: SinkOp[] = [];
-  const keys = new Map<string, DocKey>();
-  const failed = new Map<string, DocKey>();
-  let unkeyed = 0;
-  for (const document of page.documents) {
-    let key: DocKey;
-    try {
-      if (typeof document.id !== "string") throw new TypeError("document without a string id");
-      key = { id: document.id, pk: partitionKeyOf(document, config.partitionKeyPaths) };
-    } catch (error) {
-      unkeyed++;
-      ctx.logger.warn({ source: config.name, err: String(error) }, "reimport skipped a document without a usable key");
-      continue;
-    }
-    const member = encodeKey(key);
-    keys.set(member, key);
-    try {
-      ops.push({ ...mapper(key, document, readAtSeconds), member });
-    } catch {
-      // The sync maps it again and dead-letters it with the mapping error as the reason.
-      failed.set(member, key);
-    }
-  }
+  const failed = new Map(page.unmapped.map((key) => [encodeKey(key), key]));
   let indexed = 0;
-  for (const outcome of await writeAll(ctx, target, ops)) {
+  for (const outcome of await writeAll(ctx, target, page.requests)) {
     if (outcome.outcome === "ok") indexed++;
-    else failed.set(outcome.member, keys.get(outcome.member)!);
+    else failed.set(outcome.member, page.keys.get(outcome.member)!);
   }
   if (failed.size > 0) await source.queue.enqueue([...failed.values()], { lane: "bulk", now: ctx.now });
   ctx.pages++;
   await ctx.commit(
     { continuation: page.continuation ?? "", failures: 0 },
-    { scanned: page.documents.length, indexed, enqueued: failed.size, errors: unkeyed, pages: 1 },
+    { scanned: page.scanned, indexed, enqueued: failed.size, errors: page.unkeyed.length, pages: 1 },
   );
   return page.continuation !== undefined;
 }
 
-/**
- * At most one page read ahead per job, kept by this process only: the continuation it belongs to
- * must match the one the job resumes from, so a page is never used for another position, and a
- * page read ahead by a runner that then lost the job is simply dropped after a minute. A failed
- * read-ahead fails nothing by itself: the page is read again when it is needed.
- */
-const readAhead = (() => {
-  const pages = new Map<string, { continuation: string; page: Promise<ScanPage | undefined>; at: number }>();
-  return {
-    put(jobId: string, continuation: string, read: () => Promise<ScanPage>) {
-      const now = Date.now();
-      for (const [id, entry] of pages) if (now - entry.at > 60_000) pages.delete(id);
-      pages.set(jobId, { continuation, page: read().catch(() => undefined), at: now });
-    },
-    async take(jobId: string, continuation: string | undefined, read: () => Promise<ScanPage>): Promise<ScanPage> {
-      const entry = pages.get(jobId);
-      pages.delete(jobId);
-      const ahead = entry && entry.continuation === continuation ? await entry.page : undefined;
-      return ahead ?? read();
-    },
-  };
-})();
+const readAhead = new ReadAhead();
 
 /**
- * The page in `bulkConcurrency` bulk requests (each also within batchMaxBytes), all in flight at
- * once: Elasticsearch works one bulk request per shard on one thread, so one request at a time
- * leaves its other cores idle. Items Elasticsearch judged one by one and refused go to the queue.
- * A request it did not take as a whole (every item `retry`: unreachable, timing out, throttling)
- * is tried again a few times and then fails the page, which the runner retries with backoff:
- * handing a whole page to the queue would read every document from Cosmos a second time, and an
- * outage would move the entire container into the queue.
+ * The page's bulk requests (preparePage splits it in `bulkConcurrency`, each also within
+ * batchMaxBytes), that many in flight at once: Elasticsearch works one bulk request per shard on
+ * one thread, so one request at a time leaves its other cores idle. Items Elasticsearch judged
+ * one by one and refused go to the queue. A request it did not take as a whole (every item
+ * `retry`: unreachable, timing out, throttling) is tried again a few times and then fails the
+ * page, which the runner retries with backoff: handing a whole page to the queue would read every
+ * document from Cosmos a second time, and an outage would move the entire container into the queue.
  */
-async function writeAll(ctx: ChunkContext, target: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
-  const { batchMaxBytes, bulkConcurrency } = ctx.deps.options;
-  const requests = [...splitRequests(ops, batchMaxBytes, bulkConcurrency)];
+async function writeAll(ctx: ChunkContext, target: string, requests: readonly (readonly SinkOp[])[]): Promise<ItemOutcome[]> {
+  const { bulkConcurrency } = ctx.deps.options;
   const results: ItemOutcome[][] = [];
   let next = 0;
   const sender = async () => {
@@ -142,14 +99,6 @@ async function writeAll(ctx: ChunkContext, target: string, ops: readonly SinkOp[
   const failed = settled.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
   return results.flat();
-}
-
-/** Requests of at most ⌈ops / parts⌉ documents and `maxBytes` each. */
-function* splitRequests(ops: readonly SinkOp[], maxBytes: number, parts: number): Generator<SinkOp[]> {
-  const perRequest = Math.max(1, Math.ceil(ops.length / parts));
-  for (const chunk of chunkByBytes(ops, maxBytes)) {
-    for (let start = 0; start < chunk.length; start += perRequest) yield chunk.slice(start, start + perRequest);
-  }
 }
 
 async function writeRequest(ctx: ChunkContext, target: string, chunk: readonly SinkOp[]): Promise<ItemOutcome[]> {

@@ -1,0 +1,100 @@
+import { encodeKey, partitionKeyOf, type DocKey } from "../core/keys.js";
+import type { SourceConfig } from "../config/source.js";
+import type { ScanPage } from "../cosmos/scan.js";
+import type { SinkOp } from "../elastic/types.js";
+import { chunkByBytes } from "../sync/chunk.js";
+import { mapperFor } from "./mappers.js";
+
+/** One page of a reimport scan, keyed, mapped and split into the bulk requests that write it. */
+export interface PreparedPage {
+  /** Where the next page starts; undefined after the last page. */
+  readonly continuation: string | undefined;
+  /** Documents the page held. */
+  readonly scanned: number;
+  /** The page's writes, split for sending (splitRequests), each op's document already serialized. */
+  readonly requests: readonly (readonly SinkOp[])[];
+  /** Every keyed document of the page by its queue member, to hand a failed write to the queue. */
+  readonly keys: ReadonlyMap<string, DocKey>;
+  /** Documents the mapper refused: the sync maps them again and dead-letters them with its reason. */
+  readonly unmapped: readonly DocKey[];
+  /** Why each document without a usable key was skipped. */
+  readonly unkeyed: readonly string[];
+}
+
+export interface PrepareOptions {
+  readonly batchMaxBytes: number;
+  readonly bulkConcurrency: number;
+}
+
+/**
+ * Keys and maps a page and splits it into its bulk requests. Splitting sizes each request by its
+ * documents' JSON, which serializes them (serialize.ts keeps the text for the sink to send), so a
+ * page prepared while the one before it is written (ReadAhead) leaves only sending to the step.
+ */
+export function preparePage(config: SourceConfig, page: ScanPage, readAtSeconds: number, options: PrepareOptions): PreparedPage {
+  const mapper = mapperFor(config);
+  const ops: SinkOp[] = [];
+  const keys = new Map<string, DocKey>();
+  const unmapped: DocKey[] = [];
+  const unkeyed: string[] = [];
+  for (const document of page.documents) {
+    let key: DocKey;
+    try {
+      if (typeof document.id !== "string") throw new TypeError("document without a string id");
+      key = { id: document.id, pk: partitionKeyOf(document, config.partitionKeyPaths) };
+    } catch (error) {
+      unkeyed.push(String(error));
+      continue;
+    }
+    const member = encodeKey(key);
+    keys.set(member, key);
+    try {
+      ops.push({ ...mapper(key, document, readAtSeconds), member });
+    } catch {
+      unmapped.push(key);
+    }
+  }
+  return {
+    continuation: page.continuation,
+    scanned: page.documents.length,
+    requests: [...splitRequests(ops, options.batchMaxBytes, options.bulkConcurrency)],
+    keys,
+    unmapped,
+    unkeyed,
+  };
+}
+
+/**
+ * Requests of at most ⌈ops / parts⌉ documents and `maxBytes` each: `parts` is how many the
+ * step sends at once (REIMPORT_BULK_CONCURRENCY), since Elasticsearch works one bulk request per
+ * shard on one thread.
+ */
+function* splitRequests(ops: readonly SinkOp[], maxBytes: number, parts: number): Generator<SinkOp[]> {
+  const perRequest = Math.max(1, Math.ceil(ops.length / parts));
+  for (const chunk of chunkByBytes(ops, maxBytes)) {
+    for (let start = 0; start < chunk.length; start += perRequest) yield chunk.slice(start, start + perRequest);
+  }
+}
+
+/**
+ * At most one page read and prepared ahead per job, kept by this process only: the continuation
+ * it belongs to must match the one the job resumes from, so a page is never used for another
+ * position, and a page read ahead by a runner that then lost the job is simply dropped after a
+ * minute. A failed read-ahead fails nothing by itself: the page is read again when it is needed.
+ */
+export class ReadAhead {
+  private readonly pages = new Map<string, { continuation: string; page: Promise<PreparedPage | undefined>; at: number }>();
+
+  put(jobId: string, continuation: string, read: () => Promise<PreparedPage>): void {
+    const now = Date.now();
+    for (const [id, entry] of this.pages) if (now - entry.at > 60_000) this.pages.delete(id);
+    this.pages.set(jobId, { continuation, page: read().catch(() => undefined), at: now });
+  }
+
+  async take(jobId: string, continuation: string | undefined, read: () => Promise<PreparedPage>): Promise<PreparedPage> {
+    const entry = this.pages.get(jobId);
+    this.pages.delete(jobId);
+    const ahead = entry && entry.continuation === continuation ? await entry.page : undefined;
+    return ahead ?? read();
+  }
+}
