@@ -1,3 +1,4 @@
+import { setTimeout } from "node:timers/promises";
 import { PARTITION_KEY_PATH, DATABASE, type BenchContext } from "./context.js";
 import { benchDoc } from "./docs.js";
 import { percentile, sleep } from "./measure.js";
@@ -67,7 +68,14 @@ export async function measureFreshness(ctx: BenchContext, log: (line: string) =>
       await sleep(1000 / WRITES_PER_SEC);
     }
     writing = false;
-    const done = await Promise.race([poller.then(() => true), sleep(30_000).then(() => false)]);
+    // Cancelled when the poller ends first: a pending 30-second timer would keep the whole run
+    // from exiting until it fired.
+    const timeout = new AbortController();
+    const done = await Promise.race([
+      poller.then(() => true),
+      setTimeout(30_000, false, { signal: timeout.signal }).catch(() => false),
+    ]);
+    timeout.abort();
     if (!done) {
       written.clear();
       await poller;
