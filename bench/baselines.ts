@@ -2,7 +2,7 @@ import { settingsSchema } from "../shared/config/settings.js";
 import { createCosmosReader, type SourceReader } from "../shared/cosmos/reader.js";
 import type { BenchContext } from "./context.js";
 import { CONTAINER, DATABASE } from "./context.js";
-import { cpuMeter, formatCores, type Cores } from "./cpu.js";
+import { cpuMeter, type Cores } from "./cpu.js";
 import { benchKey } from "./docs.js";
 import { rateOf, type Rate } from "./measure.js";
 
@@ -25,17 +25,24 @@ async function readBatch(reader: SourceReader, from: number, count: number): Pro
   });
 }
 
+export type BaselineRate = Rate & { readonly cores: Cores; readonly cpuMsPer1kDocs: number };
+
+export interface Baselines {
+  /** One `index` request per document, one after another (what simple sync scripts do). */
+  perDoc(): Promise<BaselineRate>;
+  /** The client's bulk helper (its defaults: 5 MB flushes, 5 requests in flight). */
+  helpersBulk(): Promise<BaselineRate>;
+}
+
 /**
  * Two loops a user would otherwise write, fed batch by batch (the pipeline's batch size)
- * from the same reads: read a batch, write it, read the next.
- * - per document: one `index` request per document, one after another;
- * - helpers.bulk: the client's bulk helper (its defaults: 5 MB flushes, 5 requests in flight).
+ * from the same reads: read a batch, write it, read the next. Each run writes a fresh index.
  */
-export async function measureBaselines(ctx: BenchContext, log: (line: string) => void) {
+export function createBaselines(ctx: BenchContext): Baselines {
   const reader = createCosmosReader(ctx.cosmos, { database: DATABASE, container: CONTAINER });
   // The pipeline's batch (SYNC_BATCH_SIZE, from the environment or its default), so both send bulk requests of the same size.
   const BATCH = settingsSchema.shape.SYNC_BATCH_SIZE.parse(process.env.SYNC_BATCH_SIZE);
-  const run = async (name: string, docs: number, write: (alias: string, batch: Record<string, unknown>[]) => Promise<void>): Promise<Rate & { cores: Cores; cpuMsPer1kDocs: number }> => {
+  const run = async (name: string, docs: number, write: (alias: string, batch: Record<string, unknown>[]) => Promise<void>): Promise<BaselineRate> => {
     const alias = `bench-${name}-${Date.now().toString(36)}`;
     await ctx.createAlias(alias);
     try {
@@ -52,22 +59,24 @@ export async function measureBaselines(ctx: BenchContext, log: (line: string) =>
       // The loop's own CPU, comparable with the pipeline's workerCpuMsPer1kDocs: on two shared
       // cores, whatever either spends is taken from Elasticsearch.
       const cpuMsPer1kDocs = Math.round(((cores.bench ?? 0) * rate.ms * 1000) / docs);
-      log(`  ${name}: ${rate.perSec} docs/s (${docs} documents), its CPU ${cpuMsPer1kDocs} ms per 1000 documents (cores: ${formatCores(cores)})`);
       return { ...rate, cores, cpuMsPer1kDocs };
     } finally {
       await ctx.dropAlias(alias);
     }
   };
 
-  const perDoc = await run("per-doc", ctx.sizes.perDocDocs, async (alias, batch) => {
-    for (const document of batch) await ctx.elastic.index({ index: alias, id: String(document.id), document });
-  });
-  const helpersBulk = await run("helpers-bulk", ctx.sizes.helpersBulkDocs, async (alias, batch) => {
-    const stats = await ctx.elastic.helpers.bulk({
-      datasource: batch,
-      onDocument: (document) => ({ index: { _index: alias, _id: String(document.id) } }),
-    });
-    if (stats.failed > 0) throw new Error(`helpers.bulk failed ${stats.failed} documents`);
-  });
-  return { perDoc, helpersBulk };
+  return {
+    perDoc: () =>
+      run("per-doc", ctx.sizes.perDocDocs, async (alias, batch) => {
+        for (const document of batch) await ctx.elastic.index({ index: alias, id: String(document.id), document });
+      }),
+    helpersBulk: () =>
+      run("helpers-bulk", ctx.sizes.helpersBulkDocs, async (alias, batch) => {
+        const stats = await ctx.elastic.helpers.bulk({
+          datasource: batch,
+          onDocument: (document) => ({ index: { _index: alias, _id: String(document.id) } }),
+        });
+        if (stats.failed > 0) throw new Error(`helpers.bulk failed ${stats.failed} documents`);
+      }),
+  };
 }

@@ -26,34 +26,3 @@ export function spawnNode(args: readonly string[], env: Record<string, string>, 
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
 }
-
-/**
- * Runs a child that sends `"started"` when its timed part begins (optional) and then exactly one
- * result message, then exits. `onResult` runs when the result arrives, while the child is still
- * alive (its CPU time is readable from /proc only until it exits).
- */
-export function runChild<T>(
-  script: string,
-  args: readonly string[],
-  env: Record<string, string>,
-  name: string,
-  onStarted?: (pid: number) => void,
-  onResult?: () => void,
-): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawnTs(script, args, env, name);
-    let result: T | undefined;
-    child.on("message", (message) => {
-      if (message === "started") onStarted?.(child.pid!);
-      else {
-        result = message as T;
-        onResult?.();
-      }
-    });
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      if (result !== undefined) resolve(result);
-      else reject(new Error(`${script} exited (${signal ?? code}) without a result`));
-    });
-  });
-}

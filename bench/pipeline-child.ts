@@ -3,22 +3,27 @@
  * the production composition root (createServices) over the real services, draining keys that
  * are already in the queue: claim → Cosmos reads → mapping → bulk → acks.
  *
- * DRIFTLESS_SOURCES holds two sources over the same container: `warm` (a short drain first, so
- * the timed one runs on warm code, as a long-lived worker does) and `bench` (timed).
- * Argument: the number of keys the timed drain processes. Sends one PipelineResult over IPC.
+ * DRIFTLESS_SOURCES holds sources over the same container: `warm` (a drain first, so the timed
+ * ones run on warm code, as a long-lived worker does) and `round1` … `roundN` (timed, each into an
+ * index of its own). Arguments: the keys each timed drain processes, and N. The process sends
+ * `"ready"` once warm, then, for each `"go"` it receives, runs the next round: `"started"` when
+ * its timed part begins, then a PipelineResult. It exits when it receives `"exit"`.
  */
+import { on } from "node:events";
 import { loadConfig } from "../shared/config/index.js";
 import { createServices, type SourceRuntime } from "../shared/runtime/services.js";
 import { drain, type DrainReport } from "../shared/sync/drain.js";
 import { silentLogger } from "../shared/telemetry/logger.js";
 import { benchKey } from "./docs.js";
 import { profiled } from "./inspector-profile.js";
+import { roundSource } from "./pipeline.js";
 
 export interface PipelineResult {
   readonly ms: number;
   /** User + system CPU of this process during the timed drain. */
   readonly cpuMs: number;
   readonly report: DrainReport;
+  /** Peak resident set of the process so far. */
   readonly maxRssMb: number;
 }
 
@@ -26,31 +31,47 @@ export interface PipelineResult {
 // compiling and tiering up its per-batch functions: 91-134 ms of worker CPU per 1,000 documents
 // in QUICK runs against 79-88 in full ones, where that cost is spread over 10 times the keys.
 const WARM_KEYS = 10_000;
+
 const keys = Number(process.argv[2]);
+const rounds = Number(process.argv[3]);
+const send = (message: unknown) => process.send?.(message) ?? fail("run this through bench/pipeline.ts (it needs an IPC channel)");
+// Buffers the parent's messages from here on, so that none is missed between two rounds.
+const messages = on(process, "message");
 const config = loadConfig(process.env);
 const services = createServices(config, silentLogger);
 try {
   await services.ensureIndexes();
   const source = (name: string): SourceRuntime => services.sources.get(name) ?? fail(`no source ${name}`);
-  const run = async (name: string, count: number, timed: boolean) => {
-    const { queue, sync } = source(name);
-    await queue.enqueue(Array.from({ length: count }, (_, n) => benchKey(n)), { lane: "live", now: Date.now() });
-    if (timed) process.send!("started");
+  const enqueue = (name: string, count: number) =>
+    source(name).queue.enqueue(Array.from({ length: count }, (_, n) => benchKey(n)), { lane: "live", now: Date.now() });
+  const drainTimed = async (name: string) => {
     const cpu = process.cpuUsage();
     const started = performance.now();
     const report = await profiled(`pipeline-${name}`, () =>
-      drain(sync, { budgetMs: 600_000, concurrency: config.sync.concurrency, idlePollMs: config.sync.idlePollMs, untilIdle: true }),
+      drain(source(name).sync, { budgetMs: 600_000, concurrency: config.sync.concurrency, idlePollMs: config.sync.idlePollMs, untilIdle: true }),
     );
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
     return { ms, cpuMs: (used.user + used.system) / 1000, report };
   };
-  await run("warm", Math.min(WARM_KEYS, keys), false);
-  const timed = await run("bench", keys, true);
-  const result: PipelineResult = { ...timed, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
-  process.send!(result);
+
+  await enqueue("warm", Math.min(WARM_KEYS, keys));
+  await drainTimed("warm");
+  send("ready");
+  // "go" runs the next round; "exit" ends the process (only then: its CPU time stays readable
+  // from /proc while the parent reads it after a round).
+  for (let round = 1; ; round++) {
+    const [message] = (await messages.next()).value as [unknown];
+    if (message === "exit") break;
+    if (message !== "go" || round > rounds) fail(`expected "go" for round ${round} of ${rounds} or "exit", got ${JSON.stringify(message)}`);
+    await enqueue(roundSource(round), keys);
+    send("started");
+    const timed = await drainTimed(roundSource(round));
+    send({ ...timed, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) } satisfies PipelineResult);
+  }
 } finally {
   await services.close();
+  process.disconnect?.();
 }
 
 function fail(message: string): never {

@@ -1,5 +1,6 @@
+import type { Window } from "./ceilings.js";
 import type { BenchContext } from "./context.js";
-import { cpuMeter, formatCores, type Cores } from "./cpu.js";
+import { cpuMeter, formatCores, waitForQuiet, type Cores } from "./cpu.js";
 import { round, sleep } from "./measure.js";
 import { startWorkerProcess, WORKER_NODE_FLAGS } from "./worker-process.js";
 
@@ -7,7 +8,9 @@ export type ReimportResult =
   | {
       readonly docs: number;
       readonly docsPerSec: number;
+      /** Against the side-by-side Elasticsearch ceiling measured right before the timed rebuild. */
       readonly toEsCeiling: number;
+      readonly esCeilingDocsPerSec: number;
       readonly peakRssMb: number;
       readonly mode: string;
       readonly ms: number;
@@ -42,8 +45,12 @@ const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
  * after a start ran 3.3–3.7 s here where the next ones ran 2.5–3.0 s, with Elasticsearch using
  * about twice the CPU for the same 20,000 documents: the raw bulk warm-up of the ceilings does
  * not run its code for creating, bulk-loading, refreshing and swapping an index. Both are reported.
+ *
+ * `ceiling` measures a side-by-side window of the raw loops (ceilings.ts); it runs between the two
+ * rebuilds, so that the timed one is compared with Elasticsearch's ceiling of that moment, as the
+ * pipeline's rounds are (rounds.ts). Without it, the ratio is NaN.
  */
-export async function measureReimport(ctx: BenchContext, esCeiling: number, log: (line: string) => void): Promise<ReimportResult> {
+export async function measureReimport(ctx: BenchContext, ceiling: (() => Promise<Window>) | undefined, log: (line: string) => void): Promise<ReimportResult> {
   const alias = `bench-reimport-${Date.now().toString(36)}`;
   await ctx.createAlias(alias);
   const env = ctx.env([ctx.source("bench", alias)], { CAPTURE_ENABLED: "false" });
@@ -56,6 +63,11 @@ export async function measureReimport(ctx: BenchContext, esCeiling: number, log:
     if ("pending" in warmUp) return warmUp;
     if (!warmUp.finished) throw new Error(`the warm-up reimport did not finish: ${JSON.stringify(warmUp.job).slice(0, 500)}`);
     log(`  warm-up rebuild (untimed): ${warmUp.docs} documents in ${Math.round(warmUp.ms)} ms`);
+    if (ceiling) await waitForQuiet();
+    const window = ceiling ? await ceiling() : undefined;
+    const esCeiling = window?.es.perSec ?? Number.NaN;
+    if (window) log(`  side by side right after it: es ${window.es.perSec} docs/s, cosmos ${window.cosmos.perSec} docs/s (cores: ${formatCores(window.cores)})`);
+    await waitForQuiet();
 
     const meter = await cpuMeter({ worker: worker.pid, ...(await ctx.pids()) });
     const run = await runJob(worker.url, post, deadline());
@@ -67,6 +79,7 @@ export async function measureReimport(ctx: BenchContext, esCeiling: number, log:
       docs,
       docsPerSec,
       toEsCeiling: round(docsPerSec / esCeiling),
+      esCeilingDocsPerSec: esCeiling,
       peakRssMb: await worker.peakRssMb(),
       mode,
       ms: Math.round(ms),

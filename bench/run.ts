@@ -1,27 +1,30 @@
 /**
  * `make bench`: one run that starts the local stack (or uses the services given in the
  * environment, as the tests do), seeds ~1 KB documents into Cosmos once, and measures on them:
- * the two ceilings side by side, the driftless pipeline, two hand-written baselines, the queue
- * alone, the HTTP producer, freshness through the change feed, and a reimport. Writes
+ * each end's ceiling alone (a sweep), then rounds of the two ceilings side by side, the driftless
+ * pipeline and helpers.bulk (rounds.ts), the per-document baseline, the queue alone, the HTTP
+ * producer, freshness through the change feed, and a reimport. Writes
  * bench/results/latest.json and prints a table.
  *
  * QUICK=1 sizes everything to finish within 3 minutes. BENCH_ONLY=ceilings,pipeline,… runs a
- * subset (ratios need the ceilings). BENCH_PROFILE=1 writes .cpuprofile files of the pipeline and
- * worker processes to bench/results/profiles (summarize them with bench/profile-top.ts).
+ * subset (ratios need the ceilings).
+ * BENCH_PROFILE=1 writes .cpuprofile files of the pipeline and worker processes to
+ * bench/results/profiles (summarize them with bench/profile-top.ts).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { measureBaselines } from "./baselines.js";
-import { measureCeilings } from "./ceilings.js";
+import { createBaselines } from "./baselines.js";
+import { sideBySide, sweepCeilings } from "./ceilings.js";
 import { createContext } from "./context.js";
 import { formatCores, waitForQuiet } from "./cpu.js";
 import { measureFreshness } from "./freshness.js";
 import { measureHttp } from "./http.js";
 import { round } from "./measure.js";
-import { measurePipeline } from "./pipeline.js";
+import { startPipeline } from "./pipeline.js";
 import { measureQueue } from "./queue.js";
 import { measureReimport } from "./reimport.js";
+import { measureRounds, median, type Round } from "./rounds.js";
 import { atLeast, atMost, fmt, table } from "./report.js";
 import { seed } from "./seed.js";
 import { FULL, QUICK } from "./sizes.js";
@@ -29,7 +32,9 @@ import { FULL, QUICK } from "./sizes.js";
 const quick = ["1", "true", "yes"].includes(process.env.QUICK ?? "");
 const sizes = quick ? QUICK : FULL;
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").filter(Boolean));
-const wanted = (phase: string) => only.size === 0 || only.has(phase);
+/** The rounds run the side-by-side ceilings, the pipeline and helpers.bulk: whichever of them is wanted. */
+const wanted = (phase: string): boolean =>
+  phase === "rounds" ? wanted("ceilings") || wanted("pipeline") || wanted("baselines") : only.size === 0 || only.has(phase);
 const log = (line: string) => console.log(line);
 const phaseSeconds: Record<string, number> = {};
 /** How long each phase waited for the machine to go quiet before it started (cpu.ts waitForQuiet). */
@@ -61,55 +66,86 @@ try {
   const seeded = await seed(ctx.container, 0, sizes.docs);
   log(`  seeded at ${seeded.perSec} docs/s (bulk upserts)`);
 
-  const ceilings = await phase("ceilings", "ceilings", () => measureCeilings(ctx, log));
+  const sweep = await phase("ceilings", "ceilings: warm-up and sweeps, each end alone", () => sweepCeilings(ctx, log));
+  const baselines = wanted("baselines") ? createBaselines(ctx) : undefined;
+  // The side-by-side ceilings, the pipeline and helpers.bulk, in rounds (rounds.ts says why).
   // The sync history (one event per synced change, written to Elasticsearch) is an optional
   // feature that adds a second, smaller bulk write per batch to the same Elasticsearch. The core
   // pipeline, which the ceilings and baselines compare with, runs without it; its cost is
   // measured on its own below.
-  const pipeline = await phase("pipeline", "driftless pipeline (sync history off)", async () => {
-    const result = await measurePipeline(ctx, { SYNC_EVENTS_ENABLED: "false" });
-    log(`  ${result.docsPerSec} docs/s, worker CPU ${result.cpuMsPer1kDocs} ms per 1000 documents, peak RSS ${result.maxRssMb} MB`);
-    if (result.cores) log(`  cores: ${formatCores(result.cores)}`);
-    if (!result.complete) log(`  only ${result.docs} of ${sizes.pipelineDocs} documents reached the index (${JSON.stringify(result.report)})`);
-    return result;
+  const rounds = await phase("rounds", `${sizes.rounds} rounds of: the ceilings side by side, the driftless pipeline (sync history off), helpers.bulk`, async () => {
+    const pipeline = wanted("pipeline") ? await startPipeline(ctx, sizes.rounds, { SYNC_EVENTS_ENABLED: "false" }) : undefined;
+    try {
+      return await measureRounds(ctx, { sweep, pipeline, baselines }, sizes.rounds, log);
+    } finally {
+      await pipeline?.close();
+    }
   });
   const withHistory = await phase("pipeline-history", "driftless pipeline with the sync history on (the default)", async () => {
-    const result = await measurePipeline(ctx);
-    log(`  ${result.docsPerSec} docs/s, worker CPU ${result.cpuMsPer1kDocs} ms per 1000 documents`);
-    return result;
+    const pipeline = await startPipeline(ctx, 1);
+    try {
+      const result = await pipeline.round();
+      log(`  ${result.docsPerSec} docs/s, worker CPU ${result.cpuMsPer1kDocs} ms per 1000 documents`);
+      return result;
+    } finally {
+      await pipeline.close();
+    }
   });
-  const baselines = await phase("baselines", "baselines", () => measureBaselines(ctx, log));
+  const perDoc = baselines
+    ? await phase("baselines", "per-document baseline", async () => {
+        const result = await baselines.perDoc();
+        log(`  ${result.perSec} docs/s (${result.docs} documents), its CPU ${result.cpuMsPer1kDocs} ms per 1000 documents (cores: ${formatCores(result.cores)})`);
+        return result;
+      })
+    : undefined;
   const queue = await phase("queue", "queue alone", () => measureQueue(ctx, log));
   const http = await phase("http", "HTTP producer (worker mode, autocannon)", () => measureHttp(ctx, log));
   const freshness = await phase("freshness", "freshness through the change feed", () => measureFreshness(ctx, log));
-  const reimport = await phase("reimport", "reimport", () => measureReimport(ctx, ceilings?.es.perSec ?? Number.NaN, log));
+  const reimport = await phase("reimport", "reimport", () =>
+    measureReimport(ctx, sweep ? () => sideBySide(ctx, sweep, sizes.ceilingSeconds) : undefined, log),
+  );
   if (reimport && "pending" in reimport) log(`  pending: ${reimport.pending}`);
 
-  const es = ceilings?.es.perSec;
-  const cosmos = ceilings?.cosmos.perSec;
-  const lower = es !== undefined && cosmos !== undefined ? Math.min(es, cosmos) : undefined;
+  // Each figure is the median of the rounds; each ratio the median of the rounds' own ratios
+  // (not the ratio of two medians: a ratio compares two measurements of the same round).
+  const each = <T>(pick: (r: Round) => T | undefined) => (rounds ?? []).map(pick);
+  const es = median(each((r) => r.ceilings?.es.perSec));
+  const cosmos = median(each((r) => r.ceilings?.cosmos.perSec));
+  const pipelineDocsPerSec = median(each((r) => r.pipeline?.docsPerSec));
+  const helpersBulkDocsPerSec = median(each((r) => r.helpersBulk?.perSec));
   const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? round(a / b) : null);
+  const medianRatio = (pick: (r: Round) => number | undefined) => {
+    const value = median(each(pick));
+    return value === undefined ? null : round(value);
+  };
+  const range = (pick: (r: Round) => number | undefined) => {
+    const values = each(pick).filter((value): value is number => value !== undefined);
+    return values.length > 0 ? [Math.min(...values), Math.max(...values)] : null;
+  };
   const done = reimport && !("pending" in reimport) ? reimport : undefined;
 
   const results = {
     esBulkCeilingDocsPerSec: es ?? null,
     cosmosReadCeilingDocsPerSec: cosmos ?? null,
-    pipelineDocsPerSec: pipeline?.docsPerSec ?? null,
-    pipelineToCeiling: ratio(pipeline?.docsPerSec, lower),
+    pipelineDocsPerSec: pipelineDocsPerSec ?? null,
+    pipelineToCeiling: medianRatio((r) => r.pipelineToCeiling),
+    /** The lowest and highest of the rounds' pipelineToCeiling. */
+    pipelineToCeilingRange: range((r) => r.pipelineToCeiling),
     /** Stricter: against Elasticsearch's best rate with nothing else running (the sweep), not side by side with the Cosmos loop. */
-    pipelineToEsAlone: ratio(pipeline?.docsPerSec, ceilings?.esAlone),
-    esBulkAloneDocsPerSec: ceilings?.esAlone ?? null,
-    cosmosReadAloneDocsPerSec: ceilings?.cosmosAlone ?? null,
+    pipelineToEsAlone: ratio(pipelineDocsPerSec, sweep?.esAlone),
+    esBulkAloneDocsPerSec: sweep?.esAlone ?? null,
+    cosmosReadAloneDocsPerSec: sweep?.cosmosAlone ?? null,
     pipelineWithHistoryDocsPerSec: withHistory?.docsPerSec ?? null,
-    /** What the sync history costs: the pipeline with it on ÷ with it off. */
-    historyOnToOff: ratio(withHistory?.docsPerSec, pipeline?.docsPerSec),
-    pipelineToPerDoc: ratio(pipeline?.docsPerSec, baselines?.perDoc.perSec),
-    pipelineToHelpersBulk: ratio(pipeline?.docsPerSec, baselines?.helpersBulk.perSec),
-    perDocBaselineDocsPerSec: baselines?.perDoc.perSec ?? null,
-    helpersBulkDocsPerSec: baselines?.helpersBulk.perSec ?? null,
-    workerCpuMsPer1kDocs: pipeline?.cpuMsPer1kDocs ?? null,
+    /** What the sync history costs: the pipeline with it on ÷ with it off (the rounds' median). */
+    historyOnToOff: ratio(withHistory?.docsPerSec, pipelineDocsPerSec),
+    pipelineToPerDoc: ratio(pipelineDocsPerSec, perDoc?.perSec),
+    pipelineToHelpersBulk: medianRatio((r) => r.pipelineToHelpersBulk),
+    pipelineToHelpersBulkRange: range((r) => r.pipelineToHelpersBulk),
+    perDocBaselineDocsPerSec: perDoc?.perSec ?? null,
+    helpersBulkDocsPerSec: helpersBulkDocsPerSec ?? null,
+    workerCpuMsPer1kDocs: median(each((r) => r.pipeline?.cpuMsPer1kDocs)) ?? null,
     /** The helpers.bulk loop's own CPU (the bench process), against workerCpuMsPer1kDocs. */
-    helpersBulkCpuMsPer1kDocs: baselines?.helpersBulk.cpuMsPer1kDocs ?? null,
+    helpersBulkCpuMsPer1kDocs: median(each((r) => r.helpersBulk?.cpuMsPer1kDocs)) ?? null,
     queueClaimAckKeysPerSec: queue?.claimAck.perSec ?? null,
     queueEnqueueKeysPerSec: queue?.enqueue.perSec ?? null,
     httpEnqueue: http
@@ -127,13 +163,15 @@ try {
     reimport: reimport ?? null,
     details: {
       seedDocsPerSec: seeded.perSec,
-      ceilings: ceilings
-        ? { esBest: ceilings.esBest, cosmosBest: ceilings.cosmosBest, sideBySideCores: ceilings.cores, esSweep: ceilings.esSweep, cosmosSweep: ceilings.cosmosSweep }
-        : null,
-      pipeline: pipeline
-        ? { docs: pipeline.docs, complete: pipeline.complete, ms: Math.round(pipeline.ms), cores: pipeline.cores, report: pipeline.report, maxRssMb: pipeline.maxRssMb }
-        : null,
-      baselines: baselines ?? null,
+      ceilings: sweep ? { esBest: sweep.esBest, cosmosBest: sweep.cosmosBest, esSweep: sweep.esSweep, cosmosSweep: sweep.cosmosSweep } : null,
+      rounds:
+        rounds?.map(({ pipeline, ...rest }) => ({
+          ...rest,
+          pipeline: pipeline
+            ? { docsPerSec: pipeline.docsPerSec, docs: pipeline.docs, complete: pipeline.complete, ms: Math.round(pipeline.ms), cpuMsPer1kDocs: pipeline.cpuMsPer1kDocs, cores: pipeline.cores, report: pipeline.report, maxRssMb: pipeline.maxRssMb }
+            : undefined,
+        })) ?? null,
+      perDoc: perDoc ?? null,
     },
     run: {
       at: new Date(startedAt).toISOString(),
@@ -164,21 +202,22 @@ try {
   await mkdir(join("bench", "results"), { recursive: true });
   await writeFile(join("bench", "results", "latest.json"), `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
 
+  const spread = (range: number[] | null) => (range && (rounds?.length ?? 0) > 1 ? ` (median of ${rounds!.length} rounds: ${range.map((value) => value.toFixed(2)).join("–")})` : "");
   const rows: [string, string, (typeof targets)[keyof typeof targets] | undefined][] = [
-    ["pipeline ÷ lower ceiling", fmt(results.pipelineToCeiling, 2), targets.pipelineToCeiling],
+    [`pipeline ÷ lower ceiling${spread(results.pipelineToCeilingRange)}`, fmt(results.pipelineToCeiling, 2), targets.pipelineToCeiling],
     ["pipeline ÷ es alone (stricter)", fmt(results.pipelineToEsAlone, 2), undefined],
     ["pipeline ÷ per-document baseline", fmt(results.pipelineToPerDoc, 1), targets.pipelineToPerDoc],
-    ["pipeline ÷ helpers.bulk", fmt(results.pipelineToHelpersBulk, 2), targets.pipelineToHelpersBulk],
+    [`pipeline ÷ helpers.bulk${spread(results.pipelineToHelpersBulkRange)}`, fmt(results.pipelineToHelpersBulk, 2), targets.pipelineToHelpersBulk],
     ["pipeline with sync history ÷ without", fmt(results.historyOnToOff, 2), undefined],
-    ["reimport ÷ es ceiling", done ? fmt(done.toEsCeiling, 2) : "pending", targets.reimportToEsCeiling],
+    ["reimport ÷ es ceiling (measured right before it)", done ? fmt(done.toEsCeiling, 2) : "pending", targets.reimportToEsCeiling],
     ["", "", undefined],
-    ["es bulk ceiling, side by side (docs/s)", fmt(es), undefined],
-    ["cosmos read ceiling, side by side (docs/s)", fmt(cosmos), undefined],
-    ["es bulk alone / cosmos reads alone (docs/s)", `${fmt(ceilings?.esAlone)} / ${fmt(ceilings?.cosmosAlone)}`, undefined],
-    ["driftless pipeline (docs/s)", fmt(results.pipelineDocsPerSec), undefined],
+    ["es bulk ceiling, side by side (docs/s, median)", fmt(es), undefined],
+    ["cosmos read ceiling, side by side (docs/s, median)", fmt(cosmos), undefined],
+    ["es bulk alone / cosmos reads alone (docs/s)", `${fmt(sweep?.esAlone)} / ${fmt(sweep?.cosmosAlone)}`, undefined],
+    ["driftless pipeline (docs/s, median)", fmt(results.pipelineDocsPerSec), undefined],
     ["driftless pipeline, sync history on (docs/s)", fmt(results.pipelineWithHistoryDocsPerSec), undefined],
     ["per-document baseline (docs/s)", fmt(results.perDocBaselineDocsPerSec), undefined],
-    ["helpers.bulk baseline (docs/s)", fmt(results.helpersBulkDocsPerSec), undefined],
+    ["helpers.bulk baseline (docs/s, median)", fmt(results.helpersBulkDocsPerSec), undefined],
     ["worker CPU per 1000 docs (ms)", fmt(results.workerCpuMsPer1kDocs, 1), undefined],
     ["helpers.bulk loop CPU per 1000 docs (ms)", fmt(results.helpersBulkCpuMsPer1kDocs, 1), undefined],
     ["queue enqueue (keys/s)", fmt(results.queueEnqueueKeysPerSec), undefined],

@@ -4,8 +4,13 @@ export interface Sizes {
   readonly docs: number;
   /** Seconds per configuration while sweeping batch sizes and concurrency. */
   readonly sweepSeconds: number;
-  /** Seconds the two raw loops run side by side for the ceilings. */
+  /** Seconds the two raw loops run side by side for the ceilings, in each round and before the reimport. */
   readonly ceilingSeconds: number;
+  /**
+   * Rounds of the side-by-side ceilings, the pipeline and helpers.bulk (rounds.ts); the ratios
+   * are the medians of the rounds'.
+   */
+  readonly rounds: number;
   /** Keys the driftless pipeline drains. */
   readonly pipelineDocs: number;
   /** Documents the one-request-per-document baseline writes (it is slow). */
@@ -30,9 +35,10 @@ export interface Sizes {
 export const QUICK: Sizes = {
   docs: 20_000,
   sweepSeconds: 2,
-  ceilingSeconds: 6,
+  ceilingSeconds: 3,
+  rounds: 3,
   pipelineDocs: 20_000,
-  perDocDocs: 1_500,
+  perDocDocs: 1_000,
   helpersBulkDocs: 20_000,
   queueKeys: 20_000,
   httpSeconds: 5,
@@ -44,7 +50,8 @@ export const QUICK: Sizes = {
 export const FULL: Sizes = {
   docs: 200_000,
   sweepSeconds: 4,
-  ceilingSeconds: 20,
+  ceilingSeconds: 10,
+  rounds: 3,
   pipelineDocs: 100_000,
   perDocDocs: 5_000,
   helpersBulkDocs: 100_000,

@@ -1,0 +1,98 @@
+import type { BaselineRate, Baselines } from "./baselines.js";
+import { sideBySide, type Sweep, type Window } from "./ceilings.js";
+import type { BenchContext } from "./context.js";
+import { formatCores, waitForQuiet } from "./cpu.js";
+import { round as roundTo } from "./measure.js";
+import type { Pipeline, PipelineRound } from "./pipeline.js";
+
+/** One round: the measurements a ratio compares, taken one right after the other. */
+export interface Round {
+  /** The two raw loops side by side: the ceilings this round's pipeline is compared with. */
+  readonly ceilings?: Window;
+  readonly pipeline?: PipelineRound;
+  readonly helpersBulk?: BaselineRate;
+  /** The pipeline ÷ the lower of this round's two side-by-side ceilings. */
+  readonly pipelineToCeiling?: number;
+  readonly pipelineToHelpersBulk?: number;
+  /** The order the measurements ran in. */
+  readonly order: readonly string[];
+}
+
+export interface RoundParts {
+  readonly sweep?: Sweep;
+  readonly pipeline?: Pipeline;
+  readonly baselines?: Baselines;
+}
+
+/**
+ * Measures the side-by-side ceilings, the pipeline and `helpers.bulk` in `count` rounds, each
+ * round the three one after the other, and the ratios within each round.
+ *
+ * Why rounds: this host's speed moves by itself between one phase and the next (Elasticsearch's
+ * CPU per document in one side-by-side window ranged from 96 to 210 µs over one evening's runs),
+ * and a ratio of two single measurements taken a minute apart measured that as often as the
+ * pipeline. Within a round the two sides of a ratio run seconds apart, and the median of the
+ * rounds' ratios is what a single odd window cannot move. Every other round runs in reverse
+ * order, so that a host that slows (or speeds up) steadily through a run does not favour
+ * whichever measurement always comes first.
+ */
+export async function measureRounds(ctx: BenchContext, parts: RoundParts, count: number, log: (line: string) => void): Promise<Round[]> {
+  const steps: [string, () => Promise<Partial<Round>>][] = [];
+  const { sweep, pipeline, baselines } = parts;
+  if (sweep) steps.push(["ceilings", async () => ({ ceilings: await sideBySide(ctx, sweep, ctx.sizes.ceilingSeconds) })]);
+  if (pipeline) steps.push(["pipeline", async () => ({ pipeline: await pipeline.round() })]);
+  if (baselines) steps.push(["helpers.bulk", async () => ({ helpersBulk: await baselines.helpersBulk() })]);
+
+  const rounds: Round[] = [];
+  for (let n = 1; n <= count; n++) {
+    const order = n % 2 === 1 ? steps : [...steps].reverse();
+    let measured: Partial<Round> = {};
+    for (const [, step] of order) {
+      await waitForQuiet();
+      measured = { ...measured, ...(await step()) };
+    }
+    const round = withRatios(measured, order.map(([name]) => name));
+    rounds.push(round);
+    logRound(n, round, ctx.sizes.pipelineDocs, log);
+  }
+  return rounds;
+}
+
+function withRatios(measured: Partial<Round>, order: readonly string[]): Round {
+  const { ceilings, pipeline, helpersBulk } = measured;
+  const lower = ceilings ? Math.min(ceilings.es.perSec, ceilings.cosmos.perSec) : undefined;
+  return {
+    ...measured,
+    ...(pipeline && lower ? { pipelineToCeiling: roundTo(pipeline.docsPerSec / lower) } : {}),
+    ...(pipeline && helpersBulk ? { pipelineToHelpersBulk: roundTo(pipeline.docsPerSec / helpersBulk.perSec) } : {}),
+    order,
+  };
+}
+
+function logRound(n: number, round: Round, pipelineDocs: number, log: (line: string) => void) {
+  const { ceilings, pipeline, helpersBulk } = round;
+  log(`  round ${n} (${round.order.join(", ")}):`);
+  if (ceilings) {
+    log(`    side by side: es ${ceilings.es.perSec} docs/s, cosmos ${ceilings.cosmos.perSec} docs/s (cores: ${formatCores(ceilings.cores)})`);
+  }
+  if (pipeline) {
+    log(`    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`);
+    if (!pipeline.complete) log(`    only ${pipeline.docs} of ${pipelineDocs} documents reached the index (${JSON.stringify(pipeline.report)})`);
+  }
+  if (helpersBulk) {
+    log(`    helpers.bulk: ${helpersBulk.perSec} docs/s, its CPU ${helpersBulk.cpuMsPer1kDocs} ms per 1000 documents (cores: ${formatCores(helpersBulk.cores)})`);
+  }
+  const ratios = [
+    round.pipelineToCeiling !== undefined ? `pipeline ÷ lower ceiling ${round.pipelineToCeiling}` : "",
+    round.pipelineToHelpersBulk !== undefined ? `pipeline ÷ helpers.bulk ${round.pipelineToHelpersBulk}` : "",
+  ].filter(Boolean);
+  if (ratios.length > 0) log(`    ${ratios.join(", ")}`);
+}
+
+/** The middle value (the mean of the two middle ones for an even count); undefined for none. */
+export function median(values: readonly (number | undefined)[]): number | undefined {
+  const sorted = values.filter((value): value is number => value !== undefined && !Number.isNaN(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
