@@ -22,6 +22,11 @@ export interface PipelineResult {
   readonly ms: number;
   /** User + system CPU of this process during the timed drain. */
   readonly cpuMs: number;
+  /**
+   * The share of the timed drain the main thread was busy (event loop utilization): near 1, the
+   * worker's one JavaScript thread is what limits it, whatever the cores left.
+   */
+  readonly eventLoopBusy: number;
   readonly report: DrainReport;
   /** Peak resident set of the process so far. */
   readonly maxRssMb: number;
@@ -46,13 +51,15 @@ try {
     source(name).queue.enqueue(Array.from({ length: count }, (_, n) => benchKey(n)), { lane: "live", now: Date.now() });
   const drainTimed = async (name: string) => {
     const cpu = process.cpuUsage();
+    const loop = performance.eventLoopUtilization();
     const started = performance.now();
     const report = await profiled(`pipeline-${name}`, () =>
       drain(source(name).sync, { budgetMs: 600_000, concurrency: config.sync.concurrency, idlePollMs: config.sync.idlePollMs, untilIdle: true }),
     );
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    return { ms, cpuMs: (used.user + used.system) / 1000, report };
+    const eventLoopBusy = Math.round(performance.eventLoopUtilization(loop).utilization * 100) / 100;
+    return { ms, cpuMs: (used.user + used.system) / 1000, eventLoopBusy, report };
   };
 
   await enqueue("warm", Math.min(WARM_KEYS, keys));

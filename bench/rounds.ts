@@ -76,7 +76,7 @@ function logRound(n: number, round: Round, pipelineDocs: number, log: (line: str
     log(`    side by side: es ${ceilings.es.perSec} docs/s, cosmos ${ceilings.cosmos.perSec} docs/s (cores: ${formatCores(ceilings.cores)})`);
   }
   if (pipeline) {
-    log(`    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`);
+    log(`    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents, its event loop busy ${pipeline.eventLoopBusy}${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`);
     if (!pipeline.complete) log(`    only ${pipeline.docs} of ${pipelineDocs} documents reached the index (${JSON.stringify(pipeline.report)})`);
   }
   if (helpersBulk) {

@@ -168,7 +168,17 @@ try {
         rounds?.map(({ pipeline, ...rest }) => ({
           ...rest,
           pipeline: pipeline
-            ? { docsPerSec: pipeline.docsPerSec, docs: pipeline.docs, complete: pipeline.complete, ms: Math.round(pipeline.ms), cpuMsPer1kDocs: pipeline.cpuMsPer1kDocs, cores: pipeline.cores, report: pipeline.report, maxRssMb: pipeline.maxRssMb }
+            ? {
+                docsPerSec: pipeline.docsPerSec,
+                docs: pipeline.docs,
+                complete: pipeline.complete,
+                ms: Math.round(pipeline.ms),
+                cpuMsPer1kDocs: pipeline.cpuMsPer1kDocs,
+                eventLoopBusy: pipeline.eventLoopBusy,
+                cores: pipeline.cores,
+                report: pipeline.report,
+                maxRssMb: pipeline.maxRssMb,
+              }
             : undefined,
         })) ?? null,
       perDoc: perDoc ?? null,
