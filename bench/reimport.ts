@@ -63,10 +63,13 @@ export async function measureReimport(ctx: BenchContext, ceiling: (() => Promise
     if ("pending" in warmUp) return warmUp;
     if (!warmUp.finished) throw new Error(`the warm-up reimport did not finish: ${JSON.stringify(warmUp.job).slice(0, 500)}`);
     log(`  warm-up rebuild (untimed): ${warmUp.docs} documents in ${Math.round(warmUp.ms)} ms`);
-    if (ceiling) await waitForQuiet();
-    const window = ceiling ? await ceiling() : undefined;
-    const esCeiling = window?.es.perSec ?? Number.NaN;
-    if (window) log(`  side by side right after it: es ${window.es.perSec} docs/s, cosmos ${window.cosmos.perSec} docs/s (cores: ${formatCores(window.cores)})`);
+    let esCeiling = Number.NaN;
+    if (ceiling) {
+      await waitForQuiet();
+      const window = await ceiling();
+      esCeiling = window.es.perSec;
+      log(`  side by side right after it: es ${window.es.perSec} docs/s, cosmos ${window.cosmos.perSec} docs/s (cores: ${formatCores(window.cores)})`);
+    }
     await waitForQuiet();
 
     const meter = await cpuMeter({ worker: worker.pid, ...(await ctx.pids()) });

@@ -88,11 +88,3 @@ function logRound(n: number, round: Round, pipelineDocs: number, log: (line: str
   ].filter(Boolean);
   if (ratios.length > 0) log(`    ${ratios.join(", ")}`);
 }
-
-/** The middle value (the mean of the two middle ones for an even count); undefined for none. */
-export function median(values: readonly (number | undefined)[]): number | undefined {
-  const sorted = values.filter((value): value is number => value !== undefined && !Number.isNaN(value)).sort((a, b) => a - b);
-  if (sorted.length === 0) return undefined;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
