@@ -1,9 +1,11 @@
 import type { BaselineRate, Baselines } from "./baselines.js";
 import { sideBySide, type Sweep, type Window } from "./ceilings.js";
 import type { BenchContext } from "./context.js";
+import type { Sizes } from "./sizes.js";
 import { formatCores, waitForQuiet } from "./cpu.js";
 import { round as roundTo } from "./measure.js";
 import type { Pipeline, PipelineRound } from "./pipeline.js";
+import type { Reimport, ReimportRun } from "./reimport.js";
 
 /** One round: the measurements a ratio compares, taken one right after the other. */
 export interface Round {
@@ -11,9 +13,13 @@ export interface Round {
   readonly ceilings?: Window;
   readonly pipeline?: PipelineRound;
   readonly helpersBulk?: BaselineRate;
+  /** A timed rebuild of the whole seeded container. */
+  readonly reimport?: ReimportRun;
   /** The pipeline ÷ the lower of this round's two side-by-side ceilings. */
   readonly pipelineToCeiling?: number;
   readonly pipelineToHelpersBulk?: number;
+  /** The rebuild ÷ this round's side-by-side Elasticsearch ceiling (a rebuild reads pages, not keys: Elasticsearch is its limit). */
+  readonly reimportToEsCeiling?: number;
   /** The order the measurements ran in. */
   readonly order: readonly string[];
 }
@@ -22,11 +28,12 @@ export interface RoundParts {
   readonly sweep?: Sweep;
   readonly pipeline?: Pipeline;
   readonly baselines?: Baselines;
+  readonly reimport?: Reimport;
 }
 
 /**
- * Measures the side-by-side ceilings, the pipeline and `helpers.bulk` in `count` rounds, each
- * round the three one after the other, and the ratios within each round.
+ * Measures the side-by-side ceilings, the pipeline, `helpers.bulk` and a rebuild in `count`
+ * rounds, each round the four one after the other, and the ratios within each round.
  *
  * Why rounds: this host's speed moves by itself between one phase and the next (Elasticsearch's
  * CPU per document in one side-by-side window ranged from 96 to 210 µs over one evening's runs),
@@ -38,10 +45,11 @@ export interface RoundParts {
  */
 export async function measureRounds(ctx: BenchContext, parts: RoundParts, count: number, log: (line: string) => void): Promise<Round[]> {
   const steps: [string, () => Promise<Partial<Round>>][] = [];
-  const { sweep, pipeline, baselines } = parts;
+  const { sweep, pipeline, baselines, reimport } = parts;
   if (sweep) steps.push(["ceilings", async () => ({ ceilings: await sideBySide(ctx, sweep, ctx.sizes.ceilingSeconds) })]);
   if (pipeline) steps.push(["pipeline", async () => ({ pipeline: await pipeline.round() })]);
   if (baselines) steps.push(["helpers.bulk", async () => ({ helpersBulk: await baselines.helpersBulk() })]);
+  if (reimport) steps.push(["rebuild", async () => ({ reimport: await reimport.round() })]);
 
   const rounds: Round[] = [];
   for (let n = 1; n <= count; n++) {
@@ -53,38 +61,44 @@ export async function measureRounds(ctx: BenchContext, parts: RoundParts, count:
     }
     const round = withRatios(measured, order.map(([name]) => name));
     rounds.push(round);
-    logRound(n, round, ctx.sizes.pipelineDocs, log);
+    logRound(n, round, ctx.sizes, log);
   }
   return rounds;
 }
 
 function withRatios(measured: Partial<Round>, order: readonly string[]): Round {
-  const { ceilings, pipeline, helpersBulk } = measured;
+  const { ceilings, pipeline, helpersBulk, reimport } = measured;
   const lower = ceilings ? Math.min(ceilings.es.perSec, ceilings.cosmos.perSec) : undefined;
   return {
     ...measured,
     ...(pipeline && lower ? { pipelineToCeiling: roundTo(pipeline.docsPerSec / lower) } : {}),
     ...(pipeline && helpersBulk ? { pipelineToHelpersBulk: roundTo(pipeline.docsPerSec / helpersBulk.perSec) } : {}),
+    ...(reimport && ceilings ? { reimportToEsCeiling: roundTo(reimport.docsPerSec / ceilings.es.perSec) } : {}),
     order,
   };
 }
 
-function logRound(n: number, round: Round, pipelineDocs: number, log: (line: string) => void) {
-  const { ceilings, pipeline, helpersBulk } = round;
+function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => void) {
+  const { ceilings, pipeline, helpersBulk, reimport } = round;
   log(`  round ${n} (${round.order.join(", ")}):`);
   if (ceilings) {
     log(`    side by side: es ${ceilings.es.perSec} docs/s, cosmos ${ceilings.cosmos.perSec} docs/s (cores: ${formatCores(ceilings.cores)})`);
   }
   if (pipeline) {
     log(`    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents, its event loop busy ${pipeline.eventLoopBusy}${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`);
-    if (!pipeline.complete) log(`    only ${pipeline.docs} of ${pipelineDocs} documents reached the index (${JSON.stringify(pipeline.report)})`);
+    if (!pipeline.complete) log(`    only ${pipeline.docs} of ${sizes.pipelineDocs} documents reached the index (${JSON.stringify(pipeline.report)})`);
   }
   if (helpersBulk) {
     log(`    helpers.bulk: ${helpersBulk.perSec} docs/s, its CPU ${helpersBulk.cpuMsPer1kDocs} ms per 1000 documents (cores: ${formatCores(helpersBulk.cores)})`);
   }
+  if (reimport) {
+    log(`    rebuild: ${reimport.docs} documents in ${reimport.ms} ms, ${reimport.docsPerSec} docs/s (cores: ${formatCores(reimport.cores)})`);
+    if (!reimport.finished) log(`    the rebuild had not finished after ${sizes.reimportTimeoutSeconds} s: ${reimport.docs} of ${sizes.reimportDocs} documents`);
+  }
   const ratios = [
     round.pipelineToCeiling !== undefined ? `pipeline ÷ lower ceiling ${round.pipelineToCeiling}` : "",
     round.pipelineToHelpersBulk !== undefined ? `pipeline ÷ helpers.bulk ${round.pipelineToHelpersBulk}` : "",
+    round.reimportToEsCeiling !== undefined ? `rebuild ÷ es ceiling ${round.reimportToEsCeiling}` : "",
   ].filter(Boolean);
   if (ratios.length > 0) log(`    ${ratios.join(", ")}`);
 }

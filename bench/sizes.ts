@@ -7,8 +7,9 @@ export interface Sizes {
   /** Seconds the two raw loops run side by side for the ceilings, in each round and before the reimport. */
   readonly ceilingSeconds: number;
   /**
-   * Rounds of the side-by-side ceilings, the pipeline and helpers.bulk (rounds.ts); the ratios
-   * are the medians of the rounds'.
+   * Rounds of the side-by-side ceilings, the pipeline and helpers.bulk (rounds.ts), and of the
+   * timed rebuilds with their own side-by-side windows (reimport.ts); the ratios are the medians
+   * of the rounds'.
    */
   readonly rounds: number;
   /** Keys the driftless pipeline drains. */
