@@ -12,12 +12,16 @@ export interface Round {
   /** The two raw loops side by side: the ceilings this round's pipeline is compared with. */
   readonly ceilings?: Window;
   readonly pipeline?: PipelineRound;
+  /** The same drain with the sync history on, driftless's default (the pipeline above runs without it). */
+  readonly pipelineWithHistory?: PipelineRound;
   readonly helpersBulk?: BaselineRate;
   /** A timed rebuild of the whole seeded container. */
   readonly reimport?: ReimportRun;
   /** The pipeline ÷ the lower of this round's two side-by-side ceilings. */
   readonly pipelineToCeiling?: number;
   readonly pipelineToHelpersBulk?: number;
+  /** What the sync history costs: the pipeline with it on ÷ without it. */
+  readonly historyOnToOff?: number;
   /** The rebuild ÷ this round's side-by-side Elasticsearch ceiling (a rebuild reads pages, not keys: Elasticsearch is its limit). */
   readonly reimportToEsCeiling?: number;
   /** The order the measurements ran in. */
@@ -27,13 +31,15 @@ export interface Round {
 export interface RoundParts {
   readonly sweep?: Sweep;
   readonly pipeline?: Pipeline;
+  readonly pipelineWithHistory?: Pipeline;
   readonly baselines?: Baselines;
   readonly reimport?: Reimport;
 }
 
 /**
- * Measures the side-by-side ceilings, the pipeline, `helpers.bulk` and a rebuild in `count`
- * rounds, each round the four one after the other, and the ratios within each round.
+ * Measures the side-by-side ceilings, the pipeline (without and with the sync history),
+ * `helpers.bulk` and a rebuild in `count` rounds, each round these one right after the other, and
+ * the ratios within each round.
  *
  * Why rounds: this host's speed moves by itself between one phase and the next (Elasticsearch's
  * CPU per document in one side-by-side window ranged from 96 to 210 µs over one evening's runs),
@@ -45,9 +51,10 @@ export interface RoundParts {
  */
 export async function measureRounds(ctx: BenchContext, parts: RoundParts, count: number, log: (line: string) => void): Promise<Round[]> {
   const steps: [string, () => Promise<Partial<Round>>][] = [];
-  const { sweep, pipeline, baselines, reimport } = parts;
+  const { sweep, pipeline, pipelineWithHistory, baselines, reimport } = parts;
   if (sweep) steps.push(["ceilings", async () => ({ ceilings: await sideBySide(ctx, sweep, ctx.sizes.ceilingSeconds) })]);
   if (pipeline) steps.push(["pipeline", async () => ({ pipeline: await pipeline.round() })]);
+  if (pipelineWithHistory) steps.push(["pipeline with history", async () => ({ pipelineWithHistory: await pipelineWithHistory.round() })]);
   if (baselines) steps.push(["helpers.bulk", async () => ({ helpersBulk: await baselines.helpersBulk() })]);
   if (reimport) steps.push(["rebuild", async () => ({ reimport: await reimport.round() })]);
 
@@ -67,19 +74,20 @@ export async function measureRounds(ctx: BenchContext, parts: RoundParts, count:
 }
 
 function withRatios(measured: Partial<Round>, order: readonly string[]): Round {
-  const { ceilings, pipeline, helpersBulk, reimport } = measured;
+  const { ceilings, pipeline, pipelineWithHistory, helpersBulk, reimport } = measured;
   const lower = ceilings ? Math.min(ceilings.es.perSec, ceilings.cosmos.perSec) : undefined;
   return {
     ...measured,
     ...(pipeline && lower ? { pipelineToCeiling: roundTo(pipeline.docsPerSec / lower) } : {}),
     ...(pipeline && helpersBulk ? { pipelineToHelpersBulk: roundTo(pipeline.docsPerSec / helpersBulk.perSec) } : {}),
+    ...(pipeline && pipelineWithHistory ? { historyOnToOff: roundTo(pipelineWithHistory.docsPerSec / pipeline.docsPerSec) } : {}),
     ...(reimport && ceilings ? { reimportToEsCeiling: roundTo(reimport.docsPerSec / ceilings.es.perSec) } : {}),
     order,
   };
 }
 
 function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => void) {
-  const { ceilings, pipeline, helpersBulk, reimport } = round;
+  const { ceilings, pipeline, pipelineWithHistory, helpersBulk, reimport } = round;
   log(`  round ${n} (${round.order.join(", ")}):`);
   if (ceilings) {
     log(`    side by side: es ${ceilings.es.perSec} docs/s, cosmos ${ceilings.cosmos.perSec} docs/s (cores: ${formatCores(ceilings.cores)})`);
@@ -87,6 +95,10 @@ function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => 
   if (pipeline) {
     log(`    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents, its event loop busy ${pipeline.eventLoopBusy}${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`);
     if (!pipeline.complete) log(`    only ${pipeline.docs} of ${sizes.pipelineDocs} documents reached the index (${JSON.stringify(pipeline.report)})`);
+  }
+  if (pipelineWithHistory) {
+    log(`    pipeline with the sync history on: ${pipelineWithHistory.docsPerSec} docs/s, worker CPU ${pipelineWithHistory.cpuMsPer1kDocs} ms per 1000 documents`);
+    if (!pipelineWithHistory.complete) log(`    only ${pipelineWithHistory.docs} of ${sizes.pipelineDocs} documents reached the index (${JSON.stringify(pipelineWithHistory.report)})`);
   }
   if (helpersBulk) {
     log(`    helpers.bulk: ${helpersBulk.perSec} docs/s, its CPU ${helpersBulk.cpuMsPer1kDocs} ms per 1000 documents (cores: ${formatCores(helpersBulk.cores)})`);
@@ -98,6 +110,7 @@ function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => 
   const ratios = [
     round.pipelineToCeiling !== undefined ? `pipeline ÷ lower ceiling ${round.pipelineToCeiling}` : "",
     round.pipelineToHelpersBulk !== undefined ? `pipeline ÷ helpers.bulk ${round.pipelineToHelpersBulk}` : "",
+    round.historyOnToOff !== undefined ? `history on ÷ off ${round.historyOnToOff}` : "",
     round.reimportToEsCeiling !== undefined ? `rebuild ÷ es ceiling ${round.reimportToEsCeiling}` : "",
   ].filter(Boolean);
   if (ratios.length > 0) log(`    ${ratios.join(", ")}`);
