@@ -4,12 +4,11 @@ export interface Sizes {
   readonly docs: number;
   /** Seconds per configuration while sweeping batch sizes and concurrency. */
   readonly sweepSeconds: number;
-  /** Seconds the two raw loops run side by side for the ceilings, in each round and before the reimport. */
+  /** Seconds the two raw loops run side by side for the ceilings, in each round. */
   readonly ceilingSeconds: number;
   /**
-   * Rounds of the side-by-side ceilings, the pipeline and helpers.bulk (rounds.ts), and of the
-   * timed rebuilds with their own side-by-side windows (reimport.ts); the ratios are the medians
-   * of the rounds'.
+   * Rounds of the side-by-side ceilings, the pipelines, helpers.bulk and a timed rebuild
+   * (rounds.ts), each compared with its round's window; the ratios are the medians of the rounds'.
    */
   readonly rounds: number;
   /** Keys the driftless pipeline drains. */
