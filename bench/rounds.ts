@@ -3,6 +3,7 @@ import { sideBySide, type Sweep, type Window } from "./ceilings.js";
 import type { BenchContext } from "./context.js";
 import type { Sizes } from "./sizes.js";
 import { formatCores, waitForQuiet } from "./cpu.js";
+import { hostProbeMs } from "./host-speed.js";
 import { round as roundTo } from "./measure.js";
 import type { Pipeline, PipelineRound } from "./pipeline.js";
 import type { Reimport, ReimportRun } from "./reimport.js";
@@ -26,6 +27,8 @@ export interface Round {
   readonly reimportToEsCeiling?: number;
   /** The order the measurements ran in. */
   readonly order: readonly string[];
+  /** The host probe (host-speed.ts) right before each measurement, by its name: lower is faster. */
+  readonly hostProbeMs: Readonly<Record<string, number>>;
 }
 
 export interface RoundParts {
@@ -62,18 +65,20 @@ export async function measureRounds(ctx: BenchContext, parts: RoundParts, count:
   for (let n = 1; n <= count; n++) {
     const order = n % 2 === 1 ? steps : [...steps].reverse();
     let measured: Partial<Round> = {};
-    for (const [, step] of order) {
+    const probes: Record<string, number> = {};
+    for (const [name, step] of order) {
       await waitForQuiet();
+      probes[name] = hostProbeMs();
       measured = { ...measured, ...(await step()) };
     }
-    const round = withRatios(measured, order.map(([name]) => name));
+    const round = withRatios(measured, order.map(([name]) => name), probes);
     rounds.push(round);
     logRound(n, round, ctx.sizes, log);
   }
   return rounds;
 }
 
-function withRatios(measured: Partial<Round>, order: readonly string[]): Round {
+function withRatios(measured: Partial<Round>, order: readonly string[], hostProbeMs: Record<string, number>): Round {
   const { ceilings, pipeline, pipelineWithHistory, helpersBulk, reimport } = measured;
   const lower = ceilings ? Math.min(ceilings.es.perSec, ceilings.cosmos.perSec) : undefined;
   return {
@@ -83,12 +88,14 @@ function withRatios(measured: Partial<Round>, order: readonly string[]): Round {
     ...(pipeline && pipelineWithHistory ? { historyOnToOff: roundTo(pipelineWithHistory.docsPerSec / pipeline.docsPerSec) } : {}),
     ...(reimport && ceilings ? { reimportToEsCeiling: roundTo(reimport.docsPerSec / ceilings.es.perSec) } : {}),
     order,
+    hostProbeMs,
   };
 }
 
 function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => void) {
   const { ceilings, pipeline, pipelineWithHistory, helpersBulk, reimport } = round;
   log(`  round ${n} (${round.order.join(", ")}):`);
+  log(`    host probe before each (ms): ${round.order.map((name) => `${name} ${round.hostProbeMs[name]}`).join(", ")}`);
   if (ceilings) {
     log(`    side by side: es ${ceilings.es.perSec} docs/s, cosmos ${ceilings.cosmos.perSec} docs/s (cores: ${formatCores(ceilings.cores)})`);
   }

@@ -9,6 +9,8 @@
  *
  * QUICK=1 sizes everything to finish within 3 minutes. BENCH_ONLY=ceilings,pipeline,… runs a
  * subset (ratios need the ceilings).
+ * Before each phase and each measurement of a round it times a fixed piece of CPU work
+ * (host-speed.ts), which says how fast the host ran when that figure was taken.
  * BENCH_PROFILE=1 writes .cpuprofile files of the pipeline and worker processes to
  * bench/results/profiles (summarize them with bench/profile-top.ts).
  */
@@ -20,6 +22,7 @@ import { sideBySide, sweepCeilings } from "./ceilings.js";
 import { createContext } from "./context.js";
 import { formatCores, waitForQuiet } from "./cpu.js";
 import { measureFreshness } from "./freshness.js";
+import { hostProbeMs } from "./host-speed.js";
 import { measureHttp } from "./http.js";
 import { median, round } from "./measure.js";
 import { startPipeline, type Pipeline } from "./pipeline.js";
@@ -48,13 +51,16 @@ const log = (line: string) => console.log(line);
 const phaseSeconds: Record<string, number> = {};
 /** How long each phase waited for the machine to go quiet before it started (cpu.ts waitForQuiet). */
 const quietWaitMs: Record<string, number> = {};
+/** The host probe (host-speed.ts) at the start of each phase, once the machine was quiet: lower is faster. */
+const hostProbe: Record<string, number> = {};
 /** Runs one measurement if it was asked for, logging its title and how long it took. */
 async function phase<T>(name: string, title: string, measure: () => Promise<T>): Promise<T | undefined> {
   if (!wanted(name)) return undefined;
   log(`${title}:`);
   const quietMs = await waitForQuiet();
   quietWaitMs[name] = quietMs;
-  if (quietMs > 1000) log(`  (waited ${(quietMs / 1000).toFixed(1)} s for the machine to go quiet)`);
+  hostProbe[name] = hostProbeMs();
+  log(`  (host probe ${hostProbe[name]} ms${quietMs > 1000 ? `; waited ${(quietMs / 1000).toFixed(1)} s for the machine to go quiet` : ""})`);
   const started = performance.now();
   try {
     return await measure();
@@ -221,6 +227,8 @@ try {
       seconds: Math.round((Date.now() - startedAt) / 1000),
       phaseSeconds,
       quietWaitMs,
+      /** The host probe (host-speed.ts) at the start of each phase: lower is faster (each round has its own, per measurement). */
+      hostProbeMs: hostProbe,
       documents: sizes.docs,
       cores: cpus().length,
       // Absolute numbers move with the host's CPU: name it, with its clock where the machine reports one.
@@ -273,11 +281,18 @@ try {
     ["reimport (docs/s, median)", fmt(results.reimport?.docsPerSec), undefined],
     ["reimport worker peak RSS (MB)", fmt(results.reimport?.peakRssMb), targets.reimportPeakRssMb],
   ];
+  const probes = [...Object.values(hostProbe), ...each((r) => r.hostProbeMs).flatMap((probes) => Object.values(probes ?? {}))];
   log(`\n${table(rows)}\n`);
-  log(`absolute numbers are this machine's (${cpus().length} cores, ${results.run.cpu}, load ${results.run.loadAverageBefore.join(" ")} before the run); bench/results/latest.json has the details (${results.run.seconds} s).`);
+  log(`absolute numbers are this machine's (${cpus().length} cores, ${results.run.cpu}, load ${results.run.loadAverageBefore.join(" ")} before the run; host probe ${probeSpread(probes)}); bench/results/latest.json has the details (${results.run.seconds} s).`);
 } finally {
   await ctx.close();
   await rm(dir, { recursive: true, force: true });
+}
+
+/** The host probes' lowest, median and highest: how far the host's speed moved during the run. */
+function probeSpread(values: readonly number[]): string {
+  if (values.length === 0) return "n/a";
+  return `${Math.min(...values).toFixed(0)} / ${median(values)!.toFixed(0)} / ${Math.max(...values).toFixed(0)} ms, min / median / max, lower is faster`;
 }
 
 /** The CPU's model and clock; os.cpus() says 0 MHz in some VMs, where /proc/cpuinfo still knows. */
