@@ -281,7 +281,7 @@ try {
     ["reimport (docs/s, median)", fmt(results.reimport?.docsPerSec), undefined],
     ["reimport worker peak RSS (MB)", fmt(results.reimport?.peakRssMb), targets.reimportPeakRssMb],
   ];
-  const probes = [...Object.values(hostProbe), ...each((r) => r.hostProbeMs).flatMap((probes) => Object.values(probes ?? {}))];
+  const probes = [...Object.values(hostProbe), ...each((r) => r.hostProbeMs).flatMap((byName) => Object.values(byName ?? {}))];
   log(`\n${table(rows)}\n`);
   log(`absolute numbers are this machine's (${cpus().length} cores, ${results.run.cpu}, load ${results.run.loadAverageBefore.join(" ")} before the run; host probe ${probeSpread(probes)}); bench/results/latest.json has the details (${results.run.seconds} s).`);
 } finally {
