@@ -12,7 +12,7 @@ import type { Logger } from "../telemetry/logger.js";
 import type { JobDeps, JobOptions, JobSource } from "./context.js";
 import { runJobChunk } from "./runner.js";
 import { createJobStore, isTerminal } from "./store.js";
-import { JOB_KINDS, type Job, type JobsService, type JobView } from "./types.js";
+import { JOB_KINDS, type Job, type JobPhase, type JobsService, type JobView } from "./types.js";
 import type { WriteTargets } from "./write-targets.js";
 
 export interface JobsSetup {
@@ -144,10 +144,27 @@ export function toView(job: Job): JobView {
     createdAt: new Date(job.createdAt).toISOString(),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
+    phaseMs: phaseDurations(job),
     cancelRequested: job.cancelRequested,
     ...(job.targetIndex ? { targetIndex: job.targetIndex } : {}),
     lastError: job.lastError ?? null,
   };
+}
+
+const PHASE_ORDER: readonly JobPhase[] = ["prepare", "scan", "swap"];
+
+/** Each reached phase runs until the next reached one starts, the last until the job's end. */
+export function phaseDurations(job: Job): Partial<Record<JobPhase, number>> {
+  if (job.startedAt === undefined) return {};
+  const starts = PHASE_ORDER.map((phase) => [phase, phase === "prepare" ? job.startedAt : job.phaseStartedAt[phase]] as const).filter(
+    (entry): entry is readonly [JobPhase, number] => entry[1] !== undefined,
+  );
+  const durations: Partial<Record<JobPhase, number>> = {};
+  starts.forEach(([phase, start], i) => {
+    const end = i + 1 < starts.length ? starts[i + 1]![1] : job.finishedAt;
+    if (end !== undefined) durations[phase] = Math.max(0, end - start);
+  });
+  return durations;
 }
 
 function cached<T>(map: Map<string, T>, key: string, build: () => T): T {

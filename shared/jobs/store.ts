@@ -19,6 +19,8 @@ export type CounterName = keyof JobCounters;
 export interface JobUpdate {
   readonly state?: JobState;
   readonly phase?: JobPhase;
+  /** When `phase` began: set with the update that enters it (stored as `<phase>StartedAt`). */
+  readonly phaseStartedAt?: number;
   readonly startedAt?: number;
   readonly continuation?: string;
   readonly targetIndex?: string;
@@ -177,7 +179,9 @@ function serializeUpdate(update: JobUpdate): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [field, value] of Object.entries(update)) {
     if (value === undefined) continue;
-    if (field === "previousIndices") out[field] = JSON.stringify(value);
+    if (field === "phaseStartedAt") {
+      if (update.phase && update.phase !== "prepare") out[`${update.phase}StartedAt`] = String(value);
+    } else if (field === "previousIndices") out[field] = JSON.stringify(value);
     else out[field] = field === "lastError" ? clip(String(value)) : String(value);
   }
   return out;
@@ -208,6 +212,7 @@ function parseJob(fields: Record<string, string>): Job | undefined {
     startedAt: time("startedAt"),
     finishedAt: time("finishedAt"),
     updatedAt: time("updatedAt"),
+    phaseStartedAt: definedOnly({ scan: time("scanStartedAt"), swap: time("swapStartedAt") }),
     scanned: int("scanned"),
     indexed: int("indexed"),
     enqueued: int("enqueued"),
@@ -222,4 +227,8 @@ function parseJob(fields: Record<string, string>): Job | undefined {
     failures: int("failures"),
     lastError: text("lastError"),
   };
+}
+
+function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: number };
 }

@@ -47,6 +47,8 @@ export interface Job extends JobCounters {
   readonly startedAt: number | undefined;
   readonly finishedAt: number | undefined;
   readonly updatedAt: number | undefined;
+  /** When the job entered each phase after the first (`prepare` begins at startedAt). */
+  readonly phaseStartedAt: Readonly<Partial<Record<Exclude<JobPhase, "prepare">, number>>>;
   /** The saved position: a Cosmos continuation token, or the reconcile's point in time and sort values. */
   readonly continuation: string | undefined;
   /** Rebuild: the new index version being filled. */
@@ -71,6 +73,11 @@ export interface JobView extends JobCounters {
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+  /**
+   * Milliseconds spent in each phase that has ended (the one in progress is left out): where a
+   * job's time went, e.g. a rebuild's index creation, scan, and refresh and swap.
+   */
+  readonly phaseMs: Readonly<Partial<Record<JobPhase, number>>>;
   readonly cancelRequested: boolean;
   /** Rebuild: the new index version. */
   readonly targetIndex?: string;

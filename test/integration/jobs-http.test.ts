@@ -83,6 +83,9 @@ describe("jobs over HTTP and the CLI", () => {
     const job = await finished(jobId);
     expect(job).toMatchObject({ jobId, kind: "reimport", mode: "in-place", state: "succeeded", scanned: DOCS, indexed: DOCS, enqueued: 0, errors: 0 });
     expect(Date.parse(job.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(job.startedAt!));
+    // In place there is nothing to prepare or swap: the scan is the whole run.
+    expect(Object.keys(job.phaseMs).sort()).toEqual(["prepare", "scan"]);
+    expect(job.phaseMs.prepare! + job.phaseMs.scan!).toBe(Date.parse(job.finishedAt!) - Date.parse(job.startedAt!));
     expect(await differences(source)).toEqual([]);
 
     const cancel = await call("POST", `jobs/${jobId}/cancel`);

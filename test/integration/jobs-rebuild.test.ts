@@ -111,6 +111,10 @@ describe("rebuild, cancel and reconcile", () => {
     expect(await differences(source)).toEqual([]);
     const view = services.jobs.toView(job);
     expect(view).toMatchObject({ jobId: started, state: "succeeded", mode: "rebuild", targetIndex: target, startedAt: expect.any(String), finishedAt: expect.any(String) });
+    // Its three phases, which add up to the whole run.
+    const { prepare, scan, swap } = view.phaseMs;
+    expect([prepare, scan, swap].every((ms) => typeof ms === "number" && ms >= 0)).toBe(true);
+    expect(prepare! + scan! + swap!).toBe(Date.parse(view.finishedAt!) - Date.parse(view.startedAt!));
   }, 180_000);
 
   it("cancels: a queued job at once, a running rebuild at its next page (deleting its new index), a finished job not at all", async () => {

@@ -3,6 +3,8 @@ import { createJobProgress } from "../../cli/progress.js";
 import { newJobId, parseJobId } from "../../shared/jobs/keys.js";
 import type { JobView } from "../../shared/jobs/types.js";
 import { mergeOutcomes } from "../../shared/jobs/write-targets.js";
+import { phaseDurations } from "../../shared/jobs/service.js";
+import type { Job } from "../../shared/jobs/types.js";
 import { servingSettings } from "../../shared/jobs/rebuild.js";
 
 describe("job ids", () => {
@@ -18,6 +20,37 @@ describe("job ids", () => {
     for (const id of ["", "x", "reimport-", "delete-shop-abc-0123abcd", "reimport-Shop-abc-0123abcd", "reimport-shop-abc-0123abcg", "reimport-{shop}-abc-0123abcd"]) {
       expect(parseJobId(id), id).toBeUndefined();
     }
+  });
+});
+
+describe("phaseDurations", () => {
+  const job = (over: Partial<Job>): Job => ({
+    id: "reimport-s-1-0123abcd", kind: "reimport", source: "s", state: "running", phase: "prepare", mode: "rebuild",
+    createdAt: 0, startedAt: undefined, finishedAt: undefined, updatedAt: undefined, phaseStartedAt: {},
+    scanned: 0, indexed: 0, enqueued: 0, missing: 0, errors: 0, pages: 0, continuation: undefined,
+    targetIndex: undefined, targetAlias: undefined, previousIndices: [], cancelRequested: false, failures: 0, lastError: undefined,
+    ...over,
+  });
+
+  it("gives each ended phase the time until the next one began, the last the time until the job ended", () => {
+    expect(phaseDurations(job({ startedAt: 1000, phaseStartedAt: { scan: 1040, swap: 3500 }, finishedAt: 3900, state: "succeeded" }))).toEqual({
+      prepare: 40,
+      scan: 2460,
+      swap: 400,
+    });
+  });
+
+  it("leaves out the phase in progress, and everything before the job started", () => {
+    expect(phaseDurations(job({ startedAt: 1000, phaseStartedAt: { scan: 1040 } }))).toEqual({ prepare: 40 });
+    expect(phaseDurations(job({ startedAt: 1000 }))).toEqual({});
+    expect(phaseDurations(job({ state: "cancelled", finishedAt: 5 }))).toEqual({});
+  });
+
+  it("skips a phase the job never entered (an in-place reimport has no swap; cancelled in its scan)", () => {
+    expect(phaseDurations(job({ mode: "in-place", startedAt: 10, phaseStartedAt: { scan: 12 }, finishedAt: 900, state: "cancelled" }))).toEqual({
+      prepare: 2,
+      scan: 888,
+    });
   });
 });
 
@@ -61,6 +94,7 @@ describe("job progress display", () => {
     createdAt: "",
     startedAt: null,
     finishedAt: null,
+    phaseMs: {},
     cancelRequested: false,
     lastError: null,
     ...over,
