@@ -12,6 +12,18 @@ export interface ReimportRun {
   /** Whether the job ended within ctx.sizes.reimportTimeoutSeconds. */
   readonly finished: boolean;
   readonly cores: Cores;
+  /** Where the time went: the job's own phases (its view's `phaseMs`), and the rest (the POST, the pickup, the last poll). */
+  readonly steps: RebuildSteps;
+  /** Elasticsearch's own time on the new index (`_stats`): indexing, and refreshing, which a rebuild leaves to its end. */
+  readonly es: { readonly indexingMs: number; readonly refreshMs: number } | undefined;
+}
+
+export interface RebuildSteps {
+  readonly prepareMs: number | undefined;
+  readonly scanMs: number | undefined;
+  readonly swapMs: number | undefined;
+  /** From the POST to the job's start, and from its end to the poll that saw it. */
+  readonly outsideMs: number | undefined;
 }
 
 export interface Reimport {
@@ -29,6 +41,10 @@ interface JobView {
   readonly state?: string;
   readonly indexed?: number;
   readonly scanned?: number;
+  readonly startedAt?: string | null;
+  readonly finishedAt?: string | null;
+  readonly targetIndex?: string;
+  readonly phaseMs?: { readonly prepare?: number; readonly scan?: number; readonly swap?: number };
 }
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
@@ -65,8 +81,9 @@ export async function startReimport(ctx: BenchContext): Promise<Reimport> {
       warmUpMs: Math.round(warmUp.ms),
       async round() {
         const meter = await cpuMeter({ worker: worker.pid, ...(await ctx.pids()) });
-        const { docs, ms, finished } = await runJob(worker.url, ctx.sizes.reimportTimeoutSeconds);
-        return { docs, ms: Math.round(ms), docsPerSec: Math.round((docs / ms) * 1000), finished, cores: await meter.stop() };
+        const { docs, ms, finished, job } = await runJob(worker.url, ctx.sizes.reimportTimeoutSeconds);
+        const cores = await meter.stop();
+        return { docs, ms: Math.round(ms), docsPerSec: Math.round((docs / ms) * 1000), finished, cores, steps: steps(job, ms), es: await indexStats(ctx, job.targetIndex) };
       },
       peakRssMb: () => worker.peakRssMb(),
       close,
@@ -107,4 +124,24 @@ async function runJob(url: string, timeoutSeconds: number): Promise<JobRun> {
   const finished = job.state !== undefined && TERMINAL.has(job.state);
   if (finished && job.state !== "succeeded") throw new Error(`the reimport ended ${job.state}: ${JSON.stringify(job).slice(0, 500)}`);
   return { job, ms, docs: job.indexed ?? job.scanned ?? 0, finished };
+}
+
+function steps(job: JobView, ms: number): RebuildSteps {
+  const jobMs = job.startedAt && job.finishedAt ? Date.parse(job.finishedAt) - Date.parse(job.startedAt) : undefined;
+  return {
+    prepareMs: job.phaseMs?.prepare,
+    scanMs: job.phaseMs?.scan,
+    swapMs: job.phaseMs?.swap,
+    outsideMs: jobMs === undefined ? undefined : Math.max(0, Math.round(ms - jobMs)),
+  };
+}
+
+/** The new index's indexing and refresh time; it is the live index now, until the next rebuild replaces it. */
+async function indexStats(ctx: BenchContext, index: string | undefined): Promise<ReimportRun["es"]> {
+  if (!index) return undefined;
+  const stats = await ctx.elastic.indices.stats({ index, metric: ["indexing", "refresh"] });
+  const primaries = stats.indices?.[index]?.primaries;
+  const indexingMs = primaries?.indexing?.index_time_in_millis;
+  const refreshMs = primaries?.refresh?.total_time_in_millis;
+  return indexingMs === undefined || refreshMs === undefined ? undefined : { indexingMs, refreshMs };
 }

@@ -25,6 +25,11 @@ export interface Round {
   readonly historyOnToOff?: number;
   /** The rebuild ÷ this round's side-by-side Elasticsearch ceiling (a rebuild reads pages, not keys: Elasticsearch is its limit). */
   readonly reimportToEsCeiling?: number;
+  /**
+   * The rebuild's scan alone (its docs ÷ its scan phase) ÷ the same window: what the rebuild's
+   * loop keeps up with Elasticsearch, without its fixed steps (index creation, final refresh, swap).
+   */
+  readonly rebuildScanToEsCeiling?: number;
   /** The order the measurements ran in. */
   readonly order: readonly string[];
   /** The host probe (host-speed.ts) right before each measurement, by its name: lower is faster. */
@@ -87,6 +92,7 @@ function withRatios(measured: Partial<Round>, order: readonly string[], hostProb
     ...(pipeline && helpersBulk ? { pipelineToHelpersBulk: roundTo(pipeline.docsPerSec / helpersBulk.perSec) } : {}),
     ...(pipeline && pipelineWithHistory ? { historyOnToOff: roundTo(pipelineWithHistory.docsPerSec / pipeline.docsPerSec) } : {}),
     ...(reimport && ceilings ? { reimportToEsCeiling: roundTo(reimport.docsPerSec / ceilings.es.perSec) } : {}),
+    ...(reimport?.steps.scanMs && ceilings ? { rebuildScanToEsCeiling: roundTo((reimport.docs / reimport.steps.scanMs) * 1000 / ceilings.es.perSec) } : {}),
     order,
     hostProbeMs,
   };
@@ -112,6 +118,8 @@ function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => 
   }
   if (reimport) {
     log(`    rebuild: ${reimport.docs} documents in ${reimport.ms} ms, ${reimport.docsPerSec} docs/s (cores: ${formatCores(reimport.cores)})`);
+    const { prepareMs, scanMs, swapMs, outsideMs } = reimport.steps;
+    log(`    rebuild steps (ms): prepare ${prepareMs}, scan ${scanMs}, refresh and swap ${swapMs}, outside the job ${outsideMs}${reimport.es ? `; elasticsearch on the new index: indexing ${reimport.es.indexingMs}, refresh ${reimport.es.refreshMs}` : ""}`);
     if (!reimport.finished) log(`    the rebuild had not finished after ${sizes.reimportTimeoutSeconds} s: ${reimport.docs} of ${sizes.reimportDocs} documents`);
   }
   const ratios = [
@@ -119,6 +127,7 @@ function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => 
     round.pipelineToHelpersBulk !== undefined ? `pipeline ÷ helpers.bulk ${round.pipelineToHelpersBulk}` : "",
     round.historyOnToOff !== undefined ? `history on ÷ off ${round.historyOnToOff}` : "",
     round.reimportToEsCeiling !== undefined ? `rebuild ÷ es ceiling ${round.reimportToEsCeiling}` : "",
+    round.rebuildScanToEsCeiling !== undefined ? `its scan alone ÷ es ceiling ${round.rebuildScanToEsCeiling}` : "",
   ].filter(Boolean);
   if (ratios.length > 0) log(`    ${ratios.join(", ")}`);
 }

@@ -149,6 +149,21 @@ try {
            * Cosmos loop, which reads as fast as it can, does.
            */
           toEsAlone: ratio(median(rebuilds.map((run) => run.docsPerSec)), sweep?.esAlone),
+          /**
+           * The rebuild's scan phase alone against the same windows: the steady part, without the
+           * fixed steps (index creation, final refresh, swap) that a small rebuild pays in full.
+           */
+          scanToEsCeiling: medianRatio((r) => r.rebuildScanToEsCeiling),
+          scanToEsCeilingRange: range((r) => r.rebuildScanToEsCeiling),
+          /** The medians of the rounds' steps (job phases, from its view's phaseMs) and of Elasticsearch's time on the new index. */
+          stepsMs: {
+            prepare: median(rebuilds.map((run) => run.steps.prepareMs)) ?? null,
+            scan: median(rebuilds.map((run) => run.steps.scanMs)) ?? null,
+            refreshAndSwap: median(rebuilds.map((run) => run.steps.swapMs)) ?? null,
+            outsideTheJob: median(rebuilds.map((run) => run.steps.outsideMs)) ?? null,
+            esIndexing: median(rebuilds.map((run) => run.es?.indexingMs)) ?? null,
+            esRefresh: median(rebuilds.map((run) => run.es?.refreshMs)) ?? null,
+          },
           /** Of all the rounds: every rebuild ran in the one worker process. */
           peakRssMb: measured.reimport.peakRssMb,
           /** The worker's first rebuild, untimed: its warm-up (reimport.ts). */
@@ -261,6 +276,7 @@ try {
     [`pipeline with sync history ÷ without${spread(results.historyOnToOffRange)}`, fmt(results.historyOnToOff, 2), undefined],
     [`reimport ÷ es ceiling${spread(results.reimport?.toEsCeilingRange ?? null)}`, fmt(results.reimport?.toEsCeiling, 2), targets.reimportToEsCeiling],
     ["reimport ÷ es alone (stricter)", fmt(results.reimport?.toEsAlone, 2), undefined],
+    [`reimport's scan phase alone ÷ es ceiling${spread(results.reimport?.scanToEsCeilingRange ?? null)}`, fmt(results.reimport?.scanToEsCeiling, 2), undefined],
     ["", "", undefined],
     ["es bulk ceiling, side by side (docs/s, median)", fmt(es), undefined],
     ["cosmos read ceiling, side by side (docs/s, median)", fmt(cosmos), undefined],
@@ -280,6 +296,8 @@ try {
     ["freshness p50 / p99 (ms)", freshness ? `${freshness.p50Ms} / ${freshness.p99Ms}` : "n/a", targets.freshnessP99Ms],
     ["reimport (docs/s, median)", fmt(results.reimport?.docsPerSec), undefined],
     ["reimport worker peak RSS (MB)", fmt(results.reimport?.peakRssMb), targets.reimportPeakRssMb],
+    ["reimport steps: prepare / scan / refresh and swap / outside the job (ms, medians)", steps(results.reimport?.stepsMs), undefined],
+    ["es on the reimport's new index: indexing / refresh (ms, medians)", esTime(results.reimport?.stepsMs), undefined],
   ];
   const probes = [...Object.values(hostProbe), ...each((r) => r.hostProbeMs).flatMap((byName) => Object.values(byName ?? {}))];
   log(`\n${table(rows)}\n`);
@@ -287,6 +305,14 @@ try {
 } finally {
   await ctx.close();
   await rm(dir, { recursive: true, force: true });
+}
+
+function steps(ms: { prepare: number | null; scan: number | null; refreshAndSwap: number | null; outsideTheJob: number | null } | undefined): string {
+  return ms ? [ms.prepare, ms.scan, ms.refreshAndSwap, ms.outsideTheJob].map((value) => fmt(value)).join(" / ") : "n/a";
+}
+
+function esTime(ms: { esIndexing: number | null; esRefresh: number | null } | undefined): string {
+  return ms ? `${fmt(ms.esIndexing)} / ${fmt(ms.esRefresh)}` : "n/a";
 }
 
 /** The host probes' lowest, median and highest: how far the host's speed moved during the run. */
