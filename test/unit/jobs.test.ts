@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createJobProgress } from "../../cli/progress.js";
 import { newJobId, parseJobId } from "../../shared/jobs/keys.js";
-import type { JobView } from "../../shared/jobs/types.js";
+import type { Job, JobView } from "../../shared/jobs/types.js";
 import { mergeOutcomes } from "../../shared/jobs/write-targets.js";
 import { phaseDurations } from "../../shared/jobs/service.js";
-import type { Job } from "../../shared/jobs/types.js";
 import { servingSettings } from "../../shared/jobs/rebuild.js";
 
 describe("job ids", () => {
