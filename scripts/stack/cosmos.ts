@@ -17,6 +17,11 @@ export interface CosmosEmulatorOptions {
   port?: number;
   /** @defaultValue 30_000 */
   startTimeoutMs?: number;
+  /**
+   * Answer every n-th document request with 429 (sub-status 3200) and this retry-after, as a
+   * throttled Cosmos DB account does: COSMOSDB_SERVER_THROTTLE_EVERY in the emulator's patch.
+   */
+  throttle?: { every: number; retryAfterMs?: number };
 }
 
 export interface CosmosEmulatorHandle {
@@ -48,6 +53,15 @@ export async function startCosmosEmulator(options: CosmosEmulatorOptions): Promi
     cwd: dir,
     logFile: join(dir, "cosmos.log"),
     ipc: true,
+    ...(options.throttle
+      ? {
+          env: {
+            ...process.env,
+            COSMOSDB_SERVER_THROTTLE_EVERY: String(options.throttle.every),
+            COSMOSDB_SERVER_THROTTLE_RETRY_AFTER_MS: String(options.throttle.retryAfterMs ?? 10),
+          },
+        }
+      : {}),
   });
   await server.waitReady(async () => (await servingPid(port, ca)) === server.pid, startTimeoutMs);
 

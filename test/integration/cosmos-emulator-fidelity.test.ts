@@ -1,0 +1,208 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  ChangeFeedMode,
+  ChangeFeedStartFrom,
+  PartitionKeyBuilder,
+  PartitionKeyDefinitionVersion,
+  PartitionKeyKind,
+  type Container,
+  type CosmosClient,
+  type Database,
+} from "@azure/cosmos";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCosmosEmulator } from "../../scripts/stack/cosmos.js";
+import { createCosmosClient } from "../../shared/cosmos/client.js";
+import { services, uniqueName } from "../setup/services.js";
+
+/**
+ * The behaviours of Cosmos DB that driftless's guarantees rest on, pinned against the emulator
+ * (patches/@vercel+cosmosdb-server+1.0.1.patch) through the real @azure/cosmos SDK. Each one is a
+ * place where the unpatched emulator was kinder than the service; the patch cites the service's
+ * documentation for each.
+ */
+
+let client: CosmosClient;
+let database: Database;
+const created: Container[] = [];
+
+beforeAll(async () => {
+  const { endpoint, key, caFile } = services().cosmos;
+  client = createCosmosClient({ endpoint, key, ...(caFile === null ? {} : { caFile }) });
+  ({ database } = await client.databases.createIfNotExists({ id: "driftless-test" }));
+});
+
+afterAll(async () => {
+  await Promise.all(created.map((container) => container.delete().catch(() => undefined)));
+  client?.dispose();
+});
+
+async function container(partitionKey: { paths: string[]; kind?: PartitionKeyKind; version?: PartitionKeyDefinitionVersion } | undefined): Promise<Container> {
+  const { container: made } = await database.containers.createIfNotExists({ id: uniqueName("fidelity"), ...(partitionKey ? { partitionKey } : {}) });
+  created.push(made);
+  return made;
+}
+
+const NONE = new PartitionKeyBuilder().addNoneValue().build();
+
+describe("404 sub-status codes", () => {
+  it("answers a missing document with sub-status 0 and a missing container or database with 1003", async () => {
+    const present = await container({ paths: ["/tenant"] });
+    const missingItem = await present.item("nope", "t").read();
+    expect({ status: missingItem.statusCode, substatus: missingItem.substatus ?? 0 }).toEqual({ status: 404, substatus: 0 });
+
+    // The SDK answers a point read's 404 without throwing; the sub-status is on the response.
+    const noContainer = database.container(uniqueName("never-created"));
+    const inMissingContainer = await noContainer.item("a", "t").read();
+    expect({ status: inMissingContainer.statusCode, substatus: inMissingContainer.substatus }).toEqual({ status: 404, substatus: 1003 });
+    const inMissingDatabase = await client.database(uniqueName("no-db")).container("c").item("a", "t").read();
+    expect({ status: inMissingDatabase.statusCode, substatus: inMissingDatabase.substatus }).toEqual({ status: 404, substatus: 1003 });
+    // A bulk read against a missing container fails as a whole with the same 1003.
+    await expect(noContainer.items.bulk([{ operationType: "Read", id: "a", partitionKey: "t" }])).rejects.toMatchObject({ code: 404, substatus: 1003 });
+  });
+});
+
+describe("partition keys", () => {
+  it("keeps a document without its partition key property (None) apart from one whose property is null", async () => {
+    const c = await container({ paths: ["/tenant"] });
+    await c.items.create({ id: "n", tenant: null, which: "null" });
+    await c.items.create({ id: "n", which: "none" });
+    expect((await c.item("n", null).read()).resource).toMatchObject({ which: "null" });
+    expect((await c.item("n", NONE).read()).resource).toMatchObject({ which: "none" });
+    await c.item("n", NONE).delete();
+    expect((await c.item("n", NONE).read()).statusCode).toBe(404);
+    expect((await c.item("n", null).read()).resource).toMatchObject({ which: "null" });
+    // Falsy values are partitions of their own too, never the id.
+    await c.items.create({ id: "z", tenant: "" });
+    expect((await c.item("z", "").read()).statusCode).toBe(200);
+    expect((await c.item("z", "z").read()).statusCode).toBe(404);
+  });
+
+  it("keys a hierarchical container by every level: one id under two full keys", async () => {
+    const c = await container({ paths: ["/a", "/b"], kind: PartitionKeyKind.MultiHash, version: PartitionKeyDefinitionVersion.V2 });
+    await c.items.create({ id: "x", a: "1", b: "p", v: "p" });
+    await c.items.create({ id: "x", a: "1", b: "q", v: "q" });
+    expect((await c.item("x", ["1", "p"]).read()).resource).toMatchObject({ v: "p" });
+    expect((await c.item("x", ["1", "q"]).read()).resource).toMatchObject({ v: "q" });
+    await expect(c.items.create({ id: "x", a: "1", b: "q" })).rejects.toMatchObject({ code: 409 });
+  });
+
+  it("serves a container created without a partition key (the SDK's /_partitionKey) by its None value", async () => {
+    const c = await container(undefined);
+    await c.items.create({ id: "k", v: 1 });
+    const replaced = await c.item("k", NONE).replace({ id: "k", v: 2 });
+    expect(replaced.statusCode).toBe(200);
+    expect((await c.item("k", NONE).read()).resource).toMatchObject({ v: 2 });
+  });
+
+  it("names partition key ranges with strings, as the service does", async () => {
+    const c = await container({ paths: ["/tenant"] });
+    const { resources } = await c.readPartitionKeyRanges().fetchAll();
+    expect(resources.map((range) => range.id)).toEqual(["0"]);
+  });
+});
+
+describe("_lsn", () => {
+  it("appears on change feed items only, never on writes, point reads, queries or the read feed", async () => {
+    const c = await container({ paths: ["/tenant"] });
+    const { resource: written } = await c.items.create({ id: "a", tenant: "t" });
+    expect(written).not.toHaveProperty("_lsn");
+    expect((await c.item("a", "t").read()).resource).not.toHaveProperty("_lsn");
+    const { resources: queried } = await c.items.query("SELECT * FROM c").fetchAll();
+    const { resources: all } = await c.items.readAll().fetchAll();
+    for (const doc of [...queried, ...all]) expect(doc).not.toHaveProperty("_lsn");
+    const feed = await c.items.getChangeFeedIterator<{ _lsn: number }>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() }).readNext();
+    expect(feed.result[0]?._lsn).toEqual(expect.any(Number));
+  });
+});
+
+describe("all versions and deletes change feed", () => {
+  it("gives every create, replace and delete in order, with the service's metadata", async () => {
+    const c = await container({ paths: ["/tenant"] });
+    const iterator = c.items.getChangeFeedIterator<Record<string, unknown>>({ changeFeedStartFrom: ChangeFeedStartFrom.Now(), changeFeedMode: ChangeFeedMode.AllVersionsAndDeletes });
+    expect((await iterator.readNext()).statusCode).toBe(304);
+    await c.items.create({ id: "a", tenant: "t", v: 1 });
+    await c.items.upsert({ id: "a", tenant: "t", v: 2 });
+    await c.item("a", "t").delete();
+    await c.items.create({ id: "b", v: 1 });
+    await c.item("b", NONE).delete();
+
+    const page = await iterator.readNext();
+    expect(page.statusCode).toBe(200);
+    const [created, replaced, deleted, createdNone, deletedNone] = page.result as unknown as Array<{ current?: Record<string, unknown>; metadata: Record<string, unknown> }>;
+    expect(created).toMatchObject({ current: { id: "a", v: 1 }, metadata: { operationType: "create", lsn: expect.any(Number), crts: expect.any(Number) } });
+    expect(replaced).toMatchObject({ current: { id: "a", v: 2 }, metadata: { operationType: "replace", previousImageLSN: created!.metadata.lsn } });
+    expect(deleted).not.toHaveProperty("current");
+    // A delete names the item by id and by partition key property name (not path).
+    expect(deleted!.metadata).toMatchObject({ operationType: "delete", id: "a", partitionKey: { tenant: "t" }, previousImageLSN: replaced!.metadata.lsn, timeToLiveExpired: false });
+    expect(createdNone).toMatchObject({ current: { id: "b" }, metadata: { operationType: "create" } });
+    expect(deletedNone!.metadata).toMatchObject({ operationType: "delete", id: "b", partitionKey: {} });
+    const lsns = page.result.map((item) => (item as unknown as { metadata: { lsn: number } }).metadata.lsn);
+    expect(lsns).toEqual([...lsns].sort((x, y) => x - y));
+    expect((await iterator.readNext()).statusCode).toBe(304);
+  });
+
+  it("names every level of a hierarchical key in a delete's metadata", async () => {
+    const c = await container({ paths: ["/tenant", "/region"], kind: PartitionKeyKind.MultiHash, version: PartitionKeyDefinitionVersion.V2 });
+    const iterator = c.items.getChangeFeedIterator<Record<string, unknown>>({ changeFeedStartFrom: ChangeFeedStartFrom.Now(), changeFeedMode: ChangeFeedMode.AllVersionsAndDeletes });
+    await iterator.readNext();
+    await c.items.create({ id: "h", tenant: "t", region: "eu" });
+    await c.item("h", ["t", "eu"]).delete();
+    const page = await iterator.readNext();
+    expect(page.result.at(-1)).toMatchObject({ metadata: { operationType: "delete", id: "h", partitionKey: { tenant: "t", region: "eu" } } });
+  });
+});
+
+describe("throttling", () => {
+  let dir: string;
+  let emulator: Awaited<ReturnType<typeof startCosmosEmulator>>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "driftless-throttled-"));
+    emulator = await startCosmosEmulator({ dir, throttle: { every: 2, retryAfterMs: 5 } });
+  });
+
+  afterAll(async () => {
+    await emulator?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("answers 429 with sub-status 3200 and a retry-after; the SDK's own retries hide it", async () => {
+    const patient = createCosmosClient({ endpoint: emulator.endpoint, key: emulator.key, caFile: emulator.caFile });
+    try {
+      const { database: db } = await patient.databases.createIfNotExists({ id: "throttled" });
+      const { container: c } = await db.containers.createIfNotExists({ id: "c", partitionKey: { paths: ["/tenant"] } });
+      for (let n = 0; n < 6; n++) await c.items.create({ id: `d${n}`, tenant: "t" });
+      const reads = await Promise.all(Array.from({ length: 6 }, (_, n) => c.item(`d${n}`, "t").read()));
+      expect(reads.map((read) => read.statusCode)).toEqual(Array(6).fill(200));
+      expect(reads.some((read) => read.diagnostics.clientSideRequestStatistics.retryDiagnostics.failedAttempts.length > 0)).toBe(true);
+
+      // Without retries the 429 itself shows, with what the service sends.
+      const outcomes = await Promise.allSettled(Array.from({ length: 4 }, (_, n) => readOnce(emulator, `d${n}`)));
+      const refused = outcomes.filter((outcome) => outcome.status === "rejected").map((outcome) => (outcome as PromiseRejectedResult).reason);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused[0]).toMatchObject({ code: 429, substatus: 3200, retryAfterInMs: 5 });
+    } finally {
+      patient.dispose();
+    }
+  });
+});
+
+/** One read with the SDK's throttling retries off. */
+async function readOnce(emulator: { endpoint: string; key: string; caFile: string }, id: string) {
+  const { readFileSync } = await import("node:fs");
+  const { Agent } = await import("node:https");
+  const { CosmosClient } = await import("@azure/cosmos");
+  const client = new CosmosClient({
+    endpoint: emulator.endpoint,
+    key: emulator.key,
+    agent: new Agent({ ca: readFileSync(emulator.caFile) }),
+    connectionPolicy: { retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 } },
+  });
+  try {
+    return await client.database("throttled").container("c").item(id, "t").read();
+  } finally {
+    client.dispose();
+  }
+}
