@@ -5,7 +5,8 @@ import type { DocKey } from "../core/keys.js";
 import { parseJsonBody, sourceOf } from "./request.js";
 import type { RouteHandler } from "./types.js";
 
-const scalar = z.union([z.string(), z.number().finite(), z.boolean(), z.null()]);
+// `{}` is Cosmos's None partition key (a document without the property), apart from null (core/keys.ts).
+const scalar = z.union([z.string(), z.number().finite(), z.boolean(), z.null(), z.object({}).strict()]);
 // Cosmos forbids these characters in ids; rejecting them here keeps unreadable keys out of the queue.
 const id = z
   .string()

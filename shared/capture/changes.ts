@@ -1,5 +1,5 @@
 import type { SourceConfig } from "../config/source.js";
-import { partitionKeyOf, type DocKey, type PartitionKeyValue } from "../core/keys.js";
+import { NONE_PARTITION_KEY, partitionKeyOf, type DocKey, type PartitionKeyScalar, type PartitionKeyValue } from "../core/keys.js";
 import type { SourceQueue } from "../queue/types.js";
 
 export interface ChangeKeys {
@@ -32,10 +32,24 @@ function keyOf(paths: readonly string[], change: unknown): DocKey | null {
   }
   const metadata = change.metadata;
   if (isObject(metadata) && typeof metadata.id === "string" && isObject(metadata.partitionKey)) {
-    const values = paths.map((path) => (metadata.partitionKey as Record<string, unknown>)[path] ?? null);
+    const values = paths.map((path) => deletedKeyValue(metadata.partitionKey as Record<string, unknown>, path));
     return { id: metadata.id, pk: (paths.length === 1 ? values[0] : values) as PartitionKeyValue };
   }
   return null;
+}
+
+/**
+ * A delete's partition key value from its metadata. The service names each level by its property
+ * name (`{"tenant":"a"}` for the path /tenant; .NET's ChangeFeedMetadata.PartitionKey, "a dictionary
+ * where the key is the partition key property name"), not by its path; a level it leaves out was
+ * the None value. For a nested path (/a/b) the name is looked up, then the path without its slash.
+ */
+function deletedKeyValue(partitionKey: Record<string, unknown>, path: string): PartitionKeyScalar {
+  const segments = path.split("/").filter(Boolean);
+  for (const name of [segments.at(-1)!, segments.join("/"), path]) {
+    if (name in partitionKey) return partitionKey[name] as PartitionKeyScalar;
+  }
+  return NONE_PARTITION_KEY;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

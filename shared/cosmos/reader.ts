@@ -1,12 +1,15 @@
 import type { Container, CosmosClient, OperationInput, OperationResponse, PartitionKey } from "@azure/cosmos";
-import type { DocKey } from "../core/keys.js";
-import { cosmosErrorStatus, describeCosmosError } from "./errors.js";
+import type { DocKey, PartitionKeyValue } from "../core/keys.js";
+import { cosmosErrorStatus, describeCosmosError, isDocumentNotFound, missingOwnerError } from "./errors.js";
 
 export type ReadResult =
   | { readonly member: string; readonly found: true; readonly document: Record<string, unknown> }
   | { readonly member: string; readonly found: false }
-  /** `statusCode` and `retryAfterMs` when Cosmos answered (429 carries its retry-after), for backpressure. */
-  | { readonly member: string; readonly error: string; readonly statusCode?: number; readonly retryAfterMs?: number };
+  /**
+   * `statusCode` and `retryAfterMs` when Cosmos answered (429 carries its retry-after), for
+   * backpressure; `subStatusCode` when it sent one (a 404 whose container is missing has 1003).
+   */
+  | { readonly member: string; readonly error: string; readonly statusCode?: number; readonly subStatusCode?: number; readonly retryAfterMs?: number };
 
 /** Reads the current version of documents by key: what the sync engine needs from Cosmos. */
 export interface SourceReader {
@@ -34,6 +37,12 @@ export interface CosmosReaderOptions {
 const OPS_PER_BULK_REQUEST = 100;
 
 type KeyToRead = { readonly member: string; readonly key: DocKey };
+
+/**
+ * The SDK's partition key for a key's value. They are the same values: the None partition key is
+ * `{}` in both (the SDK's NonePartitionKeyLiteral, sent as `[{}]`), and null is null.
+ */
+const toPartitionKey = (pk: PartitionKeyValue): PartitionKey => pk as PartitionKey;
 
 export function createCosmosReader(
   client: CosmosClient,
@@ -73,7 +82,7 @@ function groupByPartition(keys: readonly KeyToRead[]): number[] {
  * and no document is ever stuck behind a bulk request that cannot succeed.
  */
 async function readBulk(container: Container, keys: readonly KeyToRead[], fallback: (keys: readonly KeyToRead[]) => Promise<ReadResult[]>): Promise<ReadResult[]> {
-  const operations: OperationInput[] = keys.map(({ key }) => ({ operationType: "Read", id: key.id, partitionKey: key.pk as PartitionKey }));
+  const operations: OperationInput[] = keys.map(({ key }) => ({ operationType: "Read", id: key.id, partitionKey: toPartitionKey(key.pk) }));
   let responses: OperationResponse[];
   try {
     responses = await container.items.bulk(operations);
@@ -83,7 +92,10 @@ async function readBulk(container: Container, keys: readonly KeyToRead[], fallba
   return keys.map(({ member }, i) => {
     const response = responses[i];
     if (response?.statusCode === 200 && response.resourceBody) return { member, found: true, document: response.resourceBody as Record<string, unknown> };
-    if (response?.statusCode === 404) return { member, found: false };
+    if (response?.statusCode === 404) {
+      const subStatusCode = (response as { subStatusCode?: unknown }).subStatusCode;
+      return isDocumentNotFound(404, subStatusCode) ? { member, found: false } : missingOwnerError(member, subStatusCode as number);
+    }
     if (!response) return { member, error: "cosmos: the bulk response has no result for this key" };
     return { member, error: `cosmos ${response.statusCode}: bulk read failed`, statusCode: response.statusCode };
   });
@@ -104,12 +116,15 @@ async function inParallel<T>(count: number, concurrency: number, work: (index: n
 
 async function readOne(container: Container, { member, key }: KeyToRead): Promise<ReadResult> {
   try {
-    const response = await container.item(key.id, key.pk as PartitionKey).read<Record<string, unknown>>();
+    const response = await container.item(key.id, toPartitionKey(key.pk)).read<Record<string, unknown>>();
     // The SDK answers a missing document with 404 and no resource rather than throwing.
-    if (response.statusCode === 404 || !response.resource) return { member, found: false };
+    if (response.statusCode === 404 || !response.resource) {
+      return isDocumentNotFound(response.statusCode, response.substatus) ? { member, found: false } : missingOwnerError(member, response.substatus!);
+    }
     return { member, found: true, document: response.resource };
   } catch (error) {
-    if ((error as { code?: unknown }).code === 404) return { member, found: false };
+    const { code, substatus } = error as { code?: unknown; substatus?: unknown };
+    if (code === 404 && isDocumentNotFound(404, substatus)) return { member, found: false };
     return { member, error: describeCosmosError(error), ...cosmosErrorStatus(error) };
   }
 }

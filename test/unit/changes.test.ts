@@ -4,9 +4,9 @@ import { keysFromChanges } from "../../shared/capture/changes.js";
 describe("keysFromChanges", () => {
   const source = { partitionKeyPaths: ["/tenant"] };
 
-  it("reads keys from latest-version documents", () => {
-    expect(keysFromChanges(source, [{ id: "a", tenant: "t1", x: 1 }, { id: "b" }])).toEqual({
-      keys: [{ id: "a", pk: "t1" }, { id: "b", pk: null }],
+  it("reads keys from latest-version documents; a missing partition key is the None value, not null", () => {
+    expect(keysFromChanges(source, [{ id: "a", tenant: "t1", x: 1 }, { id: "b" }, { id: "c", tenant: null }])).toEqual({
+      keys: [{ id: "a", pk: "t1" }, { id: "b", pk: {} }, { id: "c", pk: null }],
       skipped: 0,
     });
   });
@@ -15,13 +15,24 @@ describe("keysFromChanges", () => {
     const changes = [
       { current: { id: "a", tenant: "t1" }, metadata: { operationType: "create" } },
       { current: {}, previous: { id: "b", tenant: "t2" }, metadata: { operationType: "delete" } },
-      { metadata: { operationType: "delete", id: "c", partitionKey: { "/tenant": "t3" }, timeToLiveExpired: true } },
+      // The service names the partition key property, not its path.
+      { metadata: { operationType: "delete", id: "c", partitionKey: { tenant: "t3" }, timeToLiveExpired: true } },
+      { metadata: { operationType: "delete", id: "d", partitionKey: { tenant: null } } },
+      { metadata: { operationType: "delete", id: "e", partitionKey: {} } },
     ];
     expect(keysFromChanges(source, changes).keys).toEqual([
       { id: "a", pk: "t1" },
       { id: "b", pk: "t2" },
       { id: "c", pk: "t3" },
+      { id: "d", pk: null },
+      { id: "e", pk: {} },
     ]);
+  });
+
+  it("reads every level of a hierarchical delete by property name", () => {
+    const hierarchical = { partitionKeyPaths: ["/tenant", "/region/code"] };
+    const deleted = { metadata: { operationType: "delete", id: "x", partitionKey: { tenant: "t", code: "eu" } } };
+    expect(keysFromChanges(hierarchical, [deleted]).keys).toEqual([{ id: "x", pk: ["t", "eu"] }]);
   });
 
   it("reads hierarchical partition keys, and counts records without a key", () => {
