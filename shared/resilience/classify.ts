@@ -37,10 +37,15 @@ export function bulkRequestFailure(outcomes: readonly ItemOutcome[]): { scope: E
   return { scope: status === 429 ? "throttled" : "unavailable", error: first.error };
 }
 
-/** A failed Cosmos point read, by its status; transport failures and timeouts have none. */
+/**
+ * A failed Cosmos point read, by its status; transport failures and timeouts have none. A 404
+ * that is not about the document (its container or database is missing: sub-status 1003) is
+ * about the source, so no document may spend an attempt on it (shared/cosmos/errors.ts).
+ */
 export function readFailureScope(result: Extract<ReadResult, { error: string }>): FailureScope {
   const status = result.statusCode;
   if (status === undefined || status === 408 || status === 401 || status === 403 || status >= 500) return "unavailable";
+  if (status === 404 && result.subStatusCode !== undefined) return "unavailable";
   if (status === 429) return "throttled";
   return "document";
 }

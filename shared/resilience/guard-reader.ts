@@ -47,7 +47,8 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
       }
       const scope = summary.unavailable > 0 ? "unavailable" : "throttled";
       const wait = Math.max(backoff.next(summary.retryAfterMs), circuit.retryAfterMs());
-      throw new DependencyPause("cosmos", scope, `cosmos ${scope === "throttled" ? "is throttling reads (429)" : "did not answer"}: ${summary.firstError}`, wait, {
+      const what = scope === "throttled" ? "is throttling reads (429)" : summary.statusCode === 404 ? "cannot find the source's container" : "did not answer";
+      throw new DependencyPause("cosmos", scope, `cosmos ${what}: ${summary.firstError}`, wait, {
         ...(summary.statusCode === undefined ? {} : { statusCode: summary.statusCode }),
       });
     },

@@ -74,7 +74,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
   redis.on("error", (error: Error) => logger.warn({ err: describeError(error) }, "redis connection error"));
   const elastic = createElasticClient({ ...config.elasticsearch });
   const cosmos = createCosmosClient(config.cosmos);
-  const probes = dependencyProbes(redis, elastic, cosmos);
+  const probes = dependencyProbes(redis, elastic, cosmos, config.sources);
   const circuits = createCircuits(config.resilience, logger, probes);
   const queue = createQueue(redis, { prefix: config.redis.keyPrefix, retry: config.queue.retry });
   const sink = guardSink(createBulkSink(elastic), circuits.elasticsearch);
@@ -196,7 +196,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
 }
 
 /** The calls that try an open circuit when the sync has nothing to do (Circuits.idle); the same ones /api/health makes. */
-function dependencyProbes(redis: Redis, elastic: Client, cosmos: CosmosClient): Record<Dependency, Probe> {
+function dependencyProbes(redis: Redis, elastic: Client, cosmos: CosmosClient, sources: readonly SourceConfig[]): Record<Dependency, Probe> {
   const probe = (dependency: Dependency, call: () => Promise<unknown>) => async () => {
     try {
       await call();
@@ -207,8 +207,31 @@ function dependencyProbes(redis: Redis, elastic: Client, cosmos: CosmosClient): 
   return {
     redis: probe("redis", () => redis.ping()),
     elasticsearch: probe("elasticsearch", () => elastic.cluster.health({ timeout: "5s" }, { requestTimeout: 5000 })),
-    cosmos: probe("cosmos", () => cosmos.getDatabaseAccount()),
+    cosmos: probe("cosmos", () => checkContainers(cosmos, sources)),
   };
+}
+
+/**
+ * Cosmos is usable for the sync only when every source's container exists: the account answering
+ * is not enough. A missing container (a typo, a container dropped to be recreated) keeps the
+ * Cosmos circuit open, and /api/health and /api/status name it, instead of every read of that
+ * source answering 404 (sub-status 1003).
+ */
+async function checkContainers(cosmos: CosmosClient, sources: readonly SourceConfig[]): Promise<void> {
+  await cosmos.getDatabaseAccount();
+  const missing: string[] = [];
+  await Promise.all(
+    sources.map(async (source) => {
+      try {
+        const { statusCode } = await cosmos.database(source.database).container(source.container).read();
+        if (statusCode === 404) missing.push(`${source.database}/${source.container} (source ${source.name})`);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 404) throw error;
+        missing.push(`${source.database}/${source.container} (source ${source.name})`);
+      }
+    }),
+  );
+  if (missing.length > 0) throw new Error(`container not found: ${missing.sort().join(", ")}`);
 }
 
 async function timed(check: () => Promise<void>): Promise<HealthCheck> {
