@@ -71,6 +71,7 @@ export interface Config {
     readonly pageSize: number;
     readonly bulkConcurrency: number;
     readonly reconcileBatchSize: number;
+    readonly reconcileMaxDeleteShare: number;
     readonly reconcileSchedule: string;
     readonly leaseMs: number;
     readonly pollMs: number;
@@ -196,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       pageSize: settings.REIMPORT_PAGE_SIZE,
       bulkConcurrency: settings.REIMPORT_BULK_CONCURRENCY,
       reconcileBatchSize: settings.RECONCILE_BATCH_SIZE,
+      reconcileMaxDeleteShare: settings.RECONCILE_MAX_DELETE_SHARE,
       reconcileSchedule: settings.RECONCILE_SCHEDULE,
       leaseMs: settings.JOBS_LEASE_MS,
       pollMs: settings.JOBS_POLL_MS,

@@ -105,6 +105,13 @@ export const settingsSchema = z.object({
   REIMPORT_BULK_CONCURRENCY: int(1, 2),
   /** Index entries checked against Cosmos per page of a reconcile. */
   RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /**
+   * The largest share of the index one reconcile may delete. A reconcile that finds more of the
+   * index missing from Cosmos stops before deleting past it and fails with the counts: a wrong
+   * container, an emptied container or a bad restore looks like that, and deletes are hard to undo.
+   * 1 turns the guard off.
+   */
+  RECONCILE_MAX_DELETE_SHARE: z.coerce.number().min(0).max(1).default(0.25),
   /** Reconcile timer function schedule (NCRONTAB; read by the host as %RECONCILE_SCHEDULE%). */
   RECONCILE_SCHEDULE: z.string().min(1).default("0 0 3 * * *"),
   /** A job's runner lease; a crashed runner's job is taken over and resumed after this. */

@@ -19,6 +19,8 @@ export interface JobOptions {
   readonly bulkConcurrency: number;
   /** Index entries per page of a reconcile scan (RECONCILE_BATCH_SIZE). */
   readonly reconcileBatchSize: number;
+  /** The largest share of the index one reconcile may delete (RECONCILE_MAX_DELETE_SHARE). @defaultValue 1 */
+  readonly reconcileMaxDeleteShare?: number;
   /** How long a runner's lease lasts without renewal; a crashed runner's job is taken over after this (JOBS_LEASE_MS). */
   readonly leaseMs: number;
   /** Upper bound of one bulk request body (SYNC_BATCH_MAX_BYTES). */

@@ -1,4 +1,5 @@
 import { decodeKey, encodeKey, type DocKey } from "../core/keys.js";
+import { countDocuments } from "../elastic/aliases.js";
 import { PointInTimeGoneError } from "../elastic/scan.js";
 import type { DocumentMapper } from "../sync/mapper.js";
 import { mapperFor } from "./mappers.js";
@@ -10,6 +11,8 @@ export const PIT_KEEP_ALIVE = "10m";
 interface Position {
   readonly pit: string;
   readonly after: readonly unknown[] | null;
+  /** Documents behind the alias when the reconcile began: the base of the delete guard. */
+  readonly total?: number;
 }
 
 /**
@@ -22,8 +25,9 @@ interface Position {
 export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   const { deps, source } = ctx;
   if (ctx.job.phase === "prepare") {
+    const total = await countDocuments(deps.elastic, source.config.index);
     const pit = await deps.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
-    await ctx.commit({ phase: "scan", continuation: JSON.stringify({ pit, after: null } satisfies Position) });
+    await ctx.commit({ phase: "scan", continuation: JSON.stringify({ pit, after: null, total } satisfies Position) });
     return false;
   }
   const position = JSON.parse(ctx.job.continuation ?? "null") as Position | null;
@@ -35,7 +39,7 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
     if (!(error instanceof PointInTimeGoneError)) throw error;
     // Checking an entry twice is harmless; the scan starts over on a new point in time.
     const pit = await deps.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
-    await ctx.commit({ continuation: JSON.stringify({ pit, after: null } satisfies Position), lastError: `${error.message}; the scan started over` }, { errors: 1 });
+    await ctx.commit({ continuation: JSON.stringify({ pit, after: null, ...(position.total === undefined ? {} : { total: position.total }) } satisfies Position), lastError: `${error.message}; the scan started over` }, { errors: 1 });
     return false;
   }
   if (page.hits.length === 0) {
@@ -57,16 +61,42 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
     }
   }
   const { gone, unsure } = await checkInCosmos(ctx, keys);
+  const refusal = deleteGuard(ctx, position.total, gone.length);
+  if (refusal) {
+    await deps.indexScanner.close(page.pit).catch(() => undefined);
+    deps.logger.error({ job: ctx.job.id, source: source.config.name }, refusal);
+    await ctx.finish("failed", refusal);
+    return true;
+  }
   // A key Cosmos could not answer for goes to the queue too: the sync reads it again and
   // indexes or deletes it, so nothing is decided on a failed read.
   const toQueue = [...gone, ...unsure];
   if (toQueue.length > 0) await source.queue.enqueue(toQueue, { lane: "bulk", now: ctx.now });
   ctx.pages++;
   await ctx.commit(
-    { continuation: JSON.stringify({ pit: page.pit, after: page.after ?? null } satisfies Position), failures: 0 },
+    { continuation: JSON.stringify({ pit: page.pit, after: page.after ?? null, ...(position.total === undefined ? {} : { total: position.total }) } satisfies Position), failures: 0 },
     { scanned: page.hits.length, missing: gone.length, enqueued: toQueue.length, errors: unreadable + unsure.length, pages: 1 },
   );
   return false;
+}
+
+/**
+ * Why this page's deletes must not be enqueued: together with the earlier pages' they would remove
+ * more than RECONCILE_MAX_DELETE_SHARE of the documents the index held when the reconcile began.
+ * Undefined when they may go. Earlier pages stayed within the share, so a stopped reconcile has
+ * deleted at most that share.
+ */
+function deleteGuard(ctx: ChunkContext, total: number | undefined, goneOnPage: number): string | undefined {
+  const share = ctx.deps.options.reconcileMaxDeleteShare ?? 1;
+  if (share >= 1 || goneOnPage === 0 || total === undefined || total === 0) return undefined;
+  const missing = ctx.job.missing + goneOnPage;
+  if (missing <= share * total) return undefined;
+  const percent = (value: number) => `${Math.round(value * 1000) / 10}%`;
+  return (
+    `reconcile stopped: ${missing} of the ${total} indexed documents (${percent(missing / total)}) are missing from Cosmos, ` +
+    `more than RECONCILE_MAX_DELETE_SHARE (${percent(share)}) allows; this page's ${goneOnPage} deletes were not queued. ` +
+    `Check that the source names the right container; to delete them anyway, raise RECONCILE_MAX_DELETE_SHARE and run reconcile again`
+  );
 }
 
 /** Point reads of every key; a key is gone when Cosmos has no document, or one the mapping turns into a delete (soft delete). */

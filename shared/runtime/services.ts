@@ -141,6 +141,7 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
       pageSize: config.jobs.pageSize,
       bulkConcurrency: config.jobs.bulkConcurrency,
       reconcileBatchSize: config.jobs.reconcileBatchSize,
+      reconcileMaxDeleteShare: config.jobs.reconcileMaxDeleteShare,
       leaseMs: config.jobs.leaseMs,
       batchMaxBytes: config.sync.batchMaxBytes,
     },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTerminal } from "../../shared/jobs/store.js";
 import { runJobLoop } from "../../shared/jobs/loop.js";
 import type { Job } from "../../shared/jobs/types.js";
+import { loadConfig } from "../../shared/config/index.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { runSyncPass } from "../../shared/sync/pass.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
@@ -76,5 +77,66 @@ describe("fault: the source's container does not exist", () => {
     const health = await services.health();
     expect(health.cosmos).toMatchObject({ ok: false, error: expect.stringContaining(`container not found: driftless-test/${source.name}`) });
     expect(services.circuitStates!().cosmos).not.toBe("closed");
+  }, 120_000);
+});
+
+/**
+ * Documents deleted in Cosmos without the index hearing of it (latest-version capture does not
+ * carry deletes) are what reconcile is for; half the index at once is what a wrong container or a
+ * bad restore looks like. Past RECONCILE_MAX_DELETE_SHARE the reconcile stops before queueing the
+ * page that crosses it, and says so.
+ */
+describe("fault: reconcile finds most of the index missing from Cosmos", () => {
+  const PAGE = 5;
+
+  async function reconcile(services: Services, sourceName: string): Promise<Job> {
+    const stop = new AbortController();
+    const jobLoop = runJobLoop(services.jobs, { pollMs: 50, logger: silentLogger, signal: stop.signal });
+    try {
+      let job: Job | undefined = await services.jobs.start("reconcile", sourceName);
+      const deadline = Date.now() + 60_000;
+      while (job && !isTerminal(job.state) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        job = await services.jobs.get(job.id);
+      }
+      return job!;
+    } finally {
+      stop.abort();
+      await jobLoop;
+    }
+  }
+
+  it("stops before deleting more than the configured share, and deletes them all once the share allows it", async () => {
+    const source = await createTestSource({ env: { RECONCILE_BATCH_SIZE: String(PAGE), RECONCILE_MAX_DELETE_SHARE: "0.25" } });
+    let services = createServices(source.config, silentLogger);
+    try {
+      await services.ensureIndexes();
+      const docs = Array.from({ length: DOCS }, (_, n) => ({ id: `d${n}`, tenant: "t", n }));
+      for (const doc of docs) await source.container.items.create(doc);
+      await services.sources.get(source.name)!.queue.enqueue(docs.map((doc) => ({ id: doc.id, pk: doc.tenant })), { lane: "live", now: Date.now() });
+      await runSyncPass(services, { budgetMs: 30_000, untilIdle: true });
+      expect((await source.indexed()).size).toBe(DOCS);
+      // Half the container gone behind the index's back.
+      for (const doc of docs.slice(0, DOCS / 2)) await source.container.item(doc.id, doc.tenant).delete();
+
+      const stopped = await reconcile(services, source.name);
+      console.log(`[fault reconcile-guard] ${JSON.stringify({ state: stopped.state, missing: stopped.missing, enqueued: stopped.enqueued, lastError: stopped.lastError })}`);
+      expect(stopped.state).toBe("failed");
+      expect(stopped.lastError).toMatch(/reconcile stopped: \d+ of the 40 indexed documents .* RECONCILE_MAX_DELETE_SHARE \(25%\)/);
+      // Only pages that kept the total within 25% of 40 were queued.
+      expect(stopped.missing).toBeLessThanOrEqual(10);
+      await runSyncPass(services, { budgetMs: 30_000, untilIdle: true });
+      expect((await source.indexed()).size).toBeGreaterThanOrEqual(DOCS - 10);
+
+      await services.close();
+      services = createServices(loadConfig({ ...source.env, RECONCILE_MAX_DELETE_SHARE: "1" }), silentLogger);
+      const allowed = await reconcile(services, source.name);
+      expect(allowed.state).toBe("succeeded");
+      await runSyncPass(services, { budgetMs: 30_000, untilIdle: true });
+      expect((await source.indexed()).size).toBe(DOCS / 2);
+    } finally {
+      await services.close();
+      await source.dispose();
+    }
   }, 120_000);
 });
