@@ -9,6 +9,14 @@
 
 targetScope = 'resourceGroup'
 
+@description('Change feed mode. allVersionsAndDeletes brings hard deletes to the index within seconds and needs continuous backup on the account (a new account gets it); latestVersion brings creates and updates, and deletes only through a soft-delete field or reconcile. Empty: allVersionsAndDeletes for a new account, latestVersion for an existing one.')
+@allowed([
+  ''
+  'latestVersion'
+  'allVersionsAndDeletes'
+])
+param captureMode string = ''
+
 @description('Short name of this deployment (e.g. prod, staging); part of every resource name.')
 @minLength(1)
 @maxLength(16)
@@ -107,6 +115,9 @@ var functionAppName = 'func-driftless-${environmentName}-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
 var serviceBusQueueName = 'driftless-tickets'
 var useExistingCosmos = !empty(existingCosmosAccountName)
+// A new account gets continuous backup and the mode that carries deletes; an existing account keeps
+// latest-version capture unless captureMode says otherwise (it needs continuous backup first).
+var effectiveCaptureMode = empty(captureMode) ? (useExistingCosmos ? 'latestVersion' : 'allVersionsAndDeletes') : captureMode
 var cosmosAccountName = useExistingCosmos ? existingCosmosAccountName : 'cosmos-driftless-${resourceToken}'
 var cosmosResourceGroup = empty(existingCosmosAccountResourceGroup) ? resourceGroup().name : existingCosmosAccountResourceGroup
 // DRIFTLESS_SOURCES with every source in the database this template manages.
@@ -161,6 +172,7 @@ module cosmosAccount 'app/cosmos-account.bicep' = if (!useExistingCosmos) {
     location: location
     tags: allTags
     serverless: true
+    continuousBackup: effectiveCaptureMode == 'allVersionsAndDeletes'
   }
 }
 
@@ -230,6 +242,7 @@ module functionApp 'app/function-app.bicep' = {
     syncSchedule: syncSchedule
     syncTimeBudgetMs: syncTimeBudgetMs
     reconcileSchedule: reconcileSchedule
+    captureMode: effectiveCaptureMode
     logLevel: logLevel
     extraAppSettings: extraAppSettings
   }

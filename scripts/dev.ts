@@ -24,7 +24,15 @@ const endpoints = stackEnv(stack);
 const sourcesFile = join(root, "sources.json");
 await writeFile(sourcesFile, `${JSON.stringify([demoSource], null, 2)}\n`);
 
-const config = loadConfig({ ...process.env, ...endpoints, DRIFTLESS_SOURCES: undefined, DRIFTLESS_SOURCES_FILE: sourcesFile });
+// The mode that carries hard deletes: deleting a demo document in Cosmos takes it out of the index
+// within seconds. It reads from "now" only, so the seeded documents are enqueued below.
+const config = loadConfig({
+  CAPTURE_MODE: "allVersionsAndDeletes",
+  ...process.env,
+  ...endpoints,
+  DRIFTLESS_SOURCES: undefined,
+  DRIFTLESS_SOURCES_FILE: sourcesFile,
+});
 const cosmos = createCosmosClient(config.cosmos);
 const keys = await seedDemo(cosmos, 25);
 cosmos.dispose();

@@ -15,6 +15,9 @@ param tags object = {}
 @description('Serverless capacity (pay per request) instead of provisioned throughput.')
 param serverless bool = true
 
+@description('Continuous backup, which the all-versions-and-deletes change feed mode requires (https://learn.microsoft.com/azure/cosmos-db/nosql/change-feed-modes).')
+param continuousBackup bool = true
+
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
   name: name
   location: location
@@ -36,6 +39,14 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
     minimalTlsVersion: 'Tls12'
     publicNetworkAccess: 'Enabled'
     capabilities: serverless ? [{ name: 'EnableServerless' }] : []
+    // Without continuous backup: the service's default periodic policy, written out.
+    backupPolicy: continuousBackup ? {
+      type: 'Continuous'
+      continuousModeProperties: { tier: 'Continuous7Days' }
+    } : {
+      type: 'Periodic'
+      periodicModeProperties: { backupIntervalInMinutes: 240, backupRetentionIntervalInHours: 8, backupStorageRedundancy: 'Geo' }
+    }
   }
 }
 

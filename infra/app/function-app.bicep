@@ -87,6 +87,13 @@ param syncSchedule string = '*/30 * * * * *'
 @description('NCRONTAB schedule of the reconcile timer, which removes from Elasticsearch what Cosmos DB no longer has.')
 param reconcileSchedule string = '0 0 3 * * *'
 
+@description('Change feed mode of the capture triggers (CAPTURE_MODE): latestVersion or allVersionsAndDeletes.')
+@allowed([
+  'latestVersion'
+  'allVersionsAndDeletes'
+])
+param captureMode string = 'latestVersion'
+
 @description('Milliseconds a timer run may spend claiming work; below the schedule interval and functionTimeout in host.json.')
 @minValue(1000)
 @maxValue(540000)
@@ -207,6 +214,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       SYNC_TIME_BUDGET_MS: string(syncTimeBudgetMs)
       // Read by the host as %RECONCILE_SCHEDULE%, like SYNC_SCHEDULE.
       RECONCILE_SCHEDULE: reconcileSchedule
+      // Read when the capture triggers are registered (functions/capture.ts).
+      CAPTURE_MODE: captureMode
 
       // Scale-out: with SERVICEBUS_NAMESPACE the timer sends work tickets to SERVICEBUS_QUEUE
       // (with the identity) and the sync-ticket function drains them through the Service Bus

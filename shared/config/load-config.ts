@@ -110,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     throw new ConfigError("QUEUE_BACKOFF_MAX_MS", "must not be smaller than QUEUE_BACKOFF_BASE_MS");
   }
   checkResilience(settings);
+  checkCapture(settings);
 
   return deepFreeze({
     redis: {
@@ -229,6 +230,21 @@ function traceSettings(settings: Settings): Config["telemetry"]["traces"] {
   const url = settings.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined);
   const headers = { ...settings.OTEL_EXPORTER_OTLP_HEADERS, ...settings.OTEL_EXPORTER_OTLP_TRACES_HEADERS };
   return { sampleRatio: settings.TRACES_SAMPLE_RATIO, ...(url ? { otlp: { url, headers } } : {}) };
+}
+
+/**
+ * The all-versions-and-deletes change feed reads from "now" or from a saved continuation only; the
+ * service refuses a start from the beginning or from a time with 400
+ * (https://learn.microsoft.com/azure/cosmos-db/nosql/change-feed-modes). Said at start, not as a
+ * capture that fails on its first read.
+ */
+function checkCapture(settings: Settings): void {
+  if (settings.CAPTURE_MODE === "allVersionsAndDeletes" && settings.CAPTURE_START_FROM !== "now") {
+    throw new ConfigError(
+      "CAPTURE_START_FROM",
+      "must be now with CAPTURE_MODE=allVersionsAndDeletes (the mode reads from now or a saved continuation only); run a reimport for what came before",
+    );
+  }
 }
 
 function startFrom(value: string): Config["capture"]["startFrom"] {

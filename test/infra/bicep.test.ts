@@ -382,6 +382,8 @@ describe("resources", () => {
   it("creates Cosmos DB with key auth off, the source containers and the lease container", () => {
     const account = onlyResource("Microsoft.DocumentDB/databaseAccounts");
     expect(objectPath(account.body, "properties", "disableLocalAuth")?.text).toBe("true");
+    // The all-versions-and-deletes change feed needs continuous backup; a new account gets it with that mode.
+    expect(objectPath(account.body, "properties", "backupPolicy")?.text).toMatch(/continuousBackup \? \{[\s\S]*type: 'Continuous'/);
     onlyResource("Microsoft.DocumentDB/databaseAccounts/sqlDatabases");
     const containers = resourcesOfType("Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers");
     const lease = containers.find((c) => c.symbol === "leaseContainer");
@@ -586,6 +588,8 @@ describe("infra/main.parameters.json", () => {
       APPLICATIONINSIGHTS_CONNECTION_STRING:
         "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;ApplicationId=11111111-1111-1111-1111-111111111111",
       DRIFTLESS_SOURCES: JSON.stringify((given.sources!.value as object[]).map((s) => ({ ...s, database }))),
+      // main.bicep's effectiveCaptureMode for the account it creates (a conditional the resolver does not evaluate).
+      CAPTURE_MODE: "allVersionsAndDeletes",
     };
     // Everything else follows its trace to a literal or a parameter: main.parameters.json, else
     // the parameter's default.
@@ -618,6 +622,7 @@ describe("infra/main.parameters.json", () => {
     expect(config.cosmos.createLeaseContainer).toBe(false);
     expect(config.sync.timeBudgetMs).toBe(25_000);
     expect(config.sync.schedule).toBe("*/30 * * * * *");
+    expect(config.capture).toMatchObject({ mode: "allVersionsAndDeletes", startFrom: { kind: "now" } });
     // No key: the Cosmos client signs in as the identity, and the timer dispatches tickets.
     expect(config.cosmos.key).toBeUndefined();
     expect(config.cosmos.clientId).toBe(env.AZURE_CLIENT_ID);

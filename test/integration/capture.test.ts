@@ -50,6 +50,31 @@ describe("change capture in worker mode", () => {
     expect(indexed.get("d7")?.source.title).toBe("updated 7");
   });
 
+  it("in all-versions-and-deletes mode, hard deletes leave the index within seconds, with no reconcile", async () => {
+    const { source } = await prepare({ CAPTURE_MODE: "allVersionsAndDeletes", CAPTURE_START_FROM: "now" });
+    worker(source);
+    // The mode reads from "now" only: once a first document arrives, the reader is in place.
+    await eventually(
+      async () => {
+        await source.container.items.upsert({ id: "probe", tenant: "t0", title: "probe", n: -1 });
+        expect((await source.indexed()).has("probe")).toBe(true);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    await write(source, 0, 30, "created");
+    await converged(source);
+    const deletedAt = Date.now();
+    for (let i = 0; i < 10; i++) await source.container.item(`d${i}`, `t${i % 3}`).delete();
+    await source.container.item("probe", "t0").delete();
+    await converged(source, 30_000);
+    const seconds = (Date.now() - deletedAt) / 1000;
+    console.log(`[capture allVersionsAndDeletes] 11 hard deletes reached the index in ${seconds.toFixed(1)} s`);
+    const indexed = await source.indexed();
+    expect(indexed.size).toBe(20);
+    expect(indexed.has("d0")).toBe(false);
+    expect(seconds).toBeLessThan(15);
+  });
+
   it("a worker killed and restarted resumes from its checkpoint and misses nothing", async () => {
     const { source } = await prepare();
     const first = worker(source);

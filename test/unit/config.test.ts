@@ -61,6 +61,18 @@ describe("loadConfig", () => {
     expect(error.message).not.toContain("hunter2secret");
   });
 
+  it("refuses a start from the beginning or a time in all-versions-and-deletes mode, which reads from now only", () => {
+    for (const start of ["beginning", "2026-01-01T00:00:00Z"]) {
+      expect(configError({ ...valid, CAPTURE_MODE: "allVersionsAndDeletes", CAPTURE_START_FROM: start }).message).toMatch(/^CAPTURE_START_FROM: must be now with CAPTURE_MODE=allVersionsAndDeletes/);
+    }
+    expect(loadConfig({ ...valid, CAPTURE_MODE: "allVersionsAndDeletes" }).capture).toMatchObject({ mode: "allVersionsAndDeletes", startFrom: { kind: "now" } });
+  });
+
+  it("bounds the share of the index one reconcile may delete", () => {
+    expect(loadConfig(valid).jobs.reconcileMaxDeleteShare).toBe(0.25);
+    expect(configError({ ...valid, RECONCILE_MAX_DELETE_SHARE: "1.5" }).message).toMatch(/RECONCILE_MAX_DELETE_SHARE/);
+  });
+
   it("rejects both sources settings at once, and an unreadable file", () => {
     expect(configError({ ...valid, DRIFTLESS_SOURCES_FILE: "/x" }).message).toMatch(/not both/);
     const { DRIFTLESS_SOURCES: _omit, ...rest } = valid;
