@@ -1,3 +1,4 @@
+import { PartitionKeyBuilder } from "@azure/cosmos";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServices } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
@@ -73,6 +74,36 @@ describe("change capture in worker mode", () => {
     expect(indexed.size).toBe(20);
     expect(indexed.has("d0")).toBe(false);
     expect(seconds).toBeLessThan(15);
+  });
+
+  it("documents without their partition key (Cosmos's None partition) are indexed and deleted apart from null ones", async () => {
+    const source = await createTestSource({ extra: { documentId: "partitionKeyAndId" }, env: { CAPTURE_MODE: "allVersionsAndDeletes", CAPTURE_START_FROM: "now", CAPTURE_POLL_MS: "100" } });
+    const services = createServices(source.config, silentLogger);
+    cleanups.push(() => source.dispose(), () => services.close());
+    await services.ensureIndexes();
+    worker(source);
+    await eventually(
+      async () => {
+        await source.container.items.upsert({ id: "probe", tenant: "t0", title: "probe" });
+        expect((await source.indexed()).has('"t0":probe')).toBe(true);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    // One id in three partitions: "t", null, and None (no tenant property at all).
+    await source.container.items.create({ id: "n", tenant: "t", title: "in t" });
+    await source.container.items.create({ id: "n", tenant: null, title: "in null" });
+    await source.container.items.create({ id: "n", title: "in none" });
+    const titles = async () => Object.fromEntries([...(await source.indexed())].filter(([id]) => id.endsWith(":n")).map(([id, entry]) => [id, entry.source.title]));
+    await eventually(async () => expect(await titles()).toEqual({ '"t":n': "in t", "null:n": "in null", "{}:n": "in none" }), { timeoutMs: 30_000, intervalMs: 300 });
+
+    const none = new PartitionKeyBuilder().addNoneValue().build();
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the update gets a later _ts
+    await source.container.item("n", none).replace({ id: "n", title: "none updated" });
+    await source.container.item("n", null).delete();
+    await eventually(async () => expect(await titles()).toEqual({ '"t":n': "in t", "{}:n": "none updated" }), { timeoutMs: 30_000, intervalMs: 300 });
+    await source.container.item("n", none).delete();
+    await eventually(async () => expect(await titles()).toEqual({ '"t":n': "in t" }), { timeoutMs: 30_000, intervalMs: 300 });
+    expect((await services.sources.get(source.name)!.queue.stats(Date.now())).deadLettered).toBe(0);
   });
 
   it("a worker killed and restarted resumes from its checkpoint and misses nothing", async () => {
