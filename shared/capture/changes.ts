@@ -1,11 +1,19 @@
 import type { SourceConfig } from "../config/source.js";
-import { NONE_PARTITION_KEY, partitionKeyOf, type DocKey, type PartitionKeyScalar, type PartitionKeyValue } from "../core/keys.js";
+import { encodeKey, NONE_PARTITION_KEY, partitionKeyOf, type DocKey, type PartitionKeyScalar, type PartitionKeyValue } from "../core/keys.js";
 import type { SourceQueue } from "../queue/types.js";
 
 export interface ChangeKeys {
   readonly keys: DocKey[];
+  /** The Cosmos version of each key's change, in order (undefined where the record has none); see shared/sync/freshness.ts. */
+  readonly versions: (ChangeVersion | undefined)[];
   /** Records that carry no document key (Cosmos never sends one; counted so it would show). */
   readonly skipped: number;
+}
+
+export interface ChangeVersion {
+  /** The document's `_ts`, or a delete's `crts` (seconds). */
+  readonly version: number;
+  readonly deleted: boolean;
 }
 
 /**
@@ -15,13 +23,24 @@ export interface ChangeKeys {
  */
 export function keysFromChanges(source: Pick<SourceConfig, "partitionKeyPaths">, changes: readonly unknown[]): ChangeKeys {
   const keys: DocKey[] = [];
+  const versions: (ChangeVersion | undefined)[] = [];
   let skipped = 0;
   for (const change of changes) {
     const key = keyOf(source.partitionKeyPaths, change);
-    if (key) keys.push(key);
-    else skipped++;
+    if (key) {
+      keys.push(key);
+      versions.push(versionOf(change));
+    } else skipped++;
   }
-  return { keys, skipped };
+  return { keys, versions, skipped };
+}
+
+function versionOf(change: unknown): ChangeVersion | undefined {
+  if (!isObject(change)) return undefined;
+  const metadata = isObject(change.metadata) ? change.metadata : undefined;
+  if (metadata?.operationType === "delete") return typeof metadata.crts === "number" ? { version: metadata.crts, deleted: true } : undefined;
+  const document = isObject(change.current) ? change.current : change;
+  return typeof document._ts === "number" ? { version: document._ts, deleted: false } : undefined;
 }
 
 function keyOf(paths: readonly string[], change: unknown): DocKey | null {
@@ -63,8 +82,11 @@ export async function enqueueChanges(
   changes: readonly unknown[],
   now: number,
 ): Promise<{ enqueued: number; duplicates: number; skipped: number }> {
-  const { keys, skipped } = keysFromChanges(source, changes);
+  const { keys, versions, skipped } = keysFromChanges(source, changes);
   if (keys.length === 0) return { enqueued: 0, duplicates: 0, skipped };
+  // Recorded first: once a key is claimable, its read must be held to the version seen here.
+  const records = keys.flatMap((key, i) => (versions[i] ? [{ member: encodeKey(key), ...versions[i]! }] : []));
+  if (records.length > 0) await queue.recordVersions(records, now);
   const { enqueued, duplicates } = await queue.enqueue(keys, { lane: "live", now });
   return { enqueued, duplicates, skipped };
 }

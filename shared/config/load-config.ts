@@ -54,6 +54,7 @@ export interface Config {
     readonly concurrency: number;
     readonly timeBudgetMs: number;
     readonly idlePollMs: number;
+    readonly staleReadGraceMs: number;
   };
   readonly queue: {
     readonly leaseMs: number;
@@ -164,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       concurrency: settings.SYNC_CONCURRENCY,
       timeBudgetMs: settings.SYNC_TIME_BUDGET_MS,
       idlePollMs: settings.SYNC_IDLE_POLL_MS,
+      staleReadGraceMs: settings.SYNC_STALE_READ_GRACE_MS,
     },
     queue: {
       leaseMs: settings.QUEUE_LEASE_MS,

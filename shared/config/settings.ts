@@ -88,6 +88,12 @@ export const settingsSchema = z.object({
   SYNC_CONCURRENCY: int(1, 3),
   SYNC_TIME_BUDGET_MS: int(1000, 25_000),
   SYNC_IDLE_POLL_MS: int(10, 250),
+  /**
+   * For this long after capture saw a change, a Cosmos read older than it (a replica behind the
+   * writer's session) is read again instead of written (shared/sync/freshness.ts); after it, the
+   * read is believed.
+   */
+  SYNC_STALE_READ_GRACE_MS: int(0, 30_000),
 
   QUEUE_LEASE_MS: int(1000, 60_000),
   QUEUE_MAX_ATTEMPTS: int(1, 10),

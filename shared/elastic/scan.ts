@@ -7,6 +7,8 @@ export interface IndexHit {
   readonly id: string;
   /** `driftless.key`: the encoded queue member of the document; undefined when someone else wrote it. */
   readonly key: string | undefined;
+  /** The document's external version: the Cosmos `_ts` it was indexed at. */
+  readonly version?: number;
 }
 
 export interface IndexScanPage {
@@ -56,11 +58,12 @@ export function createIndexScanner(client: Client): IndexScanner {
           ...(after ? { search_after: after as never } : {}),
           _source: false,
           docvalue_fields: [KEY_FIELD],
+          version: true,
           track_total_hits: false,
         });
         const hits = response.hits.hits.map((hit) => {
           const values = (hit.fields?.[KEY_FIELD] ?? []) as unknown[];
-          return { id: hit._id ?? "", key: typeof values[0] === "string" ? values[0] : undefined };
+          return { id: hit._id ?? "", key: typeof values[0] === "string" ? values[0] : undefined, ...(typeof hit._version === "number" ? { version: hit._version } : {}) };
         });
         const last = response.hits.hits.at(-1);
         return { hits, pit: response.pit_id ?? pit, after: last?.sort ?? after };

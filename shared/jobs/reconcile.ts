@@ -49,12 +49,15 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   }
 
   const keys: { member: string; key: DocKey }[] = [];
+  const indexedVersion = new Map<string, number>();
   let unreadable = 0;
   for (const hit of page.hits) {
     try {
       if (!hit.key) throw new TypeError("no driftless.key");
       const key = decodeKey(hit.key);
-      keys.push({ member: encodeKey(key), key });
+      const member = encodeKey(key);
+      keys.push({ member, key });
+      if (hit.version !== undefined) indexedVersion.set(member, hit.version);
     } catch {
       // Written by something other than driftless: there is no Cosmos key to check it against.
       unreadable++;
@@ -71,6 +74,14 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   // A key Cosmos could not answer for goes to the queue too: the sync reads it again and
   // indexes or deletes it, so nothing is decided on a failed read.
   const toQueue = [...gone, ...unsure];
+  // A gone key is deleted at the version it is indexed at, not at the sync's clock (freshness.ts):
+  // the delete wins over exactly what Cosmos no longer has, and never over a newer write.
+  const deletes = gone.flatMap((key) => {
+    const member = encodeKey(key);
+    const version = indexedVersion.get(member);
+    return version === undefined ? [] : [{ member, version, deleted: true }];
+  });
+  if (deletes.length > 0) await source.queue.recordVersions(deletes, ctx.now);
   if (toQueue.length > 0) await source.queue.enqueue(toQueue, { lane: "bulk", now: ctx.now });
   ctx.pages++;
   await ctx.commit(

@@ -29,6 +29,8 @@ export interface QueueKeys {
   readonly deadinfo: string;
   /** Hash: lastSyncAt. */
   readonly meta: string;
+  /** Hash member → "<version>:<deleted>:<recorded at>": the newest change capture saw (freshness.ts). */
+  readonly versions: string;
 }
 
 export type QueueKeyName = keyof QueueKeys;
@@ -60,5 +62,6 @@ export function queueKeys(prefix: string, source: string): QueueKeys {
     dead: `${base}:dead`,
     deadinfo: `${base}:deadinfo`,
     meta: `${base}:meta`,
+    versions: `${base}:versions`,
   });
 }

@@ -27,6 +27,8 @@ export const SCRIPTS = {
   redrive: ["dead", "deadinfo", "live", "bulk", "attempts", "errors"],
   purgeDeadLetters: ["dead", "deadinfo"],
   markSynced: ["meta"],
+  recordVersions: ["versions"],
+  clearVersions: ["versions"],
 } as const satisfies Record<string, readonly QueueKeyName[]>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -49,6 +51,8 @@ export interface ScriptReplies {
   redrive: number;
   purgeDeadLetters: number;
   markSynced: number;
+  recordVersions: number;
+  clearVersions: number;
 }
 
 export function scriptFile(name: ScriptName): string {

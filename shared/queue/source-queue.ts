@@ -4,7 +4,7 @@ import { decodeKey, encodeKey } from "../core/keys.js";
 import type { QueueKeys } from "./keys.js";
 import { runScript, type RedisClient, type ScriptName } from "./scripts.js";
 import type {
-  Claim, ClaimedKey, DeadLetter, Failure, Lane, QueueStats, RetryPolicy, RetryResult, SettleResult, SourceQueue,
+  Claim, ClaimedKey, DeadLetter, Failure, Lane, QueueStats, RecordedVersion, RetryPolicy, RetryResult, SettleResult, SourceQueue,
 } from "./types.js";
 
 export interface SourceQueueDeps {
@@ -24,6 +24,13 @@ const MAX_ERROR_LENGTH = 2000;
 const DEFAULT_DEAD_LETTER_REASON = "rejected";
 /** The enqueue script's mark of a duplicate in its outcomes string. */
 const ONE = "1".charCodeAt(0);
+
+/** A stored version record "<version>:<deleted>:<recorded at>" (recordVersions-1.lua). */
+function parseVersion(raw: string): RecordedVersion | undefined {
+  const [version, deleted, recordedAt] = raw.split(":").map(Number);
+  if (!Number.isFinite(version) || !Number.isFinite(recordedAt)) return undefined;
+  return { version: version!, deleted: deleted === 1, recordedAt: recordedAt!, raw };
+}
 
 export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
   const { redis, source, keys, retry: policy } = deps;
@@ -158,6 +165,23 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
         return sum(chunks(members), (chunk) => run("purgeDeadLetters", [0, ...chunk]));
       }
       return drain((count) => run("purgeDeadLetters", [count]));
+    },
+
+    async recordVersions(entries, now) {
+      checkTime(now);
+      for (const chunk of chunks(entries)) {
+        await run("recordVersions", [now, ...chunk.flatMap(({ member, version, deleted }) => [member, version, deleted ? "1" : "0"])]);
+      }
+    },
+
+    async versions(members) {
+      if (members.length === 0) return [];
+      const raws = await redis.hmget(keys.versions, ...members);
+      return raws.map((raw) => (raw === null ? undefined : parseVersion(raw)));
+    },
+
+    async clearVersions(records) {
+      for (const chunk of chunks(records)) await run("clearVersions", chunk.flatMap(({ member, raw }) => [member, raw]));
     },
 
     async markSynced(now) {

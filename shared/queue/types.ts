@@ -74,6 +74,18 @@ export interface DeadLetter {
   readonly lane: Lane;
 }
 
+/** The newest change capture saw of a key (shared/sync/freshness.ts). */
+export interface RecordedVersion {
+  /** Cosmos time of the change, seconds: the document's `_ts`, or a delete's `crts`. */
+  readonly version: number;
+  /** The change was a delete. */
+  readonly deleted: boolean;
+  /** When it was recorded (ms). */
+  readonly recordedAt: number;
+  /** The stored record as read, to clear exactly it once the sync has caught up. */
+  readonly raw: string;
+}
+
 export interface RetryPolicy {
   /** After this many failed attempts a key is dead-lettered. @defaultValue 10 */
   readonly maxAttempts: number;
@@ -102,4 +114,10 @@ export interface SourceQueue {
   redrive(now: number, members?: readonly string[]): Promise<number>;
   purgeDeadLetters(members?: readonly string[]): Promise<number>;
   markSynced(now: number): Promise<void>;
+  /** Records the version capture saw for each key; a key keeps the newest one. */
+  recordVersions(entries: readonly { member: string; version: number; deleted: boolean }[], now: number): Promise<void>;
+  /** The recorded version of each member, in order; undefined where none is recorded. */
+  versions(members: readonly string[]): Promise<(RecordedVersion | undefined)[]>;
+  /** Forgets records the sync has caught up with (each as `versions` returned it). */
+  clearVersions(records: readonly { member: string; raw: string }[]): Promise<void>;
 }

@@ -44,5 +44,8 @@ export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQ
     redrive: (now, members) => repeatable(() => queue.redrive(now, members)),
     purgeDeadLetters: (members) => repeatable(() => queue.purgeDeadLetters(members)),
     markSynced: (now) => repeatable(() => queue.markSynced(now)),
+    recordVersions: (entries, now) => repeatable(() => queue.recordVersions(entries, now)),
+    versions: (members) => repeatable(() => queue.versions(members)),
+    clearVersions: (records) => repeatable(() => queue.clearVersions(records)),
   };
 }

@@ -107,6 +107,9 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
           leaseMs: config.queue.leaseMs,
           bulkShare: config.queue.bulkShare,
           writeTimeoutMs: config.elasticsearch.requestTimeoutMs,
+          staleReadGraceMs: config.sync.staleReadGraceMs,
+          // A lagging replica catches up within about a second; read again well inside the grace.
+          staleReadRetryMs: Math.min(500, config.sync.staleReadGraceMs),
         },
         gate: circuits,
         onBatch: batchObserver(source.name, metrics, history, logger),

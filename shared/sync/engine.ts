@@ -4,10 +4,11 @@ import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import type { ReadResult, SourceReader } from "../cosmos/reader.js";
 import type { Sink, SinkOp } from "../elastic/types.js";
-import type { Claim, SourceQueue } from "../queue/types.js";
+import type { Claim, RecordedVersion, SourceQueue } from "../queue/types.js";
 import { isPause, type DependencyPause } from "../resilience/errors.js";
 import type { Logger } from "../telemetry/logger.js";
 import { DEPENDENCY_SYSTEMS, failSpan, inSpan, noopTracer } from "../telemetry/spans.js";
+import { deleteVersion, isStaleRead } from "./freshness.js";
 import { createMapper, type DocumentMapper } from "./mapper.js";
 import { emptySettlement, releaseAfter, retryAfter, type Settlement } from "./settlement.js";
 import { emptyReport, type BatchReport } from "./report.js";
@@ -23,6 +24,10 @@ export interface SyncOptions {
   readonly bulkShare: number;
   /** The longest one bulk request may take (the Elasticsearch request timeout). */
   readonly writeTimeoutMs: number;
+  /** How long after capture saw a change a read older than it counts as stale (SYNC_STALE_READ_GRACE_MS; freshness.ts). */
+  readonly staleReadGraceMs: number;
+  /** How long a stale read's key waits before it is read again. */
+  readonly staleReadRetryMs: number;
 }
 
 /** Says whether the dependencies the sync needs may be called now (the circuits, shared/resilience). */
@@ -123,6 +128,7 @@ export async function syncBatch(deps: SyncDeps, parent: Context = ROOT_CONTEXT):
       "driftless.keys.retried": report.retried,
       "driftless.keys.dead_lettered": report.deadLettered,
       "driftless.keys.released": report.released,
+      "driftless.keys.deferred": report.deferred,
       ...(report.pause ? { "driftless.pause.dependency": report.pause.dependency } : {}),
     });
     deps.onBatch?.({ report, written: writable, acked: settlement.acked, startedAt, settledAt: deps.clock.now() });
@@ -163,7 +169,15 @@ function endClaimSpan(deps: SyncDeps, batchContext: Context, from: number, keys:
 async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, batchContext: Context): Promise<SinkOp[]> {
   const members = claim.items.map((item) => item.member);
   const readAtSeconds = Math.floor(deps.clock.now() / 1000);
+  let records: (RecordedVersion | undefined)[];
   let results: ReadResult[];
+  try {
+    // Before the read: a record written after it is a newer change, which re-enqueues the key.
+    records = await deps.queue.versions(members);
+  } catch (error) {
+    releaseAfter(settlement, members, error);
+    return [];
+  }
   try {
     const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.cosmos, "driftless.keys": claim.items.length };
     results = await inSpan(tracerOf(deps), "driftless.cosmos.read", batchContext, { kind: SpanKind.CLIENT, attributes }, async (span) => {
@@ -178,16 +192,23 @@ async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, 
   }
 
   const mapper = mapperFor(deps.source);
-  const byMember = new Map(claim.items.map((item) => [item.member, item]));
+  const byMember = new Map(claim.items.map((item, i) => [item.member, { item, record: records[i] }]));
+  const now = deps.clock.now();
   const ops: SinkOp[] = [];
   for (const result of results) {
     if ("error" in result) {
       settlement.retries.push({ member: result.member, error: result.error });
       continue;
     }
+    const { item, record } = byMember.get(result.member)!;
+    const document = result.found ? result.document : null;
+    if (isStaleRead(record, document, now, deps.options.staleReadGraceMs)) {
+      settlement.deferred.push(result.member);
+      continue;
+    }
+    if (record) settlement.caughtUp.push({ member: result.member, raw: record.raw });
     try {
-      const { key } = byMember.get(result.member)!;
-      const mapped = mapper(key, result.found ? result.document : null, readAtSeconds);
+      const mapped = mapper(item.key, document, deleteVersion(record, readAtSeconds));
       ops.push({ ...mapped, member: result.member });
     } catch (error) {
       settlement.dead.push({ member: result.member, error: `mapping failed: ${describeError(error)}`, reason: "mapping failed" });

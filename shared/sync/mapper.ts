@@ -8,7 +8,8 @@ export type Mapped =
   | { readonly action: "index"; readonly id: string; readonly version: number; readonly document: Record<string, unknown> }
   | { readonly action: "delete"; readonly id: string; readonly version: number };
 
-export type DocumentMapper = (key: DocKey, document: Record<string, unknown> | null, readAtSeconds: number) => Mapped;
+/** `deleteVersion`: the external version a missing document is deleted at (shared/sync/freshness.ts). */
+export type DocumentMapper = (key: DocKey, document: Record<string, unknown> | null, deleteVersion: number) => Mapped;
 
 /**
  * Turns the current Cosmos document (or its absence) into the write the index needs. The sink
@@ -21,12 +22,10 @@ export function createMapper(source: SourceConfig): DocumentMapper {
   const include = transform?.include ? new Set([...transform.include, "id"]) : null;
   const exclude = new Set([...SYSTEM_FIELDS, ...(transform?.exclude ?? [])]);
 
-  return (key, document, readAtSeconds) => {
+  return (key, document, deleteVersion) => {
     const id = documentId(source, key);
-    // A missing document has no _ts; the time of the read orders the delete after every version
-    // that existed before it.
-    if (document === null) return { action: "delete", id, version: readAtSeconds };
-    const version = typeof document._ts === "number" ? document._ts : readAtSeconds;
+    if (document === null) return { action: "delete", id, version: deleteVersion };
+    const version = typeof document._ts === "number" ? document._ts : deleteVersion;
     if (softDeleteField && document[softDeleteField] === true) return { action: "delete", id, version };
 
     const body: Record<string, unknown> = {};

@@ -1,3 +1,4 @@
+import { describeError } from "../core/errors.js";
 import type { SinkOp } from "../elastic/types.js";
 import type { Claim } from "../queue/types.js";
 import type { SyncDeps } from "./engine.js";
@@ -11,14 +12,17 @@ import type { Settlement } from "./settlement.js";
  */
 export async function settle(deps: SyncDeps, claim: Claim, settlement: Settlement, written: readonly SinkOp[]): Promise<BatchReport> {
   const { queue, clock, logger, source } = deps;
-  const { acked, retries, dead, released } = settlement;
+  const { acked, retries, dead, released, deferred } = settlement;
   const now = clock.now();
-  const [ackResult, retryResult, deadResult, releaseResult] = await Promise.all([
+  const [ackResult, retryResult, deadResult, releaseResult, deferResult] = await Promise.all([
     acked.length ? queue.ack(claim.token, acked, now) : undefined,
     retries.length ? queue.retry(claim.token, retries, now) : undefined,
     dead.length ? queue.deadLetter(claim.token, dead, now) : undefined,
     released.length ? queue.release(claim.token, released, now) : undefined,
+    // Released with a later due time: the replica gets a moment to catch up.
+    deferred.length ? queue.release(claim.token, deferred, now + deps.options.staleReadRetryMs) : undefined,
   ]);
+  await forgetCaughtUp(deps, settlement);
 
   const report = emptyReport();
   report.claimed = claim.items.length;
@@ -31,7 +35,8 @@ export async function settle(deps: SyncDeps, claim: Claim, settlement: Settlemen
   report.retried = (retryResult?.settled ?? 0) - (retryResult?.deadLettered ?? 0);
   report.deadLettered = (deadResult?.settled ?? 0) + (retryResult?.deadLettered ?? 0);
   report.released = releaseResult?.settled ?? 0;
-  report.stale = (ackResult?.stale ?? 0) + (retryResult?.stale ?? 0) + (deadResult?.stale ?? 0) + (releaseResult?.stale ?? 0);
+  report.deferred = deferResult?.settled ?? 0;
+  report.stale = (ackResult?.stale ?? 0) + (retryResult?.stale ?? 0) + (deadResult?.stale ?? 0) + (releaseResult?.stale ?? 0) + (deferResult?.stale ?? 0);
   if (settlement.pause) report.pause = settlement.pause;
 
   if (acked.length) await queue.markSynced(now);
@@ -46,4 +51,20 @@ export async function settle(deps: SyncDeps, claim: Claim, settlement: Settlemen
     logger.warn({ source: source.name, dependency, kind, released: report.released, retryInMs: retryAfterMs, reason: message.slice(0, 300) }, "sync paused: keys released without spending an attempt");
   }
   return report;
+}
+
+/**
+ * Forgets the version records of acked keys whose read was at least that new. A failure here
+ * costs nothing but a stale record, which the next read of the key replaces or outlives.
+ */
+async function forgetCaughtUp(deps: SyncDeps, settlement: Settlement): Promise<void> {
+  if (settlement.caughtUp.length === 0) return;
+  const acked = new Set(settlement.acked);
+  const records = settlement.caughtUp.filter((record) => acked.has(record.member));
+  if (records.length === 0) return;
+  try {
+    await deps.queue.clearVersions(records);
+  } catch (error) {
+    deps.logger.warn({ source: deps.source.name, err: describeError(error) }, "could not forget caught-up version records");
+  }
 }

@@ -9,20 +9,26 @@ import { isPause, type DependencyPause } from "../resilience/errors.js";
  * - `acked`: written (or a newer version was already there);
  * - `retries`: failed for a reason that may pass; an attempt is spent;
  * - `dead`: failed for the document's own reason (mapping error, a 4xx on the item);
- * - `released`: never tried because a dependency could not take it; no attempt is spent.
+ * - `released`: never tried because a dependency could not take it; no attempt is spent;
+ * - `deferred`: Cosmos served an older version than capture saw (freshness.ts): read again
+ *   shortly, no attempt spent.
+ *
+ * `caughtUp` holds the version records that an acked key's read has caught up with, to forget.
  */
 export interface Settlement {
   readonly acked: string[];
   readonly retries: Failure[];
   readonly dead: Failure[];
   readonly released: string[];
+  readonly deferred: string[];
+  readonly caughtUp: { readonly member: string; readonly raw: string }[];
   /** A dependency asked to wait (open circuit, 429, outage): the drain waits before claiming again. */
   pause?: DependencyPause;
   /** An error to raise once the keys are settled: a configuration problem or a bug. */
   refusal?: unknown;
 }
 
-export const emptySettlement = (): Settlement => ({ acked: [], retries: [], dead: [], released: [] });
+export const emptySettlement = (): Settlement => ({ acked: [], retries: [], dead: [], released: [], deferred: [], caughtUp: [] });
 
 export function recordOutcomes(settlement: Settlement, outcomes: readonly ItemOutcome[]): void {
   for (const outcome of outcomes) {

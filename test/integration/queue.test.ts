@@ -448,3 +448,33 @@ describe("errors", () => {
     expect(() => createQueue(redis, { retry: { maxAttempts: 0 } })).toThrow(ValidationError);
   });
 });
+
+describe("version records", () => {
+  it("keep the newest change per key, a later record winning at an equal version", async () => {
+    const { queue } = newQueue();
+    await queue.recordVersions([{ member: member("a"), version: 100, deleted: false }], T);
+    await queue.recordVersions([{ member: member("a"), version: 90, deleted: true }], T + 1);
+    await queue.recordVersions([{ member: member("b"), version: 50, deleted: false }, { member: member("b"), version: 50, deleted: true }], T + 2);
+    const [a, b, none] = await queue.versions([member("a"), member("b"), member("zzz")]);
+    expect(a).toMatchObject({ version: 100, deleted: false, recordedAt: T });
+    expect(b).toMatchObject({ version: 50, deleted: true, recordedAt: T + 2 });
+    expect(none).toBeUndefined();
+  });
+
+  it("are cleared only as they were read, so a change recorded meanwhile is kept", async () => {
+    const { queue } = newQueue();
+    await queue.recordVersions([{ member: member("a"), version: 100, deleted: false }, { member: member("b"), version: 100, deleted: false }], T);
+    const [a, b] = await queue.versions([member("a"), member("b")]);
+    await queue.recordVersions([{ member: member("b"), version: 101, deleted: true }], T + 5);
+    await queue.clearVersions([{ member: member("a"), raw: a!.raw }, { member: member("b"), raw: b!.raw }]);
+    const [afterA, afterB] = await queue.versions([member("a"), member("b")]);
+    expect(afterA).toBeUndefined();
+    expect(afterB).toMatchObject({ version: 101, deleted: true });
+  });
+
+  it("refuses a malformed record with BAD_ARGUMENT", async () => {
+    const { keys } = newQueue();
+    registerScripts(redis);
+    await expect(runScript(redis, keys, "recordVersions", [T, member("a"), "soon", "0"])).rejects.toBeInstanceOf(QueueScriptError);
+  });
+});

@@ -7,6 +7,7 @@ describe("keysFromChanges", () => {
   it("reads keys from latest-version documents; a missing partition key is the None value, not null", () => {
     expect(keysFromChanges(source, [{ id: "a", tenant: "t1", x: 1 }, { id: "b" }, { id: "c", tenant: null }])).toEqual({
       keys: [{ id: "a", pk: "t1" }, { id: "b", pk: {} }, { id: "c", pk: null }],
+      versions: [undefined, undefined, undefined],
       skipped: 0,
     });
   });
@@ -35,10 +36,24 @@ describe("keysFromChanges", () => {
     expect(keysFromChanges(hierarchical, [deleted]).keys).toEqual([{ id: "x", pk: ["t", "eu"] }]);
   });
 
+  it("gives each change its Cosmos version: a document's _ts, a delete's crts", () => {
+    const changes = [
+      { id: "a", tenant: "t", _ts: 100 },
+      { current: { id: "b", tenant: "t", _ts: 101 }, metadata: { operationType: "replace", lsn: 7, crts: 101 } },
+      { metadata: { operationType: "delete", id: "c", partitionKey: { tenant: "t" }, lsn: 8, crts: 102 } },
+    ];
+    expect(keysFromChanges(source, changes).versions).toEqual([
+      { version: 100, deleted: false },
+      { version: 101, deleted: false },
+      { version: 102, deleted: true },
+    ]);
+  });
+
   it("reads hierarchical partition keys, and counts records without a key", () => {
     const nested = { partitionKeyPaths: ["/a", "/b/c"] };
     expect(keysFromChanges(nested, [{ id: "x", a: 1, b: { c: "z" } }, "garbage", null, { id: 5 }])).toEqual({
       keys: [{ id: "x", pk: [1, "z"] }],
+      versions: [undefined],
       skipped: 3,
     });
   });

@@ -106,6 +106,7 @@ describe("queueKeys", () => {
       dead: "driftless:{orders}:dead",
       deadinfo: "driftless:{orders}:deadinfo",
       meta: "driftless:{orders}:meta",
+      versions: "driftless:{orders}:versions",
     });
   });
 
