@@ -1,4 +1,4 @@
-import { errorBody, invokeRoute, routeNamed } from "../../shared/api/index.js";
+import { errorBody, invokeRoute, routeNamed, unsupportedMediaType } from "../../shared/api/index.js";
 import type { ApiServices } from "../../shared/api/types.js";
 import { endRequestSpan, startRequestSpan } from "../../shared/telemetry/http-spans.js";
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "./azure.js";
@@ -47,6 +47,10 @@ export function httpHandler(routeName: string) {
     if (Buffer.byteLength(body) > services.limits.maxBodyBytes) {
       return { status: 413, jsonBody: errorBody("body_too_large", `the body exceeds ${services.limits.maxBodyBytes} bytes`) };
     }
+    // Function keys already keep other sites out of the keyed routes; this is the same rule as
+    // worker mode's, so a body means the same thing on both hosts.
+    const mediaRefusal = unsupportedMediaType(request.method, request.headers.get("content-type"), body !== "");
+    if (mediaRefusal) return { status: mediaRefusal.status, jsonBody: mediaRefusal.body };
     const response = await invokeRoute(route, services, {
       method: request.method,
       params: request.params,
