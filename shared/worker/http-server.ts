@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Tracer } from "@opentelemetry/api";
-import { errorBody, invokeRoute, isStateChanging, matchRoute, unsupportedMediaType } from "../api/index.js";
-import type { ApiResponse, ApiServices } from "../api/types.js";
+import { errorBody, invokeRoute, isStateChanging, matchRoute, unsupportedMediaType, withoutDetails } from "../api/index.js";
+import type { ApiResponse, ApiServices, Route } from "../api/types.js";
 import { endRequestSpan, remoteParent, startRequestSpan } from "../telemetry/http-spans.js";
 import type { Logger } from "../telemetry/logger.js";
 import { PROMETHEUS_CONTENT_TYPE } from "../telemetry/metrics.js";
@@ -87,6 +87,16 @@ export function createApiListener({ services, logger, apiKey, allowedHosts = [],
     }
   }
 
+  /**
+   * An anonymous route's error text goes only to a caller with the key. Without a configured key
+   * the worker listens on loopback only (startWorker) and answers only loopback names and the
+   * hosts the operator listed: its callers are the operator's own, who can read every keyed route
+   * (dead letters and their errors) as well, so hiding the rest would protect nothing.
+   */
+  function showsDetails(route: Route, request: IncomingMessage, query: URLSearchParams): boolean {
+    return !apiKey || route.auth !== "anonymous" || !route.redact || keyMatches(apiKey, presentedKey(request.headers, query));
+  }
+
   async function answer(request: IncomingMessage, query: URLSearchParams, match: Match): Promise<Answer> {
     if (match === null) return { result: { status: 404, body: errorBody("not_found", "no such route") } };
     if (match === "method_not_allowed") {
@@ -111,13 +121,8 @@ export function createApiListener({ services, logger, apiKey, allowedHosts = [],
     if (body === null) {
       return { result: { status: 413, body: errorBody("body_too_large", `the body exceeds ${services.limits.maxBodyBytes} bytes`) }, close: true };
     }
-    const result = await invokeRoute(match.route, services, {
-      method,
-      params: match.params,
-      query,
-      body,
-    });
-    return { result };
+    const result = await invokeRoute(match.route, services, { method, params: match.params, query, body });
+    return { result: showsDetails(match.route, request, query) ? result : withoutDetails(match.route, result, "redacted: send the API key to see it") };
   }
 }
 

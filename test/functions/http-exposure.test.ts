@@ -1,7 +1,9 @@
 import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Services } from "../../shared/runtime/services.js";
-import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import type { JobView } from "../../shared/jobs/types.js";
+import { createDocuments, makeDocs } from "../setup/documents.js";
+import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -12,6 +14,8 @@ describe("Azure Functions HTTP handlers: what a caller can send and see", () => 
   let fn: {
     purge: typeof import("../../functions/deadletters-purge.js").deadLettersPurge;
     enqueue: typeof import("../../functions/enqueue.js").enqueue;
+    jobStatus: typeof import("../../functions/job-status.js").jobStatus;
+    jobsList: typeof import("../../functions/jobs-list.js").jobsList;
   };
 
   beforeAll(async () => {
@@ -20,6 +24,8 @@ describe("Azure Functions HTTP handlers: what a caller can send and see", () => 
     fn = {
       purge: (await import("../../functions/deadletters-purge.js")).deadLettersPurge,
       enqueue: (await import("../../functions/enqueue.js")).enqueue,
+      ...(await import("../../functions/job-status.js")),
+      ...(await import("../../functions/jobs-list.js")),
     };
     services = await (await import("../../functions/lib/services.js")).getServices();
   });
@@ -49,5 +55,23 @@ describe("Azure Functions HTTP handlers: what a caller can send and see", () => 
     expect(purged).toEqual({ status: 200, jsonBody: { purged: 1 } });
     const enqueued = await fn.enqueue(post(`sources/${source.name}/enqueue`, params, '{"ids":["a"]}', { "content-type": "text/plain" }), context("enqueue"));
     expect(enqueued.status).toBe(415);
+  });
+
+  it("anonymous routes never show a job's last error (the host checks no key there)", async () => {
+    // A reimport that fails for real: nothing here created the source's index.
+    await createDocuments(source.container, makeDocs(3));
+    const { id } = await services.jobs.start("reimport", source.name);
+    await eventually(async () => expect((await services.jobs.runChunk(id, 10_000)).job?.state).toBe("failed"));
+    const get = (path: string, params: Record<string, string>, query = "") => new HttpRequest({ method: "GET", url: `http://localhost:7071/api/${path}${query}`, params });
+    const redacted = "redacted: see the function logs or the driftless CLI";
+
+    const job = await fn.jobStatus(get(`jobs/${id}`, { jobId: id }), context("job-status"));
+    expect(job).toMatchObject({ status: 200, jsonBody: { jobId: id, state: "failed", lastError: redacted } });
+    const list = await fn.jobsList(get("jobs", {}, `?source=${source.name}`), context("jobs-list"));
+    expect((list.jsonBody as { jobs: JobView[] }).jobs.find((entry) => entry.jobId === id)).toMatchObject({ lastError: redacted });
+    // A key in the request changes nothing on an anonymous route: the host did not check it.
+    const withCode = await fn.jobStatus(get(`jobs/${id}`, { jobId: id }, "?code=some-function-key"), context("job-status"));
+    expect((withCode.jsonBody as JobView).lastError).toBe(redacted);
+    expect((await services.jobs.get(id))?.lastError).toContain("no alias");
   });
 });
