@@ -1,5 +1,5 @@
 import { app, type InvocationContext, type Timer } from "./lib/azure.js";
-import { getServices } from "./lib/services.js";
+import { getReadyServices } from "./lib/services.js";
 import { inInvocationSpan } from "./lib/tracing.js";
 
 /**
@@ -12,7 +12,7 @@ import { inInvocationSpan } from "./lib/tracing.js";
  * already bounds each run.
  */
 export async function jobsTimer(_timer: Timer, context: InvocationContext): Promise<void> {
-  const services = await getServices();
+  const services = await getReadyServices();
   await inInvocationSpan(
     services.tracing,
     context,

@@ -1,7 +1,7 @@
 import { parseTicket } from "../shared/dispatch/tickets.js";
 import { runSyncPass } from "../shared/sync/pass.js";
 import { app, type InvocationContext } from "./lib/azure.js";
-import { getConfig, getServices } from "./lib/services.js";
+import { getConfig, getReadyServices } from "./lib/services.js";
 import { inInvocationSpan } from "./lib/tracing.js";
 
 /**
@@ -11,7 +11,7 @@ import { inInvocationSpan } from "./lib/tracing.js";
  */
 export async function syncTicket(message: unknown, context: InvocationContext): Promise<void> {
   const ticket = parseTicket(message);
-  const services = await getServices();
+  const services = await getReadyServices();
   if (!services.sources.has(ticket.source)) throw new Error(`ticket names unknown source "${ticket.source}"`);
   await inInvocationSpan(
     services.tracing,

@@ -2,7 +2,7 @@ import { dispatchTickets } from "../shared/dispatch/dispatcher.js";
 import type { TicketSender } from "../shared/dispatch/tickets.js";
 import { runSyncPass } from "../shared/sync/pass.js";
 import { app, type InvocationContext, type Timer } from "./lib/azure.js";
-import { getServices } from "./lib/services.js";
+import { getReadyServices } from "./lib/services.js";
 import { getTicketSender } from "./lib/tickets.js";
 import { inInvocationSpan } from "./lib/tracing.js";
 
@@ -15,7 +15,7 @@ import { inInvocationSpan } from "./lib/tracing.js";
  */
 export function syncTimerHandler(senderOf: () => TicketSender | null) {
   return async (_timer: Timer, context: InvocationContext): Promise<void> => {
-    const services = await getServices();
+    const services = await getReadyServices();
     const sender = senderOf();
     const dispatch = services.config.dispatch;
     await inInvocationSpan(

@@ -4,6 +4,7 @@ import { createLogger } from "../../shared/telemetry/logger.js";
 
 let config: Config | undefined;
 let services: Promise<Services> | undefined;
+let indexes: Promise<void> | undefined;
 
 /**
  * Config is validated the first time anything asks for it (function registration does, at host
@@ -14,17 +15,38 @@ export function getConfig(): Config {
   return config;
 }
 
-/** One set of clients per worker process, reused by every invocation. */
+/**
+ * One set of clients per worker process, reused by every invocation. It does not wait for
+ * Elasticsearch: capture and the HTTP routes need Redis alone (the routes that read Elasticsearch
+ * answer 503 by themselves while it is down), so they keep working while it is unreachable. A
+ * start that throws has closed what it opened (createServices), and the next invocation tries again.
+ */
 export function getServices(): Promise<Services> {
   services ??= (async () => {
     const current = getConfig();
-    const created = createServices(current, createLogger(current.logLevel));
-    await created.ensureIndexes();
-    return created;
+    return createServices(current, createLogger(current.logLevel));
   })().catch((error: unknown) => {
-    // Let the next invocation try again instead of caching the failure forever.
     services = undefined;
     throw error;
   });
   return services;
+}
+
+/**
+ * The clients once every source's index and alias exist: for what writes to Elasticsearch (the
+ * sync, the jobs), which must never let it auto-create an index with a guessed mapping. Checked
+ * once per process; a failure is not cached, so the next invocation checks again with the same
+ * clients instead of opening new ones.
+ */
+export async function getReadyServices(): Promise<Services> {
+  const current = await getServices();
+  indexes ??= current.ensureIndexes().then(
+    () => undefined,
+    (error: unknown) => {
+      indexes = undefined;
+      throw error;
+    },
+  );
+  await indexes;
+  return current;
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DependencyError, NotFoundError, ValidationError } from "../core/errors.js";
-import type { JobsService } from "../jobs/types.js";
+import type { JobsService, JobView } from "../jobs/types.js";
 import { parseJsonBody, sourceNamed, sourceOf } from "./request.js";
 import type { ApiRequest, ApiServices, RouteHandler } from "./types.js";
 
@@ -77,4 +77,18 @@ function optionalBody<T>(request: ApiRequest, schema: z.ZodType<T>, expected: st
     throw new ValidationError("invalid_body", `${expected}: ${issue.message}${where}`);
   }
   return parsed.data;
+}
+
+/** For a caller without a key: a job's `lastError` (an Elasticsearch or Cosmos message, which can quote a document) is replaced. */
+export function redactJob(body: unknown, redacted: string): unknown {
+  const job = body as Partial<JobView> | null;
+  if (!job || typeof job.lastError !== "string") return body;
+  return { ...job, lastError: redacted };
+}
+
+/** The same for each job of `GET /api/jobs`. */
+export function redactJobs(body: unknown, redacted: string): unknown {
+  const jobs = (body as { jobs?: unknown } | null)?.jobs;
+  if (!Array.isArray(jobs)) return body;
+  return { ...(body as object), jobs: jobs.map((job) => redactJob(job, redacted)) };
 }

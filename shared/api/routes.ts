@@ -1,25 +1,29 @@
 import { listDeadLettersHandler, purgeHandler, redriveHandler } from "./deadletters.js";
 import { enqueueHandler } from "./enqueue.js";
-import { healthHandler } from "./health.js";
-import { cancelJobHandler, jobsListHandler, jobStatusHandler, reconcileHandler, reimportHandler } from "./jobs.js";
+import { healthHandler, redactHealth } from "./health.js";
+import { cancelJobHandler, jobsListHandler, jobStatusHandler, reconcileHandler, redactJob, redactJobs, reimportHandler } from "./jobs.js";
 import { statusHandler } from "./status.js";
 import { documentStatsHandler, sourceHistoryHandler, sourceStatsHandler } from "./sync-stats.js";
 import { statusPageHandler } from "./ui.js";
 import type { Route } from "./types.js";
 
-/** The public HTTP contract, served under /api by Azure Functions and by worker mode alike. */
+/**
+ * The public HTTP contract, served under /api by Azure Functions and by worker mode alike. An
+ * anonymous route answers with counts, names and states; where its answer also holds error text
+ * (a dependency's message, a job's last error), `redact` replaces it for callers without a key.
+ */
 export const routes: readonly Route[] = [
   { name: "enqueue", method: "POST", route: "sources/{source}/enqueue", auth: "key", handler: enqueueHandler },
   { name: "status", method: "GET", route: "status", auth: "anonymous", handler: statusHandler },
-  { name: "health", method: "GET", route: "health", auth: "anonymous", handler: healthHandler },
+  { name: "health", method: "GET", route: "health", auth: "anonymous", handler: healthHandler, redact: redactHealth },
   { name: "status-page", method: "GET", route: "ui", auth: "anonymous", handler: statusPageHandler },
   { name: "deadletters", method: "GET", route: "sources/{source}/deadletters", auth: "key", handler: listDeadLettersHandler },
   { name: "redrive", method: "POST", route: "sources/{source}/deadletters/redrive", auth: "key", handler: redriveHandler },
   { name: "reimport", method: "POST", route: "sources/{source}/reimport", auth: "key", handler: reimportHandler },
   { name: "reconcile", method: "POST", route: "sources/{source}/reconcile", auth: "key", handler: reconcileHandler },
   // One segment, so it never takes a `jobs/{jobId}` path (matchRoute compares segment counts first).
-  { name: "jobs-list", method: "GET", route: "jobs", auth: "anonymous", handler: jobsListHandler },
-  { name: "job-status", method: "GET", route: "jobs/{jobId}", auth: "anonymous", handler: jobStatusHandler },
+  { name: "jobs-list", method: "GET", route: "jobs", auth: "anonymous", handler: jobsListHandler, redact: redactJobs },
+  { name: "job-status", method: "GET", route: "jobs/{jobId}", auth: "anonymous", handler: jobStatusHandler, redact: redactJob },
   { name: "job-cancel", method: "POST", route: "jobs/{jobId}/cancel", auth: "key", handler: cancelJobHandler },
   { name: "purge", method: "POST", route: "sources/{source}/deadletters/purge", auth: "key", handler: purgeHandler },
   { name: "source-stats", method: "GET", route: "sources/{source}/stats", auth: "anonymous", handler: sourceStatsHandler },

@@ -56,4 +56,10 @@ export interface Route {
   /** Routes that change state need a key (a function key in Azure, DRIFTLESS_API_KEY in worker mode). */
   readonly auth: "anonymous" | "key";
   readonly handler: RouteHandler;
+  /**
+   * An anonymous route whose answer holds text a caller without a key must not read (dependency
+   * errors, job errors, which can quote documents and hosts): returns the body with `redacted`
+   * in place of that text. See invokeRoute.
+   */
+  readonly redact?: (body: unknown, redacted: string) => unknown;
 }

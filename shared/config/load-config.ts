@@ -77,7 +77,13 @@ export interface Config {
     readonly leaseMs: number;
     readonly pollMs: number;
   };
-  readonly worker: { readonly host: string; readonly port: number; readonly sync: boolean };
+  readonly worker: {
+    readonly host: string;
+    readonly port: number;
+    readonly sync: boolean;
+    /** DRIFTLESS_ALLOWED_HOSTS: names besides loopback that `Host` and `Origin` may carry. */
+    readonly allowedHosts: readonly string[];
+  };
   readonly logLevel: Settings["LOG_LEVEL"];
   /** Metrics and trace exporters, and the sync history (shared/telemetry, shared/history). */
   readonly telemetry: {
@@ -205,7 +211,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       leaseMs: settings.JOBS_LEASE_MS,
       pollMs: settings.JOBS_POLL_MS,
     },
-    worker: { host: settings.WORKER_HOST, port: settings.WORKER_PORT, sync: settings.WORKER_SYNC },
+    worker: { host: settings.WORKER_HOST, port: settings.WORKER_PORT, sync: settings.WORKER_SYNC, allowedHosts: settings.DRIFTLESS_ALLOWED_HOSTS },
     logLevel: settings.LOG_LEVEL,
     telemetry: {
       ...(settings.APPLICATIONINSIGHTS_CONNECTION_STRING

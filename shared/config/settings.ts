@@ -13,6 +13,8 @@ const url = (protocols: RegExp, hint: string) =>
       return false;
     }
   }, `must be a ${hint} URL`);
+// A DNS name, an IPv4 address, or an IPv6 address in brackets, as it appears in a Host header without its port.
+const HOST_NAME = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/;
 const flag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
 // The OpenTelemetry format: `name=value,name2=value2`, values percent-encoded. The message never
 // quotes the value: it usually holds a token.
@@ -151,6 +153,15 @@ export const settingsSchema = z.object({
   WORKER_HOST: z.string().min(1).default("localhost"),
   WORKER_PORT: int(0, 7071),
   DRIFTLESS_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  /**
+   * Worker mode: host names besides the loopback ones that requests may carry in `Host` and
+   * `Origin` (a reverse proxy's name). Checked without DRIFTLESS_API_KEY, and always once set.
+   */
+  DRIFTLESS_ALLOWED_HOSTS: z
+    .string()
+    .transform((value) => value.split(",").map((name) => name.trim().toLowerCase()).filter(Boolean))
+    .refine((names) => names.every((name) => HOST_NAME.test(name)), "must be host names separated by commas, without scheme, port or wildcard (e.g. driftless.internal,10.0.0.5)")
+    .default([]),
   WORKER_SYNC: flag.default(true),
 
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

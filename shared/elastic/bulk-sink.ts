@@ -44,7 +44,10 @@ const METADATA = DRIFTLESS_METADATA.field;
  * Never throws for an item. Throws only when the request as a whole is refused for a reason no
  * document can fix, so that it shows up as one clear error instead of thousands of dead letters:
  * - IndexMissingError: every item said the alias does not exist;
- * - DependencyError (retryable false, with statusCode): 401, 403 or another non-transient 4xx.
+ * - DependencyError (retryable false, with statusCode): 401, 403 or another non-transient 4xx on
+ *   the request, or 401/403 on any item (Elasticsearch checks index privileges and write blocks
+ *   per item). The items written in the same request are written again later, which their
+ *   external versions make harmless.
  */
 export function createBulkSink(client: Client, options: BulkSinkOptions = {}): Sink {
   const { refresh = false, requireAlias = true, versionType = "external_gte" } = options;
@@ -65,10 +68,12 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
         sent.forEach((opIndex, n) => {
           verdicts[opIndex] = "items" in result ? classifyItem(ops[opIndex]!.action, resultOf(result.items[n])) : result.all;
         });
+        const refused = sent.map((i) => verdicts[i]).filter(isRefused);
+        if (refused.length > 0) throw itemRefusal(alias, refused, sent.length);
         const missing = sent.filter((i) => isIndexMissing(verdicts[i]));
         if (missing.length === sent.length) throw new IndexMissingError(alias);
       }
-      return ops.map((op, i) => outcomeOf(op.member, verdicts[i]!));
+      return ops.map((op, i) => outcomeOf(op.member, verdicts[i] as ItemVerdict));
     },
   };
 }
@@ -150,10 +155,27 @@ function resultOf(item: Readonly<Record<string, BulkItemResult>> | undefined): B
   return undefined;
 }
 
+type RefusedVerdict = Extract<Verdict, { outcome: "refused" }>;
+type ItemVerdict = Exclude<Verdict, RefusedVerdict>;
+
+function isRefused(verdict: Verdict | undefined): verdict is RefusedVerdict {
+  return verdict?.outcome === "refused";
+}
+
+/** The same error a request refused as a whole gets, so the engine releases the keys and the circuit counts it. */
+function itemRefusal(alias: string, refused: readonly RefusedVerdict[], sent: number): DependencyError {
+  const first = refused[0]!;
+  return new DependencyError(
+    "elasticsearch",
+    `elasticsearch refused ${refused.length} of ${sent} writes to "${alias}": ${first.statusCode} ${first.error}`,
+    { retryable: false, statusCode: first.statusCode },
+  );
+}
+
 function isIndexMissing(verdict: Verdict | undefined): boolean {
   return verdict?.outcome === "retry" && verdict.indexMissing === true;
 }
 
-function outcomeOf(member: string, verdict: Verdict): ItemOutcome {
+function outcomeOf(member: string, verdict: ItemVerdict): ItemOutcome {
   return verdict.outcome === "ok" ? { member, outcome: "ok" } : { member, outcome: verdict.outcome, error: verdict.error };
 }

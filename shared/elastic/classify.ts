@@ -27,11 +27,18 @@ export type Verdict =
   | { readonly outcome: "ok" }
   /** `indexMissing`: the alias is gone; when every item says so the sink throws instead. */
   | { readonly outcome: "retry"; readonly error: string; readonly indexMissing?: true }
-  | { readonly outcome: "dead"; readonly error: string };
+  | { readonly outcome: "dead"; readonly error: string }
+  /**
+   * 401/403 on the item: the credentials may not write this index, or the index is write-blocked.
+   * No document can fix that, so the sink throws the same refusal as for a whole request refused
+   * with 401/403, instead of dead-lettering every key of the batch.
+   */
+  | { readonly outcome: "refused"; readonly error: string; readonly statusCode: 401 | 403 };
 
 /**
- * Error types that describe the index or the cluster, not the document, whatever their status:
- * a read-only block, a closed index, rejected execution, a tripped circuit breaker.
+ * Error types that describe the index or the cluster, not the document, whatever their status
+ * (but 401/403, which are refused): a block that passes by itself (the flood-stage disk block is a
+ * 429, "state not recovered" a 503), a closed index, rejected execution, a tripped circuit breaker.
  */
 const TRANSIENT_TYPES: ReadonlySet<string> = new Set([
   "es_rejected_execution_exception",
@@ -49,6 +56,7 @@ const TRANSIENT_TYPES: ReadonlySet<string> = new Set([
  * | 409 version_conflict_engine_exception  | ok (a newer version is already there) |
  * | 404 on delete without an error         | ok (nothing to delete; a tombstone keeps the version) |
  * | 404 index_not_found_exception          | retry, flagged indexMissing |
+ * | 401, 403 (security_exception, a write block's cluster_block_exception) | refused |
  * | 429, 5xx, or a TRANSIENT_TYPES error   | retry   |
  * | other 409                              | retry   |
  * | other 4xx                              | dead, `type: reason (caused by …)` |
@@ -65,6 +73,7 @@ export function classifyItem(action: "index" | "delete", item: BulkItemResult | 
   if (status === 404 && action === "delete" && !error) return { outcome: "ok" };
   const reason = error ? formatReason(error) : `status ${status}`;
   if (type === "index_not_found_exception") return { outcome: "retry", error: reason, indexMissing: true };
+  if (status === 401 || status === 403) return { outcome: "refused", error: reason, statusCode: status };
   if (status === 429 || status >= 500 || status === 409 || (type !== undefined && TRANSIENT_TYPES.has(type))) {
     return { outcome: "retry", error: reason };
   }

@@ -29,9 +29,9 @@ export type ItemOutcome =
 export interface Sink {
   /**
    * One bulk request against the alias; one outcome per op, in op order. Never throws for item
-   * errors. Throws only when the request as a whole is refused for a reason no document can fix
-   * (the alias is missing, authentication fails): configuration problems, which deserve one
-   * clear error rather than a dead letter per key. Transport failures, timeouts, 429 and 5xx are
+   * errors. Throws only when the request is refused for a reason no document can fix (the alias
+   * is missing, authentication fails, a 401/403 on any item: a missing index privilege or a write
+   * block): configuration problems, which deserve one clear error rather than a dead letter per key. Transport failures, timeouts, 429 and 5xx are
    * not thrown: every op comes back `retry`.
    *
    * Every indexed document gets driftless's metadata (`driftless.key` = `member`,

@@ -68,21 +68,41 @@ export interface ServicesOptions {
  * them. Functions and worker mode both start here, so they run the same code.
  */
 export function createServices(config: Config, logger: Logger, clock: Clock = systemClock, options: ServicesOptions = {}): Services {
+  // A start that fails part-way (a CA file that cannot be read, a malformed connection string)
+  // closes what it had opened: the Functions host starts again on the next invocation, and each
+  // failed start used to leave a Redis connection, an Elasticsearch pool and exporters behind.
+  const opened: (() => unknown)[] = [];
+  const open: Open = (client, close) => {
+    opened.push(() => close(client));
+    return client;
+  };
+  try {
+    return assemble(config, logger, clock, options, open);
+  } catch (error) {
+    for (const close of opened.reverse()) void Promise.resolve().then(close).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Registers how to close a client that was just created, and returns it. */
+type Open = <T>(client: T, close: (client: T) => unknown) => T;
+
+function assemble(config: Config, logger: Logger, clock: Clock, options: ServicesOptions, open: Open): Services {
   const { commandTimeoutMs, caFile, tlsInsecure } = config.redis;
   if (tlsInsecure) logger.warn({}, "REDIS_TLS_INSECURE is on: the Redis server's certificate is not verified");
-  const redis = connectRedis(config.redis.url, { commandTimeoutMs, caFile, tlsInsecure });
+  const redis = open(connectRedis(config.redis.url, { commandTimeoutMs, caFile, tlsInsecure }), (client) => client.disconnect());
   redis.on("error", (error: Error) => logger.warn({ err: describeError(error) }, "redis connection error"));
-  const elastic = createElasticClient({ ...config.elasticsearch });
-  const cosmos = createCosmosClient(config.cosmos);
+  const elastic = open(createElasticClient({ ...config.elasticsearch }), (client) => client.close());
+  const cosmos = open(createCosmosClient(config.cosmos), (client) => client.dispose());
   const probes = dependencyProbes(redis, elastic, cosmos, config.sources);
   const circuits = createCircuits(config.resilience, logger, probes);
   const queue = createQueue(redis, { prefix: config.redis.keyPrefix, retry: config.queue.retry });
   const sink = guardSink(createBulkSink(elastic), circuits.elasticsearch);
-  const metrics = createServiceMetrics(config);
-  const tracing = createServiceTracing(config, options.spanExports);
+  const metrics = open(createServiceMetrics(config), (created) => created.shutdown());
+  const tracing = open(createServiceTracing(config, options.spanExports), (created) => created.shutdown());
   const history = createServiceHistory(config, elastic, metrics, clock, logger);
   const mirrorSender = config.deadLetterMirror
-    ? createServiceBusDeadLetterSender({ ...config.deadLetterMirror, clientId: config.cosmos.clientId })
+    ? open(createServiceBusDeadLetterSender({ ...config.deadLetterMirror, clientId: config.cosmos.clientId }), (sender) => sender.close())
     : undefined;
 
   // A running rebuild's new index: live writes go there too (shared/jobs/write-targets.ts).

@@ -1,19 +1,26 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Tracer } from "@opentelemetry/api";
-import { errorBody, invokeRoute, matchRoute } from "../api/index.js";
-import type { ApiResponse, ApiServices } from "../api/types.js";
+import { errorBody, invokeRoute, isStateChanging, matchRoute, unsupportedMediaType, withoutDetails } from "../api/index.js";
+import type { ApiResponse, ApiServices, Route } from "../api/types.js";
 import { endRequestSpan, remoteParent, startRequestSpan } from "../telemetry/http-spans.js";
 import type { Logger } from "../telemetry/logger.js";
 import { PROMETHEUS_CONTENT_TYPE } from "../telemetry/metrics.js";
 import { noopTracer } from "../telemetry/spans.js";
 import { keyMatches, presentedKey } from "./api-key.js";
 import type { Handler } from "./listen.js";
+import { hostAllowed, originAllowed } from "./request-origin.js";
 
 export interface ApiServerOptions {
   readonly services: ApiServices;
   readonly logger: Logger;
   /** Required for routes that change state; without it they are open (allowed only on loopback). */
   readonly apiKey?: string;
+  /**
+   * Host names besides the loopback ones that `Host` and a state-changing request's `Origin` may
+   * name (DRIFTLESS_ALLOWED_HOSTS). Checked when there is no key, and whenever some are given.
+   * @defaultValue none
+   */
+  readonly allowedHosts?: readonly string[];
   /** Renders the metrics for `GET /metrics` (Prometheus text format); without it that path is 404. */
   readonly metricsText?: () => Promise<string>;
   /** Opens a server span per request under /api. @defaultValue the no-op tracer */
@@ -36,7 +43,11 @@ interface Answer {
  * Every request but `/metrics` is a server span named by its route, continuing the caller's
  * W3C `traceparent`. A scrape every few seconds would only add noise, so `/metrics` has none.
  */
-export function createApiListener({ services, logger, apiKey, metricsText, tracer = noopTracer }: ApiServerOptions): Handler {
+export function createApiListener({ services, logger, apiKey, allowedHosts = [], metricsText, tracer = noopTracer }: ApiServerOptions): Handler {
+  // Without a key, reaching the port is the only credential, and a browser on this machine reaches
+  // it for any web page (request-origin.ts): only loopback names and the allowed hosts may be used.
+  // With a key a browser cannot send it cross-site, so listing hosts is the operator's choice.
+  const checkHosts = !apiKey || allowedHosts.length > 0;
   // Settles when the handler is done with the services, which the graceful close waits for.
   return (request, response) =>
     handle(request, response).catch((error: unknown) => {
@@ -45,6 +56,12 @@ export function createApiListener({ services, logger, apiKey, metricsText, trace
     });
 
   async function handle(request: IncomingMessage, response: ServerResponse) {
+    // Before anything else, /metrics included, and without a span: a page rebinding its name to
+    // this port learns nothing, and its polling leaves no traces.
+    if (checkHosts && !hostAllowed(request.headers.host, allowedHosts)) {
+      request.resume();
+      return send(response, { status: 403, body: errorBody("host_not_allowed", "the Host header names neither a loopback address nor one of DRIFTLESS_ALLOWED_HOSTS") });
+    }
     const url = parseTarget(request.url ?? "/");
     // Beside /api, where Prometheus looks by default; read-only counts, so no key, like /api/status.
     if (url.pathname === "/metrics" && metricsText) {
@@ -70,26 +87,42 @@ export function createApiListener({ services, logger, apiKey, metricsText, trace
     }
   }
 
+  /**
+   * An anonymous route's error text goes only to a caller with the key. Without a configured key
+   * the worker listens on loopback only (startWorker) and answers only loopback names and the
+   * hosts the operator listed: its callers are the operator's own, who can read every keyed route
+   * (dead letters and their errors) as well, so hiding the rest would protect nothing.
+   */
+  function showsDetails(route: Route, request: IncomingMessage, query: URLSearchParams): boolean {
+    return !apiKey || route.auth !== "anonymous" || !route.redact || keyMatches(apiKey, presentedKey(request.headers, query));
+  }
+
   async function answer(request: IncomingMessage, query: URLSearchParams, match: Match): Promise<Answer> {
     if (match === null) return { result: { status: 404, body: errorBody("not_found", "no such route") } };
     if (match === "method_not_allowed") {
       return { result: { status: 405, body: errorBody("method_not_allowed", `${request.method} is not allowed here`) } };
     }
+    const method = request.method ?? "GET";
+    const origin = request.headers.origin;
+    if (checkHosts && isStateChanging(method) && origin !== undefined && !originAllowed(origin, allowedHosts)) {
+      request.resume();
+      return { result: { status: 403, body: errorBody("origin_not_allowed", "a state-changing request from a page of another site is refused") } };
+    }
     if (match.route.auth === "key" && apiKey && !keyMatches(apiKey, presentedKey(request.headers, query))) {
       request.resume();
       return { result: { status: 401, body: errorBody("unauthorized", "a valid key is required (x-functions-key header or code parameter)") } };
+    }
+    const mediaRefusal = unsupportedMediaType(method, request.headers["content-type"], hasBody(request));
+    if (mediaRefusal) {
+      request.resume();
+      return { result: mediaRefusal };
     }
     const body = await readBody(request, services.limits.maxBodyBytes);
     if (body === null) {
       return { result: { status: 413, body: errorBody("body_too_large", `the body exceeds ${services.limits.maxBodyBytes} bytes`) }, close: true };
     }
-    const result = await invokeRoute(match.route, services, {
-      method: request.method ?? "GET",
-      params: match.params,
-      query,
-      body,
-    });
-    return { result };
+    const result = await invokeRoute(match.route, services, { method, params: match.params, query, body });
+    return { result: showsDetails(match.route, request, query) ? result : withoutDetails(match.route, result, "redacted: send the API key to see it") };
   }
 }
 
@@ -107,6 +140,11 @@ export function parseTarget(target: string): { pathname: string; searchParams: U
   }
   const url = new URL(target, "http://localhost");
   return { pathname: url.pathname, searchParams: url.searchParams };
+}
+
+/** Whether the request announces a body: a non-zero content-length, or a chunked one. */
+function hasBody(request: IncomingMessage): boolean {
+  return Number(request.headers["content-length"] ?? "0") > 0 || request.headers["transfer-encoding"] !== undefined;
 }
 
 /**

@@ -41,6 +41,7 @@ export async function startWorker(config: Config, { logger, clock, ...servicesOp
     services,
     logger,
     apiKey: config.api.apiKey,
+    allowedHosts: config.worker.allowedHosts,
     metricsText: async () => (await services.metrics.prometheusText()) ?? "",
     tracer: services.tracing.tracer,
   });

@@ -85,7 +85,7 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
       expect(response.status, code).toBe(status);
       expect(await response.json()).toEqual({ error: { code, message: expect.any(String) } });
     }
-    const unknown = await fetch(`${worker.url}/sources/nope/enqueue`, { method: "POST", headers: { "x-functions-key": API_KEY }, body: "{}" });
+    const unknown = await fetch(`${worker.url}/sources/nope/enqueue`, { method: "POST", headers: { "content-type": "application/json", "x-functions-key": API_KEY }, body: "{}" });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe("unknown_source");
     const huge = await enqueue("x".repeat(2_000_000));

@@ -98,6 +98,23 @@ const readOnlyBlock: BulkItemResult = {
   error: { type: "cluster_block_exception", reason: "index [probe-1] blocked by: [FORBIDDEN/8/index write (api)];" },
 };
 
+/**
+ * A per-item privilege failure, as Elasticsearch 8 sends it when the API key may not write the
+ * index (security is off in the test cluster, so this one is written from Elasticsearch's
+ * AuthorizationService message, not captured).
+ */
+const unauthorizedItem = {
+  _index: "probe-1",
+  _id: "a",
+  status: 403,
+  error: {
+    type: "security_exception",
+    reason:
+      "action [indices:data/write/bulk[s]] is unauthorized for API key id [VuaCfGcBCdbkQm-e5aOx] of user [driftless] " +
+      "on indices [probe-1], this action is granted by the index privileges [create_doc,create,delete,index,write,all]",
+  },
+} as BulkItemResult;
+
 describe("classifyItem", () => {
   it("treats 2xx as ok", () => {
     expect(classifyItem("index", created)).toEqual({ outcome: "ok" });
@@ -120,12 +137,31 @@ describe("classifyItem", () => {
     expect(classifyItem("delete", aliasMissing)).toMatchObject({ outcome: "retry", indexMissing: true });
   });
 
-  it("retries throttling, server errors and index-level blocks", () => {
+  it("retries throttling, server errors and blocks that pass by themselves", () => {
     expect(classifyItem("index", rejected)).toMatchObject({ outcome: "retry", error: expect.stringMatching(/^es_rejected_execution_exception: /) });
     expect(classifyItem("index", shardUnavailable)).toMatchObject({ outcome: "retry" });
-    expect(classifyItem("index", readOnlyBlock)).toMatchObject({ outcome: "retry" });
+    const notRecovered = { status: 503, error: { type: "cluster_block_exception", reason: "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];" } };
+    expect(classifyItem("index", notRecovered)).toMatchObject({ outcome: "retry" });
     expect(classifyItem("index", { status: 500, error: { type: "whatever" } })).toMatchObject({ outcome: "retry" });
     expect(classifyItem("index", { status: 409, error: { type: "something_else" } })).toMatchObject({ outcome: "retry" });
+  });
+
+  it("refuses a per-item 401/403 (missing index privilege, write block): no document can fix it", () => {
+    expect(classifyItem("index", unauthorizedItem)).toEqual({
+      outcome: "refused",
+      statusCode: 403,
+      error: expect.stringMatching(/^security_exception: action \[indices:data\/write\/bulk\[s\]\] is unauthorized for API key id/),
+    });
+    expect(classifyItem("delete", unauthorizedItem)).toMatchObject({ outcome: "refused", statusCode: 403 });
+    expect(classifyItem("index", { status: 401, error: { type: "security_exception", reason: "unable to authenticate with provided credentials" } })).toMatchObject({
+      outcome: "refused",
+      statusCode: 401,
+    });
+    expect(classifyItem("index", readOnlyBlock)).toEqual({
+      outcome: "refused",
+      statusCode: 403,
+      error: "cluster_block_exception: index [probe-1] blocked by: [FORBIDDEN/8/index write (api)];",
+    });
   });
 
   it("dead-letters other 4xx with `type: reason (caused by …)` on one line", () => {

@@ -15,6 +15,7 @@ function wholeRequest(statusCode: number | undefined, description: string, ops =
 function items(...results: Parameters<typeof classifyItem>[1][]): ItemOutcome[] {
   return results.map((result, i) => {
     const verdict = classifyItem("index", result);
+    if (verdict.outcome === "refused") throw new Error("the sink throws for a refused item; it is never an outcome");
     return verdict.outcome === "ok" ? { member: `m${i}`, outcome: "ok" } : { member: `m${i}`, outcome: verdict.outcome, error: verdict.error };
   });
 }
