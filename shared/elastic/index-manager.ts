@@ -193,6 +193,39 @@ async function addNewFields(
   return [...added].sort();
 }
 
+/**
+ * How long Elasticsearch remembers a deleted document's version (`index.gc_deletes`) in indexes
+ * driftless creates, unless the source's settings say otherwise. Elasticsearch's own default is
+ * 60 s; after it, a write with any external version re-creates the document. A reimport writes
+ * pages it read earlier, so a document deleted after its page was read would come back as a ghost
+ * if the page were written after the delete was forgotten: reimport re-reads a page older than
+ * half this window (shared/jobs/reimport.ts), and this window leaves room for its slowest write.
+ */
+export const DEFAULT_GC_DELETES = "10m";
+
+/** The `index.gc_deletes` window of a source's index in ms, from its settings or the default above. */
+export function gcDeletesMs(settings: Readonly<Record<string, unknown>> | undefined): number {
+  const nested = (settings?.index as Record<string, unknown> | undefined)?.gc_deletes;
+  const value = settings?.["index.gc_deletes"] ?? settings?.gc_deletes ?? nested ?? DEFAULT_GC_DELETES;
+  return parseTimeValue(String(value)) ?? parseTimeValue(DEFAULT_GC_DELETES)!;
+}
+
+/** An Elasticsearch time value ("90s", "10m", "500ms", "1h", "2d") in ms. */
+function parseTimeValue(value: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(nanos|micros|ms|s|m|h|d)$/.exec(value.trim());
+  if (!match) return undefined;
+  const unit = { nanos: 1e-6, micros: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "ms"];
+  return Number(match[1]) * unit;
+}
+
+/** The settings an index is created with: the definition's, with driftless's gc_deletes unless it sets one. */
+function withGcDeletes(settings: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  const given = settings ?? {};
+  const nested = (given.index as Record<string, unknown> | undefined)?.gc_deletes;
+  if (given["index.gc_deletes"] !== undefined || given.gc_deletes !== undefined || nested !== undefined) return { ...given };
+  return { ...given, "index.gc_deletes": DEFAULT_GC_DELETES };
+}
+
 async function tryCreate(
   client: Client,
   index: string,
@@ -205,7 +238,7 @@ async function tryCreate(
       index,
       ...(skipShardWait ? { wait_for_active_shards: 0 } : {}),
       mappings: definition.mapping as estypes.MappingTypeMapping,
-      ...(definition.settings ? { settings: definition.settings as estypes.IndicesIndexSettings } : {}),
+      settings: withGcDeletes(definition.settings) as estypes.IndicesIndexSettings,
       ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}),
     });
     return undefined;

@@ -1,5 +1,6 @@
 import { DependencyError } from "../core/errors.js";
 import { encodeKey } from "../core/keys.js";
+import { gcDeletesMs } from "../elastic/index-manager.js";
 import type { ItemOutcome, SinkOp } from "../elastic/types.js";
 import type { ChunkContext } from "./context.js";
 import { finishRebuild, prepareRebuild } from "./rebuild.js";
@@ -51,10 +52,18 @@ async function scanPage(ctx: ChunkContext, target: string): Promise<boolean> {
   const config = source.config;
   const scanner = deps.scanner(config);
   const read = (continuation: string | undefined) => async () => {
+    const readAt = deps.clock.now();
     const page = await scanner.readPage(continuation, deps.options.pageSize);
-    return preparePage(config, page, Math.floor(deps.clock.now() / 1000), deps.options);
+    return preparePage(config, page, readAt, deps.options);
   };
-  const page = await readAhead.take(ctx.job.id, ctx.job.continuation, read(ctx.job.continuation));
+  let page = await readAhead.take(ctx.job.id, ctx.job.continuation, read(ctx.job.continuation));
+  // A page read long ago (read ahead before a pause between chunks, or before an outage) may hold
+  // documents deleted since; written after Elasticsearch forgot those deletes, they would come back.
+  const maxAgeMs = gcDeletesMs(config.settings) / 2;
+  if (ctx.now - page.readAt > maxAgeMs) {
+    ctx.logger.info({ source: config.name, ageMs: ctx.now - page.readAt, maxAgeMs }, "reimport page read too long ago; reading it again");
+    page = await read(ctx.job.continuation)();
+  }
   // The next page is read from Cosmos, mapped and serialized while this one is written to
   // Elasticsearch, which would otherwise wait for that work between every two pages.
   if (page.continuation !== undefined) readAhead.put(ctx.job.id, page.continuation, read(page.continuation));

@@ -19,6 +19,8 @@ export interface PreparedPage {
   readonly unmapped: readonly DocKey[];
   /** Why each document without a usable key was skipped. */
   readonly unkeyed: readonly string[];
+  /** When the page was read from Cosmos (ms); see pageTooOld. */
+  readonly readAt: number;
 }
 
 export interface PrepareOptions {
@@ -31,7 +33,8 @@ export interface PrepareOptions {
  * documents' JSON, which serializes them (serialize.ts keeps the text for the sink to send), so a
  * page prepared while the one before it is written (ReadAhead) leaves only sending to the step.
  */
-export function preparePage(config: SourceConfig, page: ScanPage, readAtSeconds: number, options: PrepareOptions): PreparedPage {
+export function preparePage(config: SourceConfig, page: ScanPage, readAt: number, options: PrepareOptions): PreparedPage {
+  const readAtSeconds = Math.floor(readAt / 1000);
   const mapper = mapperFor(config);
   const ops: SinkOp[] = [];
   const keys = new Map<string, DocKey>();
@@ -61,6 +64,7 @@ export function preparePage(config: SourceConfig, page: ScanPage, readAtSeconds:
     keys,
     unmapped,
     unkeyed,
+    readAt,
   };
 }
 

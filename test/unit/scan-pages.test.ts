@@ -15,7 +15,7 @@ const docs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `d${i}`, 
 
 describe("preparePage", () => {
   it("keys and maps every document and splits the page into as many requests as are sent at once", () => {
-    const page = preparePage(source, { documents: docs(5), continuation: "c2" }, 1_800_000_000, { batchMaxBytes: 1_000_000, bulkConcurrency: 2 });
+    const page = preparePage(source, { documents: docs(5), continuation: "c2" }, 1_800_000_000_000, { batchMaxBytes: 1_000_000, bulkConcurrency: 2 });
     expect(page.continuation).toBe("c2");
     expect(page.scanned).toBe(5);
     expect(page.requests.map((request) => request.map((op) => op.id))).toEqual([["d0", "d1", "d2"], ["d3", "d4"]]);
@@ -45,7 +45,7 @@ describe("preparePage", () => {
 });
 
 describe("ReadAhead", () => {
-  const prepared = (continuation: string): PreparedPage => ({ continuation, scanned: 0, requests: [], keys: new Map(), unmapped: [], unkeyed: [] });
+  const prepared = (continuation: string): PreparedPage => ({ continuation, scanned: 0, requests: [], keys: new Map(), unmapped: [], unkeyed: [], readAt: 0 });
 
   it("hands over the page read ahead for the position the job resumes from, and reads otherwise", async () => {
     const ahead = new ReadAhead();
