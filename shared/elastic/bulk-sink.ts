@@ -4,7 +4,7 @@ import { DependencyError } from "../core/errors.js";
 import { classifyItem, classifyRequestFailure, type BulkItemResult, type Verdict } from "./classify.js";
 import { IndexMissingError } from "./errors.js";
 import { toRequestFailure } from "./failure.js";
-import { DRIFTLESS_METADATA } from "./metadata.js";
+import { DRIFTLESS_METADATA, reservedFieldOf } from "./metadata.js";
 import { serializedDocument } from "./serialize.js";
 import type { ItemOutcome, Sink, SinkOp } from "./types.js";
 
@@ -88,8 +88,12 @@ function serialize(op: SinkOp, lines: string[], versionType: "external_gte" | "e
   }
   const doc: unknown = op.document;
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return "document is not a JSON object";
-  if (Object.hasOwn(doc, METADATA)) {
-    return `document has a field "${METADATA}", which driftless reserves for its metadata: rename or exclude it in the source mapping`;
+  // Refused, not dropped: dropping would index a document that silently lacks one of its fields,
+  // while a dead letter with this reason shows the owner exactly what to rename or exclude (the
+  // source's transform), once, since it would fail the same way again.
+  const reserved = reservedFieldOf(doc);
+  if (reserved !== undefined) {
+    return `document has a field "${reserved}" in the "${METADATA}" namespace, which driftless reserves for its metadata: rename or exclude it in the source's transform`;
   }
   const json = serializedDocument(doc);
   if (json === undefined) return `document cannot be serialized to JSON: ${serializationError(doc)}`;
