@@ -3,8 +3,11 @@ import { ConfigError } from "../core/errors.js";
 import { aliasTargets } from "./aliases.js";
 import { AliasInvalidError, AliasTakenError, MappingIncompatibleError, MappingInvalidError } from "./errors.js";
 import { dependencyFailure, toRequestFailure, type RequestFailure } from "./failure.js";
+import { indexVersionName } from "./index-names.js";
 import { DRIFTLESS_METADATA } from "./metadata.js";
 import type { IndexDefinition, IndexMapping } from "./types.js";
+
+export { indexVersionName };
 
 export interface EnsureIndexResult {
   /** The concrete indices behind the alias. */
@@ -128,10 +131,6 @@ export function overrideSettings(
   return { ...result, ...overrides };
 }
 
-/** `${alias}-yyyymmddhhmmssSSS` (UTC): names sort in creation order. */
-export function indexVersionName(alias: string, at: Date): string {
-  return `${alias}-${at.toISOString().replace(/\D/g, "").slice(0, 17)}`;
-}
 
 /** The configured mapping plus driftless's metadata object, which the configuration may not define. */
 export function withMetadata(mapping: IndexMapping): IndexMapping {

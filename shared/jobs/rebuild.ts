@@ -1,5 +1,6 @@
 import { addAlias, aliasTargets, deleteIndex, putIndexSettings, refreshIndex, removeAlias } from "../elastic/aliases.js";
 import { createIndexVersion, swapAlias } from "../elastic/index-manager.js";
+import { rebuildAlias } from "../elastic/index-names.js";
 import type { ChunkContext } from "./context.js";
 
 /**
@@ -12,9 +13,7 @@ import type { ChunkContext } from "./context.js";
  * Every step is safe to run again: a runner that takes over a crashed rebuild repeats the step
  * the job's phase says it was in.
  */
-export function rebuildAlias(alias: string): string {
-  return `${alias}-rebuild`;
-}
+export { rebuildAlias };
 
 /**
  * While it is filled, nobody searches the new index: no periodic refresh (each one writes a new
