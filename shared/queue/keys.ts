@@ -27,7 +27,9 @@ export interface QueueKeys {
   readonly dead: string;
   /** Hash member → JSON {reason, attempts, lastError, deadLetteredAt, lane}. */
   readonly deadinfo: string;
-  /** Hash: lastSyncAt. */
+  /** Dead letters, sorted set member → sequence number of its dead-lettering (the mirror's order, not a clock's). */
+  readonly deadseq: string;
+  /** Hash: lastSyncAt, deadLetterSequence (the last number given to a dead-lettering). */
   readonly meta: string;
 }
 
@@ -59,6 +61,7 @@ export function queueKeys(prefix: string, source: string): QueueKeys {
     errors: `${base}:errors`,
     dead: `${base}:dead`,
     deadinfo: `${base}:deadinfo`,
+    deadseq: `${base}:deadseq`,
     meta: `${base}:meta`,
   });
 }
