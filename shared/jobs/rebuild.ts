@@ -12,7 +12,8 @@ import type { ChunkContext } from "./context.js";
  * fails instead of letting Elasticsearch auto-create an index with a guessed mapping.
  *
  * Every step is safe to run again: a runner that takes over a crashed rebuild repeats the step
- * the job's phase says it was in.
+ * the job's phase says it was in. The rebuild alias's name is derived in elastic/index-names.ts,
+ * where the configuration checks that no other source uses it.
  */
 export { rebuildAlias };
 
