@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isIndexVersionOf, rebuildAlias } from "../elastic/index-names.js";
 
 /**
  * One source: a Cosmos container kept in step with one Elasticsearch alias.
@@ -14,8 +15,16 @@ const transformSchema = z
     include: z.array(z.string().min(1)).optional(),
     /** Drop these top-level fields. Cosmos system fields (_rid, _self, _etag, _attachments, _ts) are always dropped. */
     exclude: z.array(z.string().min(1)).optional(),
-    /** Rename top-level fields: `{ "from": "to" }`. */
-    rename: z.record(z.string().min(1), z.string().min(1)).optional(),
+    /** Rename top-level fields: `{ "from": "to" }`. Not into `driftless` or `driftless.…`: the sink refuses those. */
+    rename: z
+      .record(
+        z.string().min(1),
+        z
+          .string()
+          .min(1)
+          .refine((to) => to !== "driftless" && !to.startsWith("driftless."), "reserved for driftless's metadata (driftless.key, driftless.ts)"),
+      )
+      .optional(),
   })
   .strict();
 
@@ -64,8 +73,31 @@ export const sourcesSchema = z
         ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate source name "${source.name}"` });
       }
       seen.add(source.name);
+      for (const earlier of sources.slice(0, i)) {
+        const clash = indexClash(source, earlier);
+        if (clash) ctx.addIssue({ code: "custom", path: [i, "index"], message: clash });
+      }
     });
   });
+
+/**
+ * Why two sources' Elasticsearch names collide, or undefined. Each source owns its alias, the
+ * alias a rebuild puts on its new index and the index versions it creates behind the alias; a
+ * rebuild of one source deletes the index versions behind its alias, and reconcile and the
+ * rebuild's clean-up act on whatever those names point at, so another source's data there would
+ * be deleted. Names the later source first, then the earlier one.
+ */
+function indexClash(later: SourceDefinition, earlier: SourceDefinition): string | undefined {
+  const [a, b] = [later.index, earlier.index];
+  const head = `source "${later.name}": index "${a}"`;
+  const tail = `: each source needs names of its own, or a rebuild of one deletes the other's index`;
+  if (a === b) return `${head} is also the index of source "${earlier.name}"${tail}`;
+  if (a === rebuildAlias(b)) return `${head} is the alias a rebuild of source "${earlier.name}" puts on its new index${tail}`;
+  if (isIndexVersionOf(b, a)) return `${head} is named like an index version of source "${earlier.name}" ("${b}-" and 17 digits)${tail}`;
+  if (b === rebuildAlias(a)) return `${head} has the rebuild alias "${b}", which is the index of source "${earlier.name}"${tail}`;
+  if (isIndexVersionOf(a, b)) return `${head} names its index versions "${a}-" and 17 digits, like the index "${b}" of source "${earlier.name}"${tail}`;
+  return undefined;
+}
 
 export function toSourceConfig(definition: SourceDefinition): SourceConfig {
   const { partitionKeyPath: path, ...rest } = definition;

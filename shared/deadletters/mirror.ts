@@ -1,7 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import type { DocKey } from "../core/keys.js";
-import type { DeadLetter, SourceQueue } from "../queue/types.js";
+import type { NumberedDeadLetter, SourceQueue } from "../queue/types.js";
 import type { Logger } from "../telemetry/logger.js";
 
 /** One dead letter as it leaves driftless: enough to find the document and see why it failed. */
@@ -22,10 +22,13 @@ export interface DeadLetterSender {
   close(): Promise<void>;
 }
 
-/** How far a source's dead letters have been mirrored, kept where every worker sees it (Redis). */
+/**
+ * How far a source's dead letters have been mirrored, kept where every worker sees it (Redis):
+ * the sequence number (given by Redis to each dead-lettering) of the last letter sent.
+ */
 export interface MirrorCursorStore {
   load(): Promise<number>;
-  save(deadLetteredAt: number): Promise<void>;
+  save(sequence: number): Promise<void>;
 }
 
 export interface DeadLetterMirror {
@@ -34,55 +37,56 @@ export interface DeadLetterMirror {
 }
 
 const PAGE = 500;
+/** A tick ends after this many pages (the rest wait for the next tick), so it stays within a timer run. */
+const MAX_PAGES_PER_TICK = 10;
 
 /**
  * Mirrors a source's dead letters to a sender, at least once. The dead letters in Redis stay the
  * record (list, redrive and purge work on them); the mirror is a copy for people and tools that
- * watch a Service Bus queue. It reads the dead letters newer than the saved cursor (they are
- * kept in the order they were made) and moves the cursor after a successful send, so a crash
- * in between repeats messages (same messageId) rather than losing them.
+ * watch a Service Bus queue.
+ *
+ * It selects by the number Redis gives each dead-lettering (shared/queue/lua/includes/
+ * deadletter.lua), not by time: the time comes from the clock of whichever worker dead-lettered
+ * the key, and a cursor on it skipped a letter stamped with the same millisecond as the last one
+ * sent, or with an earlier one by a worker whose clock is behind. It reads the letters numbered
+ * after the saved cursor, page by page, and moves the cursor after each successful send, so a
+ * crash in between repeats messages (same messageId) rather than losing them. A letter redriven,
+ * revived or purged before a tick sent it is not sent: it is no longer a dead letter.
  */
 export function createDeadLetterMirror(deps: {
   readonly queue: SourceQueue;
   readonly sender: DeadLetterSender;
   readonly cursor: MirrorCursorStore;
+  /** Not read since letters are selected by sequence number; kept so that callers need not change. */
   readonly clock: Clock;
   readonly logger: Logger;
 }): DeadLetterMirror {
-  const { queue, sender, cursor, clock, logger } = deps;
+  const { queue, sender, cursor, logger } = deps;
   return {
     /** Never throws: a failure (Redis or Service Bus away) is logged and the next tick tries again. */
     async tick() {
+      let sent = 0;
       try {
-        const since = await cursor.load();
-        const fresh = await deadLettersAfter(queue, since, clock.now());
-        if (fresh.length === 0) return 0;
-        await sender.send(fresh.map((letter) => toMessage(queue.source, letter)));
-        await cursor.save(Math.max(...fresh.map((letter) => letter.deadLetteredAt)));
-        logger.info({ source: queue.source, count: fresh.length }, "dead letters mirrored");
-        return fresh.length;
+        let after = await cursor.load();
+        for (let pages = 0; pages < MAX_PAGES_PER_TICK; pages++) {
+          const fresh = await queue.listDeadLettersAfter(after, PAGE);
+          if (fresh.length === 0) break;
+          await sender.send(fresh.map((entry) => toMessage(queue.source, entry)));
+          after = fresh.at(-1)!.sequence;
+          await cursor.save(after);
+          sent += fresh.length;
+          if (fresh.length < PAGE) break;
+        }
       } catch (error) {
         logger.warn({ source: queue.source, err: describeError(error) }, "dead letters not mirrored; will try again");
-        return 0;
       }
+      if (sent > 0) logger.info({ source: queue.source, count: sent }, "dead letters mirrored");
+      return sent;
     },
   };
 }
 
-/** Dead letters made at or after `since` (the same millisecond may hold more), newest pages first. */
-async function deadLettersAfter(queue: SourceQueue, since: number, now: number): Promise<DeadLetter[]> {
-  const total = (await queue.stats(now)).deadLettered;
-  const found: DeadLetter[] = [];
-  for (let end = total; end > 0; end -= PAGE) {
-    const offset = Math.max(0, end - PAGE);
-    const page = await queue.listDeadLetters({ offset, limit: end - offset });
-    found.push(...page.filter((letter) => letter.deadLetteredAt > since));
-    if (page.length === 0 || page[0]!.deadLetteredAt <= since) break;
-  }
-  return found.sort((a, b) => a.deadLetteredAt - b.deadLetteredAt);
-}
-
-function toMessage(source: string, letter: DeadLetter): DeadLetterMessage {
+function toMessage(source: string, { sequence, letter }: NumberedDeadLetter): DeadLetterMessage {
   return {
     source,
     key: letter.key,
@@ -90,6 +94,7 @@ function toMessage(source: string, letter: DeadLetter): DeadLetterMessage {
     attempts: letter.attempts,
     lastError: letter.lastError,
     deadLetteredAt: new Date(letter.deadLetteredAt).toISOString(),
-    messageId: `${source}|${letter.member}|${letter.deadLetteredAt}`,
+    // The sequence number last: a message id cut to Service Bus's 128 characters keeps its tail.
+    messageId: `${source}|${letter.member}|${sequence}`,
   };
 }

@@ -4,7 +4,8 @@ import { DependencyError } from "../core/errors.js";
 import { classifyItem, classifyRequestFailure, type BulkItemResult, type Verdict } from "./classify.js";
 import { IndexMissingError } from "./errors.js";
 import { toRequestFailure } from "./failure.js";
-import { DRIFTLESS_METADATA } from "./metadata.js";
+import { decideSharedDeletes, overTombstones } from "./own-entries.js";
+import { DRIFTLESS_METADATA, reservedFieldOf } from "./metadata.js";
 import { serializedDocument } from "./serialize.js";
 import type { ItemOutcome, Sink, SinkOp } from "./types.js";
 
@@ -52,30 +53,68 @@ const METADATA = DRIFTLESS_METADATA.field;
 export function createBulkSink(client: Client, options: BulkSinkOptions = {}): Sink {
   const { refresh = false, requireAlias = true, versionType = "external_gte" } = options;
 
+  const post = async (alias: string, ops: readonly SinkOp[], positions: readonly number[], versions: ReadonlyMap<number, number>, verdicts: (Verdict | undefined)[]) => {
+    const sent: number[] = [];
+    const lines: string[] = [];
+    for (const i of positions) {
+      const op = ops[i]!;
+      const version = versions.get(i);
+      const problem = serialize(version === undefined ? op : { ...op, version }, lines, versionType);
+      if (problem === undefined) sent.push(i);
+      else verdicts[i] = { outcome: "dead", error: problem };
+    }
+    /** The raw results of `sharedId` writes, which writeOverTombstones looks at again. */
+    const items = new Map<number, BulkItemResult | undefined>();
+    if (sent.length === 0) return { sent, items };
+    const body = lines.join("\n") + "\n";
+    const result = await send(client, alias, body, { refresh, requireAlias }, sent.length);
+    sent.forEach((opIndex, n) => {
+      const item = "items" in result ? resultOf(result.items[n]) : undefined;
+      if (ops[opIndex]!.sharedId) items.set(opIndex, item);
+      verdicts[opIndex] = "items" in result ? classifyItem(ops[opIndex]!.action, item) : result.all;
+    });
+    return { sent, items };
+  };
+
   return {
     async write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
       const verdicts: (Verdict | undefined)[] = new Array(ops.length);
-      const sent: number[] = [];
-      const lines: string[] = [];
-      ops.forEach((op, i) => {
-        const problem = serialize(op, lines, versionType);
-        if (problem === undefined) sent.push(i);
-        else verdicts[i] = { outcome: "dead", error: problem };
-      });
-      if (sent.length > 0) {
-        const body = lines.join("\n") + "\n";
-        const result = await send(client, alias, body, { refresh, requireAlias }, sent.length);
-        sent.forEach((opIndex, n) => {
-          verdicts[opIndex] = "items" in result ? classifyItem(ops[opIndex]!.action, resultOf(result.items[n])) : result.all;
-        });
-        const refused = sent.map((i) => verdicts[i]).filter(isRefused);
-        if (refused.length > 0) throw itemRefusal(alias, refused, sent.length);
-        const missing = sent.filter((i) => isIndexMissing(verdicts[i]));
-        if (missing.length === sent.length) throw new IndexMissingError(alias);
+      const positions: number[] = [];
+      const versions = new Map<number, number>();
+      for (const [i, decision] of await decideSharedDeletes(client, alias, ops)) {
+        if ("skip" in decision) verdicts[i] = { outcome: "ok" };
+        else if ("retry" in decision) verdicts[i] = { outcome: "retry", error: decision.retry };
+        else versions.set(i, decision.version);
       }
+      ops.forEach((_, i) => {
+        if (verdicts[i] === undefined) positions.push(i);
+      });
+      const { sent, items } = await post(alias, ops, positions, versions, verdicts);
+      // A refusal no document can fix (401/403 on items): one error for the batch, not a dead letter per key.
+      const refused = sent.map((i) => verdicts[i]).filter(isRefused);
+      if (refused.length > 0) throw itemRefusal(alias, refused, sent.length);
+      if (sent.length > 0 && sent.every((i) => isIndexMissing(verdicts[i]))) throw new IndexMissingError(alias);
+      if (versionType === "external_gte") await writeOverTombstones(alias, ops, items, verdicts);
       return ops.map((op, i) => outcomeOf(op.member, verdicts[i] as ItemVerdict));
     },
   };
+
+  /** `sharedId` sync writes kept out by another key's tombstone, written again at its version (own-entries.ts). */
+  async function writeOverTombstones(alias: string, ops: readonly SinkOp[], items: ReadonlyMap<number, BulkItemResult | undefined>, verdicts: (Verdict | undefined)[]) {
+    const conflicts = [...items].flatMap(([position, item]) => {
+      const op = ops[position]!;
+      const conflict = item?.status === 409 && item.error?.type === "version_conflict_engine_exception";
+      return op.action === "index" && op.sharedId && conflict ? [{ position, op, item }] : [];
+    });
+    if (conflicts.length === 0) return;
+    const versions = await overTombstones(client, alias, conflicts);
+    if (versions.size === 0) return;
+    const again = await post(alias, ops, [...versions.keys()], versions, verdicts);
+    for (const [position, item] of again.items) {
+      // A second conflict: another delete came in between. The key is tried again, not acked.
+      if (item?.status === 409) verdicts[position] = { outcome: "retry", error: "the document's _id was deleted again by another key while it was written" };
+    }
+  }
 }
 
 /** Appends the action and source lines for one op; returns why the op cannot be sent, if so. */
@@ -93,8 +132,12 @@ function serialize(op: SinkOp, lines: string[], versionType: "external_gte" | "e
   }
   const doc: unknown = op.document;
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return "document is not a JSON object";
-  if (Object.hasOwn(doc, METADATA)) {
-    return `document has a field "${METADATA}", which driftless reserves for its metadata: rename or exclude it in the source mapping`;
+  // Refused, not dropped: dropping would index a document that silently lacks one of its fields,
+  // while a dead letter with this reason shows the owner exactly what to rename or exclude (the
+  // source's transform), once, since it would fail the same way again.
+  const reserved = reservedFieldOf(doc);
+  if (reserved !== undefined) {
+    return `document has a field "${reserved}" in the "${METADATA}" namespace, which driftless reserves for its metadata: rename or exclude it in the source's transform`;
   }
   const json = serializedDocument(doc);
   if (json === undefined) return `document cannot be serialized to JSON: ${serializationError(doc)}`;

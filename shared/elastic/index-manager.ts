@@ -3,8 +3,12 @@ import { ConfigError } from "../core/errors.js";
 import { aliasTargets } from "./aliases.js";
 import { AliasInvalidError, AliasTakenError, MappingIncompatibleError, MappingInvalidError } from "./errors.js";
 import { dependencyFailure, toRequestFailure, type RequestFailure } from "./failure.js";
+import { indexVersionName } from "./index-names.js";
 import { DRIFTLESS_METADATA } from "./metadata.js";
+import { indexesBehind, ownerMark } from "./ownership.js";
 import type { IndexDefinition, IndexMapping } from "./types.js";
+
+export { indexVersionName };
 
 export interface EnsureIndexResult {
   /** The concrete indices behind the alias. */
@@ -81,16 +85,17 @@ export async function createIndexVersion(
 }
 
 /**
- * Points the alias at `newIndex` only (as write index), in one atomic `_aliases` request, and
- * returns the indices it pointed at before (to delete once the swap has settled). `must_exist`
- * on each removal makes the swap fail, instead of leaving two targets, if someone else moved the
- * alias between the read and the swap. `retire` names another alias of `newIndex` to remove in
- * the same request (a rebuild's own), when it is still there.
+ * Points the alias at `newIndex` (as write index) instead of driftless's own index versions
+ * behind it, in one atomic `_aliases` request, and returns those versions (to delete once the
+ * swap has settled). An index driftless did not create (ownership.ts) stays attached as the
+ * operator left it. `must_exist` on each removal makes the swap fail, instead of leaving two
+ * versions, if someone else moved the alias between the read and the swap. `retire` names
+ * another alias of `newIndex` to remove in the same request (a rebuild's own), when it is still there.
  */
 export async function swapAlias(client: Client, alias: string, newIndex: string, retire?: string): Promise<{ previous: string[] }> {
   assertAliasName(alias);
-  const [current, retiring] = await Promise.all([aliasTargets(client, alias), retire ? aliasTargets(client, retire) : Promise.resolve<string[]>([])]);
-  const previous = current.filter((index) => index !== newIndex);
+  const [behind, retiring] = await Promise.all([indexesBehind(client, alias), retire ? aliasTargets(client, retire) : Promise.resolve<string[]>([])]);
+  const previous = behind.own.filter((index) => index !== newIndex);
   const actions: estypes.IndicesUpdateAliasesAction[] = [
     ...previous.map((index) => ({ remove: { index, alias, must_exist: true } })),
     { add: { index: newIndex, alias, is_write_index: true } },
@@ -128,10 +133,6 @@ export function overrideSettings(
   return { ...result, ...overrides };
 }
 
-/** `${alias}-yyyymmddhhmmssSSS` (UTC): names sort in creation order. */
-export function indexVersionName(alias: string, at: Date): string {
-  return `${alias}-${at.toISOString().replace(/\D/g, "").slice(0, 17)}`;
-}
 
 /** The configured mapping plus driftless's metadata object, which the configuration may not define. */
 export function withMetadata(mapping: IndexMapping): IndexMapping {
@@ -237,7 +238,8 @@ async function tryCreate(
     await client.indices.create({
       index,
       ...(skipShardWait ? { wait_for_active_shards: 0 } : {}),
-      mappings: definition.mapping as estypes.MappingTypeMapping,
+      // The mark that lets a rebuild tell its own versions from indices an operator attached.
+      mappings: { ...definition.mapping, _meta: { ...metaOf(definition.mapping), ...ownerMark(definition.alias) } } as estypes.MappingTypeMapping,
       settings: withGcDeletes(definition.settings) as estypes.IndicesIndexSettings,
       ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}),
     });
@@ -245,6 +247,11 @@ async function tryCreate(
   } catch (error) {
     return toRequestFailure(error);
   }
+}
+
+function metaOf(mapping: IndexMapping): Record<string, unknown> {
+  const meta = (mapping as { _meta?: unknown })._meta;
+  return meta !== null && typeof meta === "object" && !Array.isArray(meta) ? (meta as Record<string, unknown>) : {};
 }
 
 function isCreateRace(failure: RequestFailure): boolean {

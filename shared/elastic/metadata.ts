@@ -15,3 +15,17 @@ export const DRIFTLESS_METADATA = {
     },
   },
 } as const;
+
+/**
+ * The first top-level field of `document` in driftless's namespace: `driftless` itself, or a
+ * dotted name such as `driftless.key` that Elasticsearch expands into the same object and would
+ * merge into the metadata reconcile trusts. Undefined when there is none.
+ */
+export function reservedFieldOf(document: object): string | undefined {
+  const prefix = `${DRIFTLESS_METADATA.field}.`;
+  for (const field in document) {
+    if (!Object.hasOwn(document, field)) continue;
+    if (field === DRIFTLESS_METADATA.field || field.startsWith(prefix)) return field;
+  }
+  return undefined;
+}

@@ -8,12 +8,20 @@ export type SinkOp =
       /** External version: the document's `_ts` (seconds). Older reads never overwrite newer ones. */
       readonly version: number;
       readonly document: Record<string, unknown>;
+      /**
+       * Another key can write this _id (documentId "id" where a document can move between
+       * partitions; shared/sync/mapper.ts, sharesIds). A sync write that conflicts with a
+       * tombstone, which only another key's delete can have left, is written over it (own-entries.ts).
+       */
+      readonly sharedId?: boolean;
     }
   | {
       readonly action: "delete";
       readonly member: string;
       readonly id: string;
       readonly version: number;
+      /** Another key can write this _id: an entry another key wrote is left alone (own-entries.ts). */
+      readonly sharedId?: boolean;
     };
 
 /**

@@ -1,5 +1,7 @@
 import { addAlias, aliasTargets, deleteIndex, putIndexSettings, refreshIndex, removeAlias } from "../elastic/aliases.js";
 import { createIndexVersion, swapAlias } from "../elastic/index-manager.js";
+import { rebuildAlias } from "../elastic/index-names.js";
+import { indexesBehind } from "../elastic/ownership.js";
 import type { ChunkContext } from "./context.js";
 
 /**
@@ -10,11 +12,10 @@ import type { ChunkContext } from "./context.js";
  * fails instead of letting Elasticsearch auto-create an index with a guessed mapping.
  *
  * Every step is safe to run again: a runner that takes over a crashed rebuild repeats the step
- * the job's phase says it was in.
+ * the job's phase says it was in. The rebuild alias's name is derived in elastic/index-names.ts,
+ * where the configuration checks that no other source uses it.
  */
-export function rebuildAlias(alias: string): string {
-  return `${alias}-rebuild`;
-}
+export { rebuildAlias };
 
 /**
  * While it is filled, nobody searches the new index: no periodic refresh (each one writes a new
@@ -66,24 +67,25 @@ export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
 /**
  * An earlier rebuild of this source that died before recording its index may have left the
  * rebuild alias on an index. Only one reimport of a source is active at a time, so it is not in
- * use: the alias goes, and the index too unless the live alias points at it.
+ * use: the alias goes, and the index too when driftless made it (ownership.ts) and the live
+ * alias does not point at it.
  */
 async function removeLeftovers(ctx: ChunkContext, alias: string, extra: string): Promise<void> {
-  const stale = await aliasTargets(ctx.deps.elastic, extra);
-  if (stale.length === 0) return;
+  const stale = await indexesBehind(ctx.deps.elastic, extra, alias);
+  if (stale.own.length + stale.foreign.length === 0) return;
   const live = new Set(await aliasTargets(ctx.deps.elastic, alias));
-  for (const index of stale) {
-    await removeAlias(ctx.deps.elastic, index, extra);
-    if (!live.has(index)) await deleteIndex(ctx.deps.elastic, index);
-  }
+  for (const index of [...stale.own, ...stale.foreign]) await removeAlias(ctx.deps.elastic, index, extra);
+  for (const index of stale.own) if (!live.has(index)) await deleteIndex(ctx.deps.elastic, index);
 }
 
 /**
  * Makes the new index live: restore its serving settings and refresh it (so searches see every
- * document the moment the alias moves), record the indices the alias points at now, swap the
- * alias and remove the rebuild alias in the same atomic request, stop the extra live writes, and
- * only then delete the old indices. Searches are served by the old index until the swap and by
- * the new one after it.
+ * document the moment the alias moves), record driftless's own index versions the alias points
+ * at now, swap the alias and remove the rebuild alias in the same atomic request, stop the extra
+ * live writes, and only then delete those old versions. Searches are served by the old index
+ * until the swap and by the new one after it. An index an operator attached to the alias is
+ * neither detached nor deleted: it was put there to be searched, and only its owner knows when
+ * that ends (ownership.ts).
  */
 export async function finishRebuild(ctx: ChunkContext): Promise<void> {
   const { deps, source } = ctx;
@@ -97,7 +99,7 @@ export async function finishRebuild(ctx: ChunkContext): Promise<void> {
   ]);
   for (const result of restored) if (result.status === "rejected") throw result.reason;
   if (ctx.job.previousIndices.length === 0) {
-    const previous = (await aliasTargets(deps.elastic, alias)).filter((index) => index !== target);
+    const previous = (await indexesBehind(deps.elastic, alias)).own.filter((index) => index !== target);
     if (previous.length > 0) await ctx.commit({ previousIndices: previous });
   }
   // A sync write through the rebuild alias after this fails as index-missing and is skipped; its

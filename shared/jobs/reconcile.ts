@@ -1,7 +1,7 @@
 import { decodeKey, encodeKey, type DocKey } from "../core/keys.js";
 import { countDocuments } from "../elastic/aliases.js";
 import { PointInTimeGoneError } from "../elastic/scan.js";
-import type { DocumentMapper } from "../sync/mapper.js";
+import { documentId, type DocumentMapper } from "../sync/mapper.js";
 import { mapperFor } from "./mappers.js";
 import type { ChunkContext } from "./context.js";
 
@@ -51,17 +51,33 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   const keys: { member: string; key: DocKey }[] = [];
   const indexedVersion = new Map<string, number>();
   let unreadable = 0;
+  const foreign: { id: string; key: string }[] = [];
   for (const hit of page.hits) {
+    let key: DocKey;
     try {
       if (!hit.key) throw new TypeError("no driftless.key");
-      const key = decodeKey(hit.key);
-      const member = encodeKey(key);
-      keys.push({ member, key });
-      if (hit.version !== undefined) indexedVersion.set(member, hit.version);
+      key = decodeKey(hit.key);
     } catch {
       // Written by something other than driftless: there is no Cosmos key to check it against.
       unreadable++;
+      continue;
     }
+    // The key must name the entry it was read from. One that names another _id (an entry written
+    // past driftless, or under another documentId setting) would make the sync delete that other
+    // document, which this entry says nothing about.
+    if (documentId(source.config, key) !== hit.id) {
+      foreign.push({ id: hit.id, key: hit.key });
+      continue;
+    }
+    const member = encodeKey(key);
+    keys.push({ member, key });
+    if (hit.version !== undefined) indexedVersion.set(member, hit.version);
+  }
+  if (foreign.length > 0) {
+    ctx.logger.warn(
+      { source: source.config.name, job: ctx.job.id, count: foreign.length, example: foreign[0] },
+      "reconcile: index entries whose driftless.key names another document's _id were skipped",
+    );
   }
   const { gone, unsure } = await checkInCosmos(ctx, keys);
   const refusal = deleteGuard(ctx, position.total, gone.length);
@@ -86,7 +102,7 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   ctx.pages++;
   await ctx.commit(
     { continuation: JSON.stringify({ pit: page.pit, after: page.after ?? null, ...(position.total === undefined ? {} : { total: position.total }) } satisfies Position), failures: 0 },
-    { scanned: page.hits.length, missing: gone.length, enqueued: toQueue.length, errors: unreadable + unsure.length, pages: 1 },
+    { scanned: page.hits.length, missing: gone.length, enqueued: toQueue.length, errors: unreadable + foreign.length + unsure.length, pages: 1 },
   );
   return false;
 }

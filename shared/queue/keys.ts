@@ -27,7 +27,9 @@ export interface QueueKeys {
   readonly dead: string;
   /** Hash member → JSON {reason, attempts, lastError, deadLetteredAt, lane}. */
   readonly deadinfo: string;
-  /** Hash: lastSyncAt. */
+  /** Dead letters, sorted set member → sequence number of its dead-lettering (the mirror's order, not a clock's). */
+  readonly deadseq: string;
+  /** Hash: lastSyncAt, deadLetterSequence (the last number given to a dead-lettering). */
   readonly meta: string;
   /** Hash member → "<version>:<deleted>:<recorded at>": the newest change capture saw (freshness.ts). */
   readonly versions: string;
@@ -61,6 +63,7 @@ export function queueKeys(prefix: string, source: string): QueueKeys {
     errors: `${base}:errors`,
     dead: `${base}:dead`,
     deadinfo: `${base}:deadinfo`,
+    deadseq: `${base}:deadseq`,
     meta: `${base}:meta`,
     versions: `${base}:versions`,
   });

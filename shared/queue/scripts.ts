@@ -7,14 +7,14 @@ import { findLuaDir, readLua } from "./lua-files.js";
 export type RedisClient = Redis | Cluster;
 
 const SETTLE = ["inflight", "lease", "lane", "attempts", "errors", "dirty", "live", "bulk"] as const;
-const SETTLE_OR_DEAD = [...SETTLE, "dead", "deadinfo"] as const;
+const SETTLE_OR_DEAD = [...SETTLE, "dead", "deadinfo", "deadseq", "meta"] as const;
 
 /**
  * Each script with the keys it takes, in the order of its KEYS header. The file is
  * `lua/<name>-<number of keys>.lua`.
  */
 export const SCRIPTS = {
-  enqueue: ["live", "bulk", "inflight", "dirty", "attempts", "errors", "dead", "deadinfo"],
+  enqueue: ["live", "bulk", "inflight", "dirty", "attempts", "errors", "dead", "deadinfo", "deadseq"],
   claim: ["live", "bulk", "inflight", "lease", "lane", "attempts"],
   ack: SETTLE,
   release: SETTLE,
@@ -24,8 +24,9 @@ export const SCRIPTS = {
   extend: ["inflight", "lease"],
   stats: ["live", "bulk", "inflight", "dirty", "dead", "meta"],
   listDeadLetters: ["dead", "deadinfo"],
-  redrive: ["dead", "deadinfo", "live", "bulk", "attempts", "errors"],
-  purgeDeadLetters: ["dead", "deadinfo"],
+  listDeadLettersAfter: ["deadseq", "deadinfo"],
+  redrive: ["dead", "deadinfo", "live", "bulk", "attempts", "errors", "deadseq"],
+  purgeDeadLetters: ["dead", "deadinfo", "deadseq"],
   markSynced: ["meta"],
   recordVersions: ["versions"],
   clearVersions: ["versions"],
@@ -48,6 +49,8 @@ export interface ScriptReplies {
   extend: Counts2;
   stats: [number, number, number, number, number, number, number, string | null];
   listDeadLetters: (string | null)[];
+  /** member, info JSON, sequence number, … */
+  listDeadLettersAfter: (string | null)[];
   redrive: number;
   purgeDeadLetters: number;
   markSynced: number;

@@ -4,7 +4,7 @@ import { decodeKey, encodeKey } from "../core/keys.js";
 import type { QueueKeys } from "./keys.js";
 import { runScript, type RedisClient, type ScriptName } from "./scripts.js";
 import type {
-  Claim, ClaimedKey, DeadLetter, Failure, Lane, QueueStats, RecordedVersion, RetryPolicy, RetryResult, SettleResult, SourceQueue,
+  Claim, ClaimedKey, DeadLetter, Failure, Lane, NumberedDeadLetter, QueueStats, RecordedVersion, RetryPolicy, RetryResult, SettleResult, SourceQueue,
 } from "./types.js";
 
 export interface SourceQueueDeps {
@@ -146,6 +146,18 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
       for (let i = 0; i + 1 < reply.length; i += 2) {
         const member = String(reply[i]);
         page.push({ key: decodeKey(member), member, ...parseDeadInfo(reply[i + 1] ?? null) });
+      }
+      return page;
+    },
+
+    async listDeadLettersAfter(sequence, limit = 500) {
+      if (!Number.isSafeInteger(sequence) || sequence < 0) invalid("sequence", "must be a non-negative integer");
+      checkCount(limit, "limit");
+      const reply = await run("listDeadLettersAfter", [sequence, Math.min(limit, MEMBERS_PER_CALL)]);
+      const page: NumberedDeadLetter[] = [];
+      for (let i = 0; i + 2 < reply.length; i += 3) {
+        const member = String(reply[i]);
+        page.push({ sequence: Number(reply[i + 2]), letter: { key: decodeKey(member), member, ...parseDeadInfo(reply[i + 1] ?? null) } });
       }
       return page;
     },

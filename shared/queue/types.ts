@@ -86,6 +86,12 @@ export interface RecordedVersion {
   readonly raw: string;
 }
 
+/** A dead letter with the number Redis gave its dead-lettering: numbers only grow, whatever the workers' clocks say. */
+export interface NumberedDeadLetter {
+  readonly sequence: number;
+  readonly letter: DeadLetter;
+}
+
 export interface RetryPolicy {
   /** After this many failed attempts a key is dead-lettered. @defaultValue 10 */
   readonly maxAttempts: number;
@@ -110,6 +116,8 @@ export interface SourceQueue {
   reap(now: number, max?: number): Promise<{ requeued: number; deadLettered: number }>;
   stats(now: number): Promise<QueueStats>;
   listDeadLetters(options?: { offset?: number; limit?: number }): Promise<DeadLetter[]>;
+  /** Dead letters numbered above `sequence`, lowest first (the dead-letter mirror's cursor). @defaultValue limit 500 */
+  listDeadLettersAfter(sequence: number, limit?: number): Promise<NumberedDeadLetter[]>;
   /** Dead letters back to pending with attempts reset; all of them, or only the given members. */
   redrive(now: number, members?: readonly string[]): Promise<number>;
   purgeDeadLetters(members?: readonly string[]): Promise<number>;

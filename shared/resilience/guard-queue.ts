@@ -41,6 +41,7 @@ export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQ
     reap: (now, max) => repeatable(() => queue.reap(now, max)),
     stats: (now) => repeatable(() => queue.stats(now)),
     listDeadLetters: (options) => repeatable(() => queue.listDeadLetters(options)),
+    listDeadLettersAfter: (sequence, limit) => repeatable(() => queue.listDeadLettersAfter(sequence, limit)),
     redrive: (now, members) => repeatable(() => queue.redrive(now, members)),
     purgeDeadLetters: (members) => repeatable(() => queue.purgeDeadLetters(members)),
     markSynced: (now) => repeatable(() => queue.markSynced(now)),

@@ -5,8 +5,8 @@ import type { DocKey } from "../core/keys.js";
 const SYSTEM_FIELDS = ["_rid", "_self", "_etag", "_attachments", "_ts", "_lsn"];
 
 export type Mapped =
-  | { readonly action: "index"; readonly id: string; readonly version: number; readonly document: Record<string, unknown> }
-  | { readonly action: "delete"; readonly id: string; readonly version: number };
+  | { readonly action: "index"; readonly id: string; readonly version: number; readonly document: Record<string, unknown>; readonly sharedId?: boolean }
+  | { readonly action: "delete"; readonly id: string; readonly version: number; readonly sharedId?: boolean };
 
 /** `deleteVersion`: the external version a missing document is deleted at (shared/sync/freshness.ts). */
 export type DocumentMapper = (key: DocKey, document: Record<string, unknown> | null, deleteVersion: number) => Mapped;
@@ -22,11 +22,13 @@ export function createMapper(source: SourceConfig): DocumentMapper {
   const include = transform?.include ? new Set([...transform.include, "id"]) : null;
   const exclude = new Set([...SYSTEM_FIELDS, ...(transform?.exclude ?? [])]);
 
+  const shared = sharesIds(source) ? ({ sharedId: true } as const) : {};
+
   return (key, document, deleteVersion) => {
     const id = documentId(source, key);
-    if (document === null) return { action: "delete", id, version: deleteVersion };
+    if (document === null) return { action: "delete", id, version: deleteVersion, ...shared };
     const version = typeof document._ts === "number" ? document._ts : deleteVersion;
-    if (softDeleteField && document[softDeleteField] === true) return { action: "delete", id, version };
+    if (softDeleteField && document[softDeleteField] === true) return { action: "delete", id, version, ...shared };
 
     const body: Record<string, unknown> = {};
     for (const [field, value] of Object.entries(document)) {
@@ -41,10 +43,26 @@ export function createMapper(source: SourceConfig): DocumentMapper {
     if (include) {
       for (const field of Object.keys(body)) if (!include.has(field)) delete body[field];
     }
-    return { action: "index", id, version, document: body };
+    return { action: "index", id, version, document: body, ...shared };
   };
 }
 
 export function documentId(source: Pick<SourceConfig, "documentId">, key: DocKey): string {
   return source.documentId === "partitionKeyAndId" ? `${JSON.stringify(key.pk)}:${key.id}` : key.id;
+}
+
+/**
+ * Whether two keys of the source can have one _id: with `documentId: "id"` the _id is the Cosmos
+ * id alone, which is unique only within a partition. Where the partition key is the id itself a
+ * document cannot change partition without changing id; anywhere else a document moved between
+ * partitions (deleted under one partition key, created under another) leaves two keys, processed
+ * independently, writing one _id. External versions do not order them: the old key's delete
+ * carries its read time, at or above the moved document's _ts, so it removes the moved document,
+ * or its tombstone makes the moved document's write a version conflict
+ * (test/integration/engine-shared-id.test.ts). Such a source's writes are marked `sharedId`: a
+ * delete removes only the entry its own key wrote, and a write is not kept out by another key's
+ * tombstone (shared/elastic/own-entries.ts).
+ */
+export function sharesIds(source: Pick<SourceConfig, "documentId" | "partitionKeyPaths">): boolean {
+  return source.documentId === "id" && !(source.partitionKeyPaths.length === 1 && source.partitionKeyPaths[0] === "/id");
 }

@@ -153,6 +153,26 @@ describe("bulk sink against Elasticsearch", () => {
     expect(await source("m-del")).toBeUndefined();
   });
 
+  it("refuses every top-level field in the driftless namespace, dotted forms included, so no document can forge its metadata", async () => {
+    const forged = JSON.stringify(["someone-else", "pk"]);
+    const ops = [
+      put("ns-key", 5, { title: "a", "driftless.key": forged }),
+      put("ns-ts", 5, { title: "b", "driftless.ts": 99999999999 }),
+      put("ns-deep", 5, { title: "c", "driftless.x.y": 1 }),
+      put("ns-fine", 5, { title: "d", driftlessly: 1, nested: { "driftless.key": "inside another object is fine" } }),
+    ];
+    const outcomes = await sink.write(alias, ops);
+
+    expect(outcomes.map((o) => o.outcome)).toEqual(["dead", "dead", "dead", "ok"]);
+    expect(errorOf(outcomes[0])).toContain('field "driftless.key"');
+    expect(errorOf(outcomes[1])).toContain('field "driftless.ts"');
+    expect(errorOf(outcomes[2])).toContain('field "driftless.x.y"');
+    for (const id of ["ns-key", "ns-ts", "ns-deep"]) expect(await source(id)).toBeUndefined();
+    expect(await source("ns-fine")).toMatchObject({ doc: { driftless: { key: ops[3]!.member, ts: 5 }, driftlessly: 1 } });
+    const forgedHits = await client.search({ index: alias, query: { term: { "driftless.key": forged } } });
+    expect(forgedHits.hits.hits).toEqual([]);
+  });
+
   it("writes into a concrete index version when requireAlias is off (the rebuild path)", async () => {
     const version = await createIndexVersion(client, { alias, mapping, settings });
     const rebuild = createBulkSink(client, { refresh: "wait_for", requireAlias: false });

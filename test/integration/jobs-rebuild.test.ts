@@ -3,7 +3,7 @@ import { jobKeys } from "../../shared/jobs/keys.js";
 import { rebuildAlias } from "../../shared/jobs/rebuild.js";
 import { createWriteTargets, withExtraTargets } from "../../shared/jobs/write-targets.js";
 import { createBulkSink } from "../../shared/elastic/index.js";
-import { createIndexVersion, swapAlias } from "../../shared/elastic/index-manager.js";
+import { createIndexVersion, indexVersionName, swapAlias } from "../../shared/elastic/index-manager.js";
 import type { Sink } from "../../shared/elastic/types.js";
 import { isTerminal } from "../../shared/jobs/store.js";
 import type { Job } from "../../shared/jobs/types.js";
@@ -166,7 +166,8 @@ describe("rebuild, cancel and reconcile", () => {
     const jobKey = (id: string) => jobKeys(source.config.redis.keyPrefix, source.name).job(id);
 
     // Died between the create (which puts the rebuild alias on the index) and recording it.
-    const leftover = `${alias}-leftover`;
+    // Named as driftless names its index versions: a rebuild deletes only indexes it made.
+    const leftover = indexVersionName(alias, new Date(Date.UTC(2021, 0, 1)));
     await source.elastic.indices.create({ index: leftover, aliases: { [rebuildAlias(alias)]: { is_write_index: true } } });
     const first = (await services.jobs.start("reimport", source.name, { mode: "rebuild" })).id;
     let job = (await services.jobs.runChunk(first, 60_000, { maxPages: 1 })).job!;
@@ -193,7 +194,8 @@ describe("rebuild, cancel and reconcile", () => {
   it("a live write racing the end of a rebuild still reaches the index that goes live", async () => {
     // Its own alias pair, so the other tests' indexes are not involved.
     const live = `${alias}-race`;
-    const [oldIndex, newIndex] = [`${live}-old`, `${live}-new`];
+    // Named as driftless names its versions: a swap replaces only those.
+    const [oldIndex, newIndex] = [indexVersionName(live, new Date(Date.UTC(2021, 0, 1))), indexVersionName(live, new Date(Date.UTC(2021, 0, 2)))];
     await source.elastic.indices.create({ index: oldIndex, aliases: { [live]: { is_write_index: true } } });
     await source.elastic.indices.create({ index: newIndex, aliases: { [rebuildAlias(live)]: {} } });
     const targets = createWriteTargets(services.clients.redis, `${source.config.redis.keyPrefix}-race`);

@@ -132,6 +132,11 @@ describe.skipIf(redisServer === null)("queue on a Redis Cluster node", () => {
       ["d", "rejected"],
       ["c", "max attempts"],
     ]);
+    expect(track("listDeadLettersAfter", await queue.listDeadLettersAfter(0)).map((d) => [d.letter.key.id, d.sequence])).toEqual([
+      ["d", 1],
+      ["c", 2],
+    ]);
+    expect((await queue.listDeadLettersAfter(1)).map((d) => d.letter.key.id)).toEqual(["c"]);
     expect(track("redrive", await queue.redrive(T + 5003, [member("d")]))).toBe(1);
     expect(track("purgeDeadLetters", await queue.purgeDeadLetters())).toBe(1);
     await queue.markSynced(T + 5003);

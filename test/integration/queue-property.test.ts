@@ -49,6 +49,7 @@ interface Snapshot {
   attempts: Record<string, string>;
   errors: Record<string, string>;
   deadinfo: Record<string, string>;
+  deadseq: Set<string>;
 }
 
 async function snapshot(redis: Redis, keys: QueueKeys): Promise<Snapshot> {
@@ -64,6 +65,7 @@ async function snapshot(redis: Redis, keys: QueueKeys): Promise<Snapshot> {
     .hgetall(keys.attempts)
     .hgetall(keys.errors)
     .hgetall(keys.deadinfo)
+    .zrange(keys.deadseq, 0, -1)
     .exec();
   const values = (replies ?? []).map(([error, value]) => {
     if (error) throw error;
@@ -74,6 +76,7 @@ async function snapshot(redis: Redis, keys: QueueKeys): Promise<Snapshot> {
   return {
     live: set(0), bulk: set(1), inflight: set(2), dead: set(3),
     lease: hash(4), lane: hash(5), dirty: hash(6), attempts: hash(7), errors: hash(8), deadinfo: hash(9),
+    deadseq: set(10),
   };
 }
 
@@ -136,6 +139,7 @@ describe("queue under random workers", () => {
         if (m in s.attempts) expectThat(s.live.has(m) || s.bulk.has(m) || s.inflight.has(m), "attempts only while owed", m);
         if (m in s.errors) expectThat(m in s.attempts, "error only with attempts", m);
         expectThat(m in s.deadinfo === s.dead.has(m), "dead info iff dead", m);
+        expectThat(s.deadseq.has(m) === s.dead.has(m), "a dead-letter sequence number iff dead", m);
       }
       expect(violations, `seed ${seed}, after ${step} at ${now}`).toEqual([]);
     };

@@ -53,6 +53,37 @@ describe("loadConfig", () => {
     expect(error.message).toMatch(pattern);
   });
 
+  it.each([
+    ["the same alias", "orders", /source "audit": index "orders" is also the index of source "orders"/],
+    ["the other's rebuild alias", "orders-rebuild", /source "audit": index "orders-rebuild" is the alias a rebuild of source "orders" puts on its new index/],
+    ["one of the other's index versions", "orders-20260101120000000", /source "audit": index "orders-20260101120000000" is named like an index version of source "orders"/],
+  ])("refuses a second source on %s, naming both sources", (_case, index, pattern) => {
+    const audit = { ...source, name: "audit", container: "audit", index };
+    const error = configError({ ...valid, DRIFTLESS_SOURCES: JSON.stringify([source, audit]) });
+    expect(error.setting).toBe("DRIFTLESS_SOURCES[1].index");
+    expect(error.message).toMatch(pattern);
+    // The other way round, the later source is still the one named.
+    const reversed = configError({ ...valid, DRIFTLESS_SOURCES: JSON.stringify([audit, source]) });
+    expect(reversed.setting).toBe("DRIFTLESS_SOURCES[1].index");
+    expect(reversed.message).toMatch(/source "orders": index "orders" .*source "audit"/);
+  });
+
+  it("accepts sources whose names only share a prefix", () => {
+    const others = [
+      { ...source, name: "a", index: "orders-archive" },
+      { ...source, name: "b", index: "orders-2026" },
+      { ...source, name: "c", index: "orders-rebuild-x" },
+    ];
+    expect(loadConfig({ ...valid, DRIFTLESS_SOURCES: JSON.stringify([source, ...others]) }).sources).toHaveLength(4);
+  });
+
+  it("refuses a rename into driftless's namespace", () => {
+    const renamed = { ...source, transform: { rename: { key: "driftless.key" } } };
+    const error = configError({ ...valid, DRIFTLESS_SOURCES: JSON.stringify([renamed]) });
+    expect(error.setting).toBe("DRIFTLESS_SOURCES[0].transform.rename.key");
+    expect(error.message).toMatch(/reserved for driftless's metadata/);
+  });
+
   it("lists every problem at once, without secret values", () => {
     const error = configError({ ...valid, REDIS_URL: "redis//:hunter2secret@x", COSMOS_ENDPOINT: undefined, SYNC_CONCURRENCY: "-1" });
     expect(error.message).toMatch(/REDIS_URL/);

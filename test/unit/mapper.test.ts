@@ -23,6 +23,7 @@ describe("createMapper", () => {
       id: "a1",
       version: 1700000000,
       document: { id: "a1", t: "t1", title: "x", secret: "s" },
+      sharedId: true,
     });
   });
 
@@ -33,16 +34,24 @@ describe("createMapper", () => {
   });
 
   it("turns a missing document into a delete versioned by the read time", () => {
-    expect(createMapper(sourceWith({}))(key, null, 1800000000)).toEqual({ action: "delete", id: "a1", version: 1800000000 });
+    expect(createMapper(sourceWith({}))(key, null, 1800000000)).toEqual({ action: "delete", id: "a1", version: 1800000000, sharedId: true });
   });
 
   it("turns a soft-deleted document into a delete versioned by its _ts", () => {
     const mapped = createMapper(sourceWith({ softDeleteField: "isDeleted" }))(key, { ...cosmosDoc, isDeleted: true }, 1800000000);
-    expect(mapped).toEqual({ action: "delete", id: "a1", version: 1700000000 });
+    expect(mapped).toEqual({ action: "delete", id: "a1", version: 1700000000, sharedId: true });
   });
 
   it("can key the index by partition key and id", () => {
     const mapped = createMapper(sourceWith({ documentId: "partitionKeyAndId" }))(key, null, 5);
     expect(mapped.id).toBe('"t1":a1');
+  });
+
+  it("marks writes sharedId only where two keys can have one _id", () => {
+    const byId = (extra: Record<string, unknown>) => createMapper(sourceWith(extra))(key, null, 5);
+    expect(byId({})).toMatchObject({ sharedId: true }); // documentId "id", partition key /t: a document can move
+    expect(byId({ partitionKeyPath: ["/id", "/t"] })).toMatchObject({ sharedId: true });
+    expect(byId({ partitionKeyPath: "/id" })).not.toHaveProperty("sharedId"); // the id is the partition key
+    expect(byId({ documentId: "partitionKeyAndId" })).not.toHaveProperty("sharedId");
   });
 });

@@ -105,6 +105,7 @@ describe("queueKeys", () => {
       errors: "driftless:{orders}:errors",
       dead: "driftless:{orders}:dead",
       deadinfo: "driftless:{orders}:deadinfo",
+      deadseq: "driftless:{orders}:deadseq",
       meta: "driftless:{orders}:meta",
       versions: "driftless:{orders}:versions",
     });

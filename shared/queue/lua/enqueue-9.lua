@@ -10,6 +10,7 @@
     KEYS[6] errors     hash member -> last error
     KEYS[7] dead       zset member -> time dead-lettered
     KEYS[8] deadinfo   hash member -> JSON
+    KEYS[9] deadseq    zset member -> sequence number of its dead-lettering
 
     ARGV[1] now (ms)
     ARGV[2] delay (ms): the key is due at now + delay
@@ -37,6 +38,7 @@ local rcall = redis.call
 local K = {
   live = KEYS[1], bulk = KEYS[2], inflight = KEYS[3], dirty = KEYS[4],
   attempts = KEYS[5], errors = KEYS[6], dead = KEYS[7], deadinfo = KEYS[8],
+  deadseq = KEYS[9],
 }
 --- @include "codes"
 
@@ -64,6 +66,7 @@ for i = 4, #ARGV do
     end
   elseif rcall("ZSCORE", K.dead, member) then
     rcall("ZREM", K.dead, member)
+    rcall("ZREM", K.deadseq, member)
     rcall("HDEL", K.deadinfo, member)
     rcall("HDEL", K.attempts, member)
     rcall("HDEL", K.errors, member)

@@ -4,6 +4,7 @@
   Input:
     KEYS[1] dead       zset member -> time dead-lettered
     KEYS[2] deadinfo   hash member -> JSON
+    KEYS[3] deadseq    zset member -> sequence number of its dead-lettering
 
     ARGV[1] how many of the earliest dead letters to purge (0: only the listed members)
     ARGV[2..] members to purge; those that are not dead letters are skipped
@@ -12,7 +13,7 @@
     number purged, or BAD_ARGUMENT
 ]]
 local rcall = redis.call
-local K = { dead = KEYS[1], deadinfo = KEYS[2] }
+local K = { dead = KEYS[1], deadinfo = KEYS[2], deadseq = KEYS[3] }
 --- @include "codes"
 
 local count = numberArg(1)
@@ -28,6 +29,7 @@ end
 local purged = 0
 for _, member in ipairs(members) do
   if rcall("ZREM", K.dead, member) == 1 then
+    rcall("ZREM", K.deadseq, member)
     rcall("HDEL", K.deadinfo, member)
     purged = purged + 1
   end

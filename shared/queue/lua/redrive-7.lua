@@ -9,6 +9,7 @@
     KEYS[4] bulk       pending lane
     KEYS[5] attempts   hash member -> failed attempts
     KEYS[6] errors     hash member -> last error
+    KEYS[7] deadseq    zset member -> sequence number of its dead-lettering
 
     ARGV[1] now (ms)
     ARGV[2] how many of the earliest dead letters to redrive (0: only the listed members)
@@ -18,7 +19,7 @@
     number redriven, or BAD_ARGUMENT
 ]]
 local rcall = redis.call
-local K = { dead = KEYS[1], deadinfo = KEYS[2], live = KEYS[3], bulk = KEYS[4], attempts = KEYS[5], errors = KEYS[6] }
+local K = { dead = KEYS[1], deadinfo = KEYS[2], live = KEYS[3], bulk = KEYS[4], attempts = KEYS[5], errors = KEYS[6], deadseq = KEYS[7] }
 --- @include "codes"
 
 local now, count = numberArg(1), numberArg(2)
@@ -34,6 +35,7 @@ end
 local redriven = 0
 for _, member in ipairs(members) do
   if rcall("ZREM", K.dead, member) == 1 then
+    rcall("ZREM", K.deadseq, member)
     local info = rcall("HGET", K.deadinfo, member)
     local lane = info and cjson.decode(info).lane
     if lane ~= "bulk" then lane = "live" end

@@ -13,6 +13,8 @@
     KEYS[8]  bulk       pending lane
     KEYS[9]  dead       zset member -> time dead-lettered
     KEYS[10] deadinfo   hash member -> JSON
+    KEYS[11] deadseq    zset member -> sequence number of its dead-lettering
+    KEYS[12] meta       hash: deadLetterSequence (the last number given)
 
     ARGV[1] now (ms): leases with a deadline <= now have expired
     ARGV[2] max keys to reap in this call
@@ -31,6 +33,7 @@ local rcall = redis.call
 local K = {
   inflight = KEYS[1], lease = KEYS[2], lane = KEYS[3], attempts = KEYS[4], errors = KEYS[5],
   dirty = KEYS[6], live = KEYS[7], bulk = KEYS[8], dead = KEYS[9], deadinfo = KEYS[10],
+  deadseq = KEYS[11], meta = KEYS[12],
 }
 --- @include "codes"
 --- @include "lease"
