@@ -66,4 +66,23 @@ describe("driftless CLI", () => {
     expect(down.stdout).toContain("stopped");
     expect(driftless(["stack", "down", "--dir", dir]).stdout).toContain("not running");
   }, 300_000);
+
+  it("stdout holds only the answer, parseable as JSON, while the command logs (to stderr)", async () => {
+    const source = await createTestSource({ env: { LOG_LEVEL: "info" } });
+    try {
+      const reimport = driftless(["reimport", source.name], source.env);
+      expect(reimport.code, reimport.stderr).toBe(0);
+      const { jobId } = JSON.parse(reimport.stdout) as { jobId: string };
+      expect(reimport.stderr).toMatch(/"message":"job queued"/);
+      const job = driftless(["jobs", jobId], source.env);
+      expect(job.code, job.stderr).toBe(0);
+      expect(JSON.parse(job.stdout)).toMatchObject({ jobId, kind: "reimport", source: source.name });
+      const status = driftless(["status", "--json"], source.env);
+      expect(status.code, status.stderr).toBe(0);
+      const body = JSON.parse(status.stdout) as { sources: { name: string }[] };
+      expect(body.sources.map((s) => s.name)).toEqual([source.name]);
+    } finally {
+      await source.dispose();
+    }
+  }, 180_000);
 });
