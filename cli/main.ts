@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from "commander";
-import { DriftlessError } from "../shared/core/errors.js";
+import { Command } from "commander";
 import { deadLettersCommand } from "./commands/deadletters.js";
 import { enqueueCommand } from "./commands/enqueue.js";
 import { jobsCommand, reconcileCommand, reimportCommand } from "./commands/jobs.js";
@@ -8,7 +7,7 @@ import { stackCommand } from "./commands/stack.js";
 import { statusCommand } from "./commands/status.js";
 import { syncCommand } from "./commands/sync.js";
 import { workerCommand } from "./commands/worker.js";
-import { EXIT } from "./exit-codes.js";
+import { errorLine, exitCodeFor } from "./exit-codes.js";
 
 const program = new Command("driftless")
   .description("Keep Elasticsearch in step with Azure Cosmos DB")
@@ -41,19 +40,8 @@ overrideExits(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
+  // One readable line on stderr and an exit code scripts can rely on (see exit-codes.ts).
+  const line = errorLine(error);
+  if (line !== null) process.stderr.write(`${line}\n`);
   process.exitCode = exitCodeFor(error);
-}
-
-/** One readable line on stderr and an exit code scripts can rely on (see exit-codes.ts). */
-function exitCodeFor(error: unknown): number {
-  if (error instanceof CommanderError) {
-    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  }
-  if (error instanceof DriftlessError) {
-    process.stderr.write(`driftless: ${error.code}: ${error.message.replace(/\n\s*/g, " ")}\n`);
-    return error.code === "config_invalid" ? EXIT.config : error.retryable ? EXIT.unavailable : EXIT.failure;
-  }
-  const code = (error as NodeJS.ErrnoException).code;
-  process.stderr.write(`driftless: ${code ? `${code}: ` : ""}${error instanceof Error ? error.message : String(error)}\n`);
-  return EXIT.failure;
 }

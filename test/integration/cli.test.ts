@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { freePort } from "../../scripts/stack/ports.js";
 import { createTestSource } from "../setup/fixtures.js";
 
 function driftless(args: string[], env: Record<string, string | undefined> = {}) {
@@ -13,6 +14,15 @@ function driftless(args: string[], env: Record<string, string | undefined> = {})
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** An environment that passes loadConfig and points at nothing. */
+const offline = {
+  REDIS_URL: "redis://:hunter2-password@127.0.0.1:1",
+  ELASTICSEARCH_URL: "http://127.0.0.1:1",
+  COSMOS_ENDPOINT: "https://localhost:1",
+  COSMOS_KEY: "cosmos-key-that-must-not-show",
+  DRIFTLESS_SOURCES: JSON.stringify([{ name: "orders", database: "shop", container: "orders", partitionKeyPath: "/tenant", index: "orders" }]),
+};
 
 /** The driftless command as scripts use it: help, exit codes, one readable error line. */
 describe("driftless CLI", () => {
@@ -31,6 +41,9 @@ describe("driftless CLI", () => {
   it("exits 2 on a usage error and 3, with one line naming the setting, on bad configuration", () => {
     expect(driftless(["no-such-command"]).code).toBe(2);
     expect(driftless(["enqueue"]).code).toBe(2);
+    // Checked by the command itself, before any connection.
+    const both = driftless(["deadletters", "purge", "orders", "doc-1", "--all"], offline);
+    expect([both.code, both.stderr]).toEqual([2, "driftless: invalid_arguments: name one key (<id> [pk]) or pass --all, not both\n"]);
     const bad = driftless(["status"], { REDIS_URL: "redis://127.0.0.1:1", ELASTICSEARCH_URL: "http://127.0.0.1:1", COSMOS_ENDPOINT: "https://localhost:1", COSMOS_KEY: "k", SYNC_BATCH_SIZE: "many", DRIFTLESS_SOURCES: "[]" });
     expect(bad.code).toBe(3);
     const lines = bad.stderr.trim().split("\n");
@@ -67,6 +80,23 @@ describe("driftless CLI", () => {
     expect(driftless(["stack", "down", "--dir", dir]).stdout).toContain("not running");
   }, 300_000);
 
+  it("with Redis down, status --json leaves stdout empty, logs and one error line go to stderr, and it exits 4", async () => {
+    const source = await createTestSource();
+    try {
+      const env = { ...source.env, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_COMMAND_TIMEOUT_MS: "1000", LOG_LEVEL: "warn" };
+      const down = driftless(["status", "--json"], env);
+      expect(down.stdout).toBe("");
+      expect(down.code, down.stderr).toBe(4);
+      const lines = down.stderr.trim().split("\n");
+      expect(lines.at(-1)).toMatch(/^driftless: redis_unavailable: could not read queue statistics/);
+      expect(down.stderr).not.toMatch(/^\s+at /m); // no stack trace
+      // Everything before the error line is a log line (ECS JSON), none of it on stdout.
+      for (const line of lines.slice(0, -1)) expect(JSON.parse(line)).toHaveProperty("log.level");
+      expect(lines.length).toBeGreaterThan(1);
+    } finally {
+      await source.dispose();
+    }
+  }, 120_000);
   it("stdout holds only the answer, parseable as JSON, while the command logs (to stderr)", async () => {
     const source = await createTestSource({ env: { LOG_LEVEL: "info" } });
     try {
