@@ -8,9 +8,11 @@ import { statusCommand } from "./commands/status.js";
 import { syncCommand } from "./commands/sync.js";
 import { workerCommand } from "./commands/worker.js";
 import { errorLine, exitCodeFor } from "./exit-codes.js";
+import { packageVersion } from "./version.js";
 
 const program = new Command("driftless")
   .description("Keep Elasticsearch in step with Azure Cosmos DB")
+  .version(packageVersion(), "-V, --version", "print the version")
   .option("--env-file <path>", "read settings from a KEY=value file before the environment")
   .showHelpAfterError()
   .exitOverride()

@@ -80,6 +80,10 @@ describe("driftless CLI", () => {
     expect(driftless(["stack", "down", "--dir", dir]).stdout).toContain("not running");
   }, 300_000);
 
+  it("--version prints package.json's version", () => {
+    const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+    expect(driftless(["--version"])).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
+  });
   it("with Redis down, status --json leaves stdout empty, logs and one error line go to stderr, and it exits 4", async () => {
     const source = await createTestSource();
     try {
