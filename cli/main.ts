@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { configCommand } from "./commands/config.js";
 import { deadLettersCommand } from "./commands/deadletters.js";
 import { enqueueCommand } from "./commands/enqueue.js";
 import { jobsCommand, reconcileCommand, reimportCommand } from "./commands/jobs.js";
@@ -29,6 +30,7 @@ program.addCommand(reimportCommand());
 program.addCommand(reconcileCommand());
 program.addCommand(jobsCommand());
 program.addCommand(deadLettersCommand());
+program.addCommand(configCommand());
 program.addCommand(stackCommand());
 
 // Commands built apart and added with addCommand do not inherit exitOverride: without it a

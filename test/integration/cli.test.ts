@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -27,7 +27,7 @@ const offline = {
 /** The driftless command as scripts use it: help, exit codes, one readable error line. */
 describe("driftless CLI", () => {
   it("prints help for every command and exits 0", () => {
-    const commands = ["worker", "status", "enqueue", "sync", "reimport", "reconcile", "jobs", "deadletters", "stack"];
+    const commands = ["worker", "status", "enqueue", "sync", "reimport", "reconcile", "jobs", "deadletters", "config", "stack"];
     const top = driftless(["--help"]);
     expect(top.code).toBe(0);
     for (const command of commands) {
@@ -119,4 +119,49 @@ describe("driftless CLI", () => {
       await source.dispose();
     }
   }, 180_000);
+  it("config check prints the settings with secrets redacted and exits 0 when there is no problem", () => {
+    const ok = driftless(["config", "check"], { ...offline, APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x" });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toMatch(/^ {2}REDIS_URL +redis:\/\/:\[redacted\]@127\.0\.0\.1:1$/m);
+    expect(ok.stdout).toMatch(/^ {2}COSMOS_KEY +\[redacted\]$/m);
+    expect(ok.stdout).toMatch(/^ {2}APPLICATIONINSIGHTS_CONNECTION_STRING +\[redacted\]$/m);
+    expect(ok.stdout).toMatch(/^ {2}SYNC_BATCH_SIZE +1000 +\(default\)$/m);
+    expect(ok.stdout).toMatch(/^ {2}orders: Cosmos shop\/orders \(partition key \/tenant\) -> alias orders$/m);
+    expect(ok.stdout).toMatch(/^no problems$/m);
+    for (const secret of ["hunter2-password", "cosmos-key-that-must-not-show", "00000000-0000"]) expect(ok.stdout).not.toContain(secret);
+  }, 60_000);
+  it("config check lists every problem, on stdout and in --json, with one line on stderr, and exits 3", () => {
+    const dir = mkdtempSync(join(tmpdir(), "driftless-cli-config-"));
+    try {
+      const env = {
+        ...offline,
+        SYNC_BATCH_SIZE: "many",
+        LOG_LEVEL: "loud",
+        QUEUE_BACKOFF_BASE_MS: "5000",
+        QUEUE_BACKOFF_MAX_MS: "10",
+        COSMOS_CA_FILE: join(dir, "missing.crt"),
+        DRIFTLESS_SOURCES: JSON.stringify([{ name: "Bad Name", database: "shop", container: "orders", partitionKeyPath: "tenant", index: "orders" }]),
+      };
+      const text = driftless(["config", "check"], env);
+      expect(text.code).toBe(3);
+      expect(text.stderr).toBe("driftless: config_invalid: 5 problems: SYNC_BATCH_SIZE, LOG_LEVEL, DRIFTLESS_SOURCES[0].name, DRIFTLESS_SOURCES[0].partitionKeyPath, COSMOS_CA_FILE\n");
+      expect(text.stdout).toMatch(/^problems \(5\):$/m);
+      expect(text.stdout).toMatch(/^ {2}SYNC_BATCH_SIZE +many$/m);
+
+      const json = driftless(["config", "check", "--json"], env);
+      expect(json.code).toBe(3);
+      const report = JSON.parse(json.stdout) as { valid: boolean; problems: { setting: string }[]; settings: Record<string, { value: unknown }> };
+      expect(report.valid).toBe(false);
+      expect(report.problems.map((p) => p.setting)).toEqual(["SYNC_BATCH_SIZE", "LOG_LEVEL", "DRIFTLESS_SOURCES[0].name", "DRIFTLESS_SOURCES[0].partitionKeyPath", "COSMOS_CA_FILE"]);
+      expect(report.settings.COSMOS_KEY!.value).toBe("[redacted]");
+      expect(json.stdout).not.toContain("hunter2-password");
+
+      // Once each setting is valid, the rules between settings are checked too.
+      const crossed = driftless(["config", "check", "--json"], { ...offline, QUEUE_BACKOFF_BASE_MS: "5000", QUEUE_BACKOFF_MAX_MS: "10", REDIS_TLS_INSECURE: "true" });
+      expect((JSON.parse(crossed.stdout) as { problems: { setting: string }[] }).problems.map((p) => p.setting)).toEqual(["QUEUE_BACKOFF_MAX_MS", "REDIS_TLS_INSECURE"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
