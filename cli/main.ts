@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 import { Command } from "commander";
 import { configCommand } from "./commands/config.js";
 import { deadLettersCommand } from "./commands/deadletters.js";
@@ -8,18 +8,19 @@ import { stackCommand } from "./commands/stack.js";
 import { statusCommand } from "./commands/status.js";
 import { syncCommand } from "./commands/sync.js";
 import { workerCommand } from "./commands/worker.js";
+import { loadEnvFile } from "./env-file.js";
 import { errorLine, exitCodeFor } from "./exit-codes.js";
 import { packageVersion } from "./version.js";
 
 const program = new Command("driftless")
   .description("Keep Elasticsearch in step with Azure Cosmos DB")
   .version(packageVersion(), "-V, --version", "print the version")
-  .option("--env-file <path>", "read settings from a KEY=value file before the environment")
+  .option("--env-file <path>", "read settings from a KEY=value file (the environment wins)")
   .showHelpAfterError()
   .exitOverride()
   .hook("preAction", (command) => {
     const envFile = command.opts<{ envFile?: string }>().envFile;
-    if (envFile) process.loadEnvFile(envFile);
+    if (envFile) loadEnvFile(envFile);
   });
 
 program.addCommand(workerCommand());

@@ -1,13 +1,17 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/stack/ports.js";
 import { createTestSource } from "../setup/fixtures.js";
 
+/**
+ * The command as its bin runs it: `node -- <file>` (cli/main.ts's first line), so Node itself
+ * takes none of the arguments (it would take --env-file); tsx runs the TypeScript.
+ */
 function driftless(args: string[], env: Record<string, string | undefined> = {}) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+  const result = spawnSync(process.execPath, ["--import", "tsx", "--", "cli/main.ts", ...args], {
     encoding: "utf8",
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     timeout: 240_000,
@@ -84,6 +88,27 @@ describe("driftless CLI", () => {
     const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
     expect(driftless(["--version"])).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
   });
+
+  it("a missing --env-file is a usage error in one line; a file fills what the environment leaves unset", () => {
+    // Without the `--`, Node would read `--env-file <path>` as its own option and exit 9 on a missing file.
+    expect(readFileSync("cli/main.ts", "utf8").split("\n")[0]).toBe("#!/usr/bin/env -S node --");
+    const dir = mkdtempSync(join(tmpdir(), "driftless-cli-env-"));
+    try {
+      const missing = driftless(["--env-file", join(dir, "nope.env"), "status"]);
+      expect([missing.code, missing.stdout, missing.stderr]).toEqual([2, "", `driftless: invalid_arguments: --env-file ${join(dir, "nope.env")}: no such file\n`]);
+
+      const file = join(dir, "local.env");
+      writeFileSync(file, `${Object.entries(offline).map(([key, value]) => `${key}='${value}'`).join("\n")}\nSYNC_BATCH_SIZE=7\nLOG_LEVEL=debug\n`);
+      const loaded = driftless(["--env-file", file, "config", "check", "--json"], { LOG_LEVEL: "error" });
+      expect(loaded.code, loaded.stderr).toBe(0);
+      const { settings } = JSON.parse(loaded.stdout) as { settings: Record<string, { value: unknown; from: string }> };
+      expect(settings.SYNC_BATCH_SIZE).toEqual({ value: 7, from: "environment" });
+      expect(settings.LOG_LEVEL!.value).toBe("error"); // the environment wins over the file
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it("with Redis down, status --json leaves stdout empty, logs and one error line go to stderr, and it exits 4", async () => {
     const source = await createTestSource();
     try {
@@ -101,6 +126,7 @@ describe("driftless CLI", () => {
       await source.dispose();
     }
   }, 120_000);
+
   it("stdout holds only the answer, parseable as JSON, while the command logs (to stderr)", async () => {
     const source = await createTestSource({ env: { LOG_LEVEL: "info" } });
     try {
@@ -119,6 +145,7 @@ describe("driftless CLI", () => {
       await source.dispose();
     }
   }, 180_000);
+
   it("config check prints the settings with secrets redacted and exits 0 when there is no problem", () => {
     const ok = driftless(["config", "check"], { ...offline, APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x" });
     expect(ok.code, ok.stderr).toBe(0);
@@ -131,6 +158,7 @@ describe("driftless CLI", () => {
     expect(ok.stdout).toMatch(/^no problems$/m);
     for (const secret of ["hunter2-password", "cosmos-key-that-must-not-show", "00000000-0000"]) expect(ok.stdout).not.toContain(secret);
   }, 60_000);
+
   it("config check lists every problem, on stdout and in --json, with one line on stderr, and exits 3", () => {
     const dir = mkdtempSync(join(tmpdir(), "driftless-cli-config-"));
     try {
