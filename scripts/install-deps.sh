@@ -32,13 +32,19 @@ fail() {
 # Node.js comes from nodejs.org or a version manager, not from apt (Debian's is often too old):
 # only checked. The minimum is package.json's engines.node.
 check_node() {
-  command -v node >/dev/null 2>&1 || fail "Node.js is not installed; install Node.js 22 (or 20.12 or later) from https://nodejs.org and run make $profile again"
+  command -v node >/dev/null 2>&1 || fail "Node.js is not installed; install Node.js 22 (or 20.19 or later) from https://nodejs.org and run make $profile again"
   local problem
   problem="$(node -e '
-    const wanted = /(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(require("./package.json").engines.node).slice(1).map((n) => Number(n ?? 0));
-    const have = process.versions.node.split(".").map(Number);
-    const older = wanted.findIndex((part, i) => have[i] !== part);
-    if (older >= 0 && have[older] < wanted[older]) console.log(`Node.js ${wanted.join(".")} or later is needed, this is ${process.version}`);
+    // engines.node as this package writes it: alternatives of ^x.y.z or >=x.y.z, joined by ||.
+    const range = require("./package.json").engines.node;
+    const [major, minor, patch] = process.versions.node.split(".").map(Number);
+    const atLeast = (v) => major !== v[0] ? major > v[0] : minor !== v[1] ? minor > v[1] : patch >= v[2];
+    const ok = range.split("||").some((part) => {
+      const [, op, ...v] = /(\^|>=)\s*(\d+)\.(\d+)\.(\d+)/.exec(part) ?? [];
+      const version = v.map(Number);
+      return op === "^" ? major === version[0] && atLeast(version) : op === ">=" && atLeast(version);
+    });
+    if (!ok) console.log(`Node.js ${range} is needed, this is ${process.version}`);
   ' 2>/dev/null)" || problem="$(node --version 2>&1 | head -n 1) could not read engines.node from package.json"
   [[ -z "$problem" ]] || fail "$problem; install Node.js 22 from https://nodejs.org and run make $profile again"
 }
