@@ -78,3 +78,11 @@ describe("package.json engines.node", () => {
     expect(refusing).toEqual([]);
   });
 });
+
+describe("npm start", () => {
+  it("builds before func start serves dist/", () => {
+    const scripts = json("package.json").scripts as Record<string, string>;
+    expect(scripts.start).toBe("func start");
+    expect(scripts.prestart).toBe("npm run build");
+  });
+});
