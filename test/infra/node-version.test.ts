@@ -86,3 +86,10 @@ describe("npm start", () => {
     expect(scripts.prestart).toBe("npm run build");
   });
 });
+
+describe("local.settings.example.json", () => {
+  it("carries no preview-era feature flag (the v4 Node.js model indexes its functions without one)", () => {
+    const { Values } = json("local.settings.example.json") as { Values: Record<string, string> };
+    expect(Values).not.toHaveProperty("AzureWebJobsFeatureFlags");
+  });
+});
