@@ -11,7 +11,15 @@ NPM_STAMP := node_modules/.package-lock.json
 # Extra vitest arguments, e.g. make test VITEST_FLAGS="test/integration/stack.test.ts".
 VITEST_FLAGS ?=
 
-.PHONY: install build typecheck test dev bench clean
+.PHONY: install build typecheck test dev bench clean deps-dev deps-test
+
+# The Debian packages each target needs (redis-server, a JDK, Maven, …), installed with apt-get
+# when missing; a check of a few commands when nothing is. `test` needs Chromium as well.
+deps-dev:
+	@scripts/install-deps.sh dev
+
+deps-test:
+	@scripts/install-deps.sh test
 
 install: $(NPM_STAMP)
 
@@ -26,19 +34,19 @@ typecheck: install
 	npx tsc -p tsconfig.test.json --noEmit
 
 # Typecheck first: it takes seconds, the suite with its services takes minutes.
-test: install
+test: deps-test install
 	npx tsc -p tsconfig.test.json --noEmit
 	npx vitest run $(VITEST_FLAGS)
 
 # Stays in the foreground until interrupted; the API is at http://localhost:7071/api and the
 # stack's endpoints are written to .driftless/local.env.
-dev: install build
+dev: deps-dev install build
 	node dist/scripts/dev.js
 
 # Throughput, latency and freshness on the local stack, apart from the tests (README "Performance");
 # QUICK=1 finishes within 3 minutes. Writes bench/results/latest.json and prints a table.
 QUICK ?=
-bench: install build
+bench: deps-dev install build
 	QUICK="$(QUICK)" node --import tsx bench/run.ts
 
 clean:

@@ -60,12 +60,12 @@ param redisSkuName string = 'Balanced_B0'
 @description('Replicate Redis within the region (recommended: the queue is the only copy of pending keys).')
 param redisHighAvailability bool = true
 
-@description('Node.js version of the Function App.')
+@description('Node.js version of the Function App: 22 by default, 20 still accepted.')
 @allowed([
   '20'
   '22'
 ])
-param nodeVersion string = '20'
+param nodeVersion string = '22'
 
 @description('Memory of each Function App instance in MB.')
 @allowed([

@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
-import { invokeRoute, routeNamed } from "../../shared/api/index.js";
-import { DriftlessError, ValidationError } from "../../shared/core/errors.js";
-import type { Services } from "../../shared/runtime/services.js";
+import { ValidationError } from "../../shared/core/errors.js";
+import { callRoute } from "./route.js";
 import { withServices } from "./with-services.js";
 
 /**
@@ -59,15 +58,7 @@ export function deadLettersCommand(): Command {
 }
 
 async function call(routeName: string, source: string, body: string, query: Record<string, string> = {}): Promise<unknown> {
-  const route = routeNamed(routeName);
-  return withServices(async (services: Services) => {
-    const response = await invokeRoute(route, services, { method: route.method, params: { source }, query: new URLSearchParams(query), body });
-    if (response.status >= 400) {
-      const { code, message } = (response.body as { error: { code: string; message: string } }).error;
-      throw new DriftlessError(code, message, { retryable: response.status >= 500 });
-    }
-    return response.body;
-  });
+  return withServices((services) => callRoute(services, routeName, { params: { source }, query: new URLSearchParams(query), body }));
 }
 
 /** With the partition key omitted, it is the id (sources partitioned by /id), as `enqueue` does. */

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { invokeRoute, routeNamed } from "../../shared/api/index.js";
+import { callRoute } from "./route.js";
 import { withServices } from "./with-services.js";
 
 export function statusCommand(): Command {
@@ -8,11 +8,10 @@ export function statusCommand(): Command {
     .option("--json", "print the JSON the status endpoint returns")
     .action(async (options: { json?: boolean }) => {
       await withServices(async (services) => {
-        const response = await invokeRoute(routeNamed("status"), services, { method: "GET", params: {}, query: new URLSearchParams(), body: "" });
-        if (response.status !== 200) throw new Error(`status failed: ${JSON.stringify(response.body)}`);
-        const { sources } = response.body as { sources: Record<string, unknown>[] };
+        const body = await callRoute(services, "status");
+        const { sources } = body as { sources: Record<string, unknown>[] };
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(response.body, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
           return;
         }
         console.table(

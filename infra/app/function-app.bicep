@@ -16,12 +16,12 @@ param location string
 @description('Tags applied to the plan and the app.')
 param tags object = {}
 
-@description('Node.js version the functions run on.')
+@description('Node.js version the functions run on: 22 by default, 20 still accepted.')
 @allowed([
   '20'
   '22'
 ])
-param nodeVersion string = '20'
+param nodeVersion string = '22'
 
 @description('Memory of each instance in MB.')
 @allowed([

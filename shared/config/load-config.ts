@@ -111,13 +111,10 @@ export interface LoadConfigOptions {
  * lists each problem with the name of its setting (never its value: some are secrets).
  */
 export function loadConfig(env: Record<string, string | undefined>, options: LoadConfigOptions = {}): Config {
-  const settings = parseOrThrow(settingsSchema, withoutBlanks(env), (path) => path.join("."));
-  const sources = loadSources(settings, options.readFile ?? ((path) => readFileSync(path, "utf8")));
-  if (settings.QUEUE_BACKOFF_MAX_MS < settings.QUEUE_BACKOFF_BASE_MS) {
-    throw new ConfigError("QUEUE_BACKOFF_MAX_MS", "must not be smaller than QUEUE_BACKOFF_BASE_MS");
-  }
-  checkResilience(settings);
-  checkCapture(settings);
+  const settings = orThrow(parseSettings(env));
+  const sources = orThrow(parseSources(settings, options.readFile ?? readUtf8));
+  const [problem] = crossSettingProblems(settings);
+  if (problem) throw new ConfigError(problem.setting, problem.message);
 
   return deepFreeze({
     redis: {
@@ -240,90 +237,116 @@ function traceSettings(settings: Settings): Config["telemetry"]["traces"] {
   return { sampleRatio: settings.TRACES_SAMPLE_RATIO, ...(url ? { otlp: { url, headers } } : {}) };
 }
 
-/**
- * The all-versions-and-deletes change feed reads from "now" or from a saved continuation only; the
- * service refuses a start from the beginning or from a time with 400
- * (https://learn.microsoft.com/azure/cosmos-db/nosql/change-feed-modes). Said at start, not as a
- * capture that fails on its first read.
- */
-function checkCapture(settings: Settings): void {
-  if (settings.CAPTURE_MODE === "allVersionsAndDeletes" && settings.CAPTURE_START_FROM !== "now") {
-    throw new ConfigError(
-      "CAPTURE_START_FROM",
-      "must be now with CAPTURE_MODE=allVersionsAndDeletes (the mode reads from now or a saved continuation only); run a reimport for what came before",
-    );
-  }
-}
-
 function startFrom(value: string): Config["capture"]["startFrom"] {
   if (value === "now" || value === "beginning") return { kind: value };
   return { kind: "time", at: new Date(value) };
 }
 
-/** TLS options only mean something for rediss://; circuits need a sane wait range; the dead-letter mirror needs a namespace. */
-function checkResilience(settings: Settings): void {
-  const tls = new URL(settings.REDIS_URL).protocol === "rediss:";
-  if (!tls && settings.REDIS_CA_FILE) throw new ConfigError("REDIS_CA_FILE", "only applies to a rediss:// REDIS_URL");
-  if (!tls && settings.REDIS_TLS_INSECURE) throw new ConfigError("REDIS_TLS_INSECURE", "only applies to a rediss:// REDIS_URL");
-  if (settings.CIRCUIT_HALF_OPEN_MAX_MS < settings.CIRCUIT_HALF_OPEN_AFTER_MS) {
-    throw new ConfigError("CIRCUIT_HALF_OPEN_MAX_MS", "must not be smaller than CIRCUIT_HALF_OPEN_AFTER_MS");
-  }
-  if (settings.SERVICEBUS_DEADLETTER_QUEUE && !settings.SERVICEBUS_NAMESPACE && !settings.SERVICEBUS_CONNECTION_STRING) {
-    throw new ConfigError("SERVICEBUS_NAMESPACE", "required (or SERVICEBUS_CONNECTION_STRING) to mirror dead letters to SERVICEBUS_DEADLETTER_QUEUE");
-  }
+/** One thing wrong with the configuration, named by its setting (never quoting its value: some are secrets). */
+export interface ConfigProblem {
+  readonly setting: string;
+  readonly message: string;
 }
 
-function loadSources(settings: Settings, readFile: (path: string) => string): SourceConfig[] {
+/** A parse that lists every problem instead of stopping at the first (`driftless config check` shows them all). */
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+/** Every setting of settingsSchema, blanks counting as unset. */
+export function parseSettings(env: Record<string, string | undefined>): Parsed<Settings> {
+  return parse(settingsSchema, withoutBlanks(env), (path) => path.join("."));
+}
+
+/**
+ * Rules between settings: backoff and circuit ranges, TLS options only for a rediss:// REDIS_URL,
+ * a namespace for the dead-letter mirror. All of them, in this order; loadConfig throws the first.
+ */
+export function crossSettingProblems(settings: Settings): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (settings.QUEUE_BACKOFF_MAX_MS < settings.QUEUE_BACKOFF_BASE_MS) {
+    problems.push({ setting: "QUEUE_BACKOFF_MAX_MS", message: "must not be smaller than QUEUE_BACKOFF_BASE_MS" });
+  }
+  const tls = new URL(settings.REDIS_URL).protocol === "rediss:";
+  if (!tls && settings.REDIS_CA_FILE) problems.push({ setting: "REDIS_CA_FILE", message: "only applies to a rediss:// REDIS_URL" });
+  if (!tls && settings.REDIS_TLS_INSECURE) problems.push({ setting: "REDIS_TLS_INSECURE", message: "only applies to a rediss:// REDIS_URL" });
+  if (settings.CIRCUIT_HALF_OPEN_MAX_MS < settings.CIRCUIT_HALF_OPEN_AFTER_MS) {
+    problems.push({ setting: "CIRCUIT_HALF_OPEN_MAX_MS", message: "must not be smaller than CIRCUIT_HALF_OPEN_AFTER_MS" });
+  }
+  if (settings.SERVICEBUS_DEADLETTER_QUEUE && !settings.SERVICEBUS_NAMESPACE && !settings.SERVICEBUS_CONNECTION_STRING) {
+    problems.push({ setting: "SERVICEBUS_NAMESPACE", message: "required (or SERVICEBUS_CONNECTION_STRING) to mirror dead letters to SERVICEBUS_DEADLETTER_QUEUE" });
+  }
+  // The all-versions-and-deletes change feed reads from "now" or from a saved continuation only;
+  // the service refuses a start from the beginning or from a time with 400
+  // (https://learn.microsoft.com/azure/cosmos-db/nosql/change-feed-modes). Said at start, not as a
+  // capture that fails on its first read.
+  if (settings.CAPTURE_MODE === "allVersionsAndDeletes" && settings.CAPTURE_START_FROM !== "now") {
+    problems.push({
+      setting: "CAPTURE_START_FROM",
+      message: "must be now with CAPTURE_MODE=allVersionsAndDeletes (the mode reads from now or a saved continuation only); run a reimport for what came before",
+    });
+  }
+  return problems;
+}
+
+/** The sources from DRIFTLESS_SOURCES (JSON) or DRIFTLESS_SOURCES_FILE (a path to it), every problem of every source. */
+export function parseSources(
+  settings: Pick<Settings, "DRIFTLESS_SOURCES" | "DRIFTLESS_SOURCES_FILE">,
+  readFile: (path: string) => string = readUtf8,
+): Parsed<SourceConfig[]> {
   const inline = settings.DRIFTLESS_SOURCES;
   const file = settings.DRIFTLESS_SOURCES_FILE;
-  if (inline && file) {
-    throw new ConfigError("DRIFTLESS_SOURCES", "set either DRIFTLESS_SOURCES or DRIFTLESS_SOURCES_FILE, not both");
-  }
-  if (!inline && !file) {
-    throw new ConfigError("DRIFTLESS_SOURCES", "required (JSON list of sources), or DRIFTLESS_SOURCES_FILE (path to it)");
-  }
+  const fail = (setting: string, message: string): Parsed<never> => ({ ok: false, problems: [{ setting, message }] });
+  if (inline && file) return fail("DRIFTLESS_SOURCES", "set either DRIFTLESS_SOURCES or DRIFTLESS_SOURCES_FILE, not both");
+  if (!inline && !file) return fail("DRIFTLESS_SOURCES", "required (JSON list of sources), or DRIFTLESS_SOURCES_FILE (path to it)");
   const setting = inline ? "DRIFTLESS_SOURCES" : "DRIFTLESS_SOURCES_FILE";
   let text: string;
   try {
     text = inline ?? readFile(file!);
   } catch (error) {
-    throw new ConfigError(setting, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+    return fail(setting, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(setting, `not valid JSON (${(error as Error).message})`);
+    return fail(setting, `not valid JSON (${(error as Error).message})`);
   }
   // A single source may be given as an object instead of a one-element list.
   const list = Array.isArray(json) ? json : [json];
-  return parseOrThrow(sourcesSchema, list, (path) => `${setting}${formatPath(path)}`).map(toSourceConfig);
+  const parsed = parse(sourcesSchema, list, (path) => `${setting}${formatPath(path)}`);
+  return parsed.ok ? { ok: true, value: parsed.value.map(toSourceConfig) } : parsed;
 }
 
-function parseOrThrow<S extends z.ZodType>(
-  schema: S,
-  input: unknown,
-  name: (path: readonly PropertyKey[]) => string,
-): z.output<S> {
+function parse<S extends z.ZodType>(schema: S, input: unknown, name: (path: readonly PropertyKey[]) => string): Parsed<z.output<S>> {
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) return { ok: true, value: result.data };
   const problems = result.error.issues.map((issue) => {
     const setting = name(issue.path);
     const message = issue.code === "invalid_type" && /received undefined/.test(issue.message) ? "required" : issue.message;
     return { setting, message };
   });
+  return { ok: false, problems };
+}
+
+/** One ConfigError for all the problems: named after the first, listing every one when there are several. */
+function orThrow<T>(parsed: Parsed<T>): T {
+  if (parsed.ok) return parsed.value;
+  const { problems } = parsed;
   const first = problems[0]!;
-  if (problems.length === 1) throw new ConfigError(first.setting, first.message);
   const error = new ConfigError(first.setting, first.message);
-  error.message = `invalid configuration:\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join("\n")}`;
+  if (problems.length > 1) error.message = `invalid configuration:\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join("\n")}`;
   throw error;
+}
+
+function readUtf8(path: string): string {
+  return readFileSync(path, "utf8");
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
   return path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
 }
 
-function withoutBlanks(env: Record<string, string | undefined>): Record<string, string> {
+/** Values trimmed; an empty one counts as unset, as an unset variable in a .env file often is. */
+export function withoutBlanks(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     if (value !== undefined && value.trim() !== "") out[key] = value.trim();

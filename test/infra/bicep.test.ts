@@ -342,7 +342,7 @@ describe("module wiring (what bicep build would reject)", () => {
 });
 
 describe("resources", () => {
-  it("runs a Node 20/22 Function App on Flex Consumption with identity-based deployment storage", () => {
+  it("runs a Node 22 (or 20) Function App on Flex Consumption with identity-based deployment storage", () => {
     const plan = onlyResource("Microsoft.Web/serverfarms");
     expect(literalAt(plan.body, "sku", "name")).toBe("FC1");
     expect(literalAt(plan.body, "sku", "tier")).toBe("FlexConsumption");
@@ -362,6 +362,12 @@ describe("resources", () => {
     const param = params(site.file).find((p) => p.name === version.text)!;
     const allowed = param.decorators.get("allowed")!.childForFieldName("arguments")!.namedChildren[0]!;
     expect(allowed.namedChildren.map((n) => literalString(n)).sort()).toEqual(["20", "22"]);
+    // 22 unless a deployment asks for 20: in the module, in main.bicep that passes it, and in the parameters file.
+    expect(literalString(param.defaultValue)).toBe("22");
+    const mainVersion = params(project.main).find((p) => p.name === "nodeVersion")!;
+    expect(literalString(mainVersion.defaultValue)).toBe("22");
+    const parameters = JSON.parse(readFileSync(join(repoRoot, "infra/main.parameters.json"), "utf8")) as { parameters: Record<string, { value: unknown }> };
+    expect(parameters.parameters.nodeVersion?.value ?? "22").toBe("22");
     // Key Vault references resolve with the user-assigned identity.
     expect(objectPath(site.body, "properties", "keyVaultReferenceIdentity")).toBeDefined();
   });
