@@ -46,6 +46,7 @@ describe("Azure Functions: sync history stats", () => {
         method: "POST",
         url: `http://localhost:7071/api/sources/${source.name}/enqueue`,
         params: { source: source.name },
+        headers: { "content-type": "application/json" },
         body: { string: JSON.stringify({ items }) },
       }),
       context("enqueue"),

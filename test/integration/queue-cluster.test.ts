@@ -141,6 +141,13 @@ describe.skipIf(redisServer === null)("queue on a Redis Cluster node", () => {
     expect(track("purgeDeadLetters", await queue.purgeDeadLetters())).toBe(1);
     await queue.markSynced(T + 5003);
     used.add("markSynced");
+    await queue.recordVersions([{ member: member("b"), version: 5, deleted: false }], T + 5003);
+    used.add("recordVersions");
+    const [record] = await queue.versions([member("b")]);
+    expect(record).toMatchObject({ version: 5, deleted: false });
+    await queue.clearVersions([{ member: member("b"), raw: record!.raw }]);
+    used.add("clearVersions");
+    expect(await queue.versions([member("b")])).toEqual([undefined]);
     expect(track("stats", await queue.stats(T + 5003))).toMatchObject({
       pendingLive: 1, pendingBulk: 1, inflight: 1, deadLettered: 0, lastSyncAt: T + 5003,
     });

@@ -1,3 +1,4 @@
+import { PartitionKeyDefinitionVersion, PartitionKeyKind } from "@azure/cosmos";
 import type { Container } from "@azure/cosmos";
 import { loadConfig, type Config } from "../../shared/config/index.js";
 import { createCosmosClient } from "../../shared/cosmos/client.js";
@@ -19,7 +20,7 @@ export interface TestSource {
  * A source of its own for one test file: a fresh Cosmos container, a fresh alias and a fresh
  * Redis prefix on the shared stack, and the environment that configures driftless for it.
  */
-export async function createTestSource(options: { partitionKeyPath?: string; extra?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<TestSource> {
+export async function createTestSource(options: { partitionKeyPath?: string | string[]; extra?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<TestSource> {
   const stack = services();
   const name = uniqueName("src").replace(/[^a-z0-9_-]/g, "");
   const partitionKeyPath = options.partitionKeyPath ?? "/tenant";
@@ -49,7 +50,11 @@ export async function createTestSource(options: { partitionKeyPath?: string; ext
   const config = loadConfig(env);
   const cosmos = createCosmosClient(config.cosmos);
   const { database } = await cosmos.databases.createIfNotExists({ id: source.database });
-  const { container } = await database.containers.createIfNotExists({ id: source.container, partitionKey: { paths: [partitionKeyPath] } });
+  // A list is a hierarchical key (MultiHash), as Cosmos DB defines one.
+  const partitionKey = Array.isArray(partitionKeyPath)
+    ? { paths: partitionKeyPath, kind: PartitionKeyKind.MultiHash, version: PartitionKeyDefinitionVersion.V2 }
+    : { paths: [partitionKeyPath] };
+  const { container } = await database.containers.createIfNotExists({ id: source.container, partitionKey });
   const elastic = createElasticClient({ node: stack.elasticsearchUrl });
 
   return {
