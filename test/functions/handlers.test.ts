@@ -1,3 +1,4 @@
+import { ChangeFeedMode, ChangeFeedStartFrom } from "@azure/cosmos";
 import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
@@ -102,6 +103,25 @@ describe("Azure Functions handlers", () => {
     await handlers.captureHandler(source.name)(resources, context(`capture-${source.name}`));
     expect(await pending()).toBe(2);
     await handlers.syncTimer(timer, context("sync-timer"));
+    expect(await differences(source)).toEqual([]);
+  });
+
+  it("the trigger handler in all-versions-and-deletes mode takes a hard delete out of the index", async () => {
+    await source.container.items.create({ id: "gone", tenant: "d", title: "to be deleted", n: 1 });
+    await handlers.enqueue(post(JSON.stringify({ items: [{ id: "gone", pk: "d" }] })), context("enqueue"));
+    await handlers.syncTimer(timer, context("sync-timer"));
+    expect((await source.indexed()).has("gone")).toBe(true);
+
+    // The records the host hands the handler in this mode, as the change feed serves them.
+    const feed = source.container.items.getChangeFeedIterator({ changeFeedStartFrom: ChangeFeedStartFrom.Now(), changeFeedMode: ChangeFeedMode.AllVersionsAndDeletes });
+    expect((await feed.readNext()).statusCode).toBe(304);
+    await source.container.item("gone", "d").delete();
+    const { result: records } = await feed.readNext();
+    expect(records).toEqual([expect.objectContaining({ metadata: expect.objectContaining({ operationType: "delete", id: "gone" }) })]);
+    await handlers.captureHandler(source.name)(records, context(`capture-${source.name}`));
+    expect(await pending()).toBe(1);
+    await handlers.syncTimer(timer, context("sync-timer"));
+    expect((await source.indexed()).has("gone")).toBe(false);
     expect(await differences(source)).toEqual([]);
   });
 
