@@ -35,6 +35,12 @@ export interface CosmosEmulatorHandle {
   stop(): Promise<void>;
   /** SIGKILL, as a crash would. */
   kill(): Promise<void>;
+  /**
+   * SIGSTOP, then SIGCONT: the emulator stops answering and keeps its data (a restart would lose
+   * it, since it lives in memory), as an unreachable or hung Cosmos DB would look to a client.
+   */
+  pause(): void;
+  resume(): void;
 }
 
 /** Starts the Cosmos DB emulator in a child Node process and resolves once it answers over TLS. */
@@ -72,6 +78,8 @@ export async function startCosmosEmulator(options: CosmosEmulatorOptions): Promi
     port,
     stop: () => server.stop(),
     kill: () => server.kill(),
+    pause: () => void (server.pid && process.kill(server.pid, "SIGSTOP")),
+    resume: () => void (server.pid && process.kill(server.pid, "SIGCONT")),
   };
 }
 

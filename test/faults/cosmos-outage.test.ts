@@ -1,0 +1,130 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCosmosEmulator, type CosmosEmulatorHandle } from "../../scripts/stack/cosmos.js";
+import type { DocKey } from "../../shared/core/keys.js";
+import { isTerminal } from "../../shared/jobs/store.js";
+import type { Job } from "../../shared/jobs/types.js";
+import type { SourceQueue } from "../../shared/queue/types.js";
+import { createServices, type Services } from "../../shared/runtime/services.js";
+import { silentLogger } from "../../shared/telemetry/logger.js";
+import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { streamChanges } from "./support/changes.js";
+import { drained, indexMatchesCosmos, queueProbe } from "./support/checks.js";
+import { fieldOf, messageOf } from "./support/logs.js";
+import { spawnWorker, type FaultWorker } from "./support/workers.js";
+
+const OUTAGE_MS = 15_000;
+const DOCS = 150;
+
+/**
+ * Cosmos DB stops answering (the emulator is paused with SIGSTOP: a restart would lose its data,
+ * which lives in memory) while keys are queued, and again in the middle of a reimport. The
+ * workers must release what they claimed without spending attempts, dead-letter nothing, and
+ * catch up once Cosmos answers again; the reimport must resume, not fail. This file runs its own
+ * emulator, since it pauses it.
+ */
+describe("fault: Cosmos DB outage", () => {
+  let dir: string;
+  let emulator: CosmosEmulatorHandle;
+  let source: TestSource;
+  let services: Services;
+  let queue: SourceQueue;
+  const workers: FaultWorker[] = [];
+  const keys: DocKey[] = Array.from({ length: DOCS }, (_, i) => ({ id: `c${i}`, pk: `t${i % 5}` }));
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "driftless-fault-cosmos-"));
+    emulator = await startCosmosEmulator({ dir });
+    source = await createTestSource({
+      env: {
+        COSMOS_ENDPOINT: emulator.endpoint,
+        COSMOS_CA_FILE: emulator.caFile,
+        COSMOS_REQUEST_TIMEOUT_MS: "2000",
+        SYNC_BATCH_SIZE: "20",
+        QUEUE_LEASE_MS: "15000",
+        QUEUE_REAP_INTERVAL_MS: "1000",
+        CIRCUIT_FAILURE_THRESHOLD: "2",
+        CIRCUIT_HALF_OPEN_AFTER_MS: "1000",
+        CIRCUIT_HALF_OPEN_MAX_MS: "3000",
+        REIMPORT_PAGE_SIZE: "25",
+        JOBS_LEASE_MS: "5000",
+      },
+    });
+    services = createServices(source.config, silentLogger);
+    await services.ensureIndexes();
+    queue = services.sources.get(source.name)!.queue;
+    workers.push(spawnWorker("cosmos-a", source.env), spawnWorker("cosmos-b", source.env));
+  }, 300_000);
+
+  afterAll(async () => {
+    emulator?.resume();
+    await Promise.all(workers.map((worker) => worker.kill()));
+    await services?.close();
+    await source?.dispose();
+    await emulator?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const logged = (message: string) => workers.flatMap((worker) => worker.logs()).filter((line) => messageOf(line) === message);
+
+  it("an outage while keys are queued spends no attempts, dead-letters nothing, and the index catches up", async () => {
+    const probe = queueProbe(source.env.REDIS_URL!, source.env.REDIS_KEY_PREFIX!, source.name);
+    await Promise.all(workers.map((worker) => worker.url()));
+    const stream = streamChanges({ container: source.container, keys, enqueue: (changed) => queue.enqueue(changed, { lane: "live", now: Date.now() }) });
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const counts = await stream.stop();
+
+    // Every key changed again just before Cosmos goes away: the backlog the outage must not spend.
+    await queue.enqueue(keys, { lane: "live", now: Date.now() });
+    emulator.pause();
+    const seen = { polls: 0, maxAttempts: 0, maxDead: 0 };
+    const outageStarted = Date.now();
+    while (Date.now() - outageStarted < OUTAGE_MS) {
+      const stats = await queue.stats(Date.now());
+      seen.polls++;
+      seen.maxDead = Math.max(seen.maxDead, stats.deadLettered);
+      seen.maxAttempts = Math.max(seen.maxAttempts, await probe.attempts());
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    emulator.resume();
+
+    await drained(queue);
+    const { mismatches, deadLetters } = await indexMatchesCosmos(source, queue);
+    const attemptsAfter = await probe.attempts();
+    await probe.close();
+    const released = logged("sync paused: keys released without spending an attempt").reduce((n, line) => n + Number(fieldOf(line, "released") ?? 0), 0);
+    console.log(
+      `[faults] cosmos outage: ${counts.changes} changes, then ${DOCS} keys queued and Cosmos paused ${OUTAGE_MS / 1000} s; ` +
+        `${released} keys released, attempts spent ${seen.maxAttempts}, dead letters ${deadLetters}, final mismatches ${mismatches.length}`,
+    );
+    expect(released).toBeGreaterThan(0);
+    expect({ attemptsDuring: seen.maxAttempts, attemptsAfter, deadDuring: seen.maxDead, deadLetters }).toEqual({ attemptsDuring: 0, attemptsAfter: 0, deadDuring: 0, deadLetters: 0 });
+    expect(mismatches).toEqual([]);
+    expect(logged("cosmos circuit open").length).toBeGreaterThan(0);
+  }, 300_000);
+
+  it("an outage in the middle of a reimport pauses it, and it resumes and succeeds", async () => {
+    const job = await services.jobs.start("reimport", source.name);
+    // The workers' job loops run it; pause Cosmos once it has written a page.
+    await eventually(async () => expect((await services.jobs.get(job.id))?.pages).toBeGreaterThan(0), { timeoutMs: 60_000, intervalMs: 100 });
+    emulator.pause();
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+    const during = (await services.jobs.get(job.id))!;
+    emulator.resume();
+    let done: Job | undefined;
+    await eventually(
+      async () => {
+        done = await services.jobs.get(job.id);
+        expect(isTerminal(done!.state)).toBe(true);
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
+    const { resources } = await source.container.items.readAll().fetchAll();
+    console.log(`[faults] cosmos outage mid-reimport: state during the outage ${during.state}, ${during.pages} pages; ended ${done!.state} after ${done!.pages} pages, ${done!.errors} page errors, last error ${JSON.stringify(done!.lastError ?? null)}`);
+    expect(during.state).toBe("running");
+    expect(done).toMatchObject({ state: "succeeded", scanned: resources.length });
+    expect((await source.indexed()).size).toBe(resources.length);
+  }, 300_000);
+});
