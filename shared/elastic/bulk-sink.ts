@@ -3,8 +3,8 @@ import type { Client } from "@elastic/elasticsearch";
 import { DependencyError } from "../core/errors.js";
 import { classifyItem, classifyRequestFailure, type BulkItemResult, type Verdict } from "./classify.js";
 import { IndexMissingError } from "./errors.js";
-import { toRequestFailure } from "./failure.js";
-import { decideSharedDeletes, overTombstones } from "./own-entries.js";
+import { toRequestFailure, type RequestFailure } from "./failure.js";
+import { decideSharedDeletes, overTombstones, SharedEntriesUnreadable, type OwnEntryDecision } from "./own-entries.js";
 import { DRIFTLESS_METADATA, reservedFieldOf } from "./metadata.js";
 import { serializedDocument } from "./serialize.js";
 import type { ItemOutcome, Sink, SinkOp } from "./types.js";
@@ -81,7 +81,14 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
       const verdicts: (Verdict | undefined)[] = new Array(ops.length);
       const positions: number[] = [];
       const versions = new Map<number, number>();
-      for (const [i, decision] of await decideSharedDeletes(client, alias, ops)) {
+      let decisions: Map<number, OwnEntryDecision>;
+      try {
+        decisions = await decideSharedDeletes(client, alias, ops);
+      } catch (error) {
+        if (!(error instanceof SharedEntriesUnreadable)) throw error;
+        return requestFailed(alias, ops, error.failure);
+      }
+      for (const [i, decision] of decisions) {
         if ("skip" in decision) verdicts[i] = { outcome: "ok" };
         else if ("retry" in decision) verdicts[i] = { outcome: "retry", error: decision.retry };
         else versions.set(i, decision.version);
@@ -189,6 +196,18 @@ async function send(
       ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
     });
   }
+}
+
+/** Every op of a write whose request could not be made, judged as send() judges a failed bulk request. */
+function requestFailed(alias: string, ops: readonly SinkOp[], failure: RequestFailure): ItemOutcome[] {
+  const verdict = classifyRequestFailure(failure, ops.length, 0);
+  if (verdict.outcome === "throw") {
+    throw new DependencyError("elasticsearch", `elasticsearch refused a request of the write to "${alias}": ${failure.description}`, {
+      retryable: false,
+      ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
+    });
+  }
+  return ops.map((op) => outcomeOf(op.member, verdict as ItemVerdict));
 }
 
 /** A bulk item is `{ "<action>": result }`; the action key is not needed, the position says which op it is. */

@@ -1,6 +1,6 @@
 import type { Client } from "@elastic/elasticsearch";
 import type { BulkItemResult } from "./classify.js";
-import { toRequestFailure } from "./failure.js";
+import { toRequestFailure, type RequestFailure } from "./failure.js";
 import { DRIFTLESS_METADATA } from "./metadata.js";
 import type { SinkOp } from "./types.js";
 
@@ -63,9 +63,8 @@ export async function decideSharedDeletes(client: Client, target: string, ops: r
   const read = await readEntries(client, target, toRead.map((i) => ops[i]!.id));
   for (const i of toRead) {
     const op = ops[i]!;
-    const doc = typeof read === "string" ? undefined : read?.get(op.id);
-    if (typeof read === "string") decisions.set(i, { retry: read });
-    else if (read === undefined) continue;
+    const doc = read?.get(op.id);
+    if (read === undefined) continue;
     else if (!doc || doc.error) decisions.set(i, { retry: `reading the entry to delete failed: ${doc?.error?.type ?? "no answer"} ${doc?.error?.reason ?? ""}`.trim() });
     else if (!doc.found) continue;
     else if (doc._source?.driftless?.key === op.member && typeof doc._version === "number") decisions.set(i, { version: doc._version });
@@ -103,14 +102,26 @@ export async function overTombstones(
  * The entries of `ids` on `target`'s write index, by id: undefined when there is no such index
  * (the bulk request reports that as for any write), a string saying why when they could not be read.
  */
-async function readEntries(client: Client, target: string, ids: readonly string[]): Promise<Map<string, MgetDoc> | string | undefined> {
+async function readEntries(client: Client, target: string, ids: readonly string[]): Promise<Map<string, MgetDoc> | undefined> {
   try {
     const index = await writeIndexOf(client, target);
     if (index === undefined) return undefined;
     const response = await client.mget({ index, ids: [...new Set(ids)], _source_includes: [DRIFTLESS_METADATA.keyField], realtime: true });
     return new Map((response.docs as unknown as MgetDoc[]).map((doc) => [doc._id, doc]));
   } catch (error) {
-    return `reading the entries of shared ids failed: ${toRequestFailure(error).description}`;
+    throw new SharedEntriesUnreadable(toRequestFailure(error));
+  }
+}
+
+/**
+ * The entries could not be read at all (Elasticsearch down, throttling, refusing): the whole write
+ * fails the way its bulk request would, so the sink reports it as a request failure (an outage
+ * pauses the sync and spends no attempt) rather than as a failure of each delete.
+ */
+export class SharedEntriesUnreadable extends Error {
+  constructor(readonly failure: RequestFailure) {
+    super(`reading the entries of shared ids failed: ${failure.description}`);
+    this.name = "SharedEntriesUnreadable";
   }
 }
 
