@@ -25,7 +25,8 @@ export interface CosmosEmulatorOptions {
   /**
    * Partition key ranges (physical partitions) of every new container, covering the effective
    * partition key space evenly: COSMOSDB_SERVER_PARTITION_RANGES in the emulator's patch. More
-   * than one makes clients read the change feed range by range, as Cosmos DB does.
+   * than one makes clients read the change feed range by range, as Cosmos DB does; ranges can
+   * then be split with `POST /_emulator/split` (`driftless stack split`).
    * @defaultValue 1 (the emulator's own default)
    */
   partitionRanges?: number;
