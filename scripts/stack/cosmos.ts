@@ -30,6 +30,13 @@ export interface CosmosEmulatorOptions {
    * @defaultValue 1 (the emulator's own default)
    */
   partitionRanges?: number;
+  /**
+   * For this long after a write, a point read without a session token that covers it gets the
+   * previous version (or 404), as a lagging replica serves a read outside the writer's session:
+   * COSMOSDB_SERVER_REPLICA_LAG_MS in the emulator's patch.
+   * @defaultValue 0 (off)
+   */
+  replicaLagMs?: number;
 }
 
 export interface CosmosEmulatorHandle {
@@ -81,12 +88,13 @@ export async function startCosmosEmulator(options: CosmosEmulatorOptions): Promi
  */
 function emulatorEnv(options: CosmosEmulatorOptions): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("COSMOSDB_SERVER_")));
-  const { throttle, partitionRanges } = options;
+  const { throttle, partitionRanges, replicaLagMs } = options;
   if (throttle) {
     env.COSMOSDB_SERVER_THROTTLE_EVERY = String(throttle.every);
     env.COSMOSDB_SERVER_THROTTLE_RETRY_AFTER_MS = String(throttle.retryAfterMs ?? 10);
   }
   if (partitionRanges !== undefined) env.COSMOSDB_SERVER_PARTITION_RANGES = String(partitionRanges);
+  if (replicaLagMs !== undefined) env.COSMOSDB_SERVER_REPLICA_LAG_MS = String(replicaLagMs);
   return env;
 }
 

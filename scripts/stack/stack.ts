@@ -36,7 +36,7 @@ export interface StackOptions {
    * @defaultValue `{ partitionRanges: 4 }`: several feed ranges per container, as a container of
    * any size has in Cosmos DB, so code that assumes one range fails locally first.
    */
-  cosmos?: Pick<CosmosEmulatorOptions, "partitionRanges">;
+  cosmos?: Pick<CosmosEmulatorOptions, "partitionRanges" | "replicaLagMs">;
 }
 
 export interface CosmosConnection {
