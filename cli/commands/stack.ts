@@ -2,14 +2,18 @@ import { spawn } from "node:child_process";
 import { openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { parseEnv } from "node:util";
 import { Command } from "commander";
+import { ConfigError } from "../../shared/core/errors.js";
 import { sleep } from "../../shared/core/clock.js";
+import { splitPartitionKeyRange, type PartitionKeyRange } from "../../scripts/stack/cosmos-split.js";
 import { stackEnv, startStack, writeLocalEnv } from "../../scripts/stack/stack.js";
 
 /**
  * `driftless stack up|down`: the local Redis, Elasticsearch and Cosmos DB emulator in the
  * background, for tools and scripts that want the stack without a worker (`make dev` runs both).
  * `up` starts a detached `stack run` process and waits for it to write the endpoints.
+ * `stack split` splits a partition key range in the emulator, to watch capture live through it.
  */
 export function stackCommand(): Command {
   const stack = new Command("stack").description("the local stack without Docker: Redis, Elasticsearch, Cosmos DB emulator");
@@ -61,6 +65,19 @@ export function stackCommand(): Command {
       process.stdout.write("stopped\n");
     });
   stack
+    .command("split")
+    .description("split a partition key range of a container in the local Cosmos DB emulator, as Cosmos DB does when a partition grows")
+    .argument("<database>")
+    .argument("<container>")
+    .argument("[rangeId]", "the range to split (default: the one holding the most documents)")
+    .option("--dir <path>", "state directory, whose local.env names the emulator unless COSMOS_ENDPOINT is set", ".driftless")
+    .action(async (database: string, container: string, rangeId: string | undefined, options: { dir: string }) => {
+      const emulator = emulatorFromEnv(join(resolve(options.dir), "local.env"));
+      const { parent, children } = await splitPartitionKeyRange(emulator, { database, container, ...(rangeId === undefined ? {} : { rangeId }) });
+      const describe = (range: PartitionKeyRange) => `${range.id} [${JSON.stringify(range.minInclusive)}, ${JSON.stringify(range.maxExclusive)})`;
+      process.stdout.write(`split range ${describe(parent)} into ${children.map(describe).join(" and ")}\n`);
+    });
+  stack
     .command("run", { hidden: true })
     .option("--dir <path>", "state directory", ".driftless")
     .action(async (options: { dir: string }) => {
@@ -77,6 +94,17 @@ export function stackCommand(): Command {
       rmSync(join(dir, "local.env"), { force: true });
     });
   return stack;
+}
+
+/** The emulator's endpoint and CA: COSMOS_ENDPOINT and COSMOS_CA_FILE, else those in `envFile` (what `stack up` and `make dev` write). */
+function emulatorFromEnv(envFile: string): { endpoint: string; caFile: string | null } {
+  let env: NodeJS.ProcessEnv = process.env;
+  if (!env.COSMOS_ENDPOINT) {
+    if (!exists(envFile)) throw new ConfigError("COSMOS_ENDPOINT", `is not set and ${envFile} does not exist: start the stack (driftless stack up, make dev) or set it`);
+    env = parseEnv(readFileSync(envFile, "utf8"));
+  }
+  if (!env.COSMOS_ENDPOINT) throw new ConfigError("COSMOS_ENDPOINT", `is set neither in the environment nor in ${envFile}`);
+  return { endpoint: env.COSMOS_ENDPOINT, caFile: env.COSMOS_CA_FILE || null };
 }
 
 function exists(path: string): boolean {

@@ -22,6 +22,21 @@ export interface CosmosEmulatorOptions {
    * throttled Cosmos DB account does: COSMOSDB_SERVER_THROTTLE_EVERY in the emulator's patch.
    */
   throttle?: { every: number; retryAfterMs?: number };
+  /**
+   * Partition key ranges (physical partitions) of every new container, covering the effective
+   * partition key space evenly: COSMOSDB_SERVER_PARTITION_RANGES in the emulator's patch. More
+   * than one makes clients read the change feed range by range, as Cosmos DB does; ranges can
+   * then be split with `POST /_emulator/split` (`driftless stack split`).
+   * @defaultValue 1 (the emulator's own default)
+   */
+  partitionRanges?: number;
+  /**
+   * For this long after a write, a point read without a session token that covers it gets the
+   * previous version (or 404), as a lagging replica serves a read outside the writer's session:
+   * COSMOSDB_SERVER_REPLICA_LAG_MS in the emulator's patch.
+   * @defaultValue 0 (off)
+   */
+  replicaLagMs?: number;
 }
 
 export interface CosmosEmulatorHandle {
@@ -59,15 +74,7 @@ export async function startCosmosEmulator(options: CosmosEmulatorOptions): Promi
     cwd: dir,
     logFile: join(dir, "cosmos.log"),
     ipc: true,
-    ...(options.throttle
-      ? {
-          env: {
-            ...process.env,
-            COSMOSDB_SERVER_THROTTLE_EVERY: String(options.throttle.every),
-            COSMOSDB_SERVER_THROTTLE_RETRY_AFTER_MS: String(options.throttle.retryAfterMs ?? 10),
-          },
-        }
-      : {}),
+    env: emulatorEnv(options),
   });
   await server.waitReady(async () => (await servingPid(port, ca)) === server.pid, startTimeoutMs);
 
@@ -81,6 +88,22 @@ export async function startCosmosEmulator(options: CosmosEmulatorOptions): Promi
     pause: () => void (server.pid && process.kill(server.pid, "SIGSTOP")),
     resume: () => void (server.pid && process.kill(server.pid, "SIGCONT")),
   };
+}
+
+/**
+ * The launcher's environment: the emulator's settings from the options, none inherited, so that a
+ * COSMOSDB_SERVER_* left in the caller's shell cannot change what a test or `make dev` gets.
+ */
+function emulatorEnv(options: CosmosEmulatorOptions): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("COSMOSDB_SERVER_")));
+  const { throttle, partitionRanges, replicaLagMs } = options;
+  if (throttle) {
+    env.COSMOSDB_SERVER_THROTTLE_EVERY = String(throttle.every);
+    env.COSMOSDB_SERVER_THROTTLE_RETRY_AFTER_MS = String(throttle.retryAfterMs ?? 10);
+  }
+  if (partitionRanges !== undefined) env.COSMOSDB_SERVER_PARTITION_RANGES = String(partitionRanges);
+  if (replicaLagMs !== undefined) env.COSMOSDB_SERVER_REPLICA_LAG_MS = String(replicaLagMs);
+  return env;
 }
 
 /**

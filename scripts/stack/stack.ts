@@ -19,7 +19,7 @@ import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError } from "../../shared/core/errors.js";
-import { startCosmosEmulator, type CosmosEmulatorHandle } from "./cosmos.js";
+import { startCosmosEmulator, type CosmosEmulatorHandle, type CosmosEmulatorOptions } from "./cosmos.js";
 import { startElasticsearch, type ElasticsearchHandle } from "./elasticsearch.js";
 import { startRedis, type RedisHandle } from "./redis.js";
 import { isRoot, unprivilegedAccount, unreachableAncestor } from "./unprivileged.js";
@@ -31,6 +31,12 @@ export interface StackOptions {
   dir: string;
   /** Where REDIS_URL, ELASTICSEARCH_URL, COSMOS_* overrides are read. @defaultValue process.env */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Settings of the Cosmos DB emulator when it is started (see CosmosEmulatorOptions).
+   * @defaultValue `{ partitionRanges: 4 }`: several feed ranges per container, as a container of
+   * any size has in Cosmos DB, so code that assumes one range fails locally first.
+   */
+  cosmos?: Pick<CosmosEmulatorOptions, "partitionRanges" | "replicaLagMs">;
 }
 
 export interface CosmosConnection {
@@ -57,7 +63,7 @@ export interface Stack {
 }
 
 /** Starts what the environment does not provide, all three in parallel. */
-export async function startStack({ dir, env = process.env }: StackOptions): Promise<Stack> {
+export async function startStack({ dir, env = process.env, cosmos: cosmosOptions = { partitionRanges: 4 } }: StackOptions): Promise<Stack> {
   const root = resolve(dir);
   // Empty values count as not given, as an unset variable in a .env file often is.
   const given = {
@@ -74,7 +80,7 @@ export async function startStack({ dir, env = process.env }: StackOptions): Prom
   const [redis, elasticsearch, cosmos] = await Promise.allSettled([
     given.redisUrl ? undefined : startRedis({ dir: join(root, "redis") }),
     esDir ? startElasticsearch({ dir: esDir.path, env }) : undefined,
-    given.cosmos ? undefined : startCosmosEmulator({ dir: join(root, "cosmos") }),
+    given.cosmos ? undefined : startCosmosEmulator({ dir: join(root, "cosmos"), ...cosmosOptions }),
   ]);
   const handles: StackHandles = {
     redis: redis.status === "fulfilled" ? redis.value : undefined,

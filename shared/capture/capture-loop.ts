@@ -1,10 +1,10 @@
 import type { SourceConfig } from "../config/source.js";
 import { sleep, type Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
-import type { FeedRangeReader } from "../cosmos/change-feed.js";
+import type { ChangeFeedReader } from "../cosmos/change-feed.js";
 import type { SourceQueue } from "../queue/types.js";
 import type { Logger } from "../telemetry/logger.js";
-import type { CaptureStore } from "./capture-store.js";
+import type { CaptureStore, SavedCheckpoint } from "./capture-store.js";
 import { enqueueChanges } from "./changes.js";
 
 export interface CaptureOptions {
@@ -18,8 +18,10 @@ export interface CaptureDeps {
   readonly source: SourceConfig;
   readonly queue: SourceQueue;
   readonly store: CaptureStore;
-  /** Opens the feed ranges, resuming from the given continuations. */
-  openRanges(continuations: ReadonlyMap<string, string>): Promise<FeedRangeReader[]>;
+  /** Opens the container's change feed, at the saved continuation or else at the start position. */
+  openFeed(continuation: string | undefined): Promise<ChangeFeedReader>;
+  /** One continuation from the per-range ones of an earlier version (see mergeRangeContinuations); throws when they cannot be merged. */
+  mergePerRange(continuations: readonly string[]): { continuation: string; ranges: number; uncovered: number };
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -31,11 +33,15 @@ export interface CaptureCounters {
 }
 
 /**
- * Worker-mode change capture for one source: wait for the reader lease, then read every feed
- * range from its saved continuation, enqueue the keys, and only then save the new continuation.
- * A crash between the two re-reads a page (duplicates are harmless: the queue dedupes and the
- * sync reads current documents); it never skips one. A second worker waits on the lease and
- * takes over within `leaseMs` of the first one dying.
+ * Worker-mode change capture for one source: wait for the reader lease, then read the container's
+ * change feed from the saved continuation, enqueue the keys, and only then save the new
+ * continuation. A crash between the two re-reads a page (duplicates are harmless: the queue
+ * dedupes and the sync reads current documents); it never skips one. A second worker waits on the
+ * lease and takes over within `leaseMs` of the first one dying.
+ *
+ * The continuation is one token for every feed range, so a partition split, which replaces a
+ * range by two, changes nothing here: the SDK carries the parent's position over to the children
+ * (shared/cosmos/change-feed.ts).
  */
 export async function runCapture(deps: CaptureDeps, options: CaptureOptions, signal: AbortSignal, counters?: CaptureCounters): Promise<void> {
   const { store, logger } = deps;
@@ -61,9 +67,8 @@ export async function runCapture(deps: CaptureDeps, options: CaptureOptions, sig
 
 async function readWhileHolding(deps: CaptureDeps, options: CaptureOptions, signal: AbortSignal, renewEvery: number, counters?: CaptureCounters) {
   const { store, clock } = deps;
-  const saved = await store.checkpoints();
-  const readers = await deps.openRanges(saved);
-  const last = new Map(saved);
+  let last = startingPoint(deps, await store.checkpoint());
+  const reader = await deps.openFeed(last);
   let renewedAt = clock.now();
 
   while (!signal.aborted) {
@@ -71,26 +76,37 @@ async function readWhileHolding(deps: CaptureDeps, options: CaptureOptions, sign
       if (!(await store.acquire(options.leaseMs))) return lostLease(deps);
       renewedAt = clock.now();
     }
-    let caughtUp = true;
-    for (const reader of readers) {
-      const page = await reader.readNext();
-      if (page.changes.length > 0) {
-        const result = await enqueueChanges(deps.source, deps.queue, page.changes, clock.now());
-        if (counters) {
-          counters.pages++;
-          counters.changes += page.changes.length;
-          counters.enqueued += result.enqueued;
-        }
-        if (result.skipped) deps.logger.warn({ source: deps.source.name, skipped: result.skipped }, "change records without a key");
+    const page = await reader.readNext();
+    if (page.changes.length > 0) {
+      const result = await enqueueChanges(deps.source, deps.queue, page.changes, clock.now());
+      if (counters) {
+        counters.pages++;
+        counters.changes += page.changes.length;
+        counters.enqueued += result.enqueued;
       }
-      if (!page.caughtUp) caughtUp = false;
-      if (page.continuation && page.continuation !== last.get(reader.rangeId)) {
-        if (!(await store.saveCheckpoint(reader.rangeId, page.continuation))) return lostLease(deps);
-        last.set(reader.rangeId, page.continuation);
-      }
+      if (result.skipped) deps.logger.warn({ source: deps.source.name, skipped: result.skipped }, "change records without a key");
     }
-    if (caughtUp) await sleep(options.pollMs, signal);
+    if (page.continuation && page.continuation !== last) {
+      if (!(await store.saveCheckpoint(page.continuation))) return lostLease(deps);
+      last = page.continuation;
+    }
+    if (page.caughtUp) await sleep(options.pollMs, signal);
   }
+}
+
+/**
+ * The saved continuation; else the per-range ones of an earlier version, merged (the first
+ * continuation saved replaces them); else none, and the feed opens at the configured start: only
+ * a source that never had a checkpoint starts from there.
+ */
+function startingPoint(deps: CaptureDeps, saved: SavedCheckpoint): string | undefined {
+  if (saved.continuation !== undefined || saved.perRange.size === 0) return saved.continuation;
+  const merged = deps.mergePerRange([...saved.perRange.values()]);
+  deps.logger.info(
+    { source: deps.source.name, ranges: merged.ranges, uncovered: merged.uncovered },
+    "per-range change feed checkpoints of an earlier version merged into one continuation",
+  );
+  return merged.continuation;
 }
 
 function lostLease(deps: CaptureDeps) {

@@ -6,8 +6,16 @@ import { queueKeys } from "../queue/keys.js";
 
 type RedisClient = Redis | Cluster;
 
+/** What a source's reader saved: its continuation, or the per-range ones of an earlier version. */
+export interface SavedCheckpoint {
+  /** One composite continuation for the whole container (shared/cosmos/change-feed.ts). */
+  readonly continuation: string | undefined;
+  /** Feed range (`min-max`) -> continuation, as versions before the whole-container reader kept them; empty once a continuation is saved. */
+  readonly perRange: ReadonlyMap<string, string>;
+}
+
 /**
- * Where a source's change-feed reader keeps its lease and its per-feed-range continuations.
+ * Where a source's change-feed reader keeps its lease and its continuation.
  * The keys share the queue's hash tag, so every script touches one cluster slot.
  */
 export interface CaptureStore {
@@ -15,13 +23,12 @@ export interface CaptureStore {
   /** Takes or renews the lease; false while another reader holds it. */
   acquire(leaseMs: number): Promise<boolean>;
   release(): Promise<void>;
-  /** The saved continuation of every feed range. */
-  checkpoints(): Promise<Map<string, string>>;
-  /** Saves a continuation; false (and nothing saved) when this reader lost its lease. */
-  saveCheckpoint(rangeId: string, continuation: string): Promise<boolean>;
+  checkpoint(): Promise<SavedCheckpoint>;
+  /** Saves the continuation (and drops per-range ones); false (and nothing saved) when this reader lost its lease. */
+  saveCheckpoint(continuation: string): Promise<boolean>;
 }
 
-const SCRIPTS = { saveCheckpoint: 2 } as const;
+const SCRIPTS = { saveCheckpoint: 3 } as const;
 const registered = new WeakSet<RedisClient>();
 
 function register(redis: RedisClient) {
@@ -40,7 +47,8 @@ export function createCaptureStore(redis: RedisClient, prefix: string, source: s
   queueKeys(prefix, source); // validates both names the way the queue does
   const base = `${prefix}:{${source}}`;
   const lease = `${base}:capture:lease`;
-  const checkpoints = `${base}:capture:checkpoints`;
+  const continuation = `${base}:capture:continuation`;
+  const perRange = `${base}:capture:checkpoints`;
   const token = randomUUID();
   const call = (name: keyof typeof SCRIPTS) => (redis as unknown as Record<string, ScriptCall>)[`driftless_capture_${name}`]!.bind(redis);
 
@@ -50,11 +58,12 @@ export function createCaptureStore(redis: RedisClient, prefix: string, source: s
     async release() {
       await deleteIfEquals(redis, lease, token);
     },
-    async checkpoints() {
-      return new Map(Object.entries(await redis.hgetall(checkpoints)));
+    async checkpoint() {
+      const [saved, ranges] = await Promise.all([redis.get(continuation), redis.hgetall(perRange)]);
+      return { continuation: saved ?? undefined, perRange: new Map(Object.entries(ranges)) };
     },
-    async saveCheckpoint(rangeId, continuation) {
-      return (await call("saveCheckpoint")(lease, checkpoints, token, rangeId, continuation)) === 1;
+    async saveCheckpoint(value) {
+      return (await call("saveCheckpoint")(lease, continuation, perRange, token, value)) === 1;
     },
   };
 }

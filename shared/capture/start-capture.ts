@@ -1,5 +1,5 @@
 import type { Services } from "../runtime/services.js";
-import { openFeedRanges } from "../cosmos/change-feed.js";
+import { mergeRangeContinuations, openChangeFeed } from "../cosmos/change-feed.js";
 import { runCapture, type CaptureCounters } from "./capture-loop.js";
 import { createCaptureStore } from "./capture-store.js";
 
@@ -14,13 +14,14 @@ export function startCapture(services: Services, signal: AbortSignal, counters?:
         source: source.config,
         queue: source.queue,
         store: createCaptureStore(services.clients.redis, config.redis.keyPrefix, source.config.name),
-        openRanges: (continuations) =>
-          openFeedRanges(services.clients.cosmos, source.config, {
+        openFeed: (continuation) =>
+          openChangeFeed(services.clients.cosmos, source.config, {
             startFrom: config.capture.startFrom,
             mode: config.capture.mode,
             maxItemCount: config.capture.maxItems,
-            continuations,
+            continuation,
           }),
+        mergePerRange: (continuations) => mergeRangeContinuations(continuations, config.capture.mode),
         clock: services.clock,
         logger: services.logger.child({ source: source.config.name, part: "capture" }),
       },

@@ -1,9 +1,12 @@
-import { PartitionKeyBuilder } from "@azure/cosmos";
+import { ChangeFeedStartFrom, PartitionKeyBuilder, type FeedRange } from "@azure/cosmos";
+import { Redis } from "ioredis";
+import { splitPartitionKeyRange } from "../../scripts/stack/cosmos-split.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServices } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { differences } from "../setup/compare.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { services as testServices } from "../setup/services.js";
 import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 
 /**
@@ -120,6 +123,46 @@ describe("change capture in worker mode", () => {
     await converged(source);
     expect((await source.indexed()).size).toBe(300);
   });
+
+  it("per-range checkpoints of an earlier version are merged, a split parent's winning over its children's", async () => {
+    const { source, services } = await prepare();
+    const container = source.container;
+    const range = (r: FeedRange) => `${r.minInclusive}-${r.maxExclusive}`;
+    // Batch A: captured by the earlier version, which kept one continuation per feed range under
+    // its boundaries (its keys are enqueued here, as it did).
+    await write(source, 0, 60, "a");
+    const perRange = new Map<string, string>();
+    for (const feedRange of await container.getFeedRanges()) {
+      const iterator = container.items.getChangeFeedIterator({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(feedRange) });
+      let token = "";
+      for (let page = await iterator.readNext(); ; page = await iterator.readNext()) {
+        token = page.continuationToken;
+        if (page.statusCode === 304) break;
+      }
+      perRange.set(range(feedRange), token);
+    }
+    const queue = services.sources.get(source.name)!.queue;
+    await queue.enqueue(Array.from({ length: 60 }, (_, i) => ({ id: `d${i}`, pk: `t${i % 3}` })), { lane: "live", now: Date.now() });
+    // Batch B after those checkpoints; then a split, after which that version started the children
+    // "from now" (the loss this version fixes); then batch C.
+    await write(source, 60, 120, "b");
+    const { children } = await splitPartitionKeyRange(testServices().cosmos, { database: "driftless-test", container: container.id });
+    for (const child of children) {
+      const feedRange = (await container.getFeedRanges()).find((r) => r.minInclusive === child.minInclusive)!;
+      perRange.set(range(feedRange), (await container.items.getChangeFeedIterator({ changeFeedStartFrom: ChangeFeedStartFrom.Now(feedRange) }).readNext()).continuationToken);
+    }
+    await write(source, 120, 150, "c");
+    const redis = new Redis(source.env.REDIS_URL!);
+    cleanups.push(() => redis.quit());
+    const base = `${source.env.REDIS_KEY_PREFIX}:{${source.name}}:capture`;
+    await redis.hset(`${base}:checkpoints`, Object.fromEntries(perRange));
+
+    worker(source, { CAPTURE_START_FROM: "now" });
+    await converged(source);
+    expect((await source.indexed()).size).toBe(150);
+    expect(await redis.exists(`${base}:checkpoints`)).toBe(0);
+    expect(JSON.parse((await redis.get(`${base}:continuation`))!)).toMatchObject({ Continuation: expect.any(Array) });
+  }, 120_000);
 
   it("a second worker takes over the change feed when the first dies", async () => {
     const { source } = await prepare();

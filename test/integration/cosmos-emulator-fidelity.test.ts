@@ -99,7 +99,8 @@ describe("partition keys", () => {
   it("names partition key ranges with strings, as the service does", async () => {
     const c = await container({ paths: ["/tenant"] });
     const { resources } = await c.readPartitionKeyRanges().fetchAll();
-    expect(resources.map((range) => range.id)).toEqual(["0"]);
+    expect(resources.length).toBeGreaterThan(0);
+    for (const range of resources) expect(range.id).toMatch(/^\d+$/);
   });
 });
 
@@ -128,9 +129,15 @@ describe("all versions and deletes change feed", () => {
     await c.items.create({ id: "b", v: 1 });
     await c.item("b", NONE).delete();
 
-    const page = await iterator.readNext();
-    expect(page.statusCode).toBe(200);
-    const [created, replaced, deleted, createdNone, deletedNone] = page.result as unknown as Array<{ current?: Record<string, unknown>; metadata: Record<string, unknown> }>;
+    // "t" and None may hash to different partition key ranges, which the SDK reads one page at a
+    // time: the order holds within a partition key, not across them ("Sort order of items in
+    // change feed", https://learn.microsoft.com/azure/cosmos-db/change-feed).
+    type Change = { current?: Record<string, unknown>; metadata: Record<string, unknown> };
+    const changes: Change[] = [];
+    for (let page = await iterator.readNext(); page.statusCode === 200; page = await iterator.readNext()) changes.push(...(page.result as unknown as Change[]));
+    const idOf = (change: Change) => change.current?.id ?? change.metadata.id;
+    const [created, replaced, deleted] = changes.filter((change) => idOf(change) === "a");
+    const [createdNone, deletedNone] = changes.filter((change) => idOf(change) === "b");
     expect(created).toMatchObject({ current: { id: "a", v: 1 }, metadata: { operationType: "create", lsn: expect.any(Number), crts: expect.any(Number) } });
     expect(replaced).toMatchObject({ current: { id: "a", v: 2 }, metadata: { operationType: "replace", previousImageLSN: created!.metadata.lsn } });
     expect(deleted).not.toHaveProperty("current");
@@ -138,9 +145,11 @@ describe("all versions and deletes change feed", () => {
     expect(deleted!.metadata).toMatchObject({ operationType: "delete", id: "a", partitionKey: { tenant: "t" }, previousImageLSN: replaced!.metadata.lsn, timeToLiveExpired: false });
     expect(createdNone).toMatchObject({ current: { id: "b" }, metadata: { operationType: "create" } });
     expect(deletedNone!.metadata).toMatchObject({ operationType: "delete", id: "b", partitionKey: {} });
-    const lsns = page.result.map((item) => (item as unknown as { metadata: { lsn: number } }).metadata.lsn);
-    expect(lsns).toEqual([...lsns].sort((x, y) => x - y));
-    expect((await iterator.readNext()).statusCode).toBe(304);
+    expect(changes).toHaveLength(5);
+    for (const id of ["a", "b"]) {
+      const lsns = changes.filter((change) => idOf(change) === id).map((change) => change.metadata.lsn as number);
+      expect(lsns).toEqual([...lsns].sort((x, y) => x - y));
+    }
   });
 
   it("names every level of a hierarchical key in a delete's metadata", async () => {
