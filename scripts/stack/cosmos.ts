@@ -19,9 +19,10 @@ export interface CosmosEmulatorOptions {
   startTimeoutMs?: number;
   /**
    * Answer every n-th document request with 429 (sub-status 3200) and this retry-after, as a
-   * throttled Cosmos DB account does: COSMOSDB_SERVER_THROTTLE_EVERY in the emulator's patch.
+   * throttled Cosmos DB account does: COSMOSDB_SERVER_THROTTLE_EVERY in the emulator's patch;
+   * `burst` requests in a row from each n-th on (COSMOSDB_SERVER_THROTTLE_BURST, default 1).
    */
-  throttle?: { every: number; retryAfterMs?: number };
+  throttle?: { every: number; retryAfterMs?: number; burst?: number };
   /**
    * Partition key ranges (physical partitions) of every new container, covering the effective
    * partition key space evenly: COSMOSDB_SERVER_PARTITION_RANGES in the emulator's patch. More
@@ -100,6 +101,7 @@ function emulatorEnv(options: CosmosEmulatorOptions): NodeJS.ProcessEnv {
   if (throttle) {
     env.COSMOSDB_SERVER_THROTTLE_EVERY = String(throttle.every);
     env.COSMOSDB_SERVER_THROTTLE_RETRY_AFTER_MS = String(throttle.retryAfterMs ?? 10);
+    env.COSMOSDB_SERVER_THROTTLE_BURST = String(throttle.burst ?? 1);
   }
   if (partitionRanges !== undefined) env.COSMOSDB_SERVER_PARTITION_RANGES = String(partitionRanges);
   if (replicaLagMs !== undefined) env.COSMOSDB_SERVER_REPLICA_LAG_MS = String(replicaLagMs);

@@ -14,6 +14,8 @@ export interface ChangeVersion {
   /** The document's `_ts`, or a delete's `crts` (seconds). */
   readonly version: number;
   readonly deleted: boolean;
+  /** The version's `_etag`, which tells apart two versions of the same second. */
+  readonly etag?: string;
 }
 
 /**
@@ -40,7 +42,8 @@ function versionOf(change: unknown): ChangeVersion | undefined {
   const metadata = isObject(change.metadata) ? change.metadata : undefined;
   if (metadata?.operationType === "delete") return typeof metadata.crts === "number" ? { version: metadata.crts, deleted: true } : undefined;
   const document = isObject(change.current) ? change.current : change;
-  return typeof document._ts === "number" ? { version: document._ts, deleted: false } : undefined;
+  if (typeof document._ts !== "number") return undefined;
+  return { version: document._ts, deleted: false, ...(typeof document._etag === "string" ? { etag: document._etag } : {}) };
 }
 
 function keyOf(paths: readonly string[], change: unknown): DocKey | null {

@@ -25,11 +25,14 @@ const DEFAULT_DEAD_LETTER_REASON = "rejected";
 /** The enqueue script's mark of a duplicate in its outcomes string. */
 const ONE = "1".charCodeAt(0);
 
-/** A stored version record "<version>:<deleted>:<recorded at>" (recordVersions-1.lua). */
+/** A stored version record "<version>:<deleted>:<recorded at>:<etag>" (recordVersions-1.lua). */
 function parseVersion(raw: string): RecordedVersion | undefined {
-  const [version, deleted, recordedAt] = raw.split(":").map(Number);
+  const [versionText, deletedText, recordedAtText, ...etagParts] = raw.split(":");
+  const version = Number(versionText);
+  const recordedAt = Number(recordedAtText);
   if (!Number.isFinite(version) || !Number.isFinite(recordedAt)) return undefined;
-  return { version: version!, deleted: deleted === 1, recordedAt: recordedAt!, raw };
+  const etag = etagParts.join(":");
+  return { version, deleted: deletedText === "1", recordedAt, raw, ...(etag ? { etag } : {}) };
 }
 
 export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
@@ -182,7 +185,7 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
     async recordVersions(entries, now) {
       checkTime(now);
       for (const chunk of chunks(entries)) {
-        await run("recordVersions", [now, ...chunk.flatMap(({ member, version, deleted }) => [member, version, deleted ? "1" : "0"])]);
+        await run("recordVersions", [now, ...chunk.flatMap(({ member, version, deleted, etag }) => [member, version, deleted ? "1" : "0", etag ?? ""])]);
       }
     },
 

@@ -82,6 +82,8 @@ export interface RecordedVersion {
   readonly deleted: boolean;
   /** When it was recorded (ms). */
   readonly recordedAt: number;
+  /** The changed document's `_etag`: tells two versions of one second apart. Absent for a delete. */
+  readonly etag?: string;
   /** The stored record as read, to clear exactly it once the sync has caught up. */
   readonly raw: string;
 }
@@ -123,7 +125,7 @@ export interface SourceQueue {
   purgeDeadLetters(members?: readonly string[]): Promise<number>;
   markSynced(now: number): Promise<void>;
   /** Records the version capture saw for each key; a key keeps the newest one. */
-  recordVersions(entries: readonly { member: string; version: number; deleted: boolean }[], now: number): Promise<void>;
+  recordVersions(entries: readonly { member: string; version: number; deleted: boolean; etag?: string }[], now: number): Promise<void>;
   /** The recorded version of each member, in order; undefined where none is recorded. */
   versions(members: readonly string[]): Promise<(RecordedVersion | undefined)[]>;
   /** Forgets records the sync has caught up with (each as `versions` returned it). */

@@ -46,6 +46,9 @@ export async function settle(deps: SyncDeps, claim: Claim, settlement: Settlemen
       "batch settled with dead letters or stale leases",
     );
   }
+  if (report.deferred) {
+    logger.info({ source: source.name, deferred: report.deferred, retryInMs: deps.options.staleReadRetryMs }, "stale reads: Cosmos served versions older than captured; reading them again");
+  }
   if (settlement.pause) {
     const { dependency, kind, retryAfterMs, message } = settlement.pause;
     logger.warn({ source: source.name, dependency, kind, released: report.released, retryInMs: retryAfterMs, reason: message.slice(0, 300) }, "sync paused: keys released without spending an attempt");

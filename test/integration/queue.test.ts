@@ -452,11 +452,11 @@ describe("errors", () => {
 describe("version records", () => {
   it("keep the newest change per key, a later record winning at an equal version", async () => {
     const { queue } = newQueue();
-    await queue.recordVersions([{ member: member("a"), version: 100, deleted: false }], T);
+    await queue.recordVersions([{ member: member("a"), version: 100, deleted: false, etag: '"e-100"' }], T);
     await queue.recordVersions([{ member: member("a"), version: 90, deleted: true }], T + 1);
     await queue.recordVersions([{ member: member("b"), version: 50, deleted: false }, { member: member("b"), version: 50, deleted: true }], T + 2);
     const [a, b, none] = await queue.versions([member("a"), member("b"), member("zzz")]);
-    expect(a).toMatchObject({ version: 100, deleted: false, recordedAt: T });
+    expect(a).toMatchObject({ version: 100, deleted: false, recordedAt: T, etag: '"e-100"' });
     expect(b).toMatchObject({ version: 50, deleted: true, recordedAt: T + 2 });
     expect(none).toBeUndefined();
   });
@@ -475,6 +475,6 @@ describe("version records", () => {
   it("refuses a malformed record with BAD_ARGUMENT", async () => {
     const { keys } = newQueue();
     registerScripts(redis);
-    await expect(runScript(redis, keys, "recordVersions", [T, member("a"), "soon", "0"])).rejects.toBeInstanceOf(QueueScriptError);
+    await expect(runScript(redis, keys, "recordVersions", [T, member("a"), "soon", "0", ""])).rejects.toBeInstanceOf(QueueScriptError);
   });
 });

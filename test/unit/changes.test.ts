@@ -38,12 +38,12 @@ describe("keysFromChanges", () => {
 
   it("gives each change its Cosmos version: a document's _ts, a delete's crts", () => {
     const changes = [
-      { id: "a", tenant: "t", _ts: 100 },
+      { id: "a", tenant: "t", _ts: 100, _etag: '"e1"' },
       { current: { id: "b", tenant: "t", _ts: 101 }, metadata: { operationType: "replace", lsn: 7, crts: 101 } },
       { metadata: { operationType: "delete", id: "c", partitionKey: { tenant: "t" }, lsn: 8, crts: 102 } },
     ];
     expect(keysFromChanges(source, changes).versions).toEqual([
-      { version: 100, deleted: false },
+      { version: 100, deleted: false, etag: '"e1"' },
       { version: 101, deleted: false },
       { version: 102, deleted: true },
     ]);

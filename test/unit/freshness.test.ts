@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { RecordedVersion } from "../../shared/queue/types.js";
 import { deleteVersion, isStaleRead } from "../../shared/sync/freshness.js";
 
-const record = (version: number, deleted: boolean, recordedAt = 1_000_000): RecordedVersion => ({ version, deleted, recordedAt, raw: `${version}:${deleted ? 1 : 0}:${recordedAt}` });
+const record = (version: number, deleted: boolean, recordedAt = 1_000_000, etag?: string): RecordedVersion => ({
+  version,
+  deleted,
+  recordedAt,
+  raw: `${version}:${deleted ? 1 : 0}:${recordedAt}:${etag ?? ""}`,
+  ...(etag ? { etag } : {}),
+});
 
 describe("freshness of a Cosmos read against the change capture saw", () => {
   const now = 1_000_500;
@@ -21,6 +27,12 @@ describe("freshness of a Cosmos read against the change capture saw", () => {
     // Recreated after its delete.
     expect(isStaleRead(record(200, true), { _ts: 201 }, now, grace)).toBe(false);
     expect(isStaleRead(undefined, null, now, grace)).toBe(false);
+  });
+
+  it("tells two versions of the same second apart by their _etag", () => {
+    expect(isStaleRead(record(200, false, 1_000_000, "e2"), { _ts: 200, _etag: "e1" }, now, grace)).toBe(true);
+    expect(isStaleRead(record(200, false, 1_000_000, "e2"), { _ts: 200, _etag: "e2" }, now, grace)).toBe(false);
+    expect(isStaleRead(record(200, false, 1_000_000, "e2"), { _ts: 201, _etag: "e3" }, now, grace)).toBe(false);
   });
 
   it("believes any read once the grace has passed", () => {

@@ -2,7 +2,7 @@
   Forgets the recorded versions that a settled read has caught up with.
 
   Input:
-    KEYS[1] versions   hash member -> "<version>:<deleted 0|1>:<recorded at ms>"
+    KEYS[1] versions   hash member -> "<version>:<deleted 0|1>:<recorded at ms>:<etag>"
 
     ARGV[1], ARGV[2], … pairs: member, the record as the sync read it before its Cosmos read
 
