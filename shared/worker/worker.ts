@@ -57,6 +57,12 @@ export async function startWorker(config: Config, { logger, clock, ...servicesOp
   const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 1048576);
   logger.info({ url, sources: [...services.sources.keys()], sync: config.worker.sync, heapLimitMb }, "worker listening");
 
+  // A source whose container does not exist is said at start, in one line an operator can act on,
+  // rather than first seen as an open circuit; the sync then waits for it with the circuit open.
+  void services.health().then(({ cosmos }) => {
+    if (cosmos && !cosmos.ok && /container not found/.test(cosmos.error ?? "")) logger.error({ err: cosmos.error }, "a source's Cosmos container does not exist; its sync waits until it does");
+  });
+
   const loops: Promise<void>[] = [];
   if (config.capture.enabled) loops.push(...startCapture(services, stopping.signal));
   let reaper: NodeJS.Timeout | undefined;

@@ -6,7 +6,9 @@ import { loadConfig } from "../../shared/config/index.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { runSyncPass } from "../../shared/sync/pass.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
-import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { messageOf } from "./support/logs.js";
+import { spawnWorker } from "./support/workers.js";
 
 const DOCS = 40;
 
@@ -77,6 +79,20 @@ describe("fault: the source's container does not exist", () => {
     const health = await services.health();
     expect(health.cosmos).toMatchObject({ ok: false, error: expect.stringContaining(`container not found: driftless-test/${source.name}`) });
     expect(services.circuitStates!().cosmos).not.toBe("closed");
+
+    // A worker started on such a source says so at start, naming the container.
+    const worker = spawnWorker("missing-container", source.env);
+    try {
+      await eventually(
+        async () => {
+          const line = worker.logs().find((logged) => messageOf(logged) === "a source's Cosmos container does not exist; its sync waits until it does");
+          expect(String(line?.["error.message"])).toContain(`driftless-test/${source.name}`);
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+    } finally {
+      await worker.kill();
+    }
   }, 120_000);
 });
 
