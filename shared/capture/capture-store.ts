@@ -31,7 +31,8 @@ export interface CaptureStore {
 const SCRIPTS = { saveCheckpoint: 3 } as const;
 const registered = new WeakSet<RedisClient>();
 
-function register(redis: RedisClient) {
+/** Defines the capture scripts on the connection; before its first command (see registerLeaseScripts). */
+export function registerCaptureScripts(redis: RedisClient): void {
   if (registered.has(redis)) return;
   const dir = findLuaDir(import.meta.url, "shared/capture/lua");
   for (const [name, keys] of Object.entries(SCRIPTS)) {
@@ -43,7 +44,7 @@ function register(redis: RedisClient) {
 type ScriptCall = (...args: (string | number)[]) => Promise<number>;
 
 export function createCaptureStore(redis: RedisClient, prefix: string, source: string): CaptureStore {
-  register(redis);
+  registerCaptureScripts(redis);
   queueKeys(prefix, source); // validates both names the way the queue does
   const base = `${prefix}:{${source}}`;
   const lease = `${base}:capture:lease`;

@@ -51,11 +51,19 @@ return 0
 
 const registered = new WeakSet<RedisClient>();
 
+/**
+ * Defines the lease scripts on the connection. Call it before the connection's first command:
+ * with auto-pipelining, a command defined while a pipeline of the same tick is already open is
+ * missing from that pipeline, and the call fails ("pipeline[functionName] is not a function").
+ */
+export function registerLeaseScripts(redis: RedisClient): void {
+  if (registered.has(redis)) return;
+  for (const [script, lua] of Object.entries(SCRIPTS)) redis.defineCommand(`driftless_lease_${script}`, { lua, numberOfKeys: 1 });
+  registered.add(redis);
+}
+
 function command(redis: RedisClient, name: keyof typeof SCRIPTS): (...args: (string | number)[]) => Promise<number> {
-  if (!registered.has(redis)) {
-    for (const [script, lua] of Object.entries(SCRIPTS)) redis.defineCommand(`driftless_lease_${script}`, { lua, numberOfKeys: 1 });
-    registered.add(redis);
-  }
+  registerLeaseScripts(redis);
   const call = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>)[`driftless_lease_${name}`]!;
   return call.bind(redis);
 }
