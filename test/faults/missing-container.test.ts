@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isTerminal } from "../../shared/jobs/store.js";
-import { runJobLoop } from "../../shared/jobs/loop.js";
-import type { Job } from "../../shared/jobs/types.js";
 import { loadConfig } from "../../shared/config/index.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { runSyncPass } from "../../shared/sync/pass.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { runJobToEnd } from "../setup/jobs.js";
 import { messageOf } from "./support/logs.js";
 import { spawnWorker } from "./support/workers.js";
 
@@ -43,20 +41,7 @@ describe("fault: the source's container does not exist", () => {
     await source.container.delete();
     const queue = services.sources.get(source.name)!.queue;
 
-    const stop = new AbortController();
-    const jobLoop = runJobLoop(services.jobs, { pollMs: 50, logger: silentLogger, signal: stop.signal });
-    let job: Job | undefined;
-    try {
-      job = await services.jobs.start("reconcile", source.name);
-      const deadline = Date.now() + 60_000;
-      while (job && !isTerminal(job.state) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        job = await services.jobs.get(job.id);
-      }
-    } finally {
-      stop.abort();
-      await jobLoop;
-    }
+    const job = await runJobToEnd(services, "reconcile", source.name);
     // Nothing the reconcile read said "deleted": every key is unsure and goes back to the sync.
     expect(job).toMatchObject({ state: "succeeded", scanned: DOCS, missing: 0 });
 
@@ -105,23 +90,6 @@ describe("fault: the source's container does not exist", () => {
 describe("fault: reconcile finds most of the index missing from Cosmos", () => {
   const PAGE = 5;
 
-  async function reconcile(services: Services, sourceName: string): Promise<Job> {
-    const stop = new AbortController();
-    const jobLoop = runJobLoop(services.jobs, { pollMs: 50, logger: silentLogger, signal: stop.signal });
-    try {
-      let job: Job | undefined = await services.jobs.start("reconcile", sourceName);
-      const deadline = Date.now() + 60_000;
-      while (job && !isTerminal(job.state) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        job = await services.jobs.get(job.id);
-      }
-      return job!;
-    } finally {
-      stop.abort();
-      await jobLoop;
-    }
-  }
-
   it("stops before deleting more than the configured share, and deletes them all once the share allows it", async () => {
     const source = await createTestSource({ env: { RECONCILE_BATCH_SIZE: String(PAGE), RECONCILE_MAX_DELETE_SHARE: "0.25" } });
     let services = createServices(source.config, silentLogger);
@@ -135,7 +103,7 @@ describe("fault: reconcile finds most of the index missing from Cosmos", () => {
       // Half the container gone behind the index's back.
       for (const doc of docs.slice(0, DOCS / 2)) await source.container.item(doc.id, doc.tenant).delete();
 
-      const stopped = await reconcile(services, source.name);
+      const stopped = await runJobToEnd(services, "reconcile", source.name);
       console.log(`[fault reconcile-guard] ${JSON.stringify({ state: stopped.state, missing: stopped.missing, enqueued: stopped.enqueued, lastError: stopped.lastError })}`);
       expect(stopped.state).toBe("failed");
       expect(stopped.lastError).toMatch(/reconcile stopped: \d+ of the 40 indexed documents .* RECONCILE_MAX_DELETE_SHARE \(25%\)/);
@@ -146,7 +114,7 @@ describe("fault: reconcile finds most of the index missing from Cosmos", () => {
 
       await services.close();
       services = createServices(loadConfig({ ...source.env, RECONCILE_MAX_DELETE_SHARE: "1" }), silentLogger);
-      const allowed = await reconcile(services, source.name);
+      const allowed = await runJobToEnd(services, "reconcile", source.name);
       expect(allowed.state).toBe("succeeded");
       await runSyncPass(services, { budgetMs: 30_000, untilIdle: true });
       expect((await source.indexed()).size).toBe(DOCS / 2);

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isTerminal } from "../../shared/jobs/store.js";
-import { runJobLoop } from "../../shared/jobs/loop.js";
-import type { Job, JobKind } from "../../shared/jobs/types.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { runJobToEnd } from "../setup/jobs.js";
 import { spawnWorker } from "../setup/worker-process.js";
 
 /**
@@ -34,21 +32,7 @@ describe("hierarchical partition keys end to end", () => {
     await source?.dispose();
   });
 
-  async function runJob(kind: JobKind): Promise<Job> {
-    const stop = new AbortController();
-    const loop = runJobLoop(services.jobs, { pollMs: 50, logger: silentLogger, signal: stop.signal });
-    try {
-      let job: Job | undefined = await services.jobs.start(kind, source.name);
-      while (job && !isTerminal(job.state)) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        job = await services.jobs.get(job.id);
-      }
-      return job!;
-    } finally {
-      stop.abort();
-      await loop;
-    }
-  }
+  const runJob = (kind: "reimport" | "reconcile") => runJobToEnd(services, kind, source.name);
 
   it("captures, syncs, reimports and reconciles one id under two full keys", async () => {
     const worker = spawnWorker(source.env);
