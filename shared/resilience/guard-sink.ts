@@ -1,4 +1,4 @@
-import type { ItemOutcome, Sink, SinkOp } from "../elastic/types.js";
+import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../elastic/types.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { Circuit } from "./circuit.js";
 import { bulkRequestFailure } from "./classify.js";
@@ -20,9 +20,9 @@ import { DependencyPause } from "./errors.js";
  */
 export function guardSink(sink: Sink, circuit: Circuit, backoff: Backoff = createBackoff({ initialMs: 500, maxMs: 30_000 })): Sink {
   return {
-    async write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
+    async write(alias: string, ops: readonly SinkOp[], guard?: WriteGuard): Promise<ItemOutcome[]> {
       const outcomes = await circuit.execute(
-        () => sink.write(alias, ops),
+        () => sink.write(alias, ops, guard),
         (result) => bulkRequestFailure(result) !== undefined,
       );
       const failure = bulkRequestFailure(outcomes);

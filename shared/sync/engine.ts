@@ -13,7 +13,7 @@ import { createMapper, type DocumentMapper } from "./mapper.js";
 import { emptySettlement, releaseAfter, retryAfter, type Settlement } from "./settlement.js";
 import { emptyReport, type BatchReport } from "./report.js";
 import { settle } from "./settle.js";
-import { keepLeaseForWrite, writeChunks } from "./write.js";
+import { writeChunks } from "./write.js";
 
 export interface SyncOptions {
   /** Keys claimed per batch. @defaultValue 500 */
@@ -112,11 +112,10 @@ export async function syncBatch(deps: SyncDeps, parent: Context = ROOT_CONTEXT):
   endClaimSpan(deps, batchContext, claimedFrom, claim.items.length);
   try {
     const settlement = emptySettlement();
-    const ops = await readAndMap(deps, claim, settlement, batchContext);
-    const writable = await keepLeaseForWrite(deps, claim, ops, settlement);
-    // The one write target today: the source's alias. A second target (a new index version during
-    // a rebuild) is one more writeChunks call whose outcomes join the same settlement.
-    await writeChunks(deps, deps.source.index, writable, settlement, batchContext);
+    const writable = await readAndMap(deps, claim, settlement, batchContext);
+    // The one write target: the source's alias (during a rebuild the sink writes the new index
+    // version too; shared/jobs/write-targets.ts).
+    await writeChunks(deps, claim, deps.source.index, writable, settlement, batchContext);
 
     const report = await inSpan(tracerOf(deps), "driftless.queue.settle", batchContext, { kind: SpanKind.CLIENT, attributes: { "db.system.name": DEPENDENCY_SYSTEMS.redis } }, () =>
       settle(deps, claim, settlement, writable),

@@ -4,10 +4,15 @@ import type { Claim } from "../queue/types.js";
 import { DEPENDENCY_SYSTEMS, inSpan, noopTracer } from "../telemetry/spans.js";
 import { chunkByBytes, estimateBytes } from "./chunk.js";
 import type { SyncDeps } from "./engine.js";
+import { LeaseLostError, leaseGuard } from "./lease-guard.js";
 import { recordOutcomes, releaseAfter, type Settlement } from "./settlement.js";
 
 /**
  * Writes `ops` to one target (an alias) in byte-sized bulk requests and records every outcome.
+ *
+ * Each chunk's keys are guarded (lease-guard.ts): before every bulk request the chunk's leases
+ * must cover the request, or are extended; a chunk whose leases were lost is not sent and its keys
+ * are released (those another worker holds now stay its own), and the next chunk goes on.
  *
  * The sink throws when the request as a whole cannot be written: Elasticsearch is down, throttling
  * or its circuit is open (a DependencyPause from the resilience guard), or it refused the request
@@ -19,14 +24,22 @@ import { recordOutcomes, releaseAfter, type Settlement } from "./settlement.js";
  * Each request is a `driftless.elasticsearch.bulk` span under `parent`: documents, estimated body
  * bytes (chunk.ts's estimate) and items refused.
  */
-export async function writeChunks(deps: SyncDeps, target: string, ops: readonly SinkOp[], settlement: Settlement, parent: Context = ROOT_CONTEXT): Promise<void> {
+export async function writeChunks(
+  deps: SyncDeps,
+  claim: Claim,
+  target: string,
+  ops: readonly SinkOp[],
+  settlement: Settlement,
+  parent: Context = ROOT_CONTEXT,
+): Promise<void> {
   const chunks = [...chunkByBytes(ops, deps.options.batchMaxBytes)];
   const tracer = deps.tracer ?? noopTracer;
   for (const [index, chunk] of chunks.entries()) {
+    const members = chunk.map((op) => op.member);
     try {
       const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.elasticsearch, "db.operation.name": "bulk", "driftless.bulk.docs": chunk.length };
       const outcomes = await inSpan(tracer, "driftless.elasticsearch.bulk", parent, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-        const result = await deps.sink.write(target, chunk);
+        const result = await deps.sink.write(target, chunk, leaseGuard(deps, claim, members));
         if (span.isRecording()) {
           span.setAttributes({
             "driftless.bulk.bytes": chunk.reduce((n, op) => n + estimateBytes(op), 0),
@@ -37,28 +50,14 @@ export async function writeChunks(deps: SyncDeps, target: string, ops: readonly 
       });
       recordOutcomes(settlement, outcomes);
     } catch (error) {
+      if (error instanceof LeaseLostError) {
+        deps.logger.warn({ source: deps.source.name, keys: members.length, reason: error.message }, "leases lost before a bulk request; releasing the chunk unsent");
+        settlement.released.push(...members);
+        continue;
+      }
       const unwritten = chunks.slice(index).flatMap((rest) => rest.map((op) => op.member));
       releaseAfter(settlement, unwritten, error);
       return;
     }
   }
-}
-
-/**
- * A write must finish while this holder still owns the keys, or a second worker could claim
- * them and two writers would race. When the read left too little lease for a full write
- * timeout, the leases are extended first. If some had expired already (which ones is not reported
- * per key), the whole write is dropped and its keys released: the still-held ones come back
- * through the queue, the expired ones belong to their new holder.
- */
-export async function keepLeaseForWrite(deps: SyncDeps, claim: Claim, ops: SinkOp[], settlement: Settlement): Promise<SinkOp[]> {
-  const { clock, options } = deps;
-  const needed = options.writeTimeoutMs + 1000;
-  if (ops.length === 0 || claim.leaseDeadline - clock.now() > needed) return ops;
-  const members = ops.map((op) => op.member);
-  const result = await deps.queue.extend(claim.token, members, Math.max(options.leaseMs, needed * 2), clock.now());
-  if (result.stale === 0) return ops;
-  deps.logger.warn({ source: deps.source.name, stale: result.stale }, "leases expired before the write; releasing those keys");
-  settlement.released.push(...members);
-  return [];
 }
