@@ -15,7 +15,7 @@ const SETTLE_OR_DEAD = [...SETTLE, "dead", "deadinfo", "deadseq", "meta"] as con
  */
 export const SCRIPTS = {
   enqueue: ["live", "bulk", "inflight", "dirty", "attempts", "errors", "dead", "deadinfo", "deadseq"],
-  claim: ["live", "bulk", "inflight", "lease", "lane", "attempts"],
+  claim: ["live", "bulk", "inflight", "lease", "lane", "attempts", "claims", "claimexpiry"],
   ack: SETTLE,
   release: SETTLE,
   retry: SETTLE_OR_DEAD,

@@ -16,8 +16,10 @@ export interface GuardQueueOptions {
  * call with a short jittered backoff, which bridges a Redis restart or failover of a second or two
  * without failing a batch: enqueue (deduplicated), the settling calls (a repeat finds the lease
  * already taken and counts it stale), extend, reap, stats, listing, redrive and purge. `claim` is
- * not retried: if a claim ran but its answer was lost, a second claim would take more keys while
- * the first ones sit leased until the reaper returns them.
+ * not retried: a retry is a new claim with a new token, and if the first one ran but its answer
+ * was lost, its keys would sit leased until the reaper returns them. (ioredis's own resend of the
+ * same command after a reconnect carries the same token, and the claim script answers it with the
+ * same keys: claim-8.lua.)
  */
 export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQueueOptions = {}): SourceQueue {
   const { attempts = 3, initialDelayMs = 100 } = options;

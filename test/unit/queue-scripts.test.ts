@@ -108,6 +108,8 @@ describe("queueKeys", () => {
       deadseq: "driftless:{orders}:deadseq",
       meta: "driftless:{orders}:meta",
       versions: "driftless:{orders}:versions",
+      claims: "driftless:{orders}:claims",
+      claimexpiry: "driftless:{orders}:claimexpiry",
     });
   });
 
