@@ -22,6 +22,7 @@ export const SCRIPTS = {
   deadLetter: SETTLE_OR_DEAD,
   reap: SETTLE_OR_DEAD,
   extend: ["inflight", "lease"],
+  reject: ["live", "bulk", "inflight", "dead", "deadinfo", "deadseq", "meta", "attempts", "errors"],
   stats: ["live", "bulk", "inflight", "dirty", "dead", "meta"],
   listDeadLetters: ["dead", "deadinfo"],
   listDeadLettersAfter: ["deadseq", "deadinfo"],
@@ -47,6 +48,7 @@ export interface ScriptReplies {
   deadLetter: Counts2;
   reap: Counts2;
   extend: Counts2;
+  reject: number;
   stats: [number, number, number, number, number, number, number, string | null];
   listDeadLetters: (string | null)[];
   /** member, info JSON, sequence number, … */

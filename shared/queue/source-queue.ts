@@ -107,6 +107,15 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
       });
     },
 
+    async reject(failures, { lane, now }) {
+      checkTime(now);
+      checkLane(lane);
+      checkMembers(failures.map((f) => f.member));
+      return sum(chunks(failures), (chunk) =>
+        run("reject", [now, lane, ...chunk.flatMap((f) => [f.member, f.reason ?? DEFAULT_DEAD_LETTER_REASON, clip(f.error)])]),
+      );
+    },
+
     async extend(token, members, leaseMs, now) {
       checkTime(now);
       checkCount(leaseMs, "leaseMs");

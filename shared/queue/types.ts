@@ -110,6 +110,11 @@ export interface SourceQueue {
   retry(token: string, failures: readonly Failure[], now: number): Promise<RetryResult>;
   deadLetter(token: string, failures: readonly Failure[], now: number): Promise<SettleResult>;
   release(token: string, members: readonly string[], now: number): Promise<SettleResult>;
+  /**
+   * Dead-letters keys that cannot be processed at all (capture's unusable partition keys), unless
+   * already dead-lettered, pending or in flight; returns how many were dead-lettered now.
+   */
+  reject(failures: readonly Failure[], options: { lane: Lane; now: number }): Promise<number>;
   /** Extends the leases this token holds, for work that runs longer than expected. */
   extend(token: string, members: readonly string[], leaseMs: number, now: number): Promise<SettleResult>;
   /** Expired leases back to pending; each counts as a failed attempt (a key that kills its worker must not loop forever). */

@@ -15,7 +15,7 @@ export interface GuardQueueOptions {
  * The Redis queue behind its circuit breaker. Calls that are safe to repeat are retried inside the
  * call with a short jittered backoff, which bridges a Redis restart or failover of a second or two
  * without failing a batch: enqueue (deduplicated), the settling calls (a repeat finds the lease
- * already taken and counts it stale), extend, reap, stats, listing, redrive and purge. `claim` is
+ * already taken and counts it stale), reject (a letter is written once), extend, reap, stats, listing, redrive and purge. `claim` is
  * not retried: a retry is a new claim with a new token, and if the first one ran but its answer
  * was lost, its keys would sit leased until the reaper returns them. (ioredis's own resend of the
  * same command after a reconnect carries the same token, and the claim script answers it with the
@@ -39,6 +39,7 @@ export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQ
     retry: (token, failures, now) => repeatable(() => queue.retry(token, failures, now)),
     deadLetter: (token, failures, now) => repeatable(() => queue.deadLetter(token, failures, now)),
     release: (token, members, now) => repeatable(() => queue.release(token, members, now)),
+    reject: (failures, options) => repeatable(() => queue.reject(failures, options)),
     extend: (token, members, leaseMs, now) => repeatable(() => queue.extend(token, members, leaseMs, now)),
     reap: (now, max) => repeatable(() => queue.reap(now, max)),
     stats: (now) => repeatable(() => queue.stats(now)),

@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, SpanKind, trace, type Context, type Span, type Tracer } f
 import type { SourceConfig } from "../config/source.js";
 import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
+import { invalidKeyReason } from "../core/keys.js";
 import type { ReadResult, SourceReader } from "../cosmos/reader.js";
 import type { Sink, SinkOp } from "../elastic/types.js";
 import type { Claim, RecordedVersion, SourceQueue } from "../queue/types.js";
@@ -166,7 +167,14 @@ function endClaimSpan(deps: SyncDeps, batchContext: Context, from: number, keys:
  * When Cosmos cannot serve the batch at all, every key is released (see guardReader).
  */
 async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, batchContext: Context): Promise<SinkOp[]> {
-  const members = claim.items.map((item) => item.member);
+  const items = claim.items.filter((item) => {
+    // A key capture dead-lettered for its partition key (core/keys.ts), redriven: no read can find it.
+    const invalid = invalidKeyReason(item.key.pk);
+    if (invalid !== undefined) settlement.dead.push({ member: item.member, reason: invalid, error: `the key cannot be read from Cosmos: ${invalid}` });
+    return invalid === undefined;
+  });
+  if (items.length === 0) return [];
+  const members = items.map((item) => item.member);
   const readAtSeconds = Math.floor(deps.clock.now() / 1000);
   let records: (RecordedVersion | undefined)[];
   let results: ReadResult[];
@@ -178,9 +186,9 @@ async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, 
     return [];
   }
   try {
-    const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.cosmos, "driftless.keys": claim.items.length };
+    const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.cosmos, "driftless.keys": items.length };
     results = await inSpan(tracerOf(deps), "driftless.cosmos.read", batchContext, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-      const read = await deps.reader.read(claim.items);
+      const read = await deps.reader.read(items);
       if (span.isRecording()) span.setAttribute("driftless.errors", read.reduce((n, result) => n + ("error" in result ? 1 : 0), 0));
       return read;
     });
@@ -191,7 +199,7 @@ async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, 
   }
 
   const mapper = mapperFor(deps.source);
-  const byMember = new Map(claim.items.map((item, i) => [item.member, { item, record: records[i] }]));
+  const byMember = new Map(items.map((item, i) => [item.member, { item, record: records[i] }]));
   const now = deps.clock.now();
   const ops: SinkOp[] = [];
   for (const result of results) {
