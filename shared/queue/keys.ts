@@ -37,6 +37,8 @@ export interface QueueKeys {
   readonly claims: string;
   /** Sorted set claim token → its lease deadline (ms), when `claims` forgets it. */
   readonly claimexpiry: string;
+  /** Hash member → "<cap>:<solo>:<at>": bulk requests with this key timed out (recordTimeouts-3.lua). */
+  readonly timeouts: string;
 }
 
 export type QueueKeyName = keyof QueueKeys;
@@ -72,5 +74,6 @@ export function queueKeys(prefix: string, source: string): QueueKeys {
     versions: `${base}:versions`,
     claims: `${base}:claims`,
     claimexpiry: `${base}:claimexpiry`,
+    timeouts: `${base}:timeouts`,
   });
 }

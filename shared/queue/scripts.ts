@@ -30,6 +30,7 @@ export const SCRIPTS = {
   purgeDeadLetters: ["dead", "deadinfo", "deadseq"],
   markSynced: ["meta"],
   recordVersions: ["versions"],
+  recordTimeouts: ["lease", "timeouts", "meta"],
   clearVersions: ["versions"],
 } as const satisfies Record<string, readonly QueueKeyName[]>;
 
@@ -57,6 +58,7 @@ export interface ScriptReplies {
   purgeDeadLetters: number;
   markSynced: number;
   recordVersions: number;
+  recordTimeouts: number[];
   clearVersions: number;
 }
 

@@ -92,6 +92,16 @@ export interface NumberedDeadLetter {
   readonly letter: DeadLetter;
 }
 
+/** Bulk requests with a key in them timed out (shared/sync/bisect.ts). */
+export interface TimeoutRecord {
+  /** The most keys to send in one request with this one. */
+  readonly cap: number;
+  /** Times it timed out alone in a request (counted as recordTimeouts-3.lua says). */
+  readonly solo: number;
+  /** When it last timed out (ms). */
+  readonly at: number;
+}
+
 export interface RetryPolicy {
   /** After this many failed attempts a key is dead-lettered. @defaultValue 10 */
   readonly maxAttempts: number;
@@ -131,6 +141,15 @@ export interface SourceQueue {
   recordVersions(entries: readonly { member: string; version: number; deleted: boolean }[], now: number): Promise<void>;
   /** The recorded version of each member, in order; undefined where none is recorded. */
   versions(members: readonly string[]): Promise<(RecordedVersion | undefined)[]>;
+  /** The timeout record of each member, in order; undefined where none is kept. */
+  timeouts(members: readonly string[]): Promise<(TimeoutRecord | undefined)[]>;
+  /**
+   * Records that a request of `size` keys with these members timed out; per member, the times it
+   * timed out alone so far, or -1 where `token` no longer holds it.
+   */
+  recordTimeouts(token: string, members: readonly string[], size: number, now: number): Promise<number[]>;
+  /** Forgets the timeout records of members whose request was answered, or that were dead-lettered. */
+  clearTimeouts(members: readonly string[]): Promise<void>;
   /** Forgets records the sync has caught up with (each as `versions` returned it). */
   clearVersions(records: readonly { member: string; raw: string }[]): Promise<void>;
 }

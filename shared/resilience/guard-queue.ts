@@ -51,5 +51,8 @@ export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQ
     recordVersions: (entries, now) => repeatable(() => queue.recordVersions(entries, now)),
     versions: (members) => repeatable(() => queue.versions(members)),
     clearVersions: (records) => repeatable(() => queue.clearVersions(records)),
+    timeouts: (members) => repeatable(() => queue.timeouts(members)),
+    recordTimeouts: (token, members, size, now) => once(() => queue.recordTimeouts(token, members, size, now)),
+    clearTimeouts: (members) => repeatable(() => queue.clearTimeouts(members)),
   };
 }

@@ -2,13 +2,18 @@ import { ROOT_CONTEXT, SpanKind, type Context } from "@opentelemetry/api";
 import type { SinkOp } from "../elastic/types.js";
 import type { Claim } from "../queue/types.js";
 import { DEPENDENCY_SYSTEMS, inSpan, noopTracer } from "../telemetry/spans.js";
-import { chunkByBytes, estimateBytes } from "./chunk.js";
+import { describeError } from "../core/errors.js";
+import { BulkTimeoutPause } from "../resilience/errors.js";
+import { noteTimeout, planChunks, timeoutRecords } from "./bisect.js";
+import { estimateBytes } from "./chunk.js";
 import type { SyncDeps } from "./engine.js";
 import { LeaseLostError, leaseGuard } from "./lease-guard.js";
 import { recordOutcomes, releaseAfter, type Settlement } from "./settlement.js";
 
 /**
  * Writes `ops` to one target (an alias) in byte-sized bulk requests and records every outcome.
+ *
+ * Keys that timed out in earlier requests are sent apart, in smaller requests (bisect.ts).
  *
  * Each chunk's keys are guarded (lease-guard.ts): before every bulk request the chunk's leases
  * must cover the request, or are extended; a chunk whose leases were lost is not sent and its keys
@@ -32,32 +37,58 @@ export async function writeChunks(
   settlement: Settlement,
   parent: Context = ROOT_CONTEXT,
 ): Promise<void> {
-  const chunks = [...chunkByBytes(ops, deps.options.batchMaxBytes)];
+  const records = await timeoutRecords(deps, ops);
+  const chunks = planChunks(ops, records, deps.options.batchMaxBytes);
   const tracer = deps.tracer ?? noopTracer;
-  for (const [index, chunk] of chunks.entries()) {
-    const members = chunk.map((op) => op.member);
-    try {
-      const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.elasticsearch, "db.operation.name": "bulk", "driftless.bulk.docs": chunk.length };
-      const outcomes = await inSpan(tracer, "driftless.elasticsearch.bulk", parent, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-        const result = await deps.sink.write(target, chunk, leaseGuard(deps, claim, members));
-        if (span.isRecording()) {
-          span.setAttributes({
-            "driftless.bulk.bytes": chunk.reduce((n, op) => n + estimateBytes(op), 0),
-            "driftless.bulk.errors": result.reduce((n, outcome) => n + (outcome.outcome === "ok" ? 0 : 1), 0),
-          });
+  // Keys whose timeout records are done with: their request was answered, or they are dead letters.
+  const settledRecords: string[] = [];
+  try {
+    for (const [index, { ops: chunk, suspect }] of chunks.entries()) {
+      const members = chunk.map((op) => op.member);
+      try {
+        const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.elasticsearch, "db.operation.name": "bulk", "driftless.bulk.docs": chunk.length };
+        const outcomes = await inSpan(tracer, "driftless.elasticsearch.bulk", parent, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+          const result = await deps.sink.write(target, chunk, leaseGuard(deps, claim, members));
+          if (span.isRecording()) {
+            span.setAttributes({
+              "driftless.bulk.bytes": chunk.reduce((n, op) => n + estimateBytes(op), 0),
+              "driftless.bulk.errors": result.reduce((n, outcome) => n + (outcome.outcome === "ok" ? 0 : 1), 0),
+            });
+          }
+          return result;
+        });
+        recordOutcomes(settlement, outcomes);
+        settledRecords.push(...members.filter((member) => records.has(member)));
+      } catch (error) {
+        if (error instanceof LeaseLostError) {
+          deps.logger.warn({ source: deps.source.name, keys: members.length, reason: error.message }, "leases lost before a bulk request; releasing the chunk unsent");
+          settlement.released.push(...members);
+          continue;
         }
-        return result;
-      });
-      recordOutcomes(settlement, outcomes);
-    } catch (error) {
-      if (error instanceof LeaseLostError) {
-        deps.logger.warn({ source: deps.source.name, keys: members.length, reason: error.message }, "leases lost before a bulk request; releasing the chunk unsent");
-        settlement.released.push(...members);
-        continue;
+        if (error instanceof BulkTimeoutPause) {
+          settledRecords.push(...(await noteTimeout(deps, claim.token, members, error, settlement)));
+          settlement.pause ??= error;
+          // Split off because its keys timed out before: the requests after it go on (bisect.ts).
+          if (suspect) continue;
+          releaseAfter(settlement, chunks.slice(index + 1).flatMap((rest) => rest.ops.map((op) => op.member)), error);
+          return;
+        }
+        const unwritten = chunks.slice(index).flatMap((rest) => rest.ops.map((op) => op.member));
+        releaseAfter(settlement, unwritten, error);
+        return;
       }
-      const unwritten = chunks.slice(index).flatMap((rest) => rest.map((op) => op.member));
-      releaseAfter(settlement, unwritten, error);
-      return;
     }
+  } finally {
+    await forgetTimeouts(deps, settledRecords);
+  }
+}
+
+async function forgetTimeouts(deps: SyncDeps, members: readonly string[]): Promise<void> {
+  if (members.length === 0) return;
+  try {
+    await deps.queue.clearTimeouts(members);
+  } catch (error) {
+    // A record left behind only splits this key's next request once more.
+    deps.logger.warn({ source: deps.source.name, err: describeError(error) }, "could not forget bulk timeout records");
   }
 }

@@ -156,6 +156,32 @@ describe("claim", () => {
   });
 });
 
+describe("bulk timeout records", () => {
+  it("keep the size once, then halve it; count solo timeouts only when the source synced something since the last one", async () => {
+    const { queue } = newQueue();
+    await queue.enqueue([key("a"), key("b")], { lane: "live", now: T });
+    const { token, items } = await queue.claim({ max: 2, leaseMs: 60_000, now: T });
+    const [a, b] = items.map((item) => item.member) as [string, string];
+
+    expect(await queue.recordTimeouts(token, [a, b], 6, T)).toEqual([0, 0]);
+    expect(await queue.timeouts([a, b, member("never")])).toEqual([{ cap: 6, solo: 0, at: T }, { cap: 6, solo: 0, at: T }, undefined]);
+    expect(await queue.recordTimeouts(token, [a], 6, T + 1)).toEqual([0]);
+    expect(await queue.timeouts([a])).toEqual([{ cap: 3, solo: 0, at: T + 1 }]);
+
+    // Alone: the first solo timeout counts; a second one only after the source synced something.
+    expect(await queue.recordTimeouts(token, [a], 1, T + 2)).toEqual([1]);
+    expect(await queue.recordTimeouts(token, [a], 1, T + 3)).toEqual([1]);
+    expect(await queue.timeouts([a])).toEqual([{ cap: 1, solo: 1, at: T + 2 }]);
+    await queue.markSynced(T + 4);
+    expect(await queue.recordTimeouts(token, [a], 1, T + 5)).toEqual([2]);
+
+    // Another token's keys are left alone; records are forgotten on request.
+    expect(await queue.recordTimeouts("not-the-holder", [b], 1, T + 6)).toEqual([-1]);
+    await queue.clearTimeouts([a, b]);
+    expect(await queue.timeouts([a, b])).toEqual([undefined, undefined]);
+  });
+});
+
 describe("leases", () => {
   it("hands the key of a dead holder to another worker once the lease expires and refuses the old holder", async () => {
     const { queue } = newQueue();

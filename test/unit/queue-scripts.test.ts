@@ -110,6 +110,7 @@ describe("queueKeys", () => {
       versions: "driftless:{orders}:versions",
       claims: "driftless:{orders}:claims",
       claimexpiry: "driftless:{orders}:claimexpiry",
+      timeouts: "driftless:{orders}:timeouts",
     });
   });
 
