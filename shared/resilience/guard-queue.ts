@@ -15,11 +15,12 @@ export interface GuardQueueOptions {
  * The Redis queue behind its circuit breaker. Calls that are safe to repeat are retried inside the
  * call with a short jittered backoff, which bridges a Redis restart or failover of a second or two
  * without failing a batch: enqueue (deduplicated), the settling calls (a repeat finds the lease
- * already taken and counts it stale), reject (a letter is written once), extend, reap, stats, listing, redrive and purge. `claim` is
- * not retried: a retry is a new claim with a new token, and if the first one ran but its answer
- * was lost, its keys would sit leased until the reaper returns them. (ioredis's own resend of the
- * same command after a reconnect carries the same token, and the claim script answers it with the
- * same keys: claim-8.lua.)
+ * already taken and counts it stale), reject (a letter is written once), extend, reap, stats,
+ * listing, redrive, purge and the record reads and clears. `claim` is not retried: a retry is a
+ * new claim with a new token, and if the first one ran but its answer was lost, its keys would sit
+ * leased until the reaper returns them. (ioredis's own resend of the same command after a
+ * reconnect carries the same token, and the claim script answers it with the same keys:
+ * claim-8.lua.) Nor is recordTimeouts: a repeat would count a timeout twice.
  */
 export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQueueOptions = {}): SourceQueue {
   const { attempts = 3, initialDelayMs = 100 } = options;
