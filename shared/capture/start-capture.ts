@@ -1,9 +1,8 @@
 import type { Services } from "../runtime/services.js";
 import { openFeedRanges } from "../cosmos/change-feed.js";
 import { runCapture, type CaptureCounters } from "./capture-loop.js";
-import { waitForReplicas, type ReplicaWait } from "../queue/replica-wait.js";
-import type { RedisClient } from "../queue/scripts.js";
-import { createCaptureStore, type CaptureStore } from "./capture-store.js";
+import { createCaptureStore } from "./capture-store.js";
+import { waitingStore } from "./waiting-store.js";
 
 /** One change-feed reader per source (each waits for its source's lease), until the signal aborts. */
 export function startCapture(services: Services, signal: AbortSignal, counters?: Map<string, CaptureCounters>): Promise<void>[] {
@@ -31,21 +30,4 @@ export function startCapture(services: Services, signal: AbortSignal, counters?:
       sourceCounters,
     );
   });
-}
-
-/**
- * With REDIS_WAIT_REPLICAS, a checkpoint counts as saved once the replicas have it; a shortfall
- * throws, and the capture loop reads from its last checkpoint again (the page's keys were
- * enqueued, and waited for, before it).
- */
-export function waitingStore(store: CaptureStore, redis: RedisClient, wait: ReplicaWait | undefined): CaptureStore {
-  if (!wait) return store;
-  return {
-    ...store,
-    async saveCheckpoint(rangeId, continuation) {
-      const saved = await store.saveCheckpoint(rangeId, continuation);
-      if (saved) await waitForReplicas(redis, wait, "saving a capture checkpoint");
-      return saved;
-    },
-  };
 }

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, type RedisHandle } from "../../scripts/stack/redis.js";
-import { waitingStore } from "../../shared/capture/start-capture.js";
-import { createCaptureStore } from "../../shared/capture/capture-store.js";
+import { waitingStore } from "../../shared/capture/waiting-store.js";
+import type { CaptureStore } from "../../shared/capture/capture-store.js";
 import { loadConfig } from "../../shared/config/index.js";
 import { DependencyError } from "../../shared/core/errors.js";
 import { encodeKey } from "../../shared/core/keys.js";
@@ -63,15 +63,27 @@ describe("REDIS_WAIT_REPLICAS: enqueues and checkpoints wait for a replica", () 
 
     const redis = new Redis(primary.url);
     try {
-      const store = waitingStore(createCaptureStore(redis, source.config.redis.keyPrefix, source.name), redis, source.config.redis.wait);
-      expect(await store.acquire(10_000)).toBe(true);
-      expect(await store.saveCheckpoint("range-0", "continuation-1")).toBe(true);
+      // A store that writes its checkpoint on this connection, whatever the capture store's shape.
+      const written = `${source.config.redis.keyPrefix}:{${source.name}}:test:checkpoint`;
+      const inner = {
+        token: "t",
+        acquire: async () => true,
+        release: async () => undefined,
+        async saveCheckpoint(...args: unknown[]) {
+          await redis.set(written, String(args.at(-1)));
+          return true;
+        },
+      } as unknown as CaptureStore;
+      const store = waitingStore(inner, redis, source.config.redis.wait);
+      const save = (continuation: string) => (store.saveCheckpoint as (...args: string[]) => Promise<boolean>)(continuation);
+      expect(await save("continuation-1")).toBe(true);
+      expect(await onReplica.get(written)).toBe("continuation-1");
 
       await replica.stop();
       const refused = await enqueue("unreplicated");
       expect(refused.status).toBe(503);
       expect(await refused.json()).toMatchObject({ error: { code: "redis_unavailable" } });
-      const error = await store.saveCheckpoint("range-0", "continuation-2").catch((e: unknown) => e);
+      const error = await save("continuation-2").catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DependencyError);
       expect((error as Error).message).toMatch(/0 of 1 Redis replicas acknowledged/);
 
