@@ -7,7 +7,7 @@ import { BulkTimeoutPause } from "../resilience/errors.js";
 import { noteTimeout, planChunks, timeoutRecords } from "./bisect.js";
 import { estimateBytes } from "./chunk.js";
 import type { SyncDeps } from "./engine.js";
-import { LeaseLostError, leaseGuard } from "./lease-guard.js";
+import { batchLease, LeaseLostError } from "./lease-guard.js";
 import { recordOutcomes, releaseAfter, type Settlement } from "./settlement.js";
 
 /**
@@ -15,9 +15,10 @@ import { recordOutcomes, releaseAfter, type Settlement } from "./settlement.js";
  *
  * Keys that timed out in earlier requests are sent apart, in smaller requests (bisect.ts).
  *
- * Each chunk's keys are guarded (lease-guard.ts): before every bulk request the chunk's leases
- * must cover the request, or are extended; a chunk whose leases were lost is not sent and its keys
- * are released (those another worker holds now stay its own), and the next chunk goes on.
+ * The batch's leases are kept (lease-guard.ts): before every bulk request the chunk's leases must
+ * cover the request, or are extended with the rest of the batch's; a chunk whose leases were lost
+ * is not sent and its keys are released (those another worker holds now stay its own), and the
+ * next chunk goes on.
  *
  * The sink throws when the request as a whole cannot be written: Elasticsearch is down, throttling
  * or its circuit is open (a DependencyPause from the resilience guard), or it refused the request
@@ -40,6 +41,7 @@ export async function writeChunks(
   const records = await timeoutRecords(deps, ops);
   const chunks = planChunks(ops, records, deps.options.batchMaxBytes);
   const tracer = deps.tracer ?? noopTracer;
+  const lease = batchLease(deps, claim);
   // Keys whose timeout records are done with: their request was answered, or they are dead letters.
   const settledRecords: string[] = [];
   try {
@@ -48,7 +50,7 @@ export async function writeChunks(
       try {
         const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.elasticsearch, "db.operation.name": "bulk", "driftless.bulk.docs": chunk.length };
         const outcomes = await inSpan(tracer, "driftless.elasticsearch.bulk", parent, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-          const result = await deps.sink.write(target, chunk, leaseGuard(deps, claim, members));
+          const result = await deps.sink.write(target, chunk, lease.guard(members));
           if (span.isRecording()) {
             span.setAttributes({
               "driftless.bulk.bytes": chunk.reduce((n, op) => n + estimateBytes(op), 0),

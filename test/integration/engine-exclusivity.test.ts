@@ -149,6 +149,35 @@ describe("engine: per-key exclusivity and ordering", () => {
     await client.close();
   });
 
+  it("while a later chunk waits for its request, the leases of the chunks already written are kept until the settle", async () => {
+    const keys = [{ id: "kept-a", pk: "t1" }, { id: "kept-b", pk: "t1" }];
+    await Promise.all(keys.map((key) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "kept", n: 1 })));
+    await base.queue.enqueue(keys, { lane: "live", now: Date.now() });
+    const inner = realSink();
+    const leaseMs = 1500;
+    const startedAt = Date.now();
+    let reaped: { requeued: number; deadLettered: number } | undefined;
+    // The second chunk is slow to leave (after its lease check); meanwhile the first chunk's
+    // lease would run out, and another worker's reaper runs.
+    const slowSecond: Sink = {
+      async write(alias, ops, guard) {
+        if (ops[0]?.id !== "kept-b") return inner.write(alias, ops, guard);
+        await new Promise((resolve) => setTimeout(resolve, startedAt + 1200 - Date.now()));
+        return inner.write(alias, ops, {
+          async beforeRequest() {
+            await guard?.beforeRequest();
+            await new Promise((resolve) => setTimeout(resolve, startedAt + leaseMs + 300 - Date.now()));
+            reaped = await base.queue.reap(Date.now());
+          },
+        });
+      },
+    };
+    const worker: SyncDeps = { ...base, sink: slowSecond, options: { ...base.options, leaseMs, writeTimeoutMs: 200, batchMaxBytes: 1 } };
+    expect(await syncBatch(worker)).toMatchObject({ claimed: 2, indexed: 2, stale: 0 });
+    expect(reaped).toEqual({ requeued: 0, deadLettered: 0 });
+    expect(await base.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0 });
+  });
+
   it("under a stream of rapid updates and two workers with two loops each, no id is ever written twice at once", async () => {
     const keys = Array.from({ length: 24 }, (_, i) => ({ id: `race-${i}`, pk: `t${i % 3}` }));
     await Promise.all(keys.map((key, n) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "v0", n })));
