@@ -8,13 +8,13 @@ import type { Settlement } from "./settlement.js";
 
 /**
  * A bulk request that times out looks like an outage: its keys are released without an attempt.
- * A document that Elasticsearch cannot take within the timeout (an ingest pipeline that runs
- * away, a pathological mapping) would make every request it rides in time out, forever, and take
- * the other keys of its batch with it. So a timeout is recorded against the request's keys in
- * Redis (recordTimeouts-3.lua), and the requests that carry them are split:
+ * A document that Elasticsearch cannot take within the timeout (a mapping or an ingest pipeline
+ * that takes seconds for it) would make every request it rides in time out, forever, and take the
+ * other keys of its batch with it. So a timeout is recorded against the request's keys in Redis
+ * (recordTimeouts-3.lua), and the requests that carry them are split:
  *
  * 1. keys that never timed out go first, in requests as usual; keys that did go after them,
- *    apart, grouped by their record's cap (`suspect` requests);
+ *    apart, grouped by their record's cap, the smallest caps last;
  * 2. the first timeout keeps a key's request size (one timeout may be a blip); each further one
  *    halves it, down to the key alone;
  * 3. a key that times out alone SOLO_TIMEOUTS times is dead-lettered: "bulk request timed out N
@@ -22,18 +22,14 @@ import type { Settlement } from "./settlement.js";
  *    keys since the last one (recordTimeouts-3.lua), so a slow Elasticsearch that answers nothing
  *    dead-letters nothing; its circuit opens instead.
  *
- * A suspect request that times out does not stop the batch: the requests after it go on. A record
- * is forgotten once a request with its key is answered, or the key is dead-lettered.
+ * A timeout ends the batch like any pause (its later requests are released), so a batch holds at
+ * most one timed-out request; the split keys are written in the batches that follow, those most
+ * likely to time out last. A record is forgotten once a request with its key is answered, or the
+ * key is dead-lettered.
  */
 export const SOLO_TIMEOUTS = 2;
 
-export interface PlannedChunk {
-  readonly ops: SinkOp[];
-  /** Made of keys that timed out before. */
-  readonly suspect: boolean;
-}
-
-export function planChunks(ops: readonly SinkOp[], records: ReadonlyMap<string, TimeoutRecord>, maxBytes: number): PlannedChunk[] {
+export function planChunks(ops: readonly SinkOp[], records: ReadonlyMap<string, TimeoutRecord>, maxBytes: number): SinkOp[][] {
   const fresh: SinkOp[] = [];
   const byCap = new Map<number, SinkOp[]>();
   for (const op of ops) {
@@ -41,11 +37,11 @@ export function planChunks(ops: readonly SinkOp[], records: ReadonlyMap<string, 
     if (!record) fresh.push(op);
     else byCap.set(record.cap, [...(byCap.get(record.cap) ?? []), op]);
   }
-  const planned = [...chunkByBytes(fresh, maxBytes)].map((chunk) => ({ ops: chunk, suspect: false }));
+  const planned = [...chunkByBytes(fresh, maxBytes)];
   // The largest caps first: the keys most likely to time out again go last.
   for (const cap of [...byCap.keys()].sort((a, b) => b - a)) {
     for (const chunk of chunkByBytes(byCap.get(cap)!, maxBytes)) {
-      for (let start = 0; start < chunk.length; start += Math.max(1, cap)) planned.push({ ops: chunk.slice(start, start + Math.max(1, cap)), suspect: true });
+      for (let start = 0; start < chunk.length; start += Math.max(1, cap)) planned.push(chunk.slice(start, start + Math.max(1, cap)));
     }
   }
   return planned;

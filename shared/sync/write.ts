@@ -45,7 +45,7 @@ export async function writeChunks(
   // Keys whose timeout records are done with: their request was answered, or they are dead letters.
   const settledRecords: string[] = [];
   try {
-    for (const [index, { ops: chunk, suspect }] of chunks.entries()) {
+    for (const [index, chunk] of chunks.entries()) {
       const members = chunk.map((op) => op.member);
       try {
         const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.elasticsearch, "db.operation.name": "bulk", "driftless.bulk.docs": chunk.length };
@@ -68,14 +68,12 @@ export async function writeChunks(
           continue;
         }
         if (error instanceof BulkTimeoutPause) {
+          // Its keys are recorded and released (or dead-lettered); the rest waits, as for any pause.
           settledRecords.push(...(await noteTimeout(deps, claim.token, members, error, settlement)));
-          settlement.pause ??= error;
-          // Split off because its keys timed out before: the requests after it go on (bisect.ts).
-          if (suspect) continue;
-          releaseAfter(settlement, chunks.slice(index + 1).flatMap((rest) => rest.ops.map((op) => op.member)), error);
+          releaseAfter(settlement, chunks.slice(index + 1).flat().map((op) => op.member), error);
           return;
         }
-        const unwritten = chunks.slice(index).flatMap((rest) => rest.ops.map((op) => op.member));
+        const unwritten = chunks.slice(index).flat().map((op) => op.member);
         releaseAfter(settlement, unwritten, error);
         return;
       }
