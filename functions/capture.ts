@@ -21,7 +21,10 @@ export function captureHandler(sourceName: string) {
       span.setAttribute("driftless.keys.enqueued", enqueued.enqueued);
       return enqueued;
     });
-    context.log(`capture ${sourceName}: ${documents.length} changes, ${result.enqueued} enqueued, ${result.duplicates} duplicates`);
+    context.log(
+      `capture ${sourceName}: ${documents.length} changes, ${result.enqueued} enqueued, ${result.duplicates} duplicates` +
+        (result.invalid ? `, ${result.invalid} dead-lettered (unusable partition key)` : ""),
+    );
   };
 }
 

@@ -19,6 +19,8 @@ export interface RedisOptions {
   appendOnly?: boolean;
   /** @defaultValue 15_000 */
   startTimeoutMs?: number;
+  /** Start as a replica of the Redis on 127.0.0.1 at this port (a test of replication, WAIT). */
+  replicaOf?: number;
 }
 
 export interface RedisHandle {
@@ -51,6 +53,7 @@ export async function startRedis(options: RedisOptions): Promise<RedisHandle> {
     "--save", "",
     // fsync always: a test that kills the server right after a write must find the write again.
     ...(appendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]),
+    ...(options.replicaOf === undefined ? [] : ["--replicaof", "127.0.0.1", String(options.replicaOf)]),
   ];
 
   let server: ServiceProcess | undefined;

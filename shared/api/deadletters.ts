@@ -32,7 +32,9 @@ export const listDeadLettersHandler: RouteHandler = async (services, request) =>
   };
 };
 
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+// `{}` is the None partition key; `{"invalid":"…"}` the key of a document whose partition key
+// capture could not use, as its dead letter lists it (core/keys.ts).
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null(), z.object({}).strict(), z.object({ invalid: z.string() }).strict()]);
 const redriveSchema = z
   .object({ items: z.array(z.object({ id: z.string().min(1), pk: z.union([scalar, z.array(scalar)]) }).strict()).min(1).max(10_000).optional() })
   .strict();

@@ -1,6 +1,8 @@
 import type { SourceConfig } from "../config/source.js";
-import { encodeKey, NONE_PARTITION_KEY, partitionKeyOf, type DocKey, type PartitionKeyScalar, type PartitionKeyValue } from "../core/keys.js";
-import type { SourceQueue } from "../queue/types.js";
+import {
+  encodeKey, NONE_PARTITION_KEY, partitionKeyOrInvalid, type DocKey, type PartitionKeyError, type PartitionKeyScalar, type PartitionKeyValue,
+} from "../core/keys.js";
+import type { Failure, SourceQueue } from "../queue/types.js";
 
 export interface ChangeKeys {
   readonly keys: DocKey[];
@@ -8,6 +10,12 @@ export interface ChangeKeys {
   readonly versions: (ChangeVersion | undefined)[];
   /** Records that carry no document key (Cosmos never sends one; counted so it would show). */
   readonly skipped: number;
+  /**
+   * Documents whose partition key path holds an object or an array: no read can find them by
+   * such a key, so they go to the dead letters with the reason, their key carrying the bad level
+   * as an InvalidPartitionKey (core/keys.ts), instead of failing the whole page forever.
+   */
+  readonly invalid: Failure[];
 }
 
 export interface ChangeVersion {
@@ -26,15 +34,20 @@ export interface ChangeVersion {
 export function keysFromChanges(source: Pick<SourceConfig, "partitionKeyPaths">, changes: readonly unknown[]): ChangeKeys {
   const keys: DocKey[] = [];
   const versions: (ChangeVersion | undefined)[] = [];
+  const invalid: Failure[] = [];
   let skipped = 0;
   for (const change of changes) {
-    const key = keyOf(source.partitionKeyPaths, change);
-    if (key) {
-      keys.push(key);
+    const found = keyOf(source.partitionKeyPaths, change);
+    if (!found) skipped++;
+    else if (found.invalid) {
+      const { reason, message } = found.invalid;
+      invalid.push({ member: encodeKey(found.key), reason, error: `capture cannot enqueue the document's key: ${message}` });
+    } else {
+      keys.push(found.key);
       versions.push(versionOf(change));
-    } else skipped++;
+    }
   }
-  return { keys, versions, skipped };
+  return { keys, versions, skipped, invalid };
 }
 
 function versionOf(change: unknown): ChangeVersion | undefined {
@@ -46,16 +59,20 @@ function versionOf(change: unknown): ChangeVersion | undefined {
   return { version: document._ts, deleted: false, ...(typeof document._etag === "string" ? { etag: document._etag } : {}) };
 }
 
-function keyOf(paths: readonly string[], change: unknown): DocKey | null {
+function keyOf(paths: readonly string[], change: unknown): { key: DocKey; invalid?: PartitionKeyError } | null {
   if (!isObject(change)) return null;
-  if (typeof change.id === "string") return { id: change.id, pk: partitionKeyOf(change, paths) };
+  const fromDocument = (document: Record<string, unknown>, id: string) => {
+    const { pk, invalid } = partitionKeyOrInvalid(document, paths);
+    return { key: { id, pk }, ...(invalid ? { invalid } : {}) };
+  };
+  if (typeof change.id === "string") return fromDocument(change, change.id);
   for (const image of [change.current, change.previous]) {
-    if (isObject(image) && typeof image.id === "string") return { id: image.id, pk: partitionKeyOf(image, paths) };
+    if (isObject(image) && typeof image.id === "string") return fromDocument(image, image.id);
   }
   const metadata = change.metadata;
   if (isObject(metadata) && typeof metadata.id === "string" && isObject(metadata.partitionKey)) {
     const values = paths.map((path) => deletedKeyValue(metadata.partitionKey as Record<string, unknown>, path));
-    return { id: metadata.id, pk: (paths.length === 1 ? values[0] : values) as PartitionKeyValue };
+    return { key: { id: metadata.id, pk: (paths.length === 1 ? values[0] : values) as PartitionKeyValue } };
   }
   return null;
 }
@@ -78,18 +95,22 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** Enqueues the keys of changed documents on the live lane; the sync reads their current version later. */
+/**
+ * Enqueues the keys of changed documents on the live lane; the sync reads their current version
+ * later. Documents whose key is unusable are dead-lettered with their reason (`invalid`).
+ */
 export async function enqueueChanges(
   source: SourceConfig,
   queue: SourceQueue,
   changes: readonly unknown[],
   now: number,
-): Promise<{ enqueued: number; duplicates: number; skipped: number }> {
-  const { keys, versions, skipped } = keysFromChanges(source, changes);
-  if (keys.length === 0) return { enqueued: 0, duplicates: 0, skipped };
+): Promise<{ enqueued: number; duplicates: number; skipped: number; invalid: number }> {
+  const { keys, versions, skipped, invalid } = keysFromChanges(source, changes);
+  if (invalid.length > 0) await queue.reject(invalid, { lane: "live", now });
+  if (keys.length === 0) return { enqueued: 0, duplicates: 0, skipped, invalid: invalid.length };
   // Recorded first: once a key is claimable, its read must be held to the version seen here.
   const records = keys.flatMap((key, i) => (versions[i] ? [{ member: encodeKey(key), ...versions[i]! }] : []));
   if (records.length > 0) await queue.recordVersions(records, now);
   const { enqueued, duplicates } = await queue.enqueue(keys, { lane: "live", now });
-  return { enqueued, duplicates, skipped };
+  return { enqueued, duplicates, skipped, invalid: invalid.length };
 }

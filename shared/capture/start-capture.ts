@@ -2,6 +2,7 @@ import type { Services } from "../runtime/services.js";
 import { mergeRangeContinuations, openChangeFeed } from "../cosmos/change-feed.js";
 import { runCapture, type CaptureCounters } from "./capture-loop.js";
 import { createCaptureStore } from "./capture-store.js";
+import { waitingStore } from "./waiting-store.js";
 
 /** One change-feed reader per source (each waits for its source's lease), until the signal aborts. */
 export function startCapture(services: Services, signal: AbortSignal, counters?: Map<string, CaptureCounters>): Promise<void>[] {
@@ -13,7 +14,7 @@ export function startCapture(services: Services, signal: AbortSignal, counters?:
       {
         source: source.config,
         queue: source.queue,
-        store: createCaptureStore(services.clients.redis, config.redis.keyPrefix, source.config.name),
+        store: waitingStore(createCaptureStore(services.clients.redis, config.redis.keyPrefix, source.config.name), services.clients.redis, config.redis.wait),
         openFeed: (continuation) =>
           openChangeFeed(services.clients.cosmos, source.config, {
             startFrom: config.capture.startFrom,

@@ -11,6 +11,8 @@ export interface Config {
     readonly commandTimeoutMs: number;
     readonly caFile?: string;
     readonly tlsInsecure: boolean;
+    /** Present when REDIS_WAIT_REPLICAS > 0: enqueues and capture checkpoints wait for that many replicas. */
+    readonly wait?: { readonly replicas: number; readonly timeoutMs: number };
   };
   readonly elasticsearch: {
     readonly node: string;
@@ -123,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       commandTimeoutMs: settings.REDIS_COMMAND_TIMEOUT_MS,
       caFile: settings.REDIS_CA_FILE,
       tlsInsecure: settings.REDIS_TLS_INSECURE,
+      wait: settings.REDIS_WAIT_REPLICAS > 0 ? { replicas: settings.REDIS_WAIT_REPLICAS, timeoutMs: settings.REDIS_WAIT_TIMEOUT_MS } : undefined,
     },
     elasticsearch: {
       node: settings.ELASTICSEARCH_URL,
@@ -268,6 +271,10 @@ export function crossSettingProblems(settings: Settings): ConfigProblem[] {
   const tls = new URL(settings.REDIS_URL).protocol === "rediss:";
   if (!tls && settings.REDIS_CA_FILE) problems.push({ setting: "REDIS_CA_FILE", message: "only applies to a rediss:// REDIS_URL" });
   if (!tls && settings.REDIS_TLS_INSECURE) problems.push({ setting: "REDIS_TLS_INSECURE", message: "only applies to a rediss:// REDIS_URL" });
+  // WAIT holds the connection's reply: a wait as long as the command timeout would fail as a timeout, not as too few replicas.
+  if (settings.REDIS_WAIT_REPLICAS > 0 && settings.REDIS_WAIT_TIMEOUT_MS >= settings.REDIS_COMMAND_TIMEOUT_MS) {
+    problems.push({ setting: "REDIS_WAIT_TIMEOUT_MS", message: "must be shorter than REDIS_COMMAND_TIMEOUT_MS" });
+  }
   if (settings.CIRCUIT_HALF_OPEN_MAX_MS < settings.CIRCUIT_HALF_OPEN_AFTER_MS) {
     problems.push({ setting: "CIRCUIT_HALF_OPEN_MAX_MS", message: "must not be smaller than CIRCUIT_HALF_OPEN_AFTER_MS" });
   }

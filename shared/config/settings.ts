@@ -32,6 +32,14 @@ export const settingsSchema = z.object({
   REDIS_CA_FILE: z.string().min(1).optional(),
   /** Do not verify the `rediss://` server's certificate (local tests only; never in production). */
   REDIS_TLS_INSECURE: flag.default(false),
+  /**
+   * Replicas that must acknowledge an enqueue (and a capture checkpoint) before it counts as done
+   * (Redis WAIT); 0 turns it off. Redis replicates asynchronously: without it, a failover can lose
+   * an enqueue that was already answered.
+   */
+  REDIS_WAIT_REPLICAS: int(0, 0),
+  /** How long WAIT waits for REDIS_WAIT_REPLICAS; fewer acknowledgements by then fail the call. */
+  REDIS_WAIT_TIMEOUT_MS: int(1, 1000),
 
   ELASTICSEARCH_URL: url(/^https?:$/, "http:// or https://"),
   ELASTICSEARCH_API_KEY: z.string().min(1).optional(),

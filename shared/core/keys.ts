@@ -12,11 +12,33 @@
  */
 export type NonePartitionKey = Readonly<Record<string, never>>;
 export const NONE_PARTITION_KEY: NonePartitionKey = Object.freeze({});
-export type PartitionKeyScalar = string | number | boolean | null | NonePartitionKey;
+/**
+ * The key of a document whose partition key path holds an object or an array: Cosmos cannot read
+ * it by such a value, so capture dead-letters it instead of retrying its feed range forever. It is
+ * carried as `{"invalid": "<why>"}` (`["id",{"invalid":"partition key at /tenant is an object"}]`),
+ * which no real value can be (an object is only ever the None value, `{}`): the dead letter lists,
+ * purges and redrives like any other, and the sync dead-letters it again without reading it.
+ */
+export interface InvalidPartitionKey {
+  readonly invalid: string;
+}
+export type PartitionKeyScalar = string | number | boolean | null | NonePartitionKey | InvalidPartitionKey;
 export type PartitionKeyValue = PartitionKeyScalar | PartitionKeyScalar[];
 
 export function isNonePartitionKey(value: unknown): value is NonePartitionKey {
   return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0;
+}
+
+export function isInvalidPartitionKey(value: unknown): value is InvalidPartitionKey {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === "invalid" && typeof (value as { invalid: unknown }).invalid === "string";
+}
+
+/** The invalid key's reason where `pk` (or one level of it) is one; undefined for a usable key. */
+export function invalidKeyReason(pk: PartitionKeyValue): string | undefined {
+  const levels = Array.isArray(pk) ? pk : [pk];
+  return levels.find(isInvalidPartitionKey)?.invalid;
 }
 
 export interface DocKey {
@@ -41,7 +63,7 @@ export function decodeKey(member: string): DocKey {
 }
 
 function isPartitionKeyScalar(value: unknown): value is PartitionKeyScalar {
-  return value === null || ["string", "number", "boolean"].includes(typeof value) || isNonePartitionKey(value);
+  return value === null || ["string", "number", "boolean"].includes(typeof value) || isNonePartitionKey(value) || isInvalidPartitionKey(value);
 }
 
 function isPartitionKeyValue(value: unknown): value is PartitionKeyValue {
@@ -50,9 +72,17 @@ function isPartitionKeyValue(value: unknown): value is PartitionKeyValue {
 
 /** A partition key that cannot be a Cosmos key: an object or array where a value belongs. */
 export class PartitionKeyError extends TypeError {
-  constructor(path: string) {
-    super(`partition key at ${path} is not a string, number, boolean or null`);
+  readonly path: string;
+
+  /** Short, for a dead letter's reason: `partition key at /tenant is an object`. */
+  readonly reason: string;
+
+  constructor(path: string, value: object) {
+    const reason = `partition key at ${path} is ${Array.isArray(value) ? "an array" : "an object"}`;
+    super(`${reason}, not a string, number, boolean or null`);
     this.name = "PartitionKeyError";
+    this.path = path;
+    this.reason = reason;
   }
 }
 
@@ -60,6 +90,25 @@ export class PartitionKeyError extends TypeError {
 export function partitionKeyOf(doc: Record<string, unknown>, paths: readonly string[]): PartitionKeyValue {
   const values = paths.map((path) => valueAtPath(doc, path));
   return paths.length === 1 ? values[0]! : values;
+}
+
+/**
+ * The partition key of a document, with every level that is an object or an array carried as an
+ * InvalidPartitionKey; `invalid` gives the first such level's reason.
+ */
+export function partitionKeyOrInvalid(doc: Record<string, unknown>, paths: readonly string[]): { pk: PartitionKeyValue; invalid?: PartitionKeyError } {
+  let invalid: PartitionKeyError | undefined;
+  const values = paths.map((path): PartitionKeyScalar => {
+    try {
+      return valueAtPath(doc, path);
+    } catch (error) {
+      if (!(error instanceof PartitionKeyError)) throw error;
+      invalid ??= error;
+      return { invalid: error.reason };
+    }
+  });
+  const pk = paths.length === 1 ? values[0]! : values;
+  return invalid ? { pk, invalid } : { pk };
 }
 
 function valueAtPath(doc: Record<string, unknown>, path: string): PartitionKeyScalar {
@@ -73,5 +122,5 @@ function valueAtPath(doc: Record<string, unknown>, path: string): PartitionKeySc
   if (current === null || ["string", "number", "boolean"].includes(typeof current)) {
     return current as PartitionKeyScalar;
   }
-  throw new PartitionKeyError(path);
+  throw new PartitionKeyError(path, current as object);
 }

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import type { Client } from "@elastic/elasticsearch";
+import { errors, type Client } from "@elastic/elasticsearch";
 import { DependencyError } from "../core/errors.js";
 import { classifyItem, classifyRequestFailure, type BulkItemResult, type Verdict } from "./classify.js";
 import { IndexMissingError } from "./errors.js";
@@ -7,7 +7,7 @@ import { toRequestFailure, type RequestFailure } from "./failure.js";
 import { decideSharedDeletes, overTombstones, SharedEntriesUnreadable, type OwnEntryDecision } from "./own-entries.js";
 import { DRIFTLESS_METADATA, reservedFieldOf } from "./metadata.js";
 import { serializedDocument } from "./serialize.js";
-import type { ItemOutcome, Sink, SinkOp } from "./types.js";
+import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "./types.js";
 
 export interface BulkSinkOptions {
   /** `wait_for` makes each write visible to search before it returns (tests, demos). @defaultValue false */
@@ -48,12 +48,20 @@ const METADATA = DRIFTLESS_METADATA.field;
  * - DependencyError (retryable false, with statusCode): 401, 403 or another non-transient 4xx on
  *   the request, or 401/403 on any item (Elasticsearch checks index privileges and write blocks
  *   per item). The items written in the same request are written again later, which their
- *   external versions make harmless.
+ *   external versions make harmless;
+ * - whatever the guard throws before a request (the sync's lease check), that request unsent.
  */
 export function createBulkSink(client: Client, options: BulkSinkOptions = {}): Sink {
   const { refresh = false, requireAlias = true, versionType = "external_gte" } = options;
 
-  const post = async (alias: string, ops: readonly SinkOp[], positions: readonly number[], versions: ReadonlyMap<number, number>, verdicts: (Verdict | undefined)[]) => {
+  const post = async (
+    alias: string,
+    ops: readonly SinkOp[],
+    positions: readonly number[],
+    versions: ReadonlyMap<number, number>,
+    verdicts: (Verdict | undefined)[],
+    guard: WriteGuard | undefined,
+  ) => {
     const sent: number[] = [];
     const lines: string[] = [];
     for (const i of positions) {
@@ -67,7 +75,7 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
     const items = new Map<number, BulkItemResult | undefined>();
     if (sent.length === 0) return { sent, items };
     const body = lines.join("\n") + "\n";
-    const result = await send(client, alias, body, { refresh, requireAlias }, sent.length);
+    const result = await send(client, alias, body, { refresh, requireAlias, guard }, sent.length);
     sent.forEach((opIndex, n) => {
       const item = "items" in result ? resultOf(result.items[n]) : undefined;
       if (ops[opIndex]!.sharedId) items.set(opIndex, item);
@@ -77,7 +85,7 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
   };
 
   return {
-    async write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
+    async write(alias: string, ops: readonly SinkOp[], guard?: WriteGuard): Promise<ItemOutcome[]> {
       const verdicts: (Verdict | undefined)[] = new Array(ops.length);
       const positions: number[] = [];
       const versions = new Map<number, number>();
@@ -96,18 +104,24 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
       ops.forEach((_, i) => {
         if (verdicts[i] === undefined) positions.push(i);
       });
-      const { sent, items } = await post(alias, ops, positions, versions, verdicts);
+      const { sent, items } = await post(alias, ops, positions, versions, verdicts, guard);
       // A refusal no document can fix (401/403 on items): one error for the batch, not a dead letter per key.
       const refused = sent.map((i) => verdicts[i]).filter(isRefused);
       if (refused.length > 0) throw itemRefusal(alias, refused, sent.length);
       if (sent.length > 0 && sent.every((i) => isIndexMissing(verdicts[i]))) throw new IndexMissingError(alias);
-      if (versionType === "external_gte") await writeOverTombstones(alias, ops, items, verdicts);
+      if (versionType === "external_gte") await writeOverTombstones(alias, ops, items, verdicts, guard);
       return ops.map((op, i) => outcomeOf(op.member, verdicts[i] as ItemVerdict));
     },
   };
 
   /** `sharedId` sync writes kept out by another key's tombstone, written again at its version (own-entries.ts). */
-  async function writeOverTombstones(alias: string, ops: readonly SinkOp[], items: ReadonlyMap<number, BulkItemResult | undefined>, verdicts: (Verdict | undefined)[]) {
+  async function writeOverTombstones(
+    alias: string,
+    ops: readonly SinkOp[],
+    items: ReadonlyMap<number, BulkItemResult | undefined>,
+    verdicts: (Verdict | undefined)[],
+    guard: WriteGuard | undefined,
+  ) {
     const conflicts = [...items].flatMap(([position, item]) => {
       const op = ops[position]!;
       const conflict = item?.status === 409 && item.error?.type === "version_conflict_engine_exception";
@@ -116,7 +130,7 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
     if (conflicts.length === 0) return;
     const versions = await overTombstones(client, alias, conflicts);
     if (versions.size === 0) return;
-    const again = await post(alias, ops, [...versions.keys()], versions, verdicts);
+    const again = await post(alias, ops, [...versions.keys()], versions, verdicts, guard);
     for (const [position, item] of again.items) {
       // A second conflict: another delete came in between. The key is tried again, not acked.
       if (item?.status === 409) verdicts[position] = { outcome: "retry", error: "the document's _id was deleted again by another key while it was written" };
@@ -164,11 +178,24 @@ function serializationError(doc: object): string {
   }
 }
 
+/**
+ * Resends after a dropped connection or a 502/503/504 (a keep-alive socket the server closed, a
+ * proxy's blip), as the client's own `maxRetries` would; done here, so the guard is asked before
+ * the resend too. Timeouts are not resent: the request may still be running in Elasticsearch.
+ */
+const RESENDS = 1;
+const RESEND_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+
+function worthResending(error: unknown): boolean {
+  if (error instanceof errors.ConnectionError) return true;
+  return error instanceof errors.ResponseError && RESEND_STATUSES.has(error.meta.statusCode ?? 0);
+}
+
 async function send(
   client: Client,
   alias: string,
   body: string,
-  options: { refresh: false | "wait_for"; requireAlias: boolean },
+  options: { refresh: false | "wait_for"; requireAlias: boolean; guard: WriteGuard | undefined },
   opCount: number,
 ): Promise<{ items: BulkResponseBody["items"] } | { all: Verdict }> {
   // Only what classification reads: an item's status and error (and a whole-request error). The
@@ -177,24 +204,32 @@ async function send(
   const querystring: Record<string, string> = { filter_path: RESPONSE_FIELDS };
   if (options.requireAlias) querystring.require_alias = "true";
   if (options.refresh) querystring.refresh = options.refresh;
-  try {
-    const response = await client.transport.request<BulkResponseBody>({
-      method: "POST",
-      path: `/${encodeURIComponent(alias)}/_bulk`,
-      querystring,
-      bulkBody: body,
-      meta: { name: "bulk", pathParts: { index: alias } },
-    });
-    if (Array.isArray(response?.items)) return { items: response.items };
-    return { all: { outcome: "retry", error: "the bulk response has no items" } };
-  } catch (error) {
-    const failure = toRequestFailure(error);
-    const verdict = classifyRequestFailure(failure, opCount, Buffer.byteLength(body));
-    if (verdict.outcome !== "throw") return { all: verdict };
-    throw new DependencyError("elasticsearch", `elasticsearch refused the bulk request to "${alias}": ${failure.description}`, {
-      retryable: false,
-      ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
-    });
+  for (let sent = 0; ; sent++) {
+    // Outside the try: a guard's refusal is not a failure of Elasticsearch, and reaches the caller as it is.
+    await options.guard?.beforeRequest();
+    try {
+      const response = await client.transport.request<BulkResponseBody>(
+        {
+          method: "POST",
+          path: `/${encodeURIComponent(alias)}/_bulk`,
+          querystring,
+          bulkBody: body,
+          meta: { name: "bulk", pathParts: { index: alias } },
+        },
+        { maxRetries: 0 },
+      );
+      if (Array.isArray(response?.items)) return { items: response.items };
+      return { all: { outcome: "retry", error: "the bulk response has no items" } };
+    } catch (error) {
+      if (sent < RESENDS && worthResending(error)) continue;
+      const failure = toRequestFailure(error);
+      const verdict = classifyRequestFailure(failure, opCount, Buffer.byteLength(body));
+      if (verdict.outcome !== "throw") return { all: verdict };
+      throw new DependencyError("elasticsearch", `elasticsearch refused the bulk request to "${alias}": ${failure.description}`, {
+        retryable: false,
+        ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
+      });
+    }
   }
 }
 

@@ -33,6 +33,16 @@ export type ItemOutcome =
   | { readonly member: string; readonly outcome: "retry"; readonly error: string }
   | { readonly member: string; readonly outcome: "dead"; readonly error: string };
 
+/**
+ * Asked before every bulk request a write sends, the client's own resend included: the sync checks
+ * (and extends) its keys' leases here, so no request leaves after another worker may have claimed
+ * the keys (shared/sync/lease-guard.ts).
+ */
+export interface WriteGuard {
+  /** Resolves when the request may go; throws when it must not (nothing is sent, and the error reaches the caller as it is). */
+  beforeRequest(): Promise<void>;
+}
+
 /** The single choke point for every write to Elasticsearch. */
 export interface Sink {
   /**
@@ -44,8 +54,10 @@ export interface Sink {
    *
    * Every indexed document gets driftless's metadata (`driftless.key` = `member`,
    * `driftless.ts` = `version`; see metadata.ts).
+   *
+   * `guard`, when given, is asked before each bulk request (see WriteGuard).
    */
-  write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]>;
+  write(alias: string, ops: readonly SinkOp[], guard?: WriteGuard): Promise<ItemOutcome[]>;
 }
 
 /** The `mappings` body of a create-index request: `properties`, `dynamic`, … (core field types). */

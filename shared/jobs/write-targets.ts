@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
 import { DependencyError, describeError } from "../core/errors.js";
 import { IndexMissingError } from "../elastic/errors.js";
-import type { ItemOutcome, Sink, SinkOp } from "../elastic/types.js";
+import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../elastic/types.js";
 import { jobKeys } from "./keys.js";
 
 type RedisClient = Redis | Cluster;
@@ -66,18 +66,18 @@ export function createWriteTargets(redis: RedisClient, prefix: string): WriteTar
  */
 export function withExtraTargets(sink: Sink, targets: WriteTargets, source: string): Sink {
   return {
-    async write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
+    async write(alias: string, ops: readonly SinkOp[], guard?: WriteGuard): Promise<ItemOutcome[]> {
       const extras = (await targets.extraTargets(source)).filter((target) => target !== alias);
       const written: ItemOutcome[][] = [];
       for (const target of extras) {
         try {
-          written.push(await sink.write(target, ops));
+          written.push(await sink.write(target, ops, guard));
         } catch (error) {
           if (error instanceof IndexMissingError) continue;
           throw error;
         }
       }
-      return written.reduce(mergeOutcomes, await sink.write(alias, ops));
+      return written.reduce(mergeOutcomes, await sink.write(alias, ops, guard));
     },
   };
 }

@@ -33,6 +33,12 @@ export interface QueueKeys {
   readonly meta: string;
   /** Hash member → "<version>:<deleted>:<recorded at>": the newest change capture saw (freshness.ts). */
   readonly versions: string;
+  /** Hash claim token → JSON list of the members it took: a resent claim answers the same (claim-8.lua). */
+  readonly claims: string;
+  /** Sorted set claim token → its lease deadline (ms), when `claims` forgets it. */
+  readonly claimexpiry: string;
+  /** Hash member → "<cap>:<solo>:<at>": bulk requests with this key timed out (recordTimeouts-3.lua). */
+  readonly timeouts: string;
 }
 
 export type QueueKeyName = keyof QueueKeys;
@@ -66,5 +72,8 @@ export function queueKeys(prefix: string, source: string): QueueKeys {
     deadseq: `${base}:deadseq`,
     meta: `${base}:meta`,
     versions: `${base}:versions`,
+    claims: `${base}:claims`,
+    claimexpiry: `${base}:claimexpiry`,
+    timeouts: `${base}:timeouts`,
   });
 }

@@ -15,13 +15,14 @@ const SETTLE_OR_DEAD = [...SETTLE, "dead", "deadinfo", "deadseq", "meta"] as con
  */
 export const SCRIPTS = {
   enqueue: ["live", "bulk", "inflight", "dirty", "attempts", "errors", "dead", "deadinfo", "deadseq"],
-  claim: ["live", "bulk", "inflight", "lease", "lane", "attempts"],
+  claim: ["live", "bulk", "inflight", "lease", "lane", "attempts", "claims", "claimexpiry"],
   ack: SETTLE,
   release: SETTLE,
   retry: SETTLE_OR_DEAD,
   deadLetter: SETTLE_OR_DEAD,
   reap: SETTLE_OR_DEAD,
   extend: ["inflight", "lease"],
+  reject: ["live", "bulk", "inflight", "dead", "deadinfo", "deadseq", "meta", "attempts", "errors"],
   stats: ["live", "bulk", "inflight", "dirty", "dead", "meta"],
   listDeadLetters: ["dead", "deadinfo"],
   listDeadLettersAfter: ["deadseq", "deadinfo"],
@@ -29,6 +30,7 @@ export const SCRIPTS = {
   purgeDeadLetters: ["dead", "deadinfo", "deadseq"],
   markSynced: ["meta"],
   recordVersions: ["versions"],
+  recordTimeouts: ["lease", "timeouts", "meta"],
   clearVersions: ["versions"],
 } as const satisfies Record<string, readonly QueueKeyName[]>;
 
@@ -47,6 +49,7 @@ export interface ScriptReplies {
   deadLetter: Counts2;
   reap: Counts2;
   extend: Counts2;
+  reject: number;
   stats: [number, number, number, number, number, number, number, string | null];
   listDeadLetters: (string | null)[];
   /** member, info JSON, sequence number, … */
@@ -55,6 +58,7 @@ export interface ScriptReplies {
   purgeDeadLetters: number;
   markSynced: number;
   recordVersions: number;
+  recordTimeouts: number[];
   clearVersions: number;
 }
 

@@ -5,6 +5,7 @@ import type { QueueKeys } from "./keys.js";
 import { runScript, type RedisClient, type ScriptName } from "./scripts.js";
 import type {
   Claim, ClaimedKey, DeadLetter, Failure, Lane, NumberedDeadLetter, QueueStats, RecordedVersion, RetryPolicy, RetryResult, SettleResult, SourceQueue,
+  TimeoutRecord,
 } from "./types.js";
 
 export interface SourceQueueDeps {
@@ -33,6 +34,13 @@ function parseVersion(raw: string): RecordedVersion | undefined {
   if (!Number.isFinite(version) || !Number.isFinite(recordedAt)) return undefined;
   const etag = etagParts.join(":");
   return { version, deleted: deletedText === "1", recordedAt, raw, ...(etag ? { etag } : {}) };
+}
+
+/** A stored timeout record "<cap>:<solo>:<at>" (recordTimeouts-3.lua). */
+function parseTimeout(raw: string): TimeoutRecord | undefined {
+  const [cap, solo, at] = raw.split(":").map(Number);
+  if (!Number.isSafeInteger(cap) || !Number.isSafeInteger(solo) || !Number.isSafeInteger(at)) return undefined;
+  return { cap: cap!, solo: solo!, at: at! };
 }
 
 export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
@@ -108,6 +116,15 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
         const args = chunk.flatMap((f) => [f.member, f.reason ?? DEFAULT_DEAD_LETTER_REASON, clip(f.error)]);
         return run("deadLetter", [now, token, ...args]);
       });
+    },
+
+    async reject(failures, { lane, now }) {
+      checkTime(now);
+      checkLane(lane);
+      checkMembers(failures.map((f) => f.member));
+      return sum(chunks(failures), (chunk) =>
+        run("reject", [now, lane, ...chunk.flatMap((f) => [f.member, f.reason ?? DEFAULT_DEAD_LETTER_REASON, clip(f.error)])]),
+      );
     },
 
     async extend(token, members, leaseMs, now) {
@@ -193,6 +210,25 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
       if (members.length === 0) return [];
       const raws = await redis.hmget(keys.versions, ...members);
       return raws.map((raw) => (raw === null ? undefined : parseVersion(raw)));
+    },
+
+    async timeouts(members) {
+      if (members.length === 0) return [];
+      const raws = await redis.hmget(keys.timeouts, ...members);
+      return raws.map((raw) => (raw === null ? undefined : parseTimeout(raw)));
+    },
+
+    async recordTimeouts(token, members, size, now) {
+      checkTime(now);
+      checkCount(size, "size");
+      checkMembers(members);
+      const solos: number[] = [];
+      for (const chunk of chunks(members)) solos.push(...(await run("recordTimeouts", [now, token, size, ...chunk])));
+      return solos;
+    },
+
+    async clearTimeouts(members) {
+      for (const chunk of chunks(members)) await redis.hdel(keys.timeouts, ...chunk);
     },
 
     async clearVersions(records) {

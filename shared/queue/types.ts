@@ -94,6 +94,16 @@ export interface NumberedDeadLetter {
   readonly letter: DeadLetter;
 }
 
+/** Bulk requests with a key in them timed out (shared/sync/bisect.ts). */
+export interface TimeoutRecord {
+  /** The most keys to send in one request with this one. */
+  readonly cap: number;
+  /** Times it timed out alone in a request (counted as recordTimeouts-3.lua says). */
+  readonly solo: number;
+  /** When it last timed out (ms). */
+  readonly at: number;
+}
+
 export interface RetryPolicy {
   /** After this many failed attempts a key is dead-lettered. @defaultValue 10 */
   readonly maxAttempts: number;
@@ -112,6 +122,11 @@ export interface SourceQueue {
   retry(token: string, failures: readonly Failure[], now: number): Promise<RetryResult>;
   deadLetter(token: string, failures: readonly Failure[], now: number): Promise<SettleResult>;
   release(token: string, members: readonly string[], now: number): Promise<SettleResult>;
+  /**
+   * Dead-letters keys that cannot be processed at all (capture's unusable partition keys), unless
+   * already dead-lettered, pending or in flight; returns how many were dead-lettered now.
+   */
+  reject(failures: readonly Failure[], options: { lane: Lane; now: number }): Promise<number>;
   /** Extends the leases this token holds, for work that runs longer than expected. */
   extend(token: string, members: readonly string[], leaseMs: number, now: number): Promise<SettleResult>;
   /** Expired leases back to pending; each counts as a failed attempt (a key that kills its worker must not loop forever). */
@@ -128,6 +143,15 @@ export interface SourceQueue {
   recordVersions(entries: readonly { member: string; version: number; deleted: boolean; etag?: string }[], now: number): Promise<void>;
   /** The recorded version of each member, in order; undefined where none is recorded. */
   versions(members: readonly string[]): Promise<(RecordedVersion | undefined)[]>;
+  /** The timeout record of each member, in order; undefined where none is kept. */
+  timeouts(members: readonly string[]): Promise<(TimeoutRecord | undefined)[]>;
+  /**
+   * Records that a request of `size` keys with these members timed out; per member, the times it
+   * timed out alone so far, or -1 where `token` no longer holds it.
+   */
+  recordTimeouts(token: string, members: readonly string[], size: number, now: number): Promise<number[]>;
+  /** Forgets the timeout records of members whose request was answered, or that were dead-lettered. */
+  clearTimeouts(members: readonly string[]): Promise<void>;
   /** Forgets records the sync has caught up with (each as `versions` returned it). */
   clearVersions(records: readonly { member: string; raw: string }[]): Promise<void>;
 }

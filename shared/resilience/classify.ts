@@ -13,6 +13,8 @@ export type FailureScope = "throttled" | "unavailable" | "document";
 /** Prefix classifyRequestFailure (shared/elastic/classify.ts) gives a whole-request failure; test/unit/resilience-classify.test.ts keeps the two in step. */
 const REQUEST_FAILED = "bulk request failed: ";
 const STATUS_AFTER_PREFIX = /^bulk request failed: (\d{3}) /;
+/** The client's own timeout (ELASTICSEARCH_REQUEST_TIMEOUT_MS), as failure.ts describes it: no answer in time. */
+const TIMED_OUT = `${REQUEST_FAILED}TimeoutError`;
 /** Item errors Elasticsearch gives when a node sheds load rather than because of the document. */
 const LOAD_SHEDDING = /^(es_rejected_execution_exception|circuit_breaking_exception)\b/;
 /** Item errors about the cluster or the index (starting up, shards not yet assigned, a write block). */
@@ -24,7 +26,9 @@ const CLUSTER_STATE = /^(cluster_block_exception|unavailable_shards_exception|no
  * for a reason about the cluster rather than the document (load shedding, shards not available
  * while a node starts). Undefined when at least one item was judged on its own.
  */
-export function bulkRequestFailure(outcomes: readonly ItemOutcome[]): { scope: Exclude<FailureScope, "document">; error: string } | undefined {
+export function bulkRequestFailure(
+  outcomes: readonly ItemOutcome[],
+): { scope: Exclude<FailureScope, "document">; error: string; timedOut?: true } | undefined {
   const first = outcomes[0];
   if (!first || first.outcome !== "retry") return undefined;
   const errors = outcomes.map((outcome) => (outcome.outcome === "retry" ? outcome.error : undefined));
@@ -34,6 +38,7 @@ export function bulkRequestFailure(outcomes: readonly ItemOutcome[]): { scope: E
   }
   if (!first.error.startsWith(REQUEST_FAILED) || errors.some((error) => error !== first.error)) return undefined;
   const status = Number(STATUS_AFTER_PREFIX.exec(first.error)?.[1] ?? NaN);
+  if (first.error.startsWith(TIMED_OUT)) return { scope: "unavailable", error: first.error, timedOut: true };
   return { scope: status === 429 ? "throttled" : "unavailable", error: first.error };
 }
 

@@ -27,6 +27,13 @@ export class DependencyPause extends DependencyError {
   }
 }
 
+/**
+ * Elasticsearch did not answer a bulk request within the request timeout. Like any pause, but it
+ * may be a document of the request rather than the cluster: the sync splits requests whose keys
+ * keep timing out (shared/sync/bisect.ts).
+ */
+export class BulkTimeoutPause extends DependencyPause {}
+
 export function isPause(error: unknown): error is DependencyPause {
   return error instanceof DependencyPause;
 }

@@ -15,9 +15,12 @@ export interface GuardQueueOptions {
  * The Redis queue behind its circuit breaker. Calls that are safe to repeat are retried inside the
  * call with a short jittered backoff, which bridges a Redis restart or failover of a second or two
  * without failing a batch: enqueue (deduplicated), the settling calls (a repeat finds the lease
- * already taken and counts it stale), extend, reap, stats, listing, redrive and purge. `claim` is
- * not retried: if a claim ran but its answer was lost, a second claim would take more keys while
- * the first ones sit leased until the reaper returns them.
+ * already taken and counts it stale), reject (a letter is written once), extend, reap, stats,
+ * listing, redrive, purge and the record reads and clears. `claim` is not retried: a retry is a
+ * new claim with a new token, and if the first one ran but its answer was lost, its keys would sit
+ * leased until the reaper returns them. (ioredis's own resend of the same command after a
+ * reconnect carries the same token, and the claim script answers it with the same keys:
+ * claim-8.lua.) Nor is recordTimeouts: a repeat would count a timeout twice.
  */
 export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQueueOptions = {}): SourceQueue {
   const { attempts = 3, initialDelayMs = 100 } = options;
@@ -37,6 +40,7 @@ export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQ
     retry: (token, failures, now) => repeatable(() => queue.retry(token, failures, now)),
     deadLetter: (token, failures, now) => repeatable(() => queue.deadLetter(token, failures, now)),
     release: (token, members, now) => repeatable(() => queue.release(token, members, now)),
+    reject: (failures, options) => repeatable(() => queue.reject(failures, options)),
     extend: (token, members, leaseMs, now) => repeatable(() => queue.extend(token, members, leaseMs, now)),
     reap: (now, max) => repeatable(() => queue.reap(now, max)),
     stats: (now) => repeatable(() => queue.stats(now)),
@@ -48,5 +52,8 @@ export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQ
     recordVersions: (entries, now) => repeatable(() => queue.recordVersions(entries, now)),
     versions: (members) => repeatable(() => queue.versions(members)),
     clearVersions: (records) => repeatable(() => queue.clearVersions(records)),
+    timeouts: (members) => repeatable(() => queue.timeouts(members)),
+    recordTimeouts: (token, members, size, now) => once(() => queue.recordTimeouts(token, members, size, now)),
+    clearTimeouts: (members) => repeatable(() => queue.clearTimeouts(members)),
   };
 }

@@ -1,8 +1,8 @@
-import type { ItemOutcome, Sink, SinkOp } from "../elastic/types.js";
+import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../elastic/types.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { Circuit } from "./circuit.js";
 import { bulkRequestFailure } from "./classify.js";
-import { DependencyPause } from "./errors.js";
+import { BulkTimeoutPause, DependencyPause } from "./errors.js";
 
 /**
  * The Elasticsearch sink behind its circuit breaker, with backpressure.
@@ -20,9 +20,9 @@ import { DependencyPause } from "./errors.js";
  */
 export function guardSink(sink: Sink, circuit: Circuit, backoff: Backoff = createBackoff({ initialMs: 500, maxMs: 30_000 })): Sink {
   return {
-    async write(alias: string, ops: readonly SinkOp[]): Promise<ItemOutcome[]> {
+    async write(alias: string, ops: readonly SinkOp[], guard?: WriteGuard): Promise<ItemOutcome[]> {
       const outcomes = await circuit.execute(
-        () => sink.write(alias, ops),
+        () => sink.write(alias, ops, guard),
         (result) => bulkRequestFailure(result) !== undefined,
       );
       const failure = bulkRequestFailure(outcomes);
@@ -32,7 +32,8 @@ export function guardSink(sink: Sink, circuit: Circuit, backoff: Backoff = creat
       }
       const wait = Math.max(backoff.next(), circuit.retryAfterMs());
       const what = failure.scope === "throttled" ? "is throttling writes (429)" : "did not take the bulk request";
-      throw new DependencyPause("elasticsearch", failure.scope, `elasticsearch ${what}: ${failure.error}`, wait);
+      const Pause = failure.timedOut ? BulkTimeoutPause : DependencyPause;
+      throw new Pause("elasticsearch", failure.scope, `elasticsearch ${what}: ${failure.error}`, wait);
     },
   };
 }

@@ -14,7 +14,7 @@ import { coalesceEnqueues } from "../queue/coalesce.js";
 import { connectRedis } from "../queue/connect.js";
 import { redisMirrorCursor } from "../queue/mirror-cursor.js";
 import { createServiceBusDeadLetterSender } from "../servicebus/dead-letter-sender.js";
-import { createQueue } from "../queue/index.js";
+import { createQueue, waitingForReplicas } from "../queue/index.js";
 import { createCircuits, guardQueue, guardReader, guardSink, type Circuits, type Dependency, type Probe } from "../resilience/index.js";
 import type { SourceQueue } from "../queue/types.js";
 import type { SyncDeps } from "../sync/engine.js";
@@ -118,7 +118,10 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
 
   const sources = new Map<string, SourceRuntime>();
   for (const source of config.sources) {
-    const sourceQueue = coalesceEnqueues(instrumentQueue(guardQueue(queue.forSource(source.name), circuits.redis), metrics));
+    const guarded = guardQueue(queue.forSource(source.name), circuits.redis);
+    // One WAIT per merged enqueue call (coalesce.ts), on the connection that wrote.
+    const durable = config.redis.wait ? waitingForReplicas(guarded, redis, config.redis.wait) : guarded;
+    const sourceQueue = coalesceEnqueues(instrumentQueue(durable, metrics));
     sources.set(source.name, {
       config: source,
       queue: sourceQueue,

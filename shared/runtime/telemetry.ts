@@ -92,6 +92,11 @@ export function instrumentQueue(queue: SourceQueue, metrics: Metrics): SourceQue
       metrics.countKeys("duplicates", queue.source, result.duplicates, { lane: options.lane });
       return result;
     },
+    async reject(failures, options) {
+      const rejected = await queue.reject(failures, options);
+      metrics.countKeys("dead_lettered", queue.source, rejected, { by: "capture" });
+      return rejected;
+    },
     async reap(now, max) {
       const result = await queue.reap(now, max);
       metrics.countKeys("reaped", queue.source, result.requeued);

@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, SpanKind, trace, type Context, type Span, type Tracer } f
 import type { SourceConfig } from "../config/source.js";
 import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
+import { invalidKeyReason } from "../core/keys.js";
 import type { ReadResult, SourceReader } from "../cosmos/reader.js";
 import type { Sink, SinkOp } from "../elastic/types.js";
 import type { Claim, RecordedVersion, SourceQueue } from "../queue/types.js";
@@ -13,7 +14,7 @@ import { createMapper, type DocumentMapper } from "./mapper.js";
 import { emptySettlement, releaseAfter, retryAfter, type Settlement } from "./settlement.js";
 import { emptyReport, type BatchReport } from "./report.js";
 import { settle } from "./settle.js";
-import { keepLeaseForWrite, writeChunks } from "./write.js";
+import { writeChunks } from "./write.js";
 
 export interface SyncOptions {
   /** Keys claimed per batch. @defaultValue 500 */
@@ -112,11 +113,10 @@ export async function syncBatch(deps: SyncDeps, parent: Context = ROOT_CONTEXT):
   endClaimSpan(deps, batchContext, claimedFrom, claim.items.length);
   try {
     const settlement = emptySettlement();
-    const ops = await readAndMap(deps, claim, settlement, batchContext);
-    const writable = await keepLeaseForWrite(deps, claim, ops, settlement);
-    // The one write target today: the source's alias. A second target (a new index version during
-    // a rebuild) is one more writeChunks call whose outcomes join the same settlement.
-    await writeChunks(deps, deps.source.index, writable, settlement, batchContext);
+    const writable = await readAndMap(deps, claim, settlement, batchContext);
+    // The one write target: the source's alias (during a rebuild the sink writes the new index
+    // version too; shared/jobs/write-targets.ts).
+    await writeChunks(deps, claim, deps.source.index, writable, settlement, batchContext);
 
     const report = await inSpan(tracerOf(deps), "driftless.queue.settle", batchContext, { kind: SpanKind.CLIENT, attributes: { "db.system.name": DEPENDENCY_SYSTEMS.redis } }, () =>
       settle(deps, claim, settlement, writable),
@@ -167,7 +167,14 @@ function endClaimSpan(deps: SyncDeps, batchContext: Context, from: number, keys:
  * When Cosmos cannot serve the batch at all, every key is released (see guardReader).
  */
 async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, batchContext: Context): Promise<SinkOp[]> {
-  const members = claim.items.map((item) => item.member);
+  const items = claim.items.filter((item) => {
+    // A key capture dead-lettered for its partition key (core/keys.ts), redriven: no read can find it.
+    const invalid = invalidKeyReason(item.key.pk);
+    if (invalid !== undefined) settlement.dead.push({ member: item.member, reason: invalid, error: `the key cannot be read from Cosmos: ${invalid}` });
+    return invalid === undefined;
+  });
+  if (items.length === 0) return [];
+  const members = items.map((item) => item.member);
   const readAtSeconds = Math.floor(deps.clock.now() / 1000);
   let records: (RecordedVersion | undefined)[];
   let results: ReadResult[];
@@ -179,9 +186,9 @@ async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, 
     return [];
   }
   try {
-    const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.cosmos, "driftless.keys": claim.items.length };
+    const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.cosmos, "driftless.keys": items.length };
     results = await inSpan(tracerOf(deps), "driftless.cosmos.read", batchContext, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-      const read = await deps.reader.read(claim.items);
+      const read = await deps.reader.read(items);
       if (span.isRecording()) span.setAttribute("driftless.errors", read.reduce((n, result) => n + ("error" in result ? 1 : 0), 0));
       return read;
     });
@@ -192,7 +199,7 @@ async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, 
   }
 
   const mapper = mapperFor(deps.source);
-  const byMember = new Map(claim.items.map((item, i) => [item.member, { item, record: records[i] }]));
+  const byMember = new Map(items.map((item, i) => [item.member, { item, record: records[i] }]));
   const now = deps.clock.now();
   const ops: SinkOp[] = [];
   for (const result of results) {

@@ -17,6 +17,8 @@ describe("Azure Functions handlers", () => {
     status: typeof import("../../functions/status.js").status;
     health: typeof import("../../functions/health.js").health;
     deadLettersList: typeof import("../../functions/deadletters-list.js").deadLettersList;
+    deadLettersRedrive: typeof import("../../functions/deadletters-redrive.js").deadLettersRedrive;
+    deadLettersPurge: typeof import("../../functions/deadletters-purge.js").deadLettersPurge;
     syncTimer: typeof import("../../functions/sync-timer.js").syncTimer;
     captureHandler: typeof import("../../functions/capture.js").captureHandler;
   };
@@ -30,6 +32,8 @@ describe("Azure Functions handlers", () => {
       ...(await import("../../functions/status.js")),
       ...(await import("../../functions/health.js")),
       ...(await import("../../functions/deadletters-list.js")),
+      ...(await import("../../functions/deadletters-redrive.js")),
+      ...(await import("../../functions/deadletters-purge.js")),
       ...(await import("../../functions/sync-timer.js")),
       ...(await import("../../functions/capture.js")),
     };
@@ -133,5 +137,44 @@ describe("Azure Functions handlers", () => {
       context("deadletters-list"),
     );
     expect(list).toMatchObject({ status: 200, jsonBody: { total: 0, items: [] } });
+  });
+  it("a document whose partition key is an object is dead-lettered with its reason; the others are enqueued, and a retried batch adds nothing", async () => {
+    const records = [
+      { id: "pk-ok-1", tenant: "e", title: "fine", n: 1, _ts: 1_700_000_000 },
+      { id: "pk-bad", tenant: { region: "eu" }, title: "unusable key", n: 2, _ts: 1_700_000_000 },
+      { id: "pk-ok-2", tenant: "e", title: "fine too", n: 3, _ts: 1_700_000_000 },
+    ];
+    for (const record of [records[0]!, records[2]!]) await source.container.items.create({ id: record.id, tenant: record.tenant, title: record.title, n: record.n });
+    // Twice: the host hands the same batch again when an invocation fails.
+    await handlers.captureHandler(source.name)(records, context(`capture-${source.name}`));
+    await handlers.captureHandler(source.name)(records, context(`capture-${source.name}`));
+    expect(await pending()).toBe(2);
+
+    const listRequest = () =>
+      new HttpRequest({ method: "GET", url: `http://localhost:7071/api/sources/${source.name}/deadletters`, params: { source: source.name } });
+    const letter = { id: "pk-bad", pk: { invalid: "partition key at /tenant is an object" } };
+    expect(await handlers.deadLettersList(listRequest(), context("deadletters-list"))).toMatchObject({
+      status: 200,
+      jsonBody: { total: 1, items: [{ ...letter, reason: "partition key at /tenant is an object", attempts: 0, lastError: expect.stringContaining("capture cannot enqueue") }] },
+    });
+    await handlers.syncTimer(timer, context("sync-timer"));
+    expect([...(await source.indexed()).keys()]).toEqual(expect.arrayContaining(["pk-ok-1", "pk-ok-2"]));
+
+    // Redriven, the key is dead-lettered again by the sync without a read; purged by its key, it is gone.
+    const deadLetterPost = (route: "redrive" | "purge", body: unknown) =>
+      new HttpRequest({
+        method: "POST",
+        url: `http://localhost:7071/api/sources/${source.name}/deadletters/${route}`,
+        params: { source: source.name },
+        headers: { "content-type": "application/json" },
+        body: { string: JSON.stringify(body) },
+      });
+    expect(await handlers.deadLettersRedrive(deadLetterPost("redrive", { items: [letter] }), context("deadletters-redrive"))).toMatchObject({ status: 202, jsonBody: { redriven: 1 } });
+    await handlers.syncTimer(timer, context("sync-timer"));
+    expect(await handlers.deadLettersList(listRequest(), context("deadletters-list"))).toMatchObject({
+      jsonBody: { total: 1, items: [{ ...letter, reason: "partition key at /tenant is an object", attempts: 1 }] },
+    });
+    expect(await handlers.deadLettersPurge(deadLetterPost("purge", { items: [letter] }), context("deadletters-purge"))).toMatchObject({ status: 200, jsonBody: { purged: 1 } });
+    expect(await handlers.deadLettersList(listRequest(), context("deadletters-list"))).toMatchObject({ jsonBody: { total: 0, items: [] } });
   });
 });

@@ -66,7 +66,7 @@ describe("infra/package.sh", () => {
     expect(entries.has("host.json")).toBe(true);
     expect(entries.has("package.json")).toBe(true);
     expect(entries.has("dist/functions/sync-timer.js")).toBe(true);
-    expect(entries.has("shared/queue/lua/claim-6.lua")).toBe(true);
+    expect(entries.has("shared/queue/lua/claim-8.lua")).toBe(true);
     expect(entries.has("node_modules/ioredis/package.json")).toBe(true);
   });
 

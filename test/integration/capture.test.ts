@@ -109,6 +109,24 @@ describe("change capture in worker mode", () => {
     expect((await services.sources.get(source.name)!.queue.stats(Date.now())).deadLettered).toBe(0);
   });
 
+  it("a document whose partition key is an object is dead-lettered with its reason and the feed goes on past it", async () => {
+    const { source, services } = await prepare();
+    worker(source);
+    await write(source, 0, 10, "before");
+    await source.container.items.upsert({ id: "bad-key", tenant: { region: "eu" }, title: "unusable", n: -1 });
+    await write(source, 10, 20, "after");
+    // Everything written after the bad document arrives: its page was not retried forever.
+    await eventually(async () => expect((await source.indexed()).size).toBe(20), { timeoutMs: 60_000, intervalMs: 300 });
+    const queue = services.sources.get(source.name)!.queue;
+    expect(await queue.listDeadLetters()).toEqual([
+      expect.objectContaining({ key: { id: "bad-key", pk: { invalid: "partition key at /tenant is an object" } }, reason: "partition key at /tenant is an object", attempts: 0 }),
+    ]);
+    // Later changes keep coming through.
+    await write(source, 20, 25, "later");
+    await eventually(async () => expect((await source.indexed()).size).toBe(25), { timeoutMs: 30_000, intervalMs: 300 });
+    expect((await queue.stats(Date.now())).deadLettered).toBe(1);
+  });
+
   it("a worker killed and restarted resumes from its checkpoint and misses nothing", async () => {
     const { source } = await prepare();
     const first = worker(source);

@@ -217,6 +217,45 @@ describe("bulk sink when the alias or the cluster is not there", () => {
     }
   });
 
+  it("resends a request whose connection dropped itself, asking the guard before each send; a guard's refusal sends nothing", async () => {
+    // Drops the first connection without an answer (a keep-alive socket the server closed), then answers.
+    let requests = 0;
+    const server: Server = createServer((socket) => {
+      socket.once("data", () => {
+        requests++;
+        if (requests === 1) {
+          socket.destroy();
+          return;
+        }
+        const body = JSON.stringify({ errors: false, items: [{ index: { status: 201 } }] });
+        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-elastic-product: Elasticsearch\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const flaky = createElasticClient({ node: `http://127.0.0.1:${port}`, requestTimeoutMs: 2000 });
+    try {
+      let asked = 0;
+      const outcomes = await createBulkSink(flaky, { requireAlias: false }).write("anything", [put("a", 1, { title: "x" })], {
+        beforeRequest: async () => void asked++,
+      });
+      expect(outcomes).toEqual([{ member: put("a", 1, {}).member, outcome: "ok" }]);
+      expect({ requests, asked }).toEqual({ requests: 2, asked: 2 });
+
+      const refusal = new Error("lease lost");
+      const error = await createBulkSink(flaky, { requireAlias: false }).write("anything", [put("b", 1, { title: "y" })], {
+        beforeRequest: async () => {
+          throw refusal;
+        },
+      }).catch((e: unknown) => e);
+      expect(error).toBe(refusal);
+      expect(requests).toBe(2);
+    } finally {
+      await flaky.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("returns retry for every item when a request times out", async () => {
     // Accepts connections and never answers: a hung node or a black-holed network path.
     const sockets: Socket[] = [];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBulkSink, type Sink, type SinkOp } from "../../shared/elastic/index.js";
+import { createBulkSink, createElasticClient, type Sink, type SinkOp } from "../../shared/elastic/index.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { drain } from "../../shared/sync/drain.js";
 import { syncBatch, type SyncDeps } from "../../shared/sync/engine.js";
@@ -95,6 +95,87 @@ describe("engine: per-key exclusivity and ordering", () => {
     expect(recorder.overlaps).toEqual([]);
     expect((await source.indexed()).get(key.id)?.source).toMatchObject({ title: "second", n: 2 });
     expect(await differences(source)).toEqual([]);
+  });
+
+  it("a bulk request held up past the lease is not sent once another worker claimed its keys; the newer body stays", async () => {
+    const keys = [{ id: "late-a", pk: "t1" }, { id: "late-b", pk: "t1" }];
+    await Promise.all(keys.map((key) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "old", n: 1 })));
+    await base.queue.enqueue(keys, { lane: "live", now: Date.now() });
+
+    // Worker 1 has a client of its own, so every bulk request it sends is seen here.
+    const client = createElasticClient({ node: services.config.elasticsearch.node });
+    const sentBulks: string[] = [];
+    client.diagnostic.on("request", (_error, result) => {
+      const path = result?.meta.request.params.path ?? "";
+      if (path.endsWith("/_bulk")) sentBulks.push(path);
+    });
+    let reached!: () => void;
+    const writeReached = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const inner = createBulkSink(client);
+    // A test double of timing only: the first write waits (a GC pause, a slow network, the
+    // client's resend), then goes on to the real sink.
+    let holdNext = true;
+    const slow: Sink = {
+      async write(alias, ops, guard) {
+        if (holdNext) {
+          holdNext = false;
+          reached();
+          await released;
+        }
+        return inner.write(alias, ops, guard);
+      },
+    };
+    const leaseMs = 1500;
+    // One document per chunk; the request timeout leaves the whole lease for the write at claim time.
+    const worker1: SyncDeps = { ...base, sink: slow, options: { ...base.options, leaseMs, writeTimeoutMs: 200, batchMaxBytes: 1 } };
+
+    const startedAt = Date.now();
+    const first = syncBatch(worker1);
+    await writeReached;
+    // The document changes (most likely within the same second of _ts as worker 1's read).
+    await source.container.items.upsert({ id: "late-b", tenant: "t1", title: "new", n: 2 });
+    // The lease expires, the reaper returns the keys, worker 2 claims and writes them.
+    await new Promise((resolve) => setTimeout(resolve, startedAt + leaseMs + 200 - Date.now()));
+    expect(await base.queue.reap(Date.now())).toEqual({ requeued: 2, deadLettered: 0 });
+    expect(await syncBatch(base)).toMatchObject({ claimed: 2, indexed: 2 });
+
+    release();
+    // Worker 1 sends nothing: both chunks found their leases gone before their request.
+    expect(await first).toMatchObject({ claimed: 2, indexed: 0, stale: 2 });
+    expect(sentBulks).toEqual([]);
+    expect((await source.indexed()).get("late-b")?.source).toMatchObject({ title: "new", n: 2 });
+    await client.close();
+  });
+
+  it("while a later chunk waits for its request, the leases of the chunks already written are kept until the settle", async () => {
+    const keys = [{ id: "kept-a", pk: "t1" }, { id: "kept-b", pk: "t1" }];
+    await Promise.all(keys.map((key) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "kept", n: 1 })));
+    await base.queue.enqueue(keys, { lane: "live", now: Date.now() });
+    const inner = realSink();
+    const leaseMs = 1500;
+    const startedAt = Date.now();
+    let reaped: { requeued: number; deadLettered: number } | undefined;
+    // The second chunk is slow to leave (after its lease check); meanwhile the first chunk's
+    // lease would run out, and another worker's reaper runs.
+    const slowSecond: Sink = {
+      async write(alias, ops, guard) {
+        if (ops[0]?.id !== "kept-b") return inner.write(alias, ops, guard);
+        await new Promise((resolve) => setTimeout(resolve, startedAt + 1200 - Date.now()));
+        return inner.write(alias, ops, {
+          async beforeRequest() {
+            await guard?.beforeRequest();
+            await new Promise((resolve) => setTimeout(resolve, startedAt + leaseMs + 300 - Date.now()));
+            reaped = await base.queue.reap(Date.now());
+          },
+        });
+      },
+    };
+    const worker: SyncDeps = { ...base, sink: slowSecond, options: { ...base.options, leaseMs, writeTimeoutMs: 200, batchMaxBytes: 1 } };
+    expect(await syncBatch(worker)).toMatchObject({ claimed: 2, indexed: 2, stale: 0 });
+    expect(reaped).toEqual({ requeued: 0, deadLettered: 0 });
+    expect(await base.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0 });
   });
 
   it("under a stream of rapid updates and two workers with two loops each, no id is ever written twice at once", async () => {

@@ -148,6 +148,11 @@ describe.skipIf(redisServer === null)("queue on a Redis Cluster node", () => {
     await queue.clearVersions([{ member: member("b"), raw: record!.raw }]);
     used.add("clearVersions");
     expect(await queue.versions([member("b")])).toEqual([undefined]);
+    expect(track("reject", await queue.reject([{ member: encodeKey({ id: "x", pk: { invalid: "partition key at /tenant is an object" } }), reason: "bad key", error: "bad key" }], { lane: "live", now: T + 5003 }))).toBe(1);
+    expect(await queue.purgeDeadLetters()).toBe(1);
+    expect(track("recordTimeouts", await queue.recordTimeouts(again.token, [member("a")], 4, T + 5003))).toEqual([0]);
+    expect(await queue.timeouts([member("a")])).toEqual([{ cap: 4, solo: 0, at: T + 5003 }]);
+    await queue.clearTimeouts([member("a")]);
     expect(track("stats", await queue.stats(T + 5003))).toMatchObject({
       pendingLive: 1, pendingBulk: 1, inflight: 1, deadLettered: 0, lastSyncAt: T + 5003,
     });

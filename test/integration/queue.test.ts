@@ -130,6 +130,56 @@ describe("claim", () => {
     const claim = await queue.claim({ max: 2, leaseMs: 1000, now: T });
     expect(claim.items.map((i) => i.key.id)).toEqual(["a", "b"]);
   });
+
+  it("run again with the same token (a resend after a reconnect), answers the same keys and claims no more", async () => {
+    const { queue, keys } = newQueue();
+    await queue.enqueue([key("a"), key("b"), key("c"), key("d")], { lane: "live", now: T });
+    await queue.enqueue([key("e")], { lane: "bulk", now: T });
+    const claim = (now: number, token: string) => runScript(redis, keys, "claim", [now, 3, 1000, 0.1, token]);
+
+    const first = await claim(T, "token-1");
+    expect(first).toEqual([member("a"), 0, "live", member("b"), 0, "live", member("e"), 0, "bulk"]);
+    // The first answer was lost; ioredis sends the same command again.
+    expect(await claim(T + 5, "token-1")).toEqual(first);
+    expect(await queue.stats(T + 5)).toMatchObject({ pending: 2, inflight: 3 });
+
+    // Keys the token has settled since are not answered again.
+    expect(await queue.ack("token-1", [member("a")], T + 10)).toEqual({ settled: 1, stale: 0 });
+    expect(await claim(T + 20, "token-1")).toEqual([member("b"), 0, "live", member("e"), 0, "bulk"]);
+
+    // Another token claims what is left; once the first claim's lease has run out it is forgotten.
+    expect(await claim(T + 30, "token-2")).toEqual([member("c"), 0, "live", member("d"), 0, "live"]);
+    expect(await redis.hlen(keys.claims)).toBe(2);
+    expect(await claim(T + 1000, "token-3")).toEqual([]);
+    expect(await redis.hlen(keys.claims)).toBe(1);
+    expect(await redis.zrange(keys.claimexpiry, 0, -1)).toEqual(["token-2"]);
+  });
+});
+
+describe("bulk timeout records", () => {
+  it("keep the size once, then halve it; count solo timeouts only when the source synced something since the last one", async () => {
+    const { queue } = newQueue();
+    await queue.enqueue([key("a"), key("b")], { lane: "live", now: T });
+    const { token, items } = await queue.claim({ max: 2, leaseMs: 60_000, now: T });
+    const [a, b] = items.map((item) => item.member) as [string, string];
+
+    expect(await queue.recordTimeouts(token, [a, b], 6, T)).toEqual([0, 0]);
+    expect(await queue.timeouts([a, b, member("never")])).toEqual([{ cap: 6, solo: 0, at: T }, { cap: 6, solo: 0, at: T }, undefined]);
+    expect(await queue.recordTimeouts(token, [a], 6, T + 1)).toEqual([0]);
+    expect(await queue.timeouts([a])).toEqual([{ cap: 3, solo: 0, at: T + 1 }]);
+
+    // Alone: the first solo timeout counts; a second one only after the source synced something.
+    expect(await queue.recordTimeouts(token, [a], 1, T + 2)).toEqual([1]);
+    expect(await queue.recordTimeouts(token, [a], 1, T + 3)).toEqual([1]);
+    expect(await queue.timeouts([a])).toEqual([{ cap: 1, solo: 1, at: T + 2 }]);
+    await queue.markSynced(T + 4);
+    expect(await queue.recordTimeouts(token, [a], 1, T + 5)).toEqual([2]);
+
+    // Another token's keys are left alone; records are forgotten on request.
+    expect(await queue.recordTimeouts("not-the-holder", [b], 1, T + 6)).toEqual([-1]);
+    await queue.clearTimeouts([a, b]);
+    expect(await queue.timeouts([a, b])).toEqual([undefined, undefined]);
+  });
 });
 
 describe("leases", () => {

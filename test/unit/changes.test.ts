@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { keysFromChanges } from "../../shared/capture/changes.js";
+import { decodeKey } from "../../shared/core/keys.js";
 
 describe("keysFromChanges", () => {
   const source = { partitionKeyPaths: ["/tenant"] };
@@ -9,6 +10,7 @@ describe("keysFromChanges", () => {
       keys: [{ id: "a", pk: "t1" }, { id: "b", pk: {} }, { id: "c", pk: null }],
       versions: [undefined, undefined, undefined],
       skipped: 0,
+      invalid: [],
     });
   });
 
@@ -55,6 +57,22 @@ describe("keysFromChanges", () => {
       keys: [{ id: "x", pk: [1, "z"] }],
       versions: [undefined],
       skipped: 3,
+      invalid: [],
     });
+  });
+
+  it("gives a document whose partition key is an object or an array an invalid key with the reason, to dead-letter", () => {
+    const nested = { partitionKeyPaths: ["/a", "/b/c"] };
+    const changes = [{ id: "x", tenant: { region: "eu" } }, { current: { id: "y", tenant: ["a", "b"] }, metadata: { operationType: "create" } }, { id: "z", tenant: "ok" }];
+    const { keys, invalid } = keysFromChanges(source, changes);
+    expect(keys).toEqual([{ id: "z", pk: "ok" }]);
+    expect(invalid).toEqual([
+      { member: '["x",{"invalid":"partition key at /tenant is an object"}]', reason: "partition key at /tenant is an object", error: expect.stringContaining("capture cannot enqueue") },
+      { member: '["y",{"invalid":"partition key at /tenant is an array"}]', reason: "partition key at /tenant is an array", error: expect.any(String) },
+    ]);
+    // Every level is kept, the bad one marked, so the key decodes as it was listed.
+    expect(keysFromChanges(nested, [{ id: "h", a: 1, b: { c: { x: 1 } } }]).invalid.map((failure) => decodeKey(failure.member))).toEqual([
+      { id: "h", pk: [1, { invalid: "partition key at /b/c is an object" }] },
+    ]);
   });
 });

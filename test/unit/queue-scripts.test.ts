@@ -108,6 +108,9 @@ describe("queueKeys", () => {
       deadseq: "driftless:{orders}:deadseq",
       meta: "driftless:{orders}:meta",
       versions: "driftless:{orders}:versions",
+      claims: "driftless:{orders}:claims",
+      claimexpiry: "driftless:{orders}:claimexpiry",
+      timeouts: "driftless:{orders}:timeouts",
     });
   });
 

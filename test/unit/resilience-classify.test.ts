@@ -28,6 +28,12 @@ describe("bulkRequestFailure (fed by the sink's own classification, so the two s
     expect(bulkRequestFailure(wholeRequest(undefined, "TimeoutError: Request timed out"))).toMatchObject({ scope: "unavailable" });
   });
 
+  it("marks a request that timed out, which may be one of its documents (shared/sync/bisect.ts), and nothing else", () => {
+    expect(bulkRequestFailure(wholeRequest(undefined, "TimeoutError: Request timed out"))).toMatchObject({ timedOut: true });
+    expect(bulkRequestFailure(wholeRequest(undefined, "ConnectionError: connect ECONNREFUSED 127.0.0.1:9200"))).not.toHaveProperty("timedOut");
+    expect(bulkRequestFailure(wholeRequest(504, "504 gateway timeout"))).not.toHaveProperty("timedOut");
+  });
+
   it("calls every item shed by a loaded node throttling, and every item refused by the cluster state unavailability", () => {
     const rejected = { status: 429, error: { type: "es_rejected_execution_exception", reason: "rejected execution of coordinating operation" } };
     expect(bulkRequestFailure(items(rejected, rejected))).toMatchObject({ scope: "throttled" });
