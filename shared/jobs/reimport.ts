@@ -70,6 +70,8 @@ async function scanPage(ctx: ChunkContext, target: string): Promise<boolean> {
   for (const reason of page.unkeyed) {
     ctx.logger.warn({ source: config.name, err: reason }, "reimport skipped a document without a usable key");
   }
+  // Dead letters with their reason, as capture makes them: shown, never skipped in silence.
+  if (page.rejected.length > 0) await source.queue.reject(page.rejected, { lane: "bulk", now: ctx.now });
   const failed = new Map(page.unmapped.map((key) => [encodeKey(key), key]));
   let indexed = 0;
   for (const outcome of await writeAll(ctx, target, page.requests)) {
@@ -80,7 +82,7 @@ async function scanPage(ctx: ChunkContext, target: string): Promise<boolean> {
   ctx.pages++;
   await ctx.commit(
     { continuation: page.continuation ?? "", failures: 0 },
-    { scanned: page.scanned, indexed, enqueued: failed.size, errors: page.unkeyed.length, pages: 1 },
+    { scanned: page.scanned, indexed, enqueued: failed.size, errors: page.unkeyed.length + page.rejected.length, pages: 1 },
   );
   return page.continuation !== undefined;
 }

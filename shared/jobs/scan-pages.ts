@@ -1,7 +1,8 @@
-import { encodeKey, partitionKeyOf, type DocKey } from "../core/keys.js";
+import { encodeKey, partitionKeyOrInvalid, type DocKey } from "../core/keys.js";
 import type { SourceConfig } from "../config/source.js";
 import type { ScanPage } from "../cosmos/scan.js";
 import type { SinkOp } from "../elastic/types.js";
+import type { Failure } from "../queue/types.js";
 import { chunkByBytes } from "../sync/chunk.js";
 import { mapperFor } from "./mappers.js";
 
@@ -17,8 +18,10 @@ export interface PreparedPage {
   readonly keys: ReadonlyMap<string, DocKey>;
   /** Documents the mapper refused: the sync maps them again and dead-letters them with its reason. */
   readonly unmapped: readonly DocKey[];
-  /** Why each document without a usable key was skipped. */
+  /** Why each document without an id was skipped. */
   readonly unkeyed: readonly string[];
+  /** Documents whose partition key cannot be a Cosmos key (an object or an array): dead letters with their reason. */
+  readonly rejected: readonly Failure[];
   /** When the page was read from Cosmos (ms); see pageTooOld. */
   readonly readAt: number;
 }
@@ -40,13 +43,16 @@ export function preparePage(config: SourceConfig, page: ScanPage, readAt: number
   const keys = new Map<string, DocKey>();
   const unmapped: DocKey[] = [];
   const unkeyed: string[] = [];
+  const rejected: Failure[] = [];
   for (const document of page.documents) {
-    let key: DocKey;
-    try {
-      if (typeof document.id !== "string") throw new TypeError("document without a string id");
-      key = { id: document.id, pk: partitionKeyOf(document, config.partitionKeyPaths) };
-    } catch (error) {
-      unkeyed.push(String(error));
+    if (typeof document.id !== "string") {
+      unkeyed.push("document without a string id");
+      continue;
+    }
+    const { pk, invalid } = partitionKeyOrInvalid(document, config.partitionKeyPaths);
+    const key: DocKey = { id: document.id, pk };
+    if (invalid) {
+      rejected.push({ member: encodeKey(key), reason: invalid.reason, error: `reimport cannot index the document's key: ${invalid.message}` });
       continue;
     }
     const member = encodeKey(key);
@@ -64,6 +70,7 @@ export function preparePage(config: SourceConfig, page: ScanPage, readAt: number
     keys,
     unmapped,
     unkeyed,
+    rejected,
     readAt,
   };
 }

@@ -35,17 +35,19 @@ describe("preparePage", () => {
   });
 
   it("skips a document without a usable key and says why, counting it as scanned", () => {
-    const documents = [...docs(2), { t: "t9", title: "no id" }, { id: 42, t: "t9" }];
+    const documents = [...docs(2), { t: "t9", title: "no id" }, { id: 42, t: "t9" }, { id: "obj", t: { a: 1 } }];
     const page = preparePage(source, { documents, continuation: undefined }, 0, { batchMaxBytes: 1_000_000, bulkConcurrency: 4 });
-    expect(page.scanned).toBe(4);
+    expect(page.scanned).toBe(5);
     expect(page.requests.flat().map((op) => op.id)).toEqual(["d0", "d1"]);
-    expect(page.unkeyed).toEqual(["TypeError: document without a string id", "TypeError: document without a string id"]);
+    expect(page.unkeyed).toEqual(["document without a string id", "document without a string id"]);
+    // A partition key that is an object is a dead letter with its reason, not a silent skip.
+    expect(page.rejected).toEqual([expect.objectContaining({ reason: "partition key at /t is an object" })]);
     expect(page.keys.size).toBe(2);
   });
 });
 
 describe("ReadAhead", () => {
-  const prepared = (continuation: string): PreparedPage => ({ continuation, scanned: 0, requests: [], keys: new Map(), unmapped: [], unkeyed: [], readAt: 0 });
+  const prepared = (continuation: string): PreparedPage => ({ continuation, scanned: 0, requests: [], keys: new Map(), unmapped: [], unkeyed: [], rejected: [], readAt: 0 });
 
   it("hands over the page read ahead for the position the job resumes from, and reads otherwise", async () => {
     const ahead = new ReadAhead();
