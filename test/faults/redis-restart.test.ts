@@ -92,5 +92,7 @@ describe("fault: Redis restarted (AOF on) mid-stream", () => {
     );
     expect(counts.changes).toBeGreaterThan(300);
     expect(mismatches).toEqual([]);
+    // What the README quotes: no dead letters.
+    expect(deadLetters).toBe(0);
   }, 180_000);
 });
