@@ -4,6 +4,7 @@ import { configCommand } from "./commands/config.js";
 import { deadLettersCommand } from "./commands/deadletters.js";
 import { enqueueCommand } from "./commands/enqueue.js";
 import { jobsCommand, reconcileCommand, reimportCommand } from "./commands/jobs.js";
+import { sourcesCommand } from "./commands/sources.js";
 import { stackCommand } from "./commands/stack.js";
 import { statusCommand } from "./commands/status.js";
 import { syncCommand } from "./commands/sync.js";
@@ -32,6 +33,7 @@ program.addCommand(reconcileCommand());
 program.addCommand(jobsCommand());
 program.addCommand(deadLettersCommand());
 program.addCommand(configCommand());
+program.addCommand(sourcesCommand());
 program.addCommand(stackCommand());
 
 // Commands built apart and added with addCommand do not inherit exitOverride: without it a
