@@ -39,7 +39,7 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
     if (!(error instanceof PointInTimeGoneError)) throw error;
     // Checking an entry twice is harmless; the scan starts over on a new point in time.
     const pit = await deps.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
-    await ctx.commit({ continuation: JSON.stringify({ pit, after: null, ...(position.total === undefined ? {} : { total: position.total }) } satisfies Position), lastError: `${error.message}; the scan started over` }, { errors: 1 });
+    await ctx.commit({ continuation: JSON.stringify({ ...position, pit, after: null } satisfies Position), lastError: `${error.message}; the scan started over` }, { errors: 1 });
     return false;
   }
   if (page.hits.length === 0) {
@@ -101,7 +101,7 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   if (toQueue.length > 0) await source.queue.enqueue(toQueue, { lane: "bulk", now: ctx.now });
   ctx.pages++;
   await ctx.commit(
-    { continuation: JSON.stringify({ pit: page.pit, after: page.after ?? null, ...(position.total === undefined ? {} : { total: position.total }) } satisfies Position), failures: 0 },
+    { continuation: JSON.stringify({ ...position, pit: page.pit, after: page.after ?? null } satisfies Position), failures: 0 },
     { scanned: page.hits.length, missing: gone.length, enqueued: toQueue.length, errors: unreadable + foreign.length + unsure.length, pages: 1 },
   );
   return false;
