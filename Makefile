@@ -27,8 +27,9 @@ $(NPM_STAMP): package-lock.json
 	npm ci
 	@touch $@
 
+# npm run build: tsc, then the Lua scripts copied beside the compiled code (scripts/copy-lua.mjs).
 build: install
-	npx tsc -p tsconfig.json
+	npm run build
 
 typecheck: install
 	npx tsc -p tsconfig.test.json --noEmit

@@ -1,11 +1,16 @@
 import { ValidationError } from "../core/errors.js";
+import type { JobKind } from "../jobs/types.js";
+
+/*
+ * Every Redis key driftless uses, built here and nowhere else: the queue's, the jobs', the change
+ * capture's and the dead-letter mirror's. All keys of one source start with `sourceBase`, so they
+ * share the hash tag `{source}` and each script touches one cluster slot (Redis Cluster and Azure
+ * Managed Redis safe).
+ */
 
 export const DEFAULT_PREFIX = "driftless";
 
-/**
- * Every Redis key of one source's queue. All share the hash tag `{source}`, so each script
- * touches one cluster slot (Redis Cluster and Azure Managed Redis safe).
- */
+/** Every Redis key of one source's queue. */
 export interface QueueKeys {
   /** Pending, sorted set member → due time (ms): change-feed and producer keys. */
   readonly live: string;
@@ -52,12 +57,17 @@ export function checkPrefix(prefix: string): void {
   }
 }
 
-export function queueKeys(prefix: string, source: string): QueueKeys {
+/** `<prefix>:{<source>}`, the start of every key of a source; refuses names that would break the hash tag. */
+export function sourceBase(prefix: string, source: string): string {
   checkPrefix(prefix);
   if (!SAFE.test(source)) {
     throw new ValidationError("invalid_source", `source name ${JSON.stringify(source)} must be non-empty, without braces or spaces`);
   }
-  const base = `${prefix}:{${source}}`;
+  return `${prefix}:{${source}}`;
+}
+
+export function queueKeys(prefix: string, source: string): QueueKeys {
+  const base = sourceBase(prefix, source);
   return Object.freeze({
     live: `${base}:live`,
     bulk: `${base}:bulk`,
@@ -76,4 +86,59 @@ export function queueKeys(prefix: string, source: string): QueueKeys {
     claimexpiry: `${base}:claimexpiry`,
     timeouts: `${base}:timeouts`,
   });
+}
+
+/**
+ * Every Redis key of one source's jobs. They share the queue's hash tag `{source}`, so each job
+ * script touches one cluster slot.
+ */
+export interface JobKeys {
+  /** Hash: the job's fields (see shared/jobs/store.ts). */
+  job(jobId: string): string;
+  /** Sorted set: job id → creation time, for listing. */
+  readonly list: string;
+  /** String: the id of the active (queued or running) job of this kind; one per source and kind. */
+  active(kind: JobKind): string;
+  /** String with a TTL: the token of the runner working on this kind's active job. */
+  lease(kind: JobKind): string;
+  /** String: the extra alias live writes go to while a rebuild runs (shared/jobs/write-targets.ts). */
+  readonly writeTarget: string;
+}
+
+export function jobKeys(prefix: string, source: string): JobKeys {
+  const base = `${sourceBase(prefix, source)}:jobs`;
+  return Object.freeze({
+    job: (jobId: string) => `${base}:job:${jobId}`,
+    list: `${base}:list`,
+    active: (kind: JobKind) => `${base}:active:${kind}`,
+    lease: (kind: JobKind) => `${base}:lease:${kind}`,
+    writeTarget: `${base}:write-target`,
+  });
+}
+
+/** Where a source's change-feed reader keeps its lease and its continuation (shared/capture/capture-store.ts). */
+export interface CaptureKeys {
+  /** String with a TTL: the token of the reader holding the source. */
+  readonly lease: string;
+  /** String: the composite continuation of the whole container. */
+  readonly continuation: string;
+  /** Hash feed range → continuation, as versions before the whole-container reader kept them. */
+  readonly checkpoints: string;
+}
+
+export function captureKeys(prefix: string, source: string): CaptureKeys {
+  const base = sourceBase(prefix, source);
+  return Object.freeze({
+    lease: `${base}:capture:lease`,
+    continuation: `${base}:capture:continuation`,
+    checkpoints: `${base}:capture:checkpoints`,
+  });
+}
+
+/**
+ * String: the sequence number of the last dead letter the mirror sent (shared/queue/mirror-cursor.ts).
+ * Its own key: the one before it (`…:mirrored`) held a time, which means nothing as a sequence number.
+ */
+export function mirrorCursorKey(prefix: string, source: string): string {
+  return `${queueKeys(prefix, source).meta}:mirroredSequence`;
 }

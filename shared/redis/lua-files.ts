@@ -1,25 +1,16 @@
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * The directory holding the queue's Lua scripts.
- *
- * `tsc` copies no assets, so compiled code in `dist/shared/queue/` has no `lua/` beside it. The
- * scripts are therefore read from the source tree: `./lua` beside this module when running from
- * source (tsx, vitest), else the first `shared/queue/lua` found walking up from this module
- * (`<root>/shared/queue/lua` from `<root>/dist/shared/queue/`). One copy of each script, no build
- * step; a deployment package must carry `shared/queue/lua/` next to `dist/`.
+ * The directory holding the Lua scripts: `./lua` beside this module. `tsc` copies no assets, so
+ * the build copies `shared/redis/lua/` beside the compiled module (`npm run build`, infra/package.sh,
+ * both through scripts/copy-lua.mjs); from source (tsx, vitest) it is there already.
  */
-export function findLuaDir(moduleUrl: string = import.meta.url, sourceDir = "shared/queue/lua"): string {
-  const beside = fileURLToPath(new URL("./lua", moduleUrl));
-  if (existsSync(beside)) return beside;
-  const start = dirname(fileURLToPath(moduleUrl));
-  for (let dir = start; ; dir = dirname(dir)) {
-    const candidate = join(dir, ...sourceDir.split("/"));
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error(`Lua scripts (${sourceDir}) not found beside or above ${start}`);
-  }
+export function findLuaDir(moduleUrl: string = import.meta.url): string {
+  const dir = fileURLToPath(new URL("./lua", moduleUrl));
+  if (!existsSync(dir)) throw new Error(`Lua scripts not found in ${dir}: build with npm run build, which copies shared/redis/lua/ there`);
+  return dir;
 }
 
 const INCLUDE = /^--- @include "([\w-]+)"[ \t]*$/gm;

@@ -1,11 +1,14 @@
 --[[
   Takes or renews a lease.
 
-  KEYS[1] lease    string: token of the holder, with a TTL
-  ARGV[1] token of the caller
-  ARGV[2] lease duration (ms)
+  Input:
+    KEYS[1] lease    string: token of the holder, with a TTL
 
-  Returns 1 when the caller holds the lease now, 0 when another holder does.
+    ARGV[1] token of the caller
+    ARGV[2] lease duration (ms)
+
+  Output:
+    1 when the caller holds the lease now, 0 when another holder does
 ]]
 local rcall = redis.call
 local holder = rcall("GET", KEYS[1])

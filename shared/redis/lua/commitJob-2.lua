@@ -17,17 +17,20 @@
     ARGV[5+2n ..] field, value pairs to set
 
   Output:
-    1 committed; 0 the caller does not hold the lease; -1 no such job; -2 the job is in another state
+    1 committed; 0 the caller does not hold the lease; JOB_MISSING no such job; JOB_WRONG_STATE the
+    job is in another state
 ]]
 local rcall = redis.call
+--- @include "codes"
+
 if rcall("GET", KEYS[1]) ~= ARGV[1] then
   return 0
 end
 if rcall("EXISTS", KEYS[2]) == 0 then
-  return -1
+  return JOB_MISSING
 end
 if ARGV[3] ~= "" and rcall("HGET", KEYS[2], "state") ~= ARGV[3] then
-  return -2
+  return JOB_WRONG_STATE
 end
 local n = tonumber(ARGV[4])
 local i = 5

@@ -2,10 +2,13 @@
   Deletes a string key only while it still holds the given value: a holder gives its lease up, or
   a stale pointer is cleared, without touching what someone else put there since.
 
-  KEYS[1] the key
-  ARGV[1] the value it must hold
+  Input:
+    KEYS[1] key      string: the lease or pointer
 
-  Returns 1 when deleted, 0 otherwise.
+    ARGV[1] the value it must hold
+
+  Output:
+    1 when deleted, 0 otherwise
 ]]
 local rcall = redis.call
 if rcall("GET", KEYS[1]) == ARGV[1] then
