@@ -36,7 +36,7 @@ export interface QueueKeys {
   readonly deadseq: string;
   /** Hash: lastSyncAt, deadLetterSequence (the last number given to a dead-lettering). */
   readonly meta: string;
-  /** Hash member → "<version>:<deleted>:<recorded at>": the newest change capture saw (freshness.ts). */
+  /** Hash member → "<version>:<deleted>:<recorded at>": the newest change capture saw (shared/sync/freshness.ts). */
   readonly versions: string;
   /** Hash claim token → JSON list of the members it took: a resent claim answers the same (claim-8.lua). */
   readonly claims: string;
