@@ -9,7 +9,7 @@ import { services } from "../setup/services.js";
 import { repoRoot } from "./bicep-tree.js";
 
 /*
- * The deployment package, built by infra/package.sh exactly as the README's deploy steps do:
+ * The deployment package, built by infra/package.sh exactly as the deploy guide's steps do (docs/deploy.md):
  * compiled functions, production dependencies only, host.json, and the queue's Lua scripts,
  * which shared/queue/lua-files.ts reads at run time from shared/queue/lua/ above dist/. The
  * package is then loaded the way the Functions host loads it, in a separate Node process with
@@ -133,7 +133,7 @@ describe(".funcignore", () => {
     const lua = tracked.filter((path) => path.startsWith("shared/queue/lua/"));
     expect(lua.length).toBeGreaterThan(0);
     expect(shipped).toEqual(expect.arrayContaining(["host.json", "package.json", ...lua]));
-    const development = /\.ts$|^(test|scripts|bench|infra|patches|\.driftless|\.ci)\/|^local\.settings|^docker-compose|^README\.md$|^Makefile$/;
+    const development = /\.ts$|^(test|scripts|bench|infra|patches|\.driftless|\.ci)\/|^local\.settings|^docker-compose|^README\.md$|^docs\/|^Makefile$/;
     expect(shipped.filter((path) => development.test(path))).toEqual([]);
     // Built and installed files, which git does not list.
     for (const path of ["dist/functions/sync-timer.js", "dist/shared/queue/lua-files.js", "node_modules/ioredis/built/index.js",
