@@ -44,8 +44,9 @@ test: deps-test install
 dev: deps-dev install build
 	node dist/scripts/dev.js
 
-# Throughput, latency and freshness on the local stack, apart from the tests (README "Performance");
-# QUICK=1 finishes within 3 minutes. Writes bench/results/latest.json and prints a table.
+# Throughput, latency and freshness on the local stack, apart from the tests (bench/README.md);
+# QUICK=1 finishes within 3 minutes. Writes bench/results/latest.json and prints a table; a run of
+# every phase also writes bench/results/latest.md and a row of bench/results/history.md.
 QUICK ?=
 bench: deps-dev install build
 	QUICK="$(QUICK)" node --import tsx bench/run.ts

@@ -9,9 +9,9 @@ import { services } from "../setup/services.js";
 import { repoRoot } from "./bicep-tree.js";
 
 /*
- * The deployment package, built by infra/package.sh exactly as the README's deploy steps do:
- * compiled functions, production dependencies only, host.json, and every Lua script, copied
- * beside the compiled loader (dist/shared/redis/lua/, read by shared/redis/lua-files.ts). The
+ * The deployment package, built by infra/package.sh exactly as the deploy guide's steps do
+ * (docs/deploy.md): compiled functions, production dependencies only, host.json, and every Lua
+ * script, copied beside the compiled loader (dist/shared/redis/lua/, read by shared/redis/lua-files.ts). The
  * package is then loaded the way the Functions host loads it, in a separate Node process with
  * only the package on disk, and its scripts are loaded into the real Redis.
  */
@@ -135,7 +135,7 @@ describe(".funcignore", () => {
     expect(tracked.filter((path) => path.startsWith("shared/redis/lua/")).length).toBeGreaterThan(0);
     expect(shipped).toEqual(expect.arrayContaining(["host.json", "package.json"]));
     expect(shipped.filter((path) => path.startsWith("shared/"))).toEqual([]);
-    const development = /\.ts$|^(test|scripts|bench|infra|patches|\.driftless|\.ci)\/|^local\.settings|^docker-compose|^README\.md$|^Makefile$/;
+    const development = /\.ts$|^(test|scripts|bench|infra|patches|\.driftless|\.ci)\/|^local\.settings|^docker-compose|^README\.md$|^docs\/|^Makefile$/;
     expect(shipped.filter((path) => development.test(path))).toEqual([]);
     // Built and installed files, which git does not list.
     for (const path of ["dist/functions/sync-timer.js", "dist/shared/redis/lua-files.js", "dist/shared/redis/lua/claim-8.lua",
