@@ -1,6 +1,28 @@
 import type { Client } from "../elastic/client.js";
 import type { LineSink } from "./invocation-logs.js";
 
+/**
+ * The mapping of the log data stream: the ECS fields the Kibana dashboard's log panels use, with
+ * the types they get in Elastic's own ECS templates, and driftless's own string fields as keyword
+ * (they are names: sources, dependencies, job ids). Written by driftless itself rather than left
+ * to the cluster's built-in `logs-*-*` template, which a cluster may not have (stack templates
+ * turned off) and whose dynamic mapping would type `driftless.*` from whatever line came first.
+ */
+export const LOG_MAPPINGS = {
+  dynamic_templates: [{ strings_as_keyword: { match_mapping_type: "string", mapping: { type: "keyword", ignore_above: 1024 } } }],
+  properties: {
+    "@timestamp": { type: "date" },
+    message: { type: "text" },
+    log: { properties: { level: { type: "keyword" }, logger: { type: "keyword" } } },
+    service: { properties: { name: { type: "keyword" }, version: { type: "keyword" } } },
+    error: { properties: { message: { type: "text" }, type: { type: "keyword" }, stack_trace: { type: "text" } } },
+    ecs: { properties: { version: { type: "keyword" } } },
+  },
+} as const;
+
+/** Above the built-in `logs` template (100), so this one shapes the data stream of that name. */
+const TEMPLATE_PRIORITY = 200;
+
 export interface ElasticLogShipperOptions {
   readonly client: Client;
   /** A `logs-<dataset>-<namespace>` data stream: Elasticsearch's built-in `logs-*-*` template maps it as ECS. */
@@ -36,6 +58,7 @@ export function createElasticLogShipper(options: ElasticLogShipperOptions): Elas
   let dropped = 0;
   let failing = false;
   let sending: Promise<void> | undefined;
+  let ensured = false;
   const timer = setInterval(() => void flush(), flushIntervalMs);
   timer.unref();
 
@@ -65,7 +88,19 @@ export function createElasticLogShipper(options: ElasticLogShipperOptions): Elas
     });
     if (operations.length === 0) return;
     try {
-      const response = await client.bulk({ index: dataStream, operations });
+      if (!ensured) {
+        // Once per process (again after a failure): the template must exist before the stream's first document creates it.
+        await client.indices.putIndexTemplate({
+          name: dataStream,
+          index_patterns: [dataStream],
+          data_stream: {},
+          priority: TEMPLATE_PRIORITY,
+          _meta: { managed_by: "driftless", description: "driftless's ECS log lines" },
+          template: { mappings: LOG_MAPPINGS },
+        } as Parameters<Client["indices"]["putIndexTemplate"]>[0]);
+        ensured = true;
+      }
+      const response = await client.bulk({ index: dataStream, require_data_stream: true, operations });
       if (failing) report(`shipping logs to Elasticsearch works again${dropped ? ` (${dropped} lines were dropped meanwhile)` : ""}`);
       failing = false;
       dropped = 0;
