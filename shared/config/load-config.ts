@@ -98,6 +98,11 @@ export interface Config {
       /** Present when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set. */
       readonly otlp?: { readonly url: string; readonly headers: Readonly<Record<string, string>> };
     };
+    /** Where log lines go besides stdout (or a Functions invocation's log). */
+    readonly logs: {
+      /** Present when LOG_ELASTICSEARCH_URL is set. */
+      readonly elasticsearch?: { readonly node: string; readonly apiKey?: string; readonly caFile?: string; readonly dataStream: string };
+    };
     /** Present unless SYNC_EVENTS_ENABLED is false. */
     readonly syncEvents?: { readonly stream: string; readonly retention: string };
   };
@@ -224,6 +229,17 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
           }
         : {}),
       traces: traceSettings(settings),
+      logs: settings.LOG_ELASTICSEARCH_URL
+        ? {
+            elasticsearch: {
+              node: settings.LOG_ELASTICSEARCH_URL,
+              apiKey: settings.LOG_ELASTICSEARCH_API_KEY,
+              // The same cluster as ELASTICSEARCH_URL usually: its CA is the one to trust.
+              caFile: settings.ELASTICSEARCH_CA_FILE,
+              dataStream: settings.LOG_ELASTICSEARCH_DATA_STREAM,
+            },
+          }
+        : {},
       ...(settings.SYNC_EVENTS_ENABLED ? { syncEvents: { stream: settings.SYNC_EVENTS_STREAM, retention: settings.SYNC_EVENTS_RETENTION } } : {}),
     },
   });

@@ -172,6 +172,18 @@ export const settingsSchema = z.object({
   WORKER_SYNC: flag.default(true),
 
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** With it, the log lines also go into this Elasticsearch (the local ELK stack's), in LOG_ELASTICSEARCH_DATA_STREAM. */
+  LOG_ELASTICSEARCH_URL: url(/^https?:$/, "http:// or https://").optional(),
+  /** API key for LOG_ELASTICSEARCH_URL (the base64 `encoded` form); user info in the URL is taken as basic auth. */
+  LOG_ELASTICSEARCH_API_KEY: z.string().min(1).optional(),
+  /**
+   * The logs data stream, `logs-<dataset>-<namespace>`: Elasticsearch's built-in `logs-*-*` index
+   * template maps it as ECS, and the Kibana dashboard's logs data view (`logs-*`) reads it.
+   */
+  LOG_ELASTICSEARCH_DATA_STREAM: z
+    .string()
+    .regex(/^logs-[a-z0-9._]+-[a-z0-9._]+$/, "must be a logs-<dataset>-<namespace> data stream name (lowercase a-z, 0-9, . _), e.g. logs-driftless-default")
+    .default("logs-driftless-default"),
 
   /** Application Insights: with it, the metrics and traces are exported to Azure Monitor as well (Functions sets it). */
   APPLICATIONINSIGHTS_CONNECTION_STRING: z
@@ -244,6 +256,7 @@ export const secretSettings = new Set([
   "ELASTICSEARCH_PASSWORD",
   "COSMOS_KEY",
   "DRIFTLESS_API_KEY",
+  "LOG_ELASTICSEARCH_API_KEY",
   "SERVICEBUS_CONNECTION_STRING",
   "APPLICATIONINSIGHTS_CONNECTION_STRING",
   "OTEL_EXPORTER_OTLP_HEADERS",
