@@ -4,8 +4,8 @@
 #
 # The package holds what the Functions host runs and nothing else: dist/ (compiled from a fresh
 # tsc run, so a stale local dist/ never ships), host.json, package.json, production
-# node_modules, and shared/queue/lua/ -- the queue's Lua scripts are read at run time from the
-# source tree (shared/queue/lua-files.ts looks for shared/queue/lua above dist/shared/queue/).
+# node_modules, and the Lua scripts -- shared/queue/lua/ and shared/capture/lua/ are read at run
+# time from the source tree (shared/queue/lua-files.ts looks for them above dist/).
 #
 # Usage: infra/package.sh <staging-dir> [zip-file]
 set -euo pipefail
@@ -27,8 +27,11 @@ rm -rf "${stage:?}"/*
 # scripts/ is the local development stack; nothing in Azure imports it.
 rm -rf "$stage/dist/scripts"
 cp "$root/host.json" "$root/package.json" "$root/package-lock.json" "$stage/"
-mkdir -p "$stage/shared/queue"
-cp -R "$root/shared/queue/lua" "$stage/shared/queue/lua"
+# Every lua/ folder under shared/: createServices registers the queue's and the capture's scripts.
+(cd "$root" && find shared -type d -name lua -prune) | while read -r dir; do
+  mkdir -p "$stage/$(dirname "$dir")"
+  cp -R "$root/$dir" "$stage/$dir"
+done
 # Production dependencies only, exactly as locked. Optional dependencies are the Functions Core
 # Tools, which a deployed app does not need. No install scripts run: no production dependency
 # needs one.

@@ -46,9 +46,9 @@ describe("infra/package.sh", () => {
     for (const file of functions) expect(existsSync(join(stage, "dist/functions", file.replace(/\.ts$/, ".js"))), file).toBe(true);
     expect(JSON.parse(readFileSync(join(stage, "package.json"), "utf8")).main).toBe("dist/functions/*.js");
     expect(readFileSync(join(stage, "host.json"), "utf8")).toBe(readFileSync(join(repoRoot, "host.json"), "utf8"));
-    expect(filesUnder(join(stage, "shared/queue/lua"))).toEqual(filesUnder(join(repoRoot, "shared/queue/lua")));
+    for (const dir of ["shared/queue/lua", "shared/capture/lua"]) expect(filesUnder(join(stage, dir)), dir).toEqual(filesUnder(join(repoRoot, dir)));
     // Nothing from the source tree but the Lua scripts, and no local-stack scripts.
-    expect(filesUnder(join(stage, "shared")).every((f) => f.startsWith("queue/lua/"))).toBe(true);
+    expect(filesUnder(join(stage, "shared")).every((f) => f.startsWith("queue/lua/") || f.startsWith("capture/lua/"))).toBe(true);
     for (const dir of ["test", "scripts", "bench", "infra", ".driftless", "dist/scripts"]) expect(existsSync(join(stage, dir)), dir).toBe(false);
   });
 
@@ -84,6 +84,9 @@ describe("infra/package.sh", () => {
       const loaded = {};
       for (const [name, lua] of scriptSources()) loaded[name] = await redis.script("LOAD", lua);
       await redis.quit();
+      // What the host does on the first invocation: every Redis script (the capture's too) is read here.
+      const { getServices } = await import("./dist/functions/lib/services.js");
+      await (await getServices()).close();
       console.log(JSON.stringify({ functions, luaDir: findLuaDir(), loaded }));
       process.exit(0);
     `;
