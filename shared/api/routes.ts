@@ -2,6 +2,7 @@ import { listDeadLettersHandler, purgeHandler, redriveHandler } from "./deadlett
 import { enqueueHandler } from "./enqueue.js";
 import { healthHandler, redactHealth } from "./health.js";
 import { cancelJobHandler, jobsListHandler, jobStatusHandler, reconcileHandler, redactJob, redactJobs, reimportHandler } from "./jobs.js";
+import { liveHandler, readyHandler } from "./probes.js";
 import { statusHandler } from "./status.js";
 import { documentStatsHandler, sourceHistoryHandler, sourceStatsHandler } from "./sync-stats.js";
 import { statusPageHandler } from "./ui.js";
@@ -16,6 +17,9 @@ export const routes: readonly Route[] = [
   { name: "enqueue", method: "POST", route: "sources/{source}/enqueue", auth: "key", handler: enqueueHandler },
   { name: "status", method: "GET", route: "status", auth: "anonymous", handler: statusHandler },
   { name: "health", method: "GET", route: "health", auth: "anonymous", handler: healthHandler, redact: redactHealth },
+  // Liveness and readiness apart, for container probes: live never touches a dependency, ready names the missing ones.
+  { name: "live", method: "GET", route: "live", auth: "anonymous", handler: liveHandler },
+  { name: "ready", method: "GET", route: "ready", auth: "anonymous", handler: readyHandler },
   { name: "status-page", method: "GET", route: "ui", auth: "anonymous", handler: statusPageHandler },
   { name: "deadletters", method: "GET", route: "sources/{source}/deadletters", auth: "key", handler: listDeadLettersHandler },
   { name: "redrive", method: "POST", route: "sources/{source}/deadletters/redrive", auth: "key", handler: redriveHandler },

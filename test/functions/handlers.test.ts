@@ -16,6 +16,8 @@ describe("Azure Functions handlers", () => {
     enqueue: typeof import("../../functions/enqueue.js").enqueue;
     status: typeof import("../../functions/status.js").status;
     health: typeof import("../../functions/health.js").health;
+    live: typeof import("../../functions/live.js").live;
+    ready: typeof import("../../functions/ready.js").ready;
     deadLettersList: typeof import("../../functions/deadletters-list.js").deadLettersList;
     deadLettersRedrive: typeof import("../../functions/deadletters-redrive.js").deadLettersRedrive;
     deadLettersPurge: typeof import("../../functions/deadletters-purge.js").deadLettersPurge;
@@ -31,6 +33,8 @@ describe("Azure Functions handlers", () => {
       ...(await import("../../functions/enqueue.js")),
       ...(await import("../../functions/status.js")),
       ...(await import("../../functions/health.js")),
+      ...(await import("../../functions/live.js")),
+      ...(await import("../../functions/ready.js")),
       ...(await import("../../functions/deadletters-list.js")),
       ...(await import("../../functions/deadletters-redrive.js")),
       ...(await import("../../functions/deadletters-purge.js")),
@@ -127,6 +131,12 @@ describe("Azure Functions handlers", () => {
     await handlers.syncTimer(timer, context("sync-timer"));
     expect((await source.indexed()).has("gone")).toBe(false);
     expect(await differences(source)).toEqual([]);
+  });
+
+  it("live and ready answer as in worker mode: 200 each with every dependency up", async () => {
+    const get = (route: string) => new HttpRequest({ method: "GET", url: `http://localhost:7071/api/${route}` });
+    expect(await handlers.live(get("live"), context("live"))).toEqual({ status: 200, jsonBody: { status: "live" } });
+    expect(await handlers.ready(get("ready"), context("ready"))).toEqual({ status: 200, jsonBody: { status: "ready" } });
   });
 
   it("health reports every dependency, and dead letters list empty", async () => {
