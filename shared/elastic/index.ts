@@ -19,4 +19,4 @@ export {
   type EnsureIndexResult,
 } from "./index-manager.js";
 export { DRIFTLESS_METADATA } from "./metadata.js";
-export type { IndexDefinition, IndexMapping, IndexSettings, ItemOutcome, Sink, SinkOp, WriteGuard } from "./types.js";
+export type { IndexDefinition, IndexMapping, IndexSettings } from "./types.js";

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
 import { DependencyError, describeError } from "../core/errors.js";
 import { IndexMissingError } from "../elastic/errors.js";
-import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../elastic/types.js";
+import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../sync/ports.js";
 import { jobKeys } from "./keys.js";
 
 type RedisClient = Redis | Cluster;

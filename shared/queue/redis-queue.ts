@@ -2,7 +2,8 @@ import { ValidationError } from "../core/errors.js";
 import { checkPrefix, DEFAULT_PREFIX, queueKeys } from "./keys.js";
 import { registerScripts, type RedisClient } from "./scripts.js";
 import { redisSourceQueue } from "./source-queue.js";
-import type { RetryPolicy, SourceQueue } from "./types.js";
+import type { RetryPolicy } from "./types.js";
+import type { SourceQueue } from "../sync/ports.js";
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   maxAttempts: 10,

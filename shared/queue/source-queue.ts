@@ -3,10 +3,8 @@ import { ValidationError } from "../core/errors.js";
 import { decodeKey, encodeKey } from "../core/keys.js";
 import type { QueueKeys } from "./keys.js";
 import { runScript, type RedisClient, type ScriptName } from "./scripts.js";
-import type {
-  Claim, ClaimedKey, DeadLetter, Failure, Lane, NumberedDeadLetter, QueueStats, RecordedVersion, RetryPolicy, RetryResult, SettleResult, SourceQueue,
-  TimeoutRecord,
-} from "./types.js";
+import type { RetryPolicy } from "./types.js";
+import type { Claim, ClaimedKey, DeadLetter, Failure, Lane, NumberedDeadLetter, QueueStats, RecordedVersion, RetryResult, SettleResult, SourceQueue, TimeoutRecord } from "../sync/ports.js";
 
 export interface SourceQueueDeps {
   readonly redis: RedisClient;

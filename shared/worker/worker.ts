@@ -6,7 +6,7 @@ import { startCapture } from "../capture/start-capture.js";
 import { runJobLoop } from "../jobs/loop.js";
 import { createServices, type Services, type ServicesOptions } from "../runtime/services.js";
 import { drain } from "../sync/drain.js";
-import type { SyncDeps } from "../sync/engine.js";
+import type { SyncDeps } from "../sync/types.js";
 import type { Logger } from "../telemetry/logger.js";
 import { createApiListener } from "./http-server.js";
 import { listen } from "./listen.js";

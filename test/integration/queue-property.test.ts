@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeKey } from "../../shared/core/keys.js";
-import { createQueue, queueKeys, type Lane, type QueueKeys, type SourceQueue } from "../../shared/queue/index.js";
+import { createQueue, queueKeys, type QueueKeys } from "../../shared/queue/index.js";
+import type { Lane, SourceQueue } from "../../shared/sync/ports.js";
 import { services, uniqueName } from "../setup/services.js";
 
 /**

@@ -2,9 +2,8 @@ import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { DependencyError, ValidationError } from "../../shared/core/errors.js";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
-import {
-  createQueue, queueKeys, QueueScriptError, ScriptCode, type ClaimedKey, type QueueOptions, type SourceQueue,
-} from "../../shared/queue/index.js";
+import { createQueue, queueKeys, QueueScriptError, ScriptCode, type QueueOptions } from "../../shared/queue/index.js";
+import type { ClaimedKey, SourceQueue } from "../../shared/sync/ports.js";
 import { registerScripts, runScript } from "../../shared/queue/scripts.js";
 import { useTestRedis } from "../setup/redis.js";
 import { uniqueName } from "../setup/services.js";
