@@ -12,7 +12,7 @@ import { createDeadLetterMirror, type DeadLetterMirror } from "../deadletters/mi
 import { createJobs, createWriteTargets, withExtraTargets, type JobsService } from "../jobs/index.js";
 import { coalesceEnqueues } from "../queue/coalesce.js";
 import { connectRedis } from "../queue/connect.js";
-import { redisMirrorCursor } from "../queue/mirror-cursor.js";
+import { redisMirrorCursor } from "../deadletters/redis-cursor.js";
 import { createServiceBusDeadLetterSender } from "../servicebus/dead-letter-sender.js";
 import { createQueue, waitingForReplicas } from "../queue/index.js";
 import { createCircuits, guardQueue, guardReader, guardSink, type Circuits, type Dependency, type Probe } from "../resilience/index.js";

@@ -2,7 +2,7 @@ import { getHeapStatistics } from "node:v8";
 import type { Config } from "../config/load-config.js";
 import { sleep, type Clock } from "../core/clock.js";
 import { ConfigError, describeError } from "../core/errors.js";
-import { startCapture } from "../capture/start-capture.js";
+import { startCapture } from "../runtime/start-capture.js";
 import { runJobLoop } from "../jobs/loop.js";
 import { createServices, type Services, type ServicesOptions } from "../runtime/services.js";
 import { drain } from "../sync/drain.js";

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import type { MirrorCursorStore } from "../deadletters/mirror.js";
-import { queueKeys } from "./keys.js";
+import { queueKeys } from "../queue/keys.js";
+import type { MirrorCursorStore } from "./mirror.js";
 
 /**
  * The dead-letter mirror's cursor: one Redis string per source, next to the source's queue keys,
