@@ -8,7 +8,7 @@ import type { IndexScanner } from "../elastic/scan.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { CounterName, JobStore, JobUpdate } from "./store.js";
 import type { Job, JobState } from "./types.js";
-import type { WriteTargets } from "./write-targets.js";
+import type { WriteTargets } from "../elastic/fan-out.js";
 
 export interface JobOptions {
   /** Documents per Cosmos page of a reimport scan (REIMPORT_PAGE_SIZE). */

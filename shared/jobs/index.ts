@@ -6,9 +6,4 @@ export { createJobStore, isTerminal, type JobStore } from "./store.js";
 export { jobKeys, newJobId, parseJobId, type JobKeys } from "./keys.js";
 export { rebuildAlias } from "./rebuild.js";
 export type { JobDeps, JobOptions, JobSource } from "./context.js";
-export {
-  createWriteTargets,
-  mergeOutcomes,
-  withExtraTargets,
-  type WriteTargets,
-} from "./write-targets.js";
+export { createWriteTargets } from "./write-targets.js";

@@ -14,7 +14,7 @@ import type { JobDeps, JobOptions, JobSource } from "./context.js";
 import { runJobChunk } from "./runner.js";
 import { createJobStore, isTerminal } from "./store.js";
 import { JOB_KINDS, type Job, type JobPhase, type JobsService, type JobView } from "./types.js";
-import type { WriteTargets } from "./write-targets.js";
+import type { WriteTargets } from "../elastic/fan-out.js";
 
 export interface JobsSetup {
   readonly redis: Redis | Cluster;

@@ -59,7 +59,7 @@ export async function syncBatch(deps: SyncDeps, parent: Context = ROOT_CONTEXT):
     const settlement = emptySettlement();
     const writable = await readAndMap(deps, claim, settlement, batchContext);
     // The one write target: the source's alias (during a rebuild the sink writes the new index
-    // version too; shared/jobs/write-targets.ts).
+    // version too; shared/elastic/fan-out.ts).
     await writeChunks(deps, claim, deps.source.index, writable, settlement, batchContext);
 
     const report = await inSpan(tracerOf(deps), "driftless.queue.settle", batchContext, { kind: SpanKind.CLIENT, attributes: { "db.system.name": DEPENDENCY_SYSTEMS.redis } }, () =>

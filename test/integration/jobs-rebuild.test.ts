@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobKeys } from "../../shared/jobs/keys.js";
 import { rebuildAlias } from "../../shared/jobs/rebuild.js";
-import { createWriteTargets, withExtraTargets } from "../../shared/jobs/write-targets.js";
+import { withExtraTargets } from "../../shared/elastic/fan-out.js";
+import { createWriteTargets } from "../../shared/jobs/write-targets.js";
 import { createBulkSink } from "../../shared/elastic/index.js";
 import { createIndexVersion, indexVersionName, swapAlias } from "../../shared/elastic/index-manager.js";
 import type { Sink } from "../../shared/sync/ports.js";
