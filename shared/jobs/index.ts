@@ -1,5 +1,5 @@
 export * from "./types.js";
-export { createJobs, toView, type JobsSetup } from "./service.js";
+export { createJobs, toView } from "./service.js";
 export { runJobChunk } from "./runner.js";
 export { runJobLoop, type JobLoopOptions } from "./loop.js";
 export { createJobStore, isTerminal, type JobStore } from "./store.js";

@@ -22,6 +22,7 @@ import type { Metrics } from "../telemetry/metrics.js";
 import type { SpanExport, Tracing } from "../telemetry/tracing.js";
 import type { SyncHistory } from "../history/sync-history.js";
 import { decoratorStack } from "./decorators.js";
+import { jobDeps } from "./jobs.js";
 import { batchObserver, createServiceHistory, createServiceMetrics, createServiceTracing, observeGauges } from "./telemetry.js";
 import { registerCaptureScripts } from "../capture/capture-store.js";
 import { registerLeaseScripts } from "../queue/lease.js";
@@ -168,7 +169,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
 
   observeGauges(metrics, sources.values(), () => circuits.states(), clock);
 
-  const jobs = createJobs({
+  const jobs = createJobs(jobDeps({
     redis,
     prefix: config.redis.keyPrefix,
     elastic,
@@ -186,7 +187,8 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
       batchMaxBytes: config.sync.batchMaxBytes,
     },
     tracer: tracing.tracer,
-  });
+  }));
+
 
   return {
     config,
