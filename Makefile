@@ -45,9 +45,9 @@ test: deps-test install
 	npx vitest run $(VITEST_FLAGS)
 
 # The unit tests alone, without Redis, Elasticsearch or the emulator (vitest.unit.config.ts has no
-# global setup): seconds, for the edit-test loop. `make test` runs them too, with everything else.
+# global setup): seconds, for the edit-test loop, so no typecheck (`make typecheck`). `make test`
+# runs them too, with everything else.
 unit: install
-	npx tsc -p tsconfig.test.json --noEmit
 	npx vitest run -c vitest.unit.config.ts $(VITEST_FLAGS)
 
 # Stays in the foreground until interrupted; the API is at http://localhost:7071/api and the
