@@ -1,8 +1,8 @@
 import { z } from "zod";
 
 /**
- * Every environment setting driftless reads, with its default. The README's configuration
- * reference mirrors this file; keep them in step.
+ * Every environment setting driftless reads, with its default. The configuration reference
+ * (docs/configuration.md) mirrors this file; keep them in step.
  */
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 const url = (protocols: RegExp, hint: string) =>
@@ -83,17 +83,16 @@ export const settingsSchema = z.object({
   SYNC_SCHEDULE: z.string().min(1).default("*/30 * * * * *"),
   /**
    * Keys claimed per batch, and so documents per bulk request (below SYNC_BATCH_MAX_BYTES).
-   * Elasticsearch pays a fixed cost per bulk request (a translog fsync, among others): on one warm
-   * stack, paired drains of 20,000 keys ran 1,000-key batches faster than 500-key ones in 6 of 8
-   * pairs, about 7% on average (bench/, SYNC_CONCURRENCY 3).
+   * Elasticsearch pays a fixed cost per bulk request (a translog fsync, among others), so fewer,
+   * larger requests cost it less per document; 1,000 beat 500 in paired drains and 2,000 was no
+   * better (bench/results/history.md).
    */
   SYNC_BATCH_SIZE: int(1, 1000),
   SYNC_BATCH_MAX_BYTES: int(1024, 5_000_000),
   /**
    * Batches in flight per source: enough to keep Elasticsearch busy while others read Cosmos or
-   * settle, few enough that the worker's own CPU does not take Elasticsearch's (bench/, same run:
-   * pipeline ÷ helpers.bulk 1.17 / 1.02 / 0.88 with 2 / 3 / 4 at 100,000 documents, 0.82 / 1.01 /
-   * 1.00 at 20,000).
+   * settle, few enough that the worker's own CPU does not take Elasticsearch's (2, 3 and 4
+   * compared in bench/results/history.md).
    */
   SYNC_CONCURRENCY: int(1, 3),
   SYNC_TIME_BUDGET_MS: int(1000, 25_000),

@@ -1,9 +1,7 @@
-import type { Cluster, Redis } from "ioredis";
 import { DependencyError, describeError } from "../core/errors.js";
 import type { WriteTargets } from "../elastic/fan-out.js";
-import { jobKeys } from "./keys.js";
-
-type RedisClient = Redis | Cluster;
+import type { RedisClient } from "../redis/client.js";
+import { jobKeys } from "../redis/keys.js";
 
 /**
  * The rebuild's write targets in Redis: a rebuild publishes its new index's alias here, and the

@@ -1,7 +1,7 @@
 import { withExtraTargets, type WriteTargets } from "../elastic/fan-out.js";
 import { coalesceEnqueues } from "../queue/coalesce.js";
 import { waitingForReplicas, type ReplicaWait } from "../queue/replica-wait.js";
-import type { RedisClient } from "../queue/scripts.js";
+import type { RedisClient } from "../redis/client.js";
 import { guardQueue, guardReader, guardSink, type Circuits } from "../resilience/index.js";
 import type { Sink, SourceQueue, SourceReader } from "../sync/ports.js";
 import type { Metrics } from "../telemetry/metrics.js";

@@ -1,6 +1,5 @@
 import type { CosmosClient } from "@azure/cosmos";
 import type { Tracer } from "@opentelemetry/api";
-import type { Cluster, Redis } from "ioredis";
 import type { SourceConfig } from "../config/source.js";
 import type { Clock } from "../core/clock.js";
 import { createCosmosReader } from "../cosmos/reader.js";
@@ -10,11 +9,12 @@ import { createBulkSink, type Client } from "../elastic/index.js";
 import { createIndexScanner } from "../elastic/scan.js";
 import type { JobDeps, JobOptions, JobSource } from "../jobs/context.js";
 import { createJobStore } from "../jobs/store.js";
+import type { RedisClient } from "../redis/client.js";
 import type { SourceReader } from "../sync/ports.js";
 import type { Logger } from "../telemetry/logger.js";
 
 export interface JobsSetup {
-  readonly redis: Redis | Cluster;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly elastic: Client;
   readonly cosmos: CosmosClient;

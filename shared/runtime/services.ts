@@ -10,7 +10,6 @@ import { createCosmosReader } from "../cosmos/reader.js";
 import { createBulkSink, createElasticClient, ensureIndex, MappingIncompatibleError, type Client } from "../elastic/index.js";
 import { createDeadLetterMirror, type DeadLetterMirror } from "../deadletters/mirror.js";
 import { createJobs, createWriteTargets, type JobsService } from "../jobs/index.js";
-import { connectRedis } from "../queue/connect.js";
 import { redisMirrorCursor } from "../deadletters/redis-cursor.js";
 import { createServiceBusDeadLetterSender } from "../servicebus/dead-letter-sender.js";
 import { createQueue } from "../queue/index.js";
@@ -24,9 +23,8 @@ import type { SyncHistory } from "../history/sync-history.js";
 import { decoratorStack } from "./decorators.js";
 import { jobDeps } from "./jobs.js";
 import { batchObserver, createServiceHistory, createServiceMetrics, createServiceTracing, observeGauges } from "./telemetry.js";
-import { registerCaptureScripts } from "../capture/capture-store.js";
-import { registerLeaseScripts } from "../queue/lease.js";
-import { registerScripts } from "../queue/scripts.js";
+import { connectRedis } from "../redis/client.js";
+import { registerScripts } from "../redis/scripts.js";
 
 export interface SourceRuntime {
   readonly config: SourceConfig;
@@ -96,10 +94,8 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
   if (tlsInsecure) logger.warn({}, "REDIS_TLS_INSECURE is on: the Redis server's certificate is not verified");
   const redis = open(connectRedis(config.redis.url, { commandTimeoutMs, caFile, tlsInsecure }), (client) => client.disconnect());
   // Every script is defined before the first command: with auto-pipelining, one defined later can
-  // be missing from a pipeline that the same tick already opened (registerLeaseScripts says more).
+  // be missing from a pipeline that the same tick already opened (registerScripts says more).
   registerScripts(redis);
-  registerLeaseScripts(redis);
-  registerCaptureScripts(redis);
   redis.on("error", (error: Error) => logger.warn({ err: describeError(error) }, "redis connection error"));
   const elastic = open(createElasticClient({ ...config.elasticsearch }), (client) => client.close());
   const cosmos = open(createCosmosClient(config.cosmos), (client) => client.dispose());

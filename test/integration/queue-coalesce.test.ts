@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { DependencyError, ValidationError } from "../../shared/core/errors.js";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
 import { coalesceEnqueues } from "../../shared/queue/coalesce.js";
-import { createQueue, queueKeys } from "../../shared/queue/index.js";
+import { createQueue } from "../../shared/queue/index.js";
+import { queueKeys } from "../../shared/redis/keys.js";
 import type { SourceQueue } from "../../shared/sync/ports.js";
 import { useTestRedis } from "../setup/redis.js";
 
