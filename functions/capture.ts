@@ -42,6 +42,8 @@ for (const source of config.sources) {
     startFromBeginning: config.capture.startFrom.kind === "beginning",
     ...(config.capture.startFrom.kind === "time" ? { startFromTime: config.capture.startFrom.at.toISOString() } : {}),
     maxItemsPerInvocation: config.capture.maxItems,
+    // The host's default (5 s) would be most of a change's wait to be searchable.
+    feedPollDelay: config.capture.feedPollDelayMs,
     retry: {
       strategy: "exponentialBackoff" as const,
       maxRetryCount: -1,

@@ -1,6 +1,8 @@
 import { loadConfig, type Config } from "../../shared/config/index.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { createServiceLogging } from "../../shared/runtime/logging.js";
+import { systemClock } from "../../shared/core/clock.js";
+import { ticketSenderFor } from "./ticket-sender.js";
 
 let config: Config | undefined;
 let services: Promise<Services> | undefined;
@@ -25,7 +27,9 @@ export function getServices(): Promise<Services> {
   services ??= (async () => {
     const current = getConfig();
     // Inside an invocation its lines go to the invocation's log (functions/lib/invocation.ts).
-    return createServices(current, createServiceLogging(current).logger);
+    // With Service Bus, live enqueues (capture, the producer) wake their source's drain at once.
+    const ticketSender = ticketSenderFor(current) ?? undefined;
+    return createServices(current, createServiceLogging(current).logger, systemClock, ticketSender ? { ticketSender } : {});
   })().catch((error: unknown) => {
     services = undefined;
     throw error;

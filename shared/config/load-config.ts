@@ -40,6 +40,8 @@ export interface Config {
     readonly pollMs: number;
     readonly leaseMs: number;
     readonly maxItems: number;
+    /** Functions: the Cosmos DB trigger's feedPollDelay. */
+    readonly feedPollDelayMs: number;
   };
   /** Set when Service Bus is configured: the timer then dispatches tickets instead of draining. */
   readonly dispatch?: {
@@ -48,6 +50,8 @@ export interface Config {
     readonly queue: string;
     readonly keysPerTicket: number;
     readonly maxTickets: number;
+    /** An enqueue on an idle source sends at most one wake-up ticket per source in this long. */
+    readonly wakeDebounceMs: number;
   };
   readonly sync: {
     readonly schedule: string;
@@ -158,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       pollMs: settings.CAPTURE_POLL_MS,
       leaseMs: settings.CAPTURE_LEASE_MS,
       maxItems: settings.CAPTURE_MAX_ITEMS,
+      feedPollDelayMs: settings.CAPTURE_FEED_POLL_DELAY_MS,
     },
     dispatch:
       settings.SERVICEBUS_NAMESPACE || settings.SERVICEBUS_CONNECTION_STRING
@@ -167,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
             queue: settings.SERVICEBUS_QUEUE,
             keysPerTicket: settings.DISPATCH_KEYS_PER_TICKET,
             maxTickets: settings.DISPATCH_MAX_TICKETS,
+            wakeDebounceMs: settings.DISPATCH_WAKE_DEBOUNCE_MS,
           }
         : undefined,
     sync: {

@@ -76,6 +76,12 @@ export const settingsSchema = z.object({
   CAPTURE_POLL_MS: int(10, 500),
   CAPTURE_LEASE_MS: int(1000, 15_000),
   CAPTURE_MAX_ITEMS: int(1, 1000),
+  /**
+   * Functions: how long the Cosmos DB trigger waits before polling a partition again once it has
+   * read all its changes (its `feedPollDelay`). The host's own default is 5 s, most of a change's
+   * wait to be searchable; each poll is a small read of the feed, so 1 s costs little.
+   */
+  CAPTURE_FEED_POLL_DELAY_MS: int(100, 1000),
 
   DRIFTLESS_SOURCES: z.string().min(1).optional(),
   DRIFTLESS_SOURCES_FILE: z.string().min(1).optional(),
@@ -153,6 +159,11 @@ export const settingsSchema = z.object({
   DISPATCH_KEYS_PER_TICKET: int(1, 5000),
   /** Most tickets per source per timer run. */
   DISPATCH_MAX_TICKETS: int(1, 32),
+  /**
+   * With Service Bus, an enqueue on an idle source sends a ticket at once (shared/dispatch/wake.ts);
+   * at most one per source in this long until that ticket's drain starts.
+   */
+  DISPATCH_WAKE_DEBOUNCE_MS: int(50, 1000),
 
   ENQUEUE_MAX_ITEMS: int(1, 1000),
   ENQUEUE_MAX_BODY_BYTES: int(1024, 1_048_576),

@@ -142,3 +142,16 @@ export function captureKeys(prefix: string, source: string): CaptureKeys {
 export function mirrorCursorKey(prefix: string, source: string): string {
   return `${queueKeys(prefix, source).meta}:mirroredSequence`;
 }
+
+/** The wake-up's keys (shared/dispatch/wake.ts): plain strings with a TTL, no script touches them. */
+export interface WakeKeys {
+  /** Set (NX, with the debounce as TTL) by whoever sends a wake ticket, so one goes per window. */
+  readonly sent: string;
+  /** Set while a ticket's drain runs (TTL: its budget plus a lease), so enqueues send none meanwhile. */
+  readonly draining: string;
+}
+
+export function wakeKeys(prefix: string, source: string): WakeKeys {
+  const base = sourceBase(prefix, source);
+  return Object.freeze({ sent: `${base}:wake:sent`, draining: `${base}:wake:draining` });
+}

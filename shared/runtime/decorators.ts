@@ -1,9 +1,11 @@
 import { withExtraTargets, type WriteTargets } from "../elastic/fan-out.js";
+import { wakingQueue, type WakeUp } from "../dispatch/wake.js";
 import { coalesceEnqueues } from "../queue/coalesce.js";
 import { waitingForReplicas, type ReplicaWait } from "../queue/replica-wait.js";
 import type { RedisClient } from "../redis/client.js";
 import { guardQueue, guardReader, guardSink, type Circuits } from "../resilience/index.js";
 import type { Sink, SourceQueue, SourceReader } from "../sync/ports.js";
+import type { Logger } from "../telemetry/logger.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { instrumentQueue } from "./telemetry.js";
 
@@ -26,10 +28,17 @@ export interface DecoratorSetup {
   readonly writeTargets: WriteTargets;
   /** The longest a read may take before the Cosmos circuit counts it a failure. */
   readonly readTimeoutMs: number;
+  /** Present in Functions with Service Bus: live enqueues wake their source's drain (shared/dispatch/wake.ts). */
+  readonly wakeUp?: WakeUp | undefined;
+  readonly logger: Logger;
 }
 
 export interface DecoratorStack {
-  /** Circuit, then replica wait, then metrics, then coalescing (outermost). */
+  /**
+   * Circuit, then replica wait, then metrics, then coalescing, then the wake-up (outermost: one
+   * check per merged enqueue would be enough, but a caller's enqueue must not answer before its
+   * source is woken).
+   */
   queue(queue: SourceQueue): SourceQueue;
   /** Circuit with a timeout. */
   reader(reader: SourceReader): SourceReader;
@@ -40,13 +49,14 @@ export interface DecoratorStack {
 }
 
 export function decoratorStack(setup: DecoratorSetup): DecoratorStack {
-  const { circuits, metrics, redis, wait, writeTargets, readTimeoutMs } = setup;
+  const { circuits, metrics, redis, wait, writeTargets, readTimeoutMs, wakeUp, logger } = setup;
   return {
     queue(queue) {
       const guarded = guardQueue(queue, circuits.redis);
       // One WAIT per merged enqueue call (coalesce.ts), on the connection that wrote.
       const durable = wait ? waitingForReplicas(guarded, redis, wait) : guarded;
-      return coalesceEnqueues(instrumentQueue(durable, metrics));
+      const coalesced = coalesceEnqueues(instrumentQueue(durable, metrics));
+      return wakeUp ? wakingQueue(coalesced, wakeUp, logger) : coalesced;
     },
     reader: (reader) => guardReader(reader, circuits.cosmos, { timeoutMs: readTimeoutMs }),
     guardedSink: (sink) => guardSink(sink, circuits.elasticsearch),

@@ -20,6 +20,8 @@ import type { Logger } from "../telemetry/logger.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { SpanExport, Tracing } from "../telemetry/tracing.js";
 import type { SyncHistory } from "../history/sync-history.js";
+import { createWakeUp, type WakeUp } from "../dispatch/wake.js";
+import type { TicketSender } from "../dispatch/tickets.js";
 import { decoratorStack } from "./decorators.js";
 import { jobDeps } from "./jobs.js";
 import { batchObserver, createServiceHistory, createServiceMetrics, createServiceTracing, observeGauges } from "./telemetry.js";
@@ -50,6 +52,8 @@ export interface Services extends ApiServices {
   readonly tracing: Tracing;
   /** The sync history (events data stream), unless SYNC_EVENTS_ENABLED is off. */
   readonly history?: SyncHistory;
+  /** Present when given a ticket sender with Service Bus configured: a ticket's drain marks itself running here. */
+  readonly wakeUp?: WakeUp;
   /**
    * Creates each source's index and alias when missing, and adds new mapping fields; safe to call
    * on every start. A mapping the live index cannot take in place (a field changed type) is
@@ -63,6 +67,12 @@ export interface Services extends ApiServices {
 export interface ServicesOptions {
   /** Span exporters besides the configured ones (tests: an in-memory exporter); they turn tracing on. */
   readonly spanExports?: readonly SpanExport[];
+  /**
+   * Functions with Service Bus: the ticket sender. With it (and SERVICEBUS_* configured), live
+   * enqueues wake their source at once (shared/dispatch/wake.ts). Worker mode drains continuously
+   * and passes none.
+   */
+  readonly ticketSender?: TicketSender;
 }
 
 /**
@@ -111,6 +121,10 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
 
   // A running rebuild's new index: live writes go there too (shared/elastic/fan-out.ts).
   const writeTargets = createWriteTargets(redis, config.redis.keyPrefix);
+  const wakeUp =
+    options.ticketSender && config.dispatch
+      ? createWakeUp({ redis, prefix: config.redis.keyPrefix, sender: options.ticketSender, debounceMs: config.dispatch.wakeDebounceMs, logger })
+      : undefined;
   // Every port's decorators are stacked in decorators.ts, and only there.
   const decorate = decoratorStack({
     circuits,
@@ -119,6 +133,8 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
     wait: config.redis.wait,
     writeTargets,
     readTimeoutMs: 3 * config.cosmos.requestTimeoutMs,
+    wakeUp,
+    logger,
   });
   const sink = decorate.guardedSink(createBulkSink(elastic));
 
@@ -197,6 +213,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
     metrics,
     tracing,
     ...(history ? { history } : {}),
+    ...(wakeUp ? { wakeUp } : {}),
     circuitStates: () => circuits.states(),
     limits: { maxItems: config.api.maxItems, maxBodyBytes: config.api.maxBodyBytes },
     async health() {

@@ -28,6 +28,8 @@ describe("Service Bus dispatch", () => {
       env: { SERVICEBUS_NAMESPACE: "example.servicebus.windows.net", DISPATCH_KEYS_PER_TICKET: "5", DISPATCH_MAX_TICKETS: "2", SYNC_TIME_BUDGET_MS: "3000" },
     });
     Object.assign(process.env, source.env);
+    // The process's sender too: with Service Bus configured, enqueues send wake-up tickets through it.
+    (await import("../../functions/lib/ticket-sender.js")).useTicketSender(recorder);
     modules = { ...(await import("../../functions/sync-timer.js")), ...(await import("../../functions/sync-ticket.js")) };
   });
 
@@ -55,6 +57,8 @@ describe("Service Bus dispatch", () => {
       Array.from({ length: 12 }, (_, i) => ({ id: `s${i}`, pk: "x" })),
       { lane: "live", now: Date.now() },
     );
+    // The enqueue woke the source (wake.test.ts has the details); the timer's tickets come on top.
+    expect(sent.splice(0)).toEqual([{ kind: "sync", source: source.name }]);
 
     await modules.syncTimerHandler(() => recorder)(timer, context("sync-timer"));
     // 12 due keys at 5 per ticket would be 3 tickets; the cap is 2.

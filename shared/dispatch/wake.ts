@@ -1,0 +1,82 @@
+import { describeError } from "../core/errors.js";
+import type { RedisClient } from "../redis/client.js";
+import { wakeKeys } from "../redis/keys.js";
+import type { SourceQueue } from "../sync/ports.js";
+import type { Logger } from "../telemetry/logger.js";
+import type { TicketSender } from "./tickets.js";
+
+/**
+ * The wake-up (Azure Functions with Service Bus): an enqueue on an idle source sends a work
+ * ticket at once, so `sync-ticket` starts within a fraction of a second instead of at the next
+ * timer run, which stays as the backstop. The state lives in Redis, shared by every instance:
+ * one ticket per source per debounce window however many instances enqueue, and none while a
+ * ticket's drain runs (that drain claims the new keys itself).
+ */
+export interface WakeUp {
+  /** Sends one ticket for the source unless a drain runs or one was sent in this window; true when it sent. */
+  wake(source: string): Promise<boolean>;
+  /** A ticket's drain starts: enqueues stop sending tickets until `drainEnded` (or until `ttlMs`, if it dies). */
+  drainStarted(source: string, ttlMs: number): Promise<void>;
+  /**
+   * The drain ended: the next enqueue wakes again at once. Keys enqueued while the drain was
+   * ending (after its last empty claim, before this) sent no ticket, so the caller wakes again when
+   * anything is due after this.
+   */
+  drainEnded(source: string): Promise<void>;
+}
+
+export interface WakeUpOptions {
+  readonly redis: RedisClient;
+  readonly prefix: string;
+  readonly sender: TicketSender;
+  /** At most one ticket per source in this long, while no drain has started. */
+  readonly debounceMs: number;
+  readonly logger: Logger;
+}
+
+export function createWakeUp({ redis, prefix, sender, debounceMs, logger }: WakeUpOptions): WakeUp {
+  return {
+    async wake(source) {
+      const keys = wakeKeys(prefix, source);
+      if ((await redis.exists(keys.draining)) === 1) return false;
+      if ((await redis.set(keys.sent, "1", "PX", debounceMs, "NX")) !== "OK") return false;
+      try {
+        await sender.send([{ kind: "sync", source }]);
+        return true;
+      } catch (error) {
+        // The keys are in Redis already and the timer drains them at the latest: a failed wake-up
+        // costs freshness, not data, so the enqueue still succeeds. The next enqueue tries again.
+        await redis.del(keys.sent).catch(() => undefined);
+        logger.warn({ source, err: describeError(error) }, "wake-up ticket not sent; the timer will drain the source");
+        return false;
+      }
+    },
+    async drainStarted(source, ttlMs) {
+      await redis.set(wakeKeys(prefix, source).draining, "1", "PX", ttlMs);
+    },
+    async drainEnded(source) {
+      const keys = wakeKeys(prefix, source);
+      await redis.del(keys.draining, keys.sent);
+    },
+  };
+}
+
+/**
+ * The queue decorator: a live-lane enqueue that made anything pending wakes the source. Capture
+ * and the HTTP producer both enqueue through it; reimport and reconcile (the bulk lane) are
+ * drained by their jobs' own passes and the timer.
+ */
+export function wakingQueue(queue: SourceQueue, wakeUp: WakeUp, logger: Logger): SourceQueue {
+  return {
+    ...queue,
+    async enqueue(keys, options) {
+      const result = await queue.enqueue(keys, options);
+      if (options.lane === "live" && result.enqueued > 0) {
+        await wakeUp.wake(queue.source).catch((error: unknown) => {
+          logger.warn({ source: queue.source, err: describeError(error) }, "wake-up check failed; the timer will drain the source");
+        });
+      }
+      return result;
+    },
+  };
+}
