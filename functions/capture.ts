@@ -1,5 +1,6 @@
 import { enqueueChanges } from "../shared/capture/changes.js";
 import { app, CosmosDBv4ChangeFeedMode, type InvocationContext } from "./lib/azure.js";
+import { captureTriggerOptions } from "./lib/capture-trigger.js";
 import { getConfig, getServices } from "./lib/services.js";
 import { invocationHandler } from "./lib/invocation.js";
 import { inInvocationSpan } from "./lib/tracing.js";
@@ -31,26 +32,7 @@ export function captureHandler(sourceName: string) {
 
 const config = getConfig();
 for (const source of config.sources) {
-  const common = {
-    connection: config.cosmos.triggerConnection,
-    databaseName: source.database,
-    containerName: source.container,
-    leaseContainerName: config.cosmos.leaseContainer,
-    // One lease container serves every source; the prefix keeps their leases apart.
-    leaseContainerPrefix: `${source.name}-`,
-    createLeaseContainerIfNotExists: config.cosmos.createLeaseContainer,
-    startFromBeginning: config.capture.startFrom.kind === "beginning",
-    ...(config.capture.startFrom.kind === "time" ? { startFromTime: config.capture.startFrom.at.toISOString() } : {}),
-    maxItemsPerInvocation: config.capture.maxItems,
-    // The host's default (5 s) would be most of a change's wait to be searchable.
-    feedPollDelay: config.capture.feedPollDelayMs,
-    retry: {
-      strategy: "exponentialBackoff" as const,
-      maxRetryCount: -1,
-      minimumInterval: { seconds: 1 },
-      maximumInterval: { minutes: 5 },
-    },
-  };
+  const common = captureTriggerOptions(config, source);
   if (config.capture.mode === "allVersionsAndDeletes") {
     app.cosmosDB(`capture-${source.name}`, {
       ...common,
