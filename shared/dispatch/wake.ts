@@ -1,6 +1,7 @@
 import { describeError } from "../core/errors.js";
 import type { RedisClient } from "../redis/client.js";
 import { wakeKeys } from "../redis/keys.js";
+import { registerScripts, scriptCommand } from "../redis/scripts.js";
 import type { SourceQueue } from "../sync/ports.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { TicketSender } from "./tickets.js";
@@ -35,11 +36,13 @@ export interface WakeUpOptions {
 }
 
 export function createWakeUp({ redis, prefix, sender, debounceMs, logger }: WakeUpOptions): WakeUp {
+  registerScripts(redis);
+  const claimWindow = scriptCommand(redis, "wake");
   return {
     async wake(source) {
       const keys = wakeKeys(prefix, source);
-      if ((await redis.exists(keys.draining)) === 1) return false;
-      if ((await redis.set(keys.sent, "1", "PX", debounceMs, "NX")) !== "OK") return false;
+      // lua/wake-2.lua: no drain running and no ticket sent in this window → this caller sends.
+      if ((await claimWindow(keys.sent, keys.draining, debounceMs)) !== 1) return false;
       try {
         await sender.send([{ kind: "sync", source }]);
         return true;

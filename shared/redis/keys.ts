@@ -143,7 +143,7 @@ export function mirrorCursorKey(prefix: string, source: string): string {
   return `${queueKeys(prefix, source).meta}:mirroredSequence`;
 }
 
-/** The wake-up's keys (shared/dispatch/wake.ts): plain strings with a TTL, no script touches them. */
+/** The wake-up's keys (shared/dispatch/wake.ts, lua/wake-2.lua): plain strings with a TTL. */
 export interface WakeKeys {
   /** Set (NX, with the debounce as TTL) by whoever sends a wake ticket, so one goes per window. */
   readonly sent: string;

@@ -1,5 +1,5 @@
 import type { RedisClient } from "./client.js";
-import type { CaptureKeys, QueueKeyName } from "./keys.js";
+import type { CaptureKeys, QueueKeyName, WakeKeys } from "./keys.js";
 import { findLuaDir, readLua } from "./lua-files.js";
 
 /*
@@ -52,8 +52,13 @@ export const CAPTURE_SCRIPTS = {
   saveCheckpoint: ["lease", "continuation", "checkpoints"],
 } as const satisfies Record<string, readonly (keyof CaptureKeys)[]>;
 
+/** The wake-up's check-and-set (shared/dispatch/wake.ts). */
+export const WAKE_SCRIPTS = {
+  wake: ["sent", "draining"],
+} as const satisfies Record<string, readonly (keyof WakeKeys)[]>;
+
 /** Every script with the keys it takes, in the order of its KEYS header. */
-export const SCRIPTS = { ...QUEUE_SCRIPTS, ...JOB_SCRIPTS, ...LEASE_SCRIPTS, ...CAPTURE_SCRIPTS } as const;
+export const SCRIPTS = { ...QUEUE_SCRIPTS, ...JOB_SCRIPTS, ...LEASE_SCRIPTS, ...CAPTURE_SCRIPTS, ...WAKE_SCRIPTS } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
 export type QueueScriptName = keyof typeof QUEUE_SCRIPTS;

@@ -9,7 +9,7 @@ import { ScriptCode } from "../../shared/redis/codes.js";
 import { captureKeys, DEFAULT_PREFIX, jobKeys, mirrorCursorKey, queueKeys } from "../../shared/redis/keys.js";
 import { findLuaDir, readLua } from "../../shared/redis/lua-files.js";
 import {
-  CAPTURE_SCRIPTS, JOB_SCRIPTS, LEASE_SCRIPTS, QUEUE_SCRIPTS, SCRIPTS, scriptFile, scriptSources, type QueueScriptName, type ScriptName,
+  CAPTURE_SCRIPTS, JOB_SCRIPTS, LEASE_SCRIPTS, QUEUE_SCRIPTS, SCRIPTS, scriptFile, scriptSources, WAKE_SCRIPTS, type QueueScriptName, type ScriptName,
 } from "../../shared/redis/scripts.js";
 
 const luaDir = findLuaDir();
@@ -32,7 +32,7 @@ describe("Redis Lua scripts", () => {
   });
 
   it("lists each script once, under one name prefix", () => {
-    const families = [QUEUE_SCRIPTS, JOB_SCRIPTS, LEASE_SCRIPTS, CAPTURE_SCRIPTS].flatMap((family) => Object.keys(family));
+    const families = [QUEUE_SCRIPTS, JOB_SCRIPTS, LEASE_SCRIPTS, CAPTURE_SCRIPTS, WAKE_SCRIPTS].flatMap((family) => Object.keys(family));
     expect(new Set(families).size).toBe(families.length);
     expect(families.sort()).toEqual([...all].sort());
   });
