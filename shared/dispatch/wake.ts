@@ -37,12 +37,11 @@ export interface WakeUpOptions {
 
 export function createWakeUp({ redis, prefix, sender, debounceMs, logger }: WakeUpOptions): WakeUp {
   registerScripts(redis);
-  const claimWindow = scriptCommand(redis, "wake");
   return {
     async wake(source) {
       const keys = wakeKeys(prefix, source);
       // lua/wake-2.lua: no drain running and no ticket sent in this window → this caller sends.
-      if ((await claimWindow(keys.sent, keys.draining, debounceMs)) !== 1) return false;
+      if ((await scriptCommand(redis, "wake")(keys.sent, keys.draining, debounceMs)) !== 1) return false;
       try {
         await sender.send([{ kind: "sync", source }]);
         return true;

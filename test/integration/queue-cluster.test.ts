@@ -6,9 +6,12 @@ import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
 import { createCaptureStore } from "../../shared/capture/capture-store.js";
+import { createWakeUp } from "../../shared/dispatch/wake.js";
+import { silentLogger } from "../../shared/telemetry/logger.js";
+import type { Ticket } from "../../shared/dispatch/tickets.js";
 import { createJobStore } from "../../shared/jobs/store.js";
 import { createQueue } from "../../shared/queue/index.js";
-import { captureKeys, jobKeys, mirrorCursorKey, queueKeys, type QueueKeys } from "../../shared/redis/keys.js";
+import { captureKeys, jobKeys, mirrorCursorKey, queueKeys, wakeKeys, type QueueKeys } from "../../shared/redis/keys.js";
 import { commandName, QUEUE_SCRIPTS, SCRIPTS, scriptSources, type ScriptName } from "../../shared/redis/scripts.js";
 import { findExecutable } from "../../scripts/stack/executables.js";
 import { freePort } from "../../scripts/stack/ports.js";
@@ -175,10 +178,18 @@ describe.skipIf(redisServer === null)("queue on a Redis Cluster node", () => {
     if (leftovers.length > 0) await cluster.del(...leftovers);
   });
 
-  it("runs the jobs', lease and capture scripts under the same checks", async () => {
+  it("runs the jobs', lease, capture and wake-up scripts under the same checks", async () => {
     const prefix = uniqueName("jobs");
     const jobs = createJobStore(cluster, prefix);
     const capture = createCaptureStore(cluster, prefix, "orders");
+    const sent: Ticket[] = [];
+    const wakeUp = createWakeUp({
+      redis: cluster,
+      prefix,
+      sender: { send: async (tickets) => void sent.push(...tickets), close: async () => undefined },
+      debounceMs: 60_000,
+      logger: silentLogger,
+    });
     for (const [name, lua] of scriptSources()) {
       cluster.defineCommand(commandName(name), { lua: `#!lua\n${lua}`, numberOfKeys: SCRIPTS[name].length });
     }
@@ -196,6 +207,13 @@ describe.skipIf(redisServer === null)("queue on a Redis Cluster node", () => {
     expect((await capture.checkpoint()).continuation).toBe("continuation-1");
     await capture.release(); // deleteIfEquals
     expect(await cluster.exists(captureKeys(prefix, "orders").lease)).toBe(0);
+    expect(new Set(Object.values(wakeKeys(prefix, "orders")).map(keySlot)).size).toBe(1);
+    expect(await wakeUp.wake("orders")).toBe(true); // wake
+    expect(await wakeUp.wake("orders")).toBe(false);
+    await wakeUp.drainEnded("orders");
+    await wakeUp.drainStarted("orders", 60_000);
+    expect(await wakeUp.wake("orders")).toBe(false);
+    expect(sent).toEqual([{ kind: "sync", source: "orders" }]);
     const leftovers = await cluster.keys(`${prefix}:*`);
     if (leftovers.length > 0) await cluster.del(...leftovers);
   });
