@@ -21,14 +21,15 @@ export const syncTicket = invocationHandler(async (message: unknown, context: In
     async (parent) => {
       const { timeBudgetMs } = services.config.sync;
       // While this drain runs, enqueues send no wake-up ticket: it claims their keys itself. If
-      // the instance dies, the mark expires a lease after the budget.
-      await services.wakeUp?.drainStarted(ticket.source, timeBudgetMs + services.config.queue.leaseMs);
+      // the instance dies, its mark expires a lease after the budget.
+      await services.wakeUp?.drainStarted(ticket.source, context.invocationId, timeBudgetMs + services.config.queue.leaseMs);
       const report = await runSyncPass(services, { budgetMs: timeBudgetMs, untilIdle: true, only: [ticket.source], parent });
-      await services.wakeUp?.drainEnded(ticket.source);
-      // Keys enqueued after the drain's last empty claim but before its end was marked sent no
-      // ticket; whatever is due now gets one, instead of waiting for the timer.
-      const { due } = await services.sources.get(ticket.source)!.queue.stats(services.clock.now());
-      if (due > 0) await services.wakeUp?.wake(ticket.source);
+      const running = await services.wakeUp?.drainEnded(ticket.source, context.invocationId);
+      // The last drain to end hands on what is still due (its budget ran out, or keys came after
+      // its last empty claim, when no enqueue sent a ticket) instead of leaving it to the timer.
+      if (running === 0 && (await services.sources.get(ticket.source)!.queue.stats(services.clock.now())).due > 0) {
+        await services.wakeUp!.wake(ticket.source);
+      }
       // The sync history's event writes run in the background; an instance may be frozen once this returns.
       await services.history?.flush();
       context.log(`ticket ${ticket.source}: ${JSON.stringify(report)}`);

@@ -1,3 +1,4 @@
+import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import type { RedisClient } from "../redis/client.js";
 import { wakeKeys } from "../redis/keys.js";
@@ -11,19 +12,24 @@ import type { TicketSender } from "./tickets.js";
  * ticket at once, so `sync-ticket` starts within a fraction of a second instead of at the next
  * timer run, which stays as the backstop. The state lives in Redis, shared by every instance:
  * one ticket per source per debounce window however many instances enqueue, and none while a
- * ticket's drain runs (that drain claims the new keys itself).
+ * ticket's drain runs (that drain claims the new keys itself). So each ticket drain leads to at
+ * most one more (the last to end, when keys are still due): the wake-up never multiplies tickets;
+ * scaling out to a backlog is the timer's dispatch.
  */
 export interface WakeUp {
-  /** Sends one ticket for the source unless a drain runs or one was sent in this window; true when it sent. */
+  /** Sends one ticket for the source unless a drain of it runs or one was sent in this window; true when it sent. */
   wake(source: string): Promise<boolean>;
-  /** A ticket's drain starts: enqueues stop sending tickets until `drainEnded` (or until `ttlMs`, if it dies). */
-  drainStarted(source: string, ttlMs: number): Promise<void>;
   /**
-   * The drain ended: the next enqueue wakes again at once. Keys enqueued while the drain was
-   * ending (after its last empty claim, before this) sent no ticket, so the caller wakes again when
-   * anything is due after this.
+   * A ticket's drain (`id`, unique per invocation) starts: enqueues send no ticket until every
+   * running drain has ended, or passed its `ttlMs` (its instance died).
    */
-  drainEnded(source: string): Promise<void>;
+  drainStarted(source: string, id: string, ttlMs: number): Promise<void>;
+  /**
+   * The drain ended. When no other drain of the source runs, the next enqueue wakes it at once;
+   * returns how many still run. Keys enqueued while the last drain was ending (after its last
+   * empty claim, before this) sent no ticket, so the caller wakes the source if anything is due.
+   */
+  drainEnded(source: string, id: string): Promise<number>;
 }
 
 export interface WakeUpOptions {
@@ -32,16 +38,19 @@ export interface WakeUpOptions {
   readonly sender: TicketSender;
   /** At most one ticket per source in this long, while no drain has started. */
   readonly debounceMs: number;
+  readonly clock: Clock;
   readonly logger: Logger;
 }
 
-export function createWakeUp({ redis, prefix, sender, debounceMs, logger }: WakeUpOptions): WakeUp {
+export function createWakeUp({ redis, prefix, sender, debounceMs, clock, logger }: WakeUpOptions): WakeUp {
   registerScripts(redis);
+  // Looked up per call, not bound once: a test may define the scripts again on the connection.
+  const run = async (name: "wake" | "startDrain" | "endDrain", ...args: (string | number)[]) => (await scriptCommand(redis, name)(...args)) as number;
   return {
     async wake(source) {
       const keys = wakeKeys(prefix, source);
       // lua/wake-2.lua: no drain running and no ticket sent in this window → this caller sends.
-      if ((await scriptCommand(redis, "wake")(keys.sent, keys.draining, debounceMs)) !== 1) return false;
+      if ((await run("wake", keys.sent, keys.draining, debounceMs, clock.now())) !== 1) return false;
       try {
         await sender.send([{ kind: "sync", source }]);
         return true;
@@ -53,12 +62,12 @@ export function createWakeUp({ redis, prefix, sender, debounceMs, logger }: Wake
         return false;
       }
     },
-    async drainStarted(source, ttlMs) {
-      await redis.set(wakeKeys(prefix, source).draining, "1", "PX", ttlMs);
+    async drainStarted(source, id, ttlMs) {
+      await run("startDrain", wakeKeys(prefix, source).draining, id, clock.now() + ttlMs, ttlMs);
     },
-    async drainEnded(source) {
+    async drainEnded(source, id) {
       const keys = wakeKeys(prefix, source);
-      await redis.del(keys.draining, keys.sent);
+      return run("endDrain", keys.draining, keys.sent, id, clock.now());
     },
   };
 }

@@ -147,7 +147,7 @@ export function mirrorCursorKey(prefix: string, source: string): string {
 export interface WakeKeys {
   /** Set (NX, with the debounce as TTL) by whoever sends a wake ticket, so one goes per window. */
   readonly sent: string;
-  /** Set while a ticket's drain runs (TTL: its budget plus a lease), so enqueues send none meanwhile. */
+  /** Sorted set drain id → its mark's deadline (ms): the ticket drains running, so enqueues send none meanwhile. */
   readonly draining: string;
 }
 

@@ -52,9 +52,11 @@ export const CAPTURE_SCRIPTS = {
   saveCheckpoint: ["lease", "continuation", "checkpoints"],
 } as const satisfies Record<string, readonly (keyof CaptureKeys)[]>;
 
-/** The wake-up's check-and-set (shared/dispatch/wake.ts). */
+/** The wake-up's (shared/dispatch/wake.ts): whether an enqueue sends a ticket, and the running drains' marks. */
 export const WAKE_SCRIPTS = {
   wake: ["sent", "draining"],
+  startDrain: ["draining"],
+  endDrain: ["draining", "sent"],
 } as const satisfies Record<string, readonly (keyof WakeKeys)[]>;
 
 /** Every script with the keys it takes, in the order of its KEYS header. */

@@ -123,7 +123,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
   const writeTargets = createWriteTargets(redis, config.redis.keyPrefix);
   const wakeUp =
     options.ticketSender && config.dispatch
-      ? createWakeUp({ redis, prefix: config.redis.keyPrefix, sender: options.ticketSender, debounceMs: config.dispatch.wakeDebounceMs, logger })
+      ? createWakeUp({ redis, prefix: config.redis.keyPrefix, sender: options.ticketSender, debounceMs: config.dispatch.wakeDebounceMs, clock, logger })
       : undefined;
   // Every port's decorators are stacked in decorators.ts, and only there.
   const decorate = decoratorStack({

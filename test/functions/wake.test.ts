@@ -97,34 +97,43 @@ describe("wake-up tickets", () => {
     expect(ticketsFor(b)).toHaveLength(1);
 
     // While a drain of a runs (marked as sync-ticket marks it), a's enqueues send nothing.
-    await services.wakeUp!.drainEnded(a.name);
-    await services.wakeUp!.drainStarted(a.name, 60_000);
+    await services.wakeUp!.drainEnded(a.name, "none");
+    await services.wakeUp!.drainStarted(a.name, "d1", 60_000);
     expect((await produce(a, ["a6"])).enqueued).toBe(1);
     expect(ticketsFor(a)).toHaveLength(2);
-    await services.wakeUp!.drainEnded(a.name);
+    expect(await services.wakeUp!.drainEnded(a.name, "d1")).toBe(0);
   });
 
   it("a duplicate enqueue (nothing new pending) sends no ticket", async () => {
     const services = await modules.getServices();
-    await services.wakeUp!.drainEnded(b.name);
+    expect(await services.wakeUp!.drainEnded(b.name, "none")).toBe(0); // opens b's window
     const before = sent.length;
     expect((await produce(b, ["b1"])).enqueued).toBe(0);
     expect(sent).toHaveLength(before);
   });
 
-  it("after a drain ended, a source with keys due gets exactly one ticket", async () => {
-    // What sync-ticket does once its pass returned with keys due (its budget spent, or keys
-    // enqueued after its last empty claim but before it marked its end), instead of leaving them to the timer.
+  it("with several drains running, only the end of the last one opens the window: tickets do not multiply", async () => {
     const services = await modules.getServices();
-    await services.wakeUp!.drainEnded(b.name);
+    await services.wakeUp!.drainStarted(b.name, "d1", 60_000);
+    await services.wakeUp!.drainStarted(b.name, "d2", 60_000);
     const before = ticketsFor(b).length;
-    await services.wakeUp!.drainStarted(b.name, 60_000);
-    await produce(b, ["b9"]); // marked as draining: sends nothing
+    expect(await services.wakeUp!.drainEnded(b.name, "d1")).toBe(1);
+    expect((await produce(b, ["b10"])).enqueued).toBe(1); // d2 still runs and claims it
     expect(ticketsFor(b)).toHaveLength(before);
-    await services.wakeUp!.drainEnded(b.name);
-    // What sync-ticket does once its pass returned: b9 is due, so one ticket goes out.
-    expect(await services.wakeUp!.wake(b.name)).toBe(true);
+    expect(await services.wakeUp!.drainEnded(b.name, "d2")).toBe(0);
+    expect((await produce(b, ["b11"])).enqueued).toBe(1);
     expect(ticketsFor(b)).toHaveLength(before + 1);
-    expect(await services.wakeUp!.wake(b.name)).toBe(false); // and only one within the debounce
+    expect((await produce(b, ["b12"])).enqueued).toBe(1); // and only one within the debounce
+    expect(ticketsFor(b)).toHaveLength(before + 1);
+  });
+
+  it("a drain whose instance died stops holding the wake-up back once its mark's deadline passed", async () => {
+    const services = await modules.getServices();
+    expect(await services.wakeUp!.drainEnded(b.name, "none")).toBe(0);
+    await services.wakeUp!.drainStarted(b.name, "died", 1);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // past the 1 ms mark: waiting longer only helps
+    const before = ticketsFor(b).length;
+    expect((await produce(b, ["b13"])).enqueued).toBe(1);
+    expect(ticketsFor(b)).toHaveLength(before + 1);
   });
 });

@@ -8,6 +8,7 @@ import { encodeKey, type DocKey } from "../../shared/core/keys.js";
 import { createCaptureStore } from "../../shared/capture/capture-store.js";
 import { createWakeUp } from "../../shared/dispatch/wake.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
+import { systemClock } from "../../shared/core/clock.js";
 import type { Ticket } from "../../shared/dispatch/tickets.js";
 import { createJobStore } from "../../shared/jobs/store.js";
 import { createQueue } from "../../shared/queue/index.js";
@@ -188,6 +189,7 @@ describe.skipIf(redisServer === null)("queue on a Redis Cluster node", () => {
       prefix,
       sender: { send: async (tickets) => void sent.push(...tickets), close: async () => undefined },
       debounceMs: 60_000,
+      clock: systemClock,
       logger: silentLogger,
     });
     for (const [name, lua] of scriptSources()) {
@@ -210,8 +212,8 @@ describe.skipIf(redisServer === null)("queue on a Redis Cluster node", () => {
     expect(new Set(Object.values(wakeKeys(prefix, "orders")).map(keySlot)).size).toBe(1);
     expect(await wakeUp.wake("orders")).toBe(true); // wake
     expect(await wakeUp.wake("orders")).toBe(false);
-    await wakeUp.drainEnded("orders");
-    await wakeUp.drainStarted("orders", 60_000);
+    expect(await wakeUp.drainEnded("orders", "none")).toBe(0); // endDrain
+    await wakeUp.drainStarted("orders", "d1", 60_000); // startDrain
     expect(await wakeUp.wake("orders")).toBe(false);
     expect(sent).toEqual([{ kind: "sync", source: "orders" }]);
     const leftovers = await cluster.keys(`${prefix}:*`);
