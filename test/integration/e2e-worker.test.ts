@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePrometheus, total } from "../setup/prometheus.js";
 import { loadConfig } from "../../shared/config/index.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { startWorker, type WorkerHandle } from "../../shared/worker/worker.js";
@@ -72,6 +73,13 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
   });
 
   it("rejects bad requests with a JSON error code and enqueues nothing", async () => {
+    // Through the enqueue counters: this worker syncs, so a key enqueued by mistake would be
+    // claimed, found missing and acked before any look at the queue.
+    const enqueueCount = async () => {
+      const samples = parsePrometheus(await (await fetch(worker.url.replace(/\/api$/, "/metrics"))).text());
+      return total(samples, "driftless_keys_enqueued_total") + total(samples, "driftless_keys_duplicates_total");
+    };
+    const before = await enqueueCount();
     const cases: [unknown, number, string, string | null][] = [
       ["{not json", 400, "invalid_json", API_KEY],
       [{ items: [{ id: 7, pk: "t" }] }, 400, "invalid_body", API_KEY],
@@ -93,6 +101,7 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
 
     const stats = await worker.services.sources.get(source.name)!.queue.stats(Date.now());
     expect(stats.pending + stats.inflight).toBe(0);
+    expect(await enqueueCount()).toBe(before);
   });
 
   it("answers concurrent requests for the same keys each with the counts of its own keys", async () => {
