@@ -125,6 +125,7 @@ describe("fault: Elasticsearch outage and throttling", () => {
       `status polled ${seen.polls} times (circuit open in ${seen.open}, backlog up to ${seen.maxBacklog}), ${released} keys released, ` +
       `attempts spent ${spent}, dead letters ${deadLetters}, final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
     console.log(`[faults] ${line}`);
+    for (const retried of logged("keys failed and wait for another attempt")) console.log(`[faults] attempt spent: ${String(fieldOf(retried, "firstError"))}`);
     expect(seen.open).toBeGreaterThan(0);
     expect(seen.maxBacklog).toBeGreaterThan(0);
     expect(released).toBeGreaterThan(0);
