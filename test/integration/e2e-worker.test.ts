@@ -70,7 +70,7 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     const mine = status.sources.find((s) => s.name === source.name)!;
     expect(mine).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
     expect(mine.lastSyncAt).not.toBeNull();
-  });
+  }, 120_000);
 
   it("rejects bad requests with a JSON error code and enqueues nothing", async () => {
     // Through the enqueue counters: this worker syncs, so a key enqueued by mistake would be
@@ -102,7 +102,7 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     const stats = await worker.services.sources.get(source.name)!.queue.stats(Date.now());
     expect(stats.pending + stats.inflight).toBe(0);
     expect(await enqueueCount()).toBe(before);
-  });
+  }, 120_000);
 
   it("answers concurrent requests for the same keys each with the counts of its own keys", async () => {
     // A second worker with a queue of its own and no sync, so that no key is claimed between its two copies.
@@ -134,11 +134,11 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     } finally {
       await producer.stop();
     }
-  });
+  }, 120_000);
 
   it("answers health with every dependency up", async () => {
     const response = await fetch(`${worker.url}/health`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: "ok", checks: { redis: { ok: true }, elasticsearch: { ok: true }, cosmos: { ok: true } } });
-  });
+  }, 120_000);
 });
