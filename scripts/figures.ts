@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { renderFigures, type FigureRecord } from "./figures/render.js";
 
@@ -18,5 +18,6 @@ if (files.length === 0) {
 const records = await Promise.all(files.map(async (name) => JSON.parse(await readFile(join(dir, name), "utf8")) as FigureRecord));
 const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
 const target = join(root, "docs/guarantees-figures.md");
+await mkdir(join(root, "docs"), { recursive: true });
 await writeFile(target, renderFigures(records, commit));
 process.stdout.write(`figures: ${records.length} scenarios from ${files.length} files written to docs/guarantees-figures.md\n`);

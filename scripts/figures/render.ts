@@ -37,7 +37,7 @@ export function renderFigures(records: readonly FigureRecord[], commit: string):
     "",
     sorted.length === 0
       ? "No figures recorded: run `make figures`."
-      : `Run of commit \`${commit}\`, ${dates[0] === dates.at(-1) ? dates[0] : `${dates[0]} to ${dates.at(-1)}`}, on a ${cores.join("/")}-core machine.`,
+      : `Generated at commit \`${commit}\` from runs of ${dates[0] === dates.at(-1) ? dates[0] : `${dates[0]} to ${dates.at(-1)}`}, on a ${cores.join("/")}-core machine.`,
   ];
   let test: string | undefined;
   for (const record of sorted) {

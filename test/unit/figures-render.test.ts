@@ -30,7 +30,7 @@ describe("renderFigures (make figures → docs/guarantees-figures.md)", () => {
         "as the tests themselves recorded them. Each test records its figures only after its assertions passed, so every",
         "figure here was checked by the run that produced it. Regenerate with `make figures`.",
         "",
-        "Run of commit `abc1234`, 2026-12-04 to 2026-12-05, on a 2-core machine.",
+        "Generated at commit `abc1234` from runs of 2026-12-04 to 2026-12-05, on a 2-core machine.",
         "",
         "## elasticsearch-outage",
         "",
@@ -77,7 +77,7 @@ describe("renderFigures (make figures → docs/guarantees-figures.md)", () => {
     const text = renderFigures([record("poison", "poison documents", { reasons: "a | b" })], "abc1234");
     expect(text.startsWith(`${GENERATED_HEADER}\n`)).toBe(true);
     expect(text).toContain("| reasons | a \\| b |");
-    expect(text).toContain("Run of commit `abc1234`, 2026-12-04, on a 2-core machine.");
+    expect(text).toContain("Generated at commit `abc1234` from runs of 2026-12-04, on a 2-core machine.");
   });
 
   it("says so when nothing was recorded", () => {
