@@ -11,7 +11,7 @@ NPM_STAMP := node_modules/.package-lock.json
 # Extra vitest arguments, e.g. make test VITEST_FLAGS="test/integration/stack.test.ts".
 VITEST_FLAGS ?=
 
-.PHONY: install build typecheck check-cycles test unit dev bench clean deps-dev deps-test
+.PHONY: install build typecheck check-cycles test unit dev bench clean deps-dev deps-test figures
 
 # The Debian packages each target needs (redis-server, a JDK, Maven, …), installed with apt-get
 # when missing; a check of a few commands when nothing is. `test` needs Chromium as well.
@@ -50,6 +50,13 @@ test: deps-test install
 # runs them too, with everything else.
 unit: install
 	npx vitest run -c vitest.unit.config.ts $(VITEST_FLAGS)
+
+# docs/guarantees-figures.md from a run of the fault tests: each records the figures it asserted
+# in test/faults/.figures/ (cleared first, so no figure outlives the run), then the script renders them.
+figures: deps-test install
+	rm -rf test/faults/.figures
+	npx vitest run test/faults
+	node --import tsx scripts/figures.ts
 
 # Stays in the foreground until interrupted; the API is at http://localhost:7071/api and the
 # stack's endpoints are written to .driftless/local.env.

@@ -45,6 +45,11 @@ export async function settle(deps: SyncDeps, claim: Claim, settlement: Settlemen
       "batch settled with dead letters or stale leases",
     );
   }
+  if (report.retried) {
+    // Each of these keys spent an attempt: say why, so an attempt spent during an outage (which
+    // should cost none) can be traced to the error that was taken for the document's own.
+    logger.info({ source: source.name, retried: report.retried, firstError: retries[0]?.error }, "keys failed and wait for another attempt");
+  }
   if (report.deferred) {
     logger.info({ source: source.name, deferred: report.deferred, retryInMs: deps.options.staleReadRetryMs }, "stale reads: Cosmos served versions older than captured; reading them again");
   }

@@ -102,6 +102,8 @@ async function syncForever(services: Services, sync: SyncDeps, signal: AbortSign
   while (!signal.aborted) {
     const report = await drain(sync, { budgetMs: 60_000, concurrency, idlePollMs, signal });
     if (report.batches > 0) services.logger.debug({ source: sync.source.name, ...report }, "drain window");
+    // A pause the window's end cut short goes on: the dependency asked for that long.
+    if (report.resumeAt !== undefined) await sleep(report.resumeAt - sync.clock.now(), signal);
   }
 }
 

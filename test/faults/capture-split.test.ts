@@ -4,6 +4,7 @@ import { createServices, type Services } from "../../shared/runtime/services.js"
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { differences } from "../setup/compare.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { recordFigures } from "./support/figures.js";
 import { services as testServices } from "../setup/services.js";
 import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 
@@ -100,5 +101,13 @@ describe("fault: partition splits during capture, and a worker restarted after t
     }
     expect(counts.whileDown).toBeGreaterThan(20);
     expect(mismatches).toEqual([]);
+    await recordFigures("capture-split", "two splits and a restart", `capture through splits: ${counts.creates + counts.updates} changes, 2 splits, 1 restart from "now", 0 changes skipped, 0 final mismatches`, {
+      changes: counts.creates + counts.updates,
+      "new documents": counts.creates,
+      "written while no reader ran": counts.whileDown,
+      splits: 2,
+      "changes skipped": 0,
+      mismatches: mismatches.length,
+    });
   }, 180_000);
 });

@@ -9,10 +9,13 @@ import type { Job } from "../../shared/jobs/types.js";
 import type { SourceQueue } from "../../shared/sync/ports.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
+import { differences } from "../setup/compare.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos, queueProbe } from "./support/checks.js";
 import { fieldOf, messageOf } from "./support/logs.js";
+import { recordFigures } from "./support/figures.js";
+import { attemptsSpent } from "./support/spent.js";
 import { spawnWorker, type FaultWorker } from "./support/workers.js";
 
 const OUTAGE_MS = 15_000;
@@ -95,14 +98,31 @@ describe("fault: Cosmos DB outage", () => {
     const attemptsAfter = await probe.attempts();
     await probe.close();
     const released = logged("sync paused: keys released without spending an attempt").reduce((n, line) => n + Number(fieldOf(line, "released") ?? 0), 0);
-    console.log(
-      `[faults] cosmos outage: ${counts.changes} changes, then ${DOCS} keys queued and Cosmos paused ${OUTAGE_MS / 1000} s; ` +
-        `${released} keys released, attempts spent ${seen.maxAttempts}, dead letters ${deadLetters}, final mismatches ${mismatches.length}`,
-    );
+    const spent = await attemptsSpent(workers, source.name);
+    const line =
+      `cosmos outage: ${counts.changes} changes, then ${DOCS} keys queued and Cosmos paused ${OUTAGE_MS / 1000} s; ` +
+      `${released} keys released, attempts spent ${spent}, dead letters ${deadLetters}, final mismatches ${mismatches.length}`;
+    console.log(`[faults] ${line}`);
     expect(released).toBeGreaterThan(0);
-    expect({ attemptsDuring: seen.maxAttempts, attemptsAfter, deadDuring: seen.maxDead, deadLetters }).toEqual({ attemptsDuring: 0, attemptsAfter: 0, deadDuring: 0, deadLetters: 0 });
+    // The workers' counters: a single attempt spent at any moment makes `spent` 1.
+    expect({ spent, attemptsDuring: seen.maxAttempts, attemptsAfter, deadDuring: seen.maxDead, deadLetters }).toEqual({
+      spent: 0,
+      attemptsDuring: 0,
+      attemptsAfter: 0,
+      deadDuring: 0,
+      deadLetters: 0,
+    });
     expect(mismatches).toEqual([]);
     expect(logged("cosmos circuit open").length).toBeGreaterThan(0);
+    await recordFigures("cosmos-outage", "outage with keys queued", line, {
+      "changes before": counts.changes,
+      "keys queued": DOCS,
+      "Cosmos paused (s)": OUTAGE_MS / 1000,
+      "keys released": released,
+      "attempts spent": spent,
+      "dead letters": deadLetters,
+      mismatches: mismatches.length,
+    });
   }, 300_000);
 
   it("an outage in the middle of a reimport pauses it, and it resumes and succeeds", async () => {
@@ -122,9 +142,21 @@ describe("fault: Cosmos DB outage", () => {
       done = await services.jobs.get(job.id);
     }
     const { resources } = await source.container.items.readAll().fetchAll();
-    console.log(`[faults] cosmos outage mid-reimport: state during the outage ${during.state}, ${during.pages} pages; ended ${done!.state} after ${done!.pages} pages, ${done!.errors} page errors, last error ${JSON.stringify(done!.lastError ?? null)}`);
+    const line = `cosmos outage mid-reimport: state during the outage ${during.state}, ${during.pages} pages; ended ${done!.state} after ${done!.pages} pages, ${done!.errors} page errors, last error ${JSON.stringify(done!.lastError ?? null)}`;
+    console.log(`[faults] ${line}`);
     expect(during.state).toBe("running");
     expect(done).toMatchObject({ state: "succeeded", scanned: resources.length });
     expect((await source.indexed()).size).toBe(resources.length);
+    // Equal to Cosmos document by document and version by version, not only in number.
+    const mismatches = await differences(source);
+    expect(mismatches).toEqual([]);
+    await recordFigures("cosmos-outage", "outage mid-reimport", line, {
+      "state during the outage": during.state,
+      "pages before the outage ended": during.pages,
+      "final state": done!.state,
+      pages: done!.pages,
+      "documents scanned": done!.scanned,
+      mismatches: mismatches.length,
+    });
   }, 300_000);
 });

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { parsePrometheus, total } from "../setup/prometheus.js";
+import { recordFigures } from "./support/figures.js";
 import { spawnWorker, type FaultWorker } from "./support/workers.js";
 
 const API_KEY = "fuzz-test-key-0123456789abcdef";
@@ -58,7 +60,9 @@ describe("fault: the HTTP API fuzzed with malformed requests", () => {
     source = await createTestSource();
     services = createServices(source.config, silentLogger);
     await services.ensureIndexes();
-    worker = spawnWorker("fuzz", { ...source.env, DRIFTLESS_API_KEY: API_KEY, ENQUEUE_MAX_ITEMS: "1000" });
+    // Sync off: a key enqueued by mistake stays pending for the check, instead of being claimed,
+    // found missing in Cosmos and acked away before it.
+    worker = spawnWorker("fuzz", { ...source.env, DRIFTLESS_API_KEY: API_KEY, ENQUEUE_MAX_ITEMS: "1000", WORKER_SYNC: "false" });
   });
 
   afterAll(async () => {
@@ -197,15 +201,34 @@ describe("fault: the HTTP API fuzzed with malformed requests", () => {
 
     const health = await fetch(`${base}/api/health`);
     const stats = await services.sources.get(source.name)!.queue.stats(Date.now());
-    console.log(
-      `[faults] http fuzz (seed ${SEED}): ${all.length + raw.length} malformed requests ` +
-        `(${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(", ")}), answers ${[...byCode].sort().map(([code, n]) => `${code} ×${n}`).join(", ")}, ` +
-        `non-4xx or non-JSON answers ${failures.length}, worker alive ${worker.alive()}, keys enqueued ${stats.pending + stats.inflight + stats.deadLettered} ` +
-        `(${((Date.now() - started) / 1000).toFixed(0)} s)`,
-    );
+    // The worker's own enqueue counters: every key any request made pending, or found pending already.
+    const samples = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+    const enqueued = total(samples, "driftless_keys_enqueued_total") + total(samples, "driftless_keys_duplicates_total");
+    const line =
+      `http fuzz (seed ${SEED}): ${all.length + raw.length} malformed requests ` +
+      `(${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(", ")}), answers ${[...byCode].sort().map(([code, n]) => `${code} ×${n}`).join(", ")}, ` +
+      `non-4xx or non-JSON answers ${failures.length}, worker alive ${worker.alive()}, keys enqueued ${enqueued}, left in the queue ${stats.pending + stats.inflight + stats.deadLettered} ` +
+      `(${((Date.now() - started) / 1000).toFixed(0)} s)`;
+    console.log(`[faults] ${line}`);
     expect(failures.slice(0, 20)).toEqual([]);
     expect(worker.alive()).toBe(true);
     expect(health.status).toBe(200);
-    expect({ pending: stats.pending, inflight: stats.inflight, dead: stats.deadLettered }).toEqual({ pending: 0, inflight: 0, dead: 0 });
+    expect({ enqueued, pending: stats.pending, inflight: stats.inflight, dead: stats.deadLettered }).toEqual({ enqueued: 0, pending: 0, inflight: 0, dead: 0 });
+    // The counters count: one good request moves them by exactly its one key.
+    const good = await fetch(`${base}/api/sources/${source.name}/enqueue`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-functions-key": API_KEY },
+      body: JSON.stringify({ items: [{ id: "good", pk: "t" }] }),
+    });
+    expect(good.status).toBe(202);
+    const after = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+    expect(total(after, "driftless_keys_enqueued_total")).toBe(1);
+    await recordFigures("http-fuzz", "malformed requests", line, {
+      requests: all.length + raw.length,
+      "non-4xx or non-JSON answers": failures.length,
+      "worker alive": worker.alive(),
+      "keys enqueued": enqueued,
+      "keys left in the queue": stats.pending + stats.inflight + stats.deadLettered,
+    });
   }, 180_000);
 });

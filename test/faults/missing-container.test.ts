@@ -5,6 +5,7 @@ import { runSyncPass } from "../../shared/sync/pass.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
 import { runJobToEnd } from "../setup/jobs.js";
+import { recordFigures } from "./support/figures.js";
 import { messageOf } from "./support/logs.js";
 import { spawnWorker } from "./support/workers.js";
 
@@ -78,6 +79,13 @@ describe("fault: the source's container does not exist", () => {
     } finally {
       await worker.kill();
     }
+    await recordFigures("missing-container", "container dropped under an indexed source", `missing container: ${DOCS} indexed documents, container dropped, a reconcile and a sync pass: ${DOCS} still indexed, ${report.deleted} deleted, 0 attempts, ${stats.deadLettered} dead letters`, {
+      "documents indexed before": DOCS,
+      "still indexed": DOCS,
+      deleted: report.deleted,
+      "attempts spent": report.retried + report.deadLettered,
+      "dead letters": stats.deadLettered,
+    });
   }, 120_000);
 });
 
@@ -118,6 +126,13 @@ describe("fault: reconcile finds most of the index missing from Cosmos", () => {
       expect(allowed.state).toBe("succeeded");
       await runSyncPass(services, { budgetMs: 30_000, untilIdle: true });
       expect((await source.indexed()).size).toBe(DOCS / 2);
+      await recordFigures("missing-container", "reconcile finding half the index missing", `reconcile guard: half of ${DOCS} documents deleted behind the index's back; the reconcile stopped with ${stopped.missing} deletes queued; with the share at 1 it removed all ${DOCS / 2}`, {
+        "documents indexed": DOCS,
+        "deleted behind the index's back": DOCS / 2,
+        "deletes queued before the stop": stopped.missing,
+        "state at the stop": stopped.state,
+        "left after the share was raised": DOCS / 2,
+      });
     } finally {
       await services.close();
       await source.dispose();

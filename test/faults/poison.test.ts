@@ -3,6 +3,7 @@ import { loadConfig } from "../../shared/config/index.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { startWorker, type WorkerHandle } from "../../shared/worker/worker.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { recordFigures } from "./support/figures.js";
 import { drained, indexMatchesCosmos } from "./support/checks.js";
 
 const API_KEY = "poison-test-key-0123456789";
@@ -71,11 +72,11 @@ describe("fault: poison documents", () => {
     };
     const { mismatches, deadLetters } = await indexMatchesCosmos(source, queue);
 
-    console.log(
-      `[faults] poison documents: ${documents.length} changes sent (${POISON.length} poison, 1 over SYNC_BATCH_MAX_BYTES), ` +
+    const line =
+      `poison documents: ${documents.length} changes sent (${POISON.length} poison, 1 over SYNC_BATCH_MAX_BYTES), ` +
         `dead letters ${deadLetters} (${list.items.map((item) => `${item.id}: ${item.lastError.slice(0, 60)}`).join(" | ")}), ` +
-        `final mismatches beyond the dead letters ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
-    );
+      `final mismatches beyond the dead letters ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
+    console.log(`[faults] ${line}`);
     expect(list.total).toBe(POISON.length);
     for (const poison of POISON) {
       const letter = list.items.find((item) => item.id === poison.id);
@@ -86,5 +87,13 @@ describe("fault: poison documents", () => {
     const indexed = await source.indexed();
     expect(indexed.size).toBe(GOOD + 1);
     expect(indexed.get("big")?.source.title).toHaveLength(200_000);
+    await recordFigures("poison", "poison documents among good ones", line, {
+      changes: documents.length,
+      "poison documents": POISON.length,
+      "dead letters": list.total,
+      "attempts per dead letter": [...new Set(list.items.map((item) => item.attempts))].join(", "),
+      "mismatches beyond the dead letters": mismatches.length,
+      indexed: indexed.size,
+    });
   }, 120_000);
 });

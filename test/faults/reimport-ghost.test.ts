@@ -3,6 +3,7 @@ import { createServices, type Services } from "../../shared/runtime/services.js"
 import { runSyncPass } from "../../shared/sync/pass.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { recordFigures } from "./support/figures.js";
 
 const PAGE = 5;
 const DOCS = 3 * PAGE;
@@ -61,5 +62,10 @@ describe("fault: a reimport page older than the index remembers deletes", () => 
     console.log(`[fault reimport-ghost] ${after.size} indexed of ${DOCS - 1} in Cosmos; the deleted ${victim.id} ${after.has(victim.id) ? "came back" : "stayed deleted"}`);
     expect(after.has(victim.id)).toBe(false);
     expect(after.size).toBe(DOCS - 1);
+    await recordFigures("reimport-ghost", "a page read before a delete, written after the window", `reimport ghost: ${after.size} indexed of ${DOCS - 1} in Cosmos; the deleted document stayed deleted`, {
+      "documents in Cosmos": DOCS - 1,
+      indexed: after.size,
+      "deleted document came back": after.has(victim.id),
+    });
   }, 120_000);
 });

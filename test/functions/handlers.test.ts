@@ -141,7 +141,8 @@ describe("Azure Functions handlers", () => {
 
   it("health reports every dependency, and dead letters list empty", async () => {
     const health = await handlers.health(new HttpRequest({ method: "GET", url: "http://localhost:7071/api/health" }), context("health"));
-    expect(health).toMatchObject({ status: 200, jsonBody: { status: "ok" } });
+    const ok = { ok: true, latencyMs: expect.any(Number) };
+    expect(health).toMatchObject({ status: 200, jsonBody: { status: "ok", checks: { redis: ok, elasticsearch: ok, cosmos: ok } } });
     const list = await handlers.deadLettersList(
       new HttpRequest({ method: "GET", url: `http://localhost:7071/api/sources/${source.name}/deadletters`, params: { source: source.name } }),
       context("deadletters-list"),

@@ -13,6 +13,7 @@ describe("Azure Functions: sync history stats", () => {
     sourceStats: typeof import("../../functions/source-stats.js").sourceStats;
     documentStats: typeof import("../../functions/document-stats.js").documentStats;
     sourceHistory: typeof import("../../functions/source-history.js").sourceHistory;
+    statusPage: typeof import("../../functions/status-page.js").statusPage;
   };
 
   beforeAll(async () => {
@@ -24,6 +25,7 @@ describe("Azure Functions: sync history stats", () => {
       ...(await import("../../functions/source-stats.js")),
       ...(await import("../../functions/document-stats.js")),
       ...(await import("../../functions/source-history.js")),
+      ...(await import("../../functions/status-page.js")),
     };
   });
 
@@ -91,5 +93,14 @@ describe("Azure Functions: sync history stats", () => {
       );
       expect(bad, minutes).toMatchObject({ status: 400, jsonBody: { error: { code: "invalid_query", message: expect.any(String) } } });
     }
+  });
+
+  it("serves the status page as HTML on GET /api/ui, anonymously, with the script that reads the status routes", async () => {
+    const response = await handlers.statusPage(get("ui", {}), context("status-page"));
+    expect(response.status).toBe(200);
+    expect(response.headers).toEqual({ "content-type": "text/html; charset=utf-8" });
+    const html = String(response.body);
+    expect(html).toMatch(/^<!doctype html>/i);
+    expect(html).toContain('api("/api/status")');
   });
 });

@@ -125,7 +125,7 @@ describe("change capture in worker mode", () => {
     await write(source, 20, 25, "later");
     await eventually(async () => expect((await source.indexed()).size).toBe(25), { timeoutMs: 30_000, intervalMs: 300 });
     expect((await queue.stats(Date.now())).deadLettered).toBe(1);
-  });
+  }, 120_000);
 
   it("a worker killed and restarted resumes from its checkpoint and misses nothing", async () => {
     const { source } = await prepare();
@@ -140,7 +140,7 @@ describe("change capture in worker mode", () => {
     worker(source, { CAPTURE_START_FROM: "now" });
     await converged(source);
     expect((await source.indexed()).size).toBe(300);
-  });
+  }, 120_000);
 
   it("per-range checkpoints of an earlier version are merged, a split parent's winning over its children's", async () => {
     const { source, services } = await prepare();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePrometheus, total } from "../setup/prometheus.js";
 import { loadConfig } from "../../shared/config/index.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { startWorker, type WorkerHandle } from "../../shared/worker/worker.js";
@@ -69,9 +70,16 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     const mine = status.sources.find((s) => s.name === source.name)!;
     expect(mine).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
     expect(mine.lastSyncAt).not.toBeNull();
-  });
+  }, 120_000);
 
   it("rejects bad requests with a JSON error code and enqueues nothing", async () => {
+    // Through the enqueue counters: this worker syncs, so a key enqueued by mistake would be
+    // claimed, found missing and acked before any look at the queue.
+    const enqueueCount = async () => {
+      const samples = parsePrometheus(await (await fetch(worker.url.replace(/\/api$/, "/metrics"))).text());
+      return total(samples, "driftless_keys_enqueued_total") + total(samples, "driftless_keys_duplicates_total");
+    };
+    const before = await enqueueCount();
     const cases: [unknown, number, string, string | null][] = [
       ["{not json", 400, "invalid_json", API_KEY],
       [{ items: [{ id: 7, pk: "t" }] }, 400, "invalid_body", API_KEY],
@@ -93,7 +101,8 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
 
     const stats = await worker.services.sources.get(source.name)!.queue.stats(Date.now());
     expect(stats.pending + stats.inflight).toBe(0);
-  });
+    expect(await enqueueCount()).toBe(before);
+  }, 120_000);
 
   it("answers concurrent requests for the same keys each with the counts of its own keys", async () => {
     // A second worker with a queue of its own and no sync, so that no key is claimed between its two copies.
@@ -125,11 +134,11 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     } finally {
       await producer.stop();
     }
-  });
+  }, 120_000);
 
   it("answers health with every dependency up", async () => {
     const response = await fetch(`${worker.url}/health`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: "ok", checks: { redis: { ok: true }, elasticsearch: { ok: true }, cosmos: { ok: true } } });
-  });
+  }, 120_000);
 });

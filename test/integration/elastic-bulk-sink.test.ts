@@ -58,7 +58,23 @@ describe("bulk sink against Elasticsearch", () => {
   });
 
   it("writes nothing and sends nothing for an empty batch", async () => {
-    expect(await sink.write(alias, [])).toEqual([]);
+    const requests: string[] = [];
+    const record = (_error: unknown, event: { meta: { request: { params: { path: string } } } } | null) => void requests.push(event?.meta.request.params.path ?? "?");
+    client.diagnostic.on("request", record);
+    try {
+      expect(await sink.write(alias, [])).toEqual([]);
+    } finally {
+      client.diagnostic.off("request", record);
+    }
+    expect(requests).toEqual([]);
+    // The recorder sees what the client does send.
+    client.diagnostic.on("request", record);
+    try {
+      await client.cluster.health();
+    } finally {
+      client.diagnostic.off("request", record);
+    }
+    expect(requests).toEqual(["/_cluster/health"]);
   });
 
   it("indexes with the external version and stamps driftless.key and driftless.ts", async () => {

@@ -209,5 +209,5 @@ describe("engine: per-key exclusivity and ordering", () => {
     // Every key was processed after its last change: the index holds Cosmos's last version of each.
     expect(await differences(source)).toEqual([]);
     expect(keys.every((key) => (recorder.writes.get(key.id) ?? 0) >= 1)).toBe(true);
-  });
+  }, 120_000);
 });

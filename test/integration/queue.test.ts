@@ -77,7 +77,7 @@ describe("enqueue", () => {
     expect([stats.pendingLive, stats.pendingBulk]).toEqual([2, 1]);
   });
 
-  it("rejects malformed input before touching Redis", async () => {
+  it("rejects malformed input with a ValidationError and queues nothing", async () => {
     const { queue } = newQueue();
     await expect(queue.enqueue([key("a")], { lane: "fast" as "live", now: T })).rejects.toBeInstanceOf(ValidationError);
     await expect(queue.enqueue([key("a")], { lane: "live", now: -1 })).rejects.toBeInstanceOf(ValidationError);

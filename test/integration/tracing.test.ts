@@ -194,7 +194,7 @@ describe("traces of an end-to-end run (in-memory exporter)", () => {
     }
     const prepare = named(memory.getFinishedSpans(), "driftless.job.prepare").filter((span) => span.attributes["driftless.job.id"] === jobId);
     expect(prepare).toHaveLength(1);
-  });
+  }, 120_000);
 
   it("never puts a secret, a key or a document into an attribute", () => {
     const text = JSON.stringify(memory.getFinishedSpans().map((span) => [span.name, span.attributes, span.status, span.events]));

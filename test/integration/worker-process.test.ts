@@ -71,7 +71,7 @@ describe("worker process lifecycle", () => {
 
     await runSyncPass(services, { budgetMs: 60_000, untilIdle: true });
     expect(await differences(source)).toEqual([]);
-  });
+  }, 120_000);
 
   it("after SIGKILL its leased keys expire, are reaped and processed again", async () => {
     const { source, services, queue } = await prepare();
@@ -98,5 +98,5 @@ describe("worker process lifecycle", () => {
     await runSyncPass(services, { budgetMs: 60_000, untilIdle: true });
     expect(await queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
     expect(await differences(source)).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -131,12 +131,12 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("status page", () => {
     expect(purple).toBeGreaterThan(100);
     expect(green).toBeGreaterThan(100);
     console.log(`[status page] screenshot ${file}: ${png.width}x${png.height}, ${blue} chart-blue, ${red} red and ${purple} purple errors-chart, ${green} job-green pixels`);
-  });
+  }, 120_000);
 
   it("is plain HTML that needs no key (it reads the API with the caller's own)", async () => {
     const response = await fetch(`${worker.url}/ui`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/html");
     expect(await response.text()).toContain("<title>driftless status</title>");
-  });
+  }, 120_000);
 });

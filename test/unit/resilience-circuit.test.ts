@@ -24,11 +24,12 @@ const down = () => Promise.reject(new DependencyError("elasticsearch", "connect 
 describe("circuit breaker (cockatiel, consecutive failures)", () => {
   it("opens after the threshold, refuses calls with a pause until the trial is due, then closes on a good trial", async () => {
     const { logger, lines } = capturedLogger();
-    const circuit = createCircuit("elasticsearch", { failureThreshold: 3, halfOpenAfterMs: 200, halfOpenMaxMs: 400 }, logger);
+    // 1.5 s before the trial: the refused call below comes well within it, even on a loaded machine.
+    const circuit = createCircuit("elasticsearch", { failureThreshold: 3, halfOpenAfterMs: 1500, halfOpenMaxMs: 3000 }, logger);
     for (let i = 0; i < 3; i++) await expect(circuit.execute(down)).rejects.toThrow("ECONNREFUSED");
     expect(circuit.state()).toBe("open");
     expect(circuit.retryAfterMs()).toBeGreaterThan(0);
-    expect(circuit.retryAfterMs()).toBeLessThanOrEqual(200);
+    expect(circuit.retryAfterMs()).toBeLessThanOrEqual(1500);
 
     let called = false;
     const refused = await circuit.execute(async () => (called = true)).catch((error: unknown) => error);
@@ -88,7 +89,8 @@ describe("circuit breaker (cockatiel, consecutive failures)", () => {
   it("when idle, tries an open circuit whose trial is due with its probe: closed when it answers, still open when not", async () => {
     let elasticUp = false;
     const probed: string[] = [];
-    const circuits = createCircuits({ failureThreshold: 1, halfOpenAfterMs: 100, halfOpenMaxMs: 200 }, createLogger("silent"), {
+    // The trial is 1 s away: the first idle() below comes well before it, even on a loaded machine.
+    const circuits = createCircuits({ failureThreshold: 1, halfOpenAfterMs: 1000, halfOpenMaxMs: 2000 }, createLogger("silent"), {
       elasticsearch: async () => {
         probed.push("elasticsearch");
         if (!elasticUp) throw new DependencyError("elasticsearch", "connect ECONNREFUSED");
