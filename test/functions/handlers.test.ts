@@ -3,6 +3,7 @@ import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { differences } from "../setup/compare.js";
+import type { HttpFunction } from "../../functions/http.js";
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -13,12 +14,12 @@ const { HttpRequest, InvocationContext } = functions;
 describe("Azure Functions handlers", () => {
   let source: TestSource;
   let handlers: {
-    enqueue: typeof import("../../functions/enqueue.js").enqueue;
-    status: typeof import("../../functions/status.js").status;
-    health: typeof import("../../functions/health.js").health;
-    deadLettersList: typeof import("../../functions/deadletters-list.js").deadLettersList;
-    deadLettersRedrive: typeof import("../../functions/deadletters-redrive.js").deadLettersRedrive;
-    deadLettersPurge: typeof import("../../functions/deadletters-purge.js").deadLettersPurge;
+    enqueue: HttpFunction;
+    status: HttpFunction;
+    health: HttpFunction;
+    deadLettersList: HttpFunction;
+    deadLettersRedrive: HttpFunction;
+    deadLettersPurge: HttpFunction;
     syncTimer: typeof import("../../functions/sync-timer.js").syncTimer;
     captureHandler: typeof import("../../functions/capture.js").captureHandler;
   };
@@ -27,13 +28,14 @@ describe("Azure Functions handlers", () => {
     source = await createTestSource({ env: { SYNC_TIME_BUDGET_MS: "1500", ENQUEUE_MAX_ITEMS: "50" } });
     // Handlers read their settings from the environment, as in the Functions host.
     Object.assign(process.env, source.env);
+    const { httpFunction } = await import("../../functions/http.js");
     handlers = {
-      ...(await import("../../functions/enqueue.js")),
-      ...(await import("../../functions/status.js")),
-      ...(await import("../../functions/health.js")),
-      ...(await import("../../functions/deadletters-list.js")),
-      ...(await import("../../functions/deadletters-redrive.js")),
-      ...(await import("../../functions/deadletters-purge.js")),
+      enqueue: httpFunction("enqueue"),
+      status: httpFunction("status"),
+      health: httpFunction("health"),
+      deadLettersList: httpFunction("deadletters-list"),
+      deadLettersRedrive: httpFunction("deadletters-redrive"),
+      deadLettersPurge: httpFunction("deadletters-purge"),
       ...(await import("../../functions/sync-timer.js")),
       ...(await import("../../functions/capture.js")),
     };
