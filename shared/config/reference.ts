@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { settingsSchema } from "./settings.js";
+import { secretSettings, settingsSchema } from "./settings.js";
 
 /** One setting as the configuration reference shows it, read from settingsSchema alone. */
 export interface SettingReference {
@@ -9,6 +9,8 @@ export interface SettingReference {
   /** `required`, `–` (unset by default), or the value driftless takes when it is unset. */
   readonly default: string;
   readonly description: string;
+  /** Never printed: `driftless config check` shows it redacted. */
+  readonly secret: boolean;
 }
 
 interface JsonSchemaProperty {
@@ -33,6 +35,7 @@ export function settingsReference(): SettingReference[] {
       type: typeOf(inputs[name] ?? {}),
       default: !unset.success ? "required" : isUnset(fallback) ? "–" : `\`${String(fallback)}\``,
       description,
+      secret: secretSettings.has(name),
     };
   });
 }
@@ -43,7 +46,7 @@ export function settingsTable(settings: readonly SettingReference[] = settingsRe
   return [
     "| Setting | Type | Default | Meaning |",
     "| --- | --- | --- | --- |",
-    ...settings.map((s) => `| \`${s.name}\` | ${cell(s.type)} | ${cell(s.default)} | ${cell(s.description)} |`),
+    ...settings.map((s) => `| \`${s.name}\` | ${cell(s.type)}${s.secret ? ", secret" : ""} | ${cell(s.default)} | ${cell(s.description)} |`),
   ].join("\n");
 }
 

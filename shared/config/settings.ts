@@ -1,9 +1,17 @@
 import { z } from "zod";
 
+declare module "zod" {
+  interface GlobalMeta {
+    /** A setting whose value is never printed: `driftless config check` shows it redacted. */
+    secret?: boolean;
+  }
+}
+
 /**
  * Every environment setting driftless reads: its name, its type and default (the schema) and what
- * it means (`.describe`), each written once. `Config` is derived from it (config.ts), and the
- * configuration table in docs/configuration.md is generated from it (`npm run docs:config`).
+ * it means (`.describe`, or `.meta` with `secret: true` for a value never to print), each written
+ * once. `Config` is derived from it (config.ts), and the configuration table in
+ * docs/configuration.md is generated from it (`npm run docs:config`).
  */
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 const url = (protocols: RegExp, hint: string) =>
@@ -25,7 +33,7 @@ const otlpHeaders = z
   .transform((value) => parseOtlpHeaders(value)!);
 
 export const settingsSchema = z.object({
-  REDIS_URL: url(/^rediss?:$/, "redis:// or rediss://").describe("`redis://` or `rediss://` (TLS) URL of the queue's Redis"),
+  REDIS_URL: url(/^rediss?:$/, "redis:// or rediss://").meta({ description: "`redis://` or `rediss://` (TLS) URL of the queue's Redis", secret: true }),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("driftless").describe("prefix of every Redis key; keys are `<prefix>:{<source>}:…`"),
   REDIS_COMMAND_TIMEOUT_MS: int(100, 10_000).describe("a Redis command fails after this long (commands wait in ioredis's offline queue while Redis restarts, not forever)"),
   REDIS_CA_FILE: z.string().min(1).optional().describe("PEM CA to trust for a `rediss://` server whose certificate is not publicly trusted"),
@@ -35,14 +43,14 @@ export const settingsSchema = z.object({
   REDIS_WAIT_TIMEOUT_MS: int(1, 1000).describe("how long `WAIT` waits for them; must be shorter than `REDIS_COMMAND_TIMEOUT_MS`"),
 
   ELASTICSEARCH_URL: url(/^https?:$/, "http:// or https://").describe("`http(s)://` URL of Elasticsearch 8"),
-  ELASTICSEARCH_API_KEY: z.string().min(1).optional().describe("API key (base64 `id:key`)"),
+  ELASTICSEARCH_API_KEY: z.string().min(1).optional().meta({ description: "API key (base64 `id:key`)", secret: true }),
   ELASTICSEARCH_USERNAME: z.string().min(1).optional().describe("basic auth instead of an API key, with `ELASTICSEARCH_PASSWORD`"),
-  ELASTICSEARCH_PASSWORD: z.string().min(1).optional().describe("basic auth password, with `ELASTICSEARCH_USERNAME`"),
+  ELASTICSEARCH_PASSWORD: z.string().min(1).optional().meta({ description: "basic auth password, with `ELASTICSEARCH_USERNAME`", secret: true }),
   ELASTICSEARCH_CA_FILE: z.string().min(1).optional().describe("PEM CA to trust for Elasticsearch"),
   ELASTICSEARCH_REQUEST_TIMEOUT_MS: int(1000, 30_000).describe("the longest one bulk request may take"),
 
   COSMOS_ENDPOINT: url(/^https?:$/, "https://").describe("Cosmos DB account endpoint"),
-  COSMOS_KEY: z.string().min(1).optional().describe("account key; unset: sign in with Entra ID (managed identity in Azure, `DefaultAzureCredential`)"),
+  COSMOS_KEY: z.string().min(1).optional().meta({ description: "account key; unset: sign in with Entra ID (managed identity in Azure, `DefaultAzureCredential`)", secret: true }),
   COSMOS_CLIENT_ID: z.string().min(1).optional().describe("client id of the user-assigned managed identity"),
   AZURE_CLIENT_ID: z.string().min(1).optional().describe("read as `COSMOS_CLIENT_ID` when that is unset (the name Azure identity libraries use)"),
   COSMOS_CA_FILE: z.string().min(1).optional().describe("PEM CA to trust for Cosmos (emulators with self-signed certificates)"),
@@ -94,7 +102,7 @@ export const settingsSchema = z.object({
   CIRCUIT_HALF_OPEN_AFTER_MS: int(100, 5000).describe("wait before the first trial call through an open circuit; grows, jittered, after each failed trial"),
   CIRCUIT_HALF_OPEN_MAX_MS: int(100, 60_000).describe("longest wait between trial calls"),
 
-  SERVICEBUS_CONNECTION_STRING: z.string().min(1).optional().describe("the same with a connection string, for local use"),
+  SERVICEBUS_CONNECTION_STRING: z.string().min(1).optional().meta({ description: "the same with a connection string, for local use", secret: true }),
   SERVICEBUS_DEADLETTER_QUEUE: z.string().min(1).optional().describe("a Service Bus queue that gets a copy of every new dead letter (needs `SERVICEBUS_NAMESPACE` or `SERVICEBUS_CONNECTION_STRING`)"),
   SERVICEBUS_NAMESPACE: z.string().min(1).optional().describe("`<name>.servicebus.windows.net`; with it the timer dispatches work tickets instead of draining (managed identity)"),
   SERVICEBUS_QUEUE: z.string().min(1).default("driftless-tickets").describe("the work-ticket queue (`%SERVICEBUS_QUEUE%` in the `sync-ticket` trigger)"),
@@ -106,7 +114,7 @@ export const settingsSchema = z.object({
 
   WORKER_HOST: z.string().min(1).default("localhost").describe("worker mode bind address (`localhost` binds 127.0.0.1 and ::1); anything but loopback requires `DRIFTLESS_API_KEY`"),
   WORKER_PORT: int(0, 7071).describe("worker mode port"),
-  DRIFTLESS_API_KEY: z.string().min(16, "must be at least 16 characters").optional().describe("worker mode key for state-changing routes (≥ 16 characters)"),
+  DRIFTLESS_API_KEY: z.string().min(16, "must be at least 16 characters").optional().meta({ description: "worker mode key for state-changing routes (≥ 16 characters)", secret: true }),
   DRIFTLESS_ALLOWED_HOSTS: z
     .string()
     .transform((value) => value.split(",").map((name) => name.trim().toLowerCase()).filter(Boolean))
@@ -121,13 +129,13 @@ export const settingsSchema = z.object({
     .string()
     .refine((value) => /(^|;)\s*InstrumentationKey\s*=\s*[0-9a-f-]{36}/i.test(value), "must contain InstrumentationKey=<guid>")
     .optional()
-    .describe("with it, metrics and traces are also exported to Azure Monitor (Application Insights `customMetrics`; spans as `requests` and `dependencies`); the Bicep sets it"),
+    .meta({ description: "with it, metrics and traces are also exported to Azure Monitor (Application Insights `customMetrics`; spans as `requests` and `dependencies`); the Bicep sets it", secret: true }),
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().min(1).optional().describe("`Authorization=AAD;ClientId=<id>`: the metric and trace exporters sign in with that managed identity (Application Insights with local auth disabled, as deployed)"),
   METRICS_EXPORT_INTERVAL_MS: int(1000, 60_000).describe("how often metrics are sent to Azure Monitor"),
   OTEL_EXPORTER_OTLP_ENDPOINT: url(/^https?:$/, "http:// or https://").optional().describe("OTLP/HTTP base URL (`http(s)://`, e.g. `http://localhost:4318`): with it, traces are sent to `<url>/v1/traces` (JSON encoding)"),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(/^https?:$/, "http:// or https://").optional().describe("the OTLP traces URL itself, used as given; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`"),
-  OTEL_EXPORTER_OTLP_HEADERS: otlpHeaders.optional().describe("headers of every OTLP request: `name=value` pairs separated by commas, values percent-encoded (`Authorization=Bearer%20<token>`); treated as a secret"),
-  OTEL_EXPORTER_OTLP_TRACES_HEADERS: otlpHeaders.optional().describe("the same for the traces requests; a name given in both takes this value"),
+  OTEL_EXPORTER_OTLP_HEADERS: otlpHeaders.optional().meta({ description: "headers of every OTLP request: `name=value` pairs separated by commas, values percent-encoded (`Authorization=Bearer%20<token>`); treated as a secret", secret: true }),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: otlpHeaders.optional().meta({ description: "the same for the traces requests; a name given in both takes this value", secret: true }),
   TRACES_SAMPLE_RATIO: z.coerce
     .number({ error: "must be a number from 0 to 1" })
     .min(0, "must be a number from 0 to 1")
@@ -174,15 +182,9 @@ export function durationMs(value: string): number | undefined {
 
 export type Settings = z.infer<typeof settingsSchema>;
 
-/** Settings whose values are never printed, not even in validation errors. */
-export const secretSettings = new Set([
-  "REDIS_URL",
-  "ELASTICSEARCH_API_KEY",
-  "ELASTICSEARCH_PASSWORD",
-  "COSMOS_KEY",
-  "DRIFTLESS_API_KEY",
-  "SERVICEBUS_CONNECTION_STRING",
-  "APPLICATIONINSIGHTS_CONNECTION_STRING",
-  "OTEL_EXPORTER_OTLP_HEADERS",
-  "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-]);
+/** Settings whose values are never printed (`secret: true` above), not even in validation errors. */
+export const secretSettings: ReadonlySet<string> = new Set(
+  Object.entries(settingsSchema.shape)
+    .filter(([, schema]) => schema.meta()?.secret === true)
+    .map(([name]) => name),
+);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { checkConfig } from "../../shared/config/index.js";
+import { checkConfig, REDACTED } from "../../shared/config/index.js";
 import { settingsReference, settingsTable } from "../../shared/config/reference.js";
 import { settingsSchema } from "../../shared/config/settings.js";
 import { CONFIG_DOC, END, START, withSettingsTable } from "../../scripts/docs-config.js";
@@ -35,6 +35,27 @@ describe("configuration reference", () => {
     expect(reference.get("REDIS_URL")?.default).toBe("required");
     expect(reference.get("COSMOS_KEY")?.default).toBe("–");
     expect(reference.get("CAPTURE_MODE")?.type).toBe("one of `latestVersion`, `allVersionsAndDeletes`");
+  });
+
+  it("marks the settings whose values are never printed, and config check redacts them", () => {
+    const secret = settingsReference().filter((setting) => setting.secret).map((setting) => setting.name);
+    expect(secret.sort()).toEqual(
+      [
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "COSMOS_KEY",
+        "DRIFTLESS_API_KEY",
+        "ELASTICSEARCH_API_KEY",
+        "ELASTICSEARCH_PASSWORD",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "REDIS_URL",
+        "SERVICEBUS_CONNECTION_STRING",
+      ].sort(),
+    );
+    expect(settingsTable()).toContain("| `COSMOS_KEY` | string, secret | – |");
+    const { settings } = checkConfig({ ...BASE_ENV, ELASTICSEARCH_API_KEY: "an-api-key-value", REDIS_URL: "redis://:pw-value@127.0.0.1:6379" });
+    expect(settings.ELASTICSEARCH_API_KEY?.value).toBe(REDACTED);
+    expect(settings.REDIS_URL?.value).toBe(`redis://:${REDACTED}@127.0.0.1:6379`);
   });
 
   it("replaces a stale table between the markers and leaves the prose around it", () => {
