@@ -27,8 +27,9 @@ $(NPM_STAMP): package-lock.json
 	npm ci
 	@touch $@
 
+# npm run build: tsc, then the Lua scripts copied beside the compiled code (scripts/copy-lua.mjs).
 build: install
-	npx tsc -p tsconfig.json
+	npm run build
 
 typecheck: install
 	npx tsc -p tsconfig.test.json --noEmit
@@ -43,8 +44,9 @@ test: deps-test install
 dev: deps-dev install build
 	node dist/scripts/dev.js
 
-# Throughput, latency and freshness on the local stack, apart from the tests (README "Performance");
-# QUICK=1 finishes within 3 minutes. Writes bench/results/latest.json and prints a table.
+# Throughput, latency and freshness on the local stack, apart from the tests (bench/README.md);
+# QUICK=1 finishes within 3 minutes. Writes bench/results/latest.json and prints a table; a run of
+# every phase also writes bench/results/latest.md and a row of bench/results/history.md.
 QUICK ?=
 bench: deps-dev install build
 	QUICK="$(QUICK)" node --import tsx bench/run.ts

@@ -140,16 +140,15 @@ export async function sweepCeilings(ctx: BenchContext, log: (line: string) => vo
     esSweep.push({ config, docsPerSec: rate.perSec });
     log(`  es bulk   batch ${String(config.batch).padStart(5)} × ${config.concurrency} in flight: ${rate.perSec} docs/s`);
   };
-  // One request in flight was never the best here (8,700–10,300 docs/s against 10,300–11,900 for
-  // 2–8 in flight, in three runs of 2026-12-03): it is left out for time.
+  // One request in flight was never the best (below 2–8 in flight in every run tried): it is left
+  // out for time.
   for (const concurrency of [2, 8]) await tryEs({ batch: 1000, concurrency });
   const bestConcurrency = best(esSweep).config.concurrency;
   for (const batch of [500, 2000]) await tryEs({ batch, concurrency: bestConcurrency });
   const esBest = best(esSweep).config;
 
   const cosmosSweep: SweepPoint<CosmosConfig>[] = [];
-  // Point reads reach a tenth of bulk reads here at any concurrency (1,000–2,600 docs/s at 32 and
-  // 64 in flight against 15,000–36,000): one point of them shows it.
+  // Point reads reach about a tenth of bulk reads at any concurrency: one point of them shows it.
   for (const config of [
     { mode: "point", concurrency: 64 },
     { mode: "bulk", concurrency: 2 },
@@ -176,8 +175,8 @@ export async function sideBySide(ctx: BenchContext, sweep: Sweep, seconds: numbe
 
 /**
  * Indexes until Elasticsearch stops getting faster. A cold Elasticsearch needs a few hundred
- * thousand documents before its JIT settles: in 20,000-document rounds on a fresh index each,
- * 4,000–6,000 docs/s in the first, 11,000–15,000 in the second, about 20,000 from the fourth on.
+ * thousand documents before its JIT settles, and indexes several times slower until then
+ * (figures in bench/results/history.md).
  * Measured on a JVM still warming, every later phase would be faster than the one before it, and
  * comparisons between phases (pipeline ÷ ceiling, pipeline ÷ helpers.bulk) would measure their
  * order. Windows of `sweepSeconds` at 1,000 × 4 until two in a row are no more than 10% above

@@ -32,9 +32,9 @@ export interface PipelineResult {
   readonly maxRssMb: number;
 }
 
-// A long-lived worker runs optimized code; a drain of 2,000 keys (4 batches) left the timed one
-// compiling and tiering up its per-batch functions: 91-134 ms of worker CPU per 1,000 documents
-// in QUICK runs against 79-88 in full ones, where that cost is spread over 10 times the keys.
+// A long-lived worker runs optimized code; a short warm drain (a few batches) left the timed one
+// compiling and tiering up its per-batch functions, which cost QUICK runs more CPU per document
+// than full ones, where it is spread over 10 times the keys (figures in bench/results/history.md).
 const WARM_KEYS = 10_000;
 
 const keys = Number(process.argv[2]);

@@ -1,4 +1,4 @@
-import { connectRedis } from "../shared/queue/connect.js";
+import { connectRedis } from "../shared/redis/client.js";
 import { createQueue } from "../shared/queue/index.js";
 import type { BenchContext } from "./context.js";
 import { benchKey } from "./docs.js";

@@ -57,10 +57,10 @@ const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
  *
  * The rebuilds the rounds time (rounds.ts, which pairs each with a side-by-side window) follow a
  * first, untimed one run here, the worker's warm-up, as a long-lived worker would have had (the
- * pipeline drains warm keys first for the same reason). A first rebuild after a start ran
- * 3.3–3.7 s here where the next ones ran 2.5–3.0 s, with Elasticsearch using about twice the CPU
- * for the same 20,000 documents: the raw bulk warm-up of the ceilings does not run its code for
- * creating, bulk-loading, refreshing and swapping an index. Both are reported.
+ * pipeline drains warm keys first for the same reason). A first rebuild after a start is slower,
+ * with Elasticsearch using more CPU for the same documents: the raw bulk warm-up of the ceilings
+ * does not run its code for creating, bulk-loading, refreshing and swapping an index. Both are
+ * reported (figures in bench/results/history.md).
  */
 export async function startReimport(ctx: BenchContext): Promise<Reimport> {
   const alias = `bench-reimport-${Date.now().toString(36)}`;

@@ -50,8 +50,8 @@ export interface RoundParts {
  * the ratios within each round.
  *
  * Why rounds: this host's speed moves by itself between one phase and the next (Elasticsearch's
- * CPU per document in one side-by-side window ranged from 96 to 210 µs over one evening's runs),
- * and a ratio of two single measurements taken a minute apart measured that as often as the
+ * CPU per document in the same side-by-side window doubled between runs of one evening), and a
+ * ratio of two single measurements taken a minute apart measured that as often as the
  * pipeline. Within a round the two sides of a ratio run seconds apart, and the median of the
  * rounds' ratios is what a single odd window cannot move. Every other round runs in reverse
  * order, so that a host that slows (or speeds up) steadily through a run does not favour

@@ -5,7 +5,8 @@
  * pipeline (without and with the sync history), helpers.bulk and a rebuilding reimport
  * (rounds.ts), the per-document baseline, the
  * queue alone, the HTTP producer and freshness through the change feed. Writes
- * bench/results/latest.json and prints a table.
+ * bench/results/latest.json and prints a table; a run of every phase also writes
+ * bench/results/latest.md and adds its row to bench/results/history.md (results-files.ts).
  *
  * QUICK=1 sizes everything to finish within 3 minutes. BENCH_ONLY=ceilings,pipeline,… runs a
  * subset (ratios need the ceilings).
@@ -30,6 +31,7 @@ import { measureQueue } from "./queue.js";
 import { startReimport, type Reimport, type ReimportRun } from "./reimport.js";
 import { measureRounds, type Round } from "./rounds.js";
 import { atLeast, atMost, fmt, table } from "./report.js";
+import { appendHistory, historyRow, latestMarkdown } from "./results-files.js";
 import { seed } from "./seed.js";
 import { FULL, QUICK } from "./sizes.js";
 import { WORKER_NODE_FLAGS } from "./worker-process.js";
@@ -302,6 +304,35 @@ try {
   const probes = [...Object.values(hostProbe), ...each((r) => r.hostProbeMs).flatMap((byName) => Object.values(byName ?? {}))];
   log(`\n${table(rows)}\n`);
   log(`absolute numbers are this machine's (${cpus().length} cores, ${results.run.cpu}, load ${results.run.loadAverageBefore.join(" ")} before the run; host probe ${probeSpread(probes)}); bench/results/latest.json has the details (${results.run.seconds} s).`);
+  // Only a run of every phase is a result to keep: a subset leaves latest.md and the history alone.
+  if (only.size === 0) {
+    const size = quick ? "QUICK" : "full";
+    const withRange = (value: number | null | undefined, range: number[] | null | undefined) =>
+      `${fmt(value, 2)}${range && range.length === 2 ? ` (${range.map((v) => v.toFixed(2)).join("–")})` : ""}`;
+    await writeFile(
+      join("bench", "results", "latest.md"),
+      latestMarkdown({ at: results.run.at, size, host: `${cpus().length} cores, ${results.run.cpu}; host probe ${probeSpread(probes)}` }, rows),
+    );
+    const historyPath = join("bench", "results", "history.md");
+    const row = historyRow({
+      at: results.run.at,
+      size,
+      pipelineToCeiling: withRange(results.pipelineToCeiling, results.pipelineToCeilingRange),
+      pipelineToHelpersBulk: withRange(results.pipelineToHelpersBulk, results.pipelineToHelpersBulkRange),
+      pipelineToPerDoc: fmt(results.pipelineToPerDoc, 1),
+      reimportToCeiling: withRange(results.reimport?.toEsCeiling, results.reimport?.toEsCeilingRange),
+      historyOnToOff: withRange(results.historyOnToOff, results.historyOnToOffRange),
+      httpSingle: http ? `${fmt(http.single.requestsPerSec)}, ${http.single.p99Ms} ms` : "",
+      httpBatchedKeysPerSec: fmt(http?.batched.keysPerSec),
+      freshnessP99: freshness ? `${fmt(freshness.p99Ms)} ms` : "",
+      reimportPeakRss: results.reimport ? `${fmt(results.reimport.peakRssMb)} MB` : "",
+      workerCpuPer1k: results.workerCpuMsPer1kDocs === null ? "" : `${fmt(results.workerCpuMsPer1kDocs)} ms`,
+      hostProbeMedian: probes.length ? `${median(probes)!.toFixed(0)} ms` : "",
+      wallTime: `${Math.floor(results.run.seconds / 60)}m${String(results.run.seconds % 60).padStart(2, "0")}s`,
+    });
+    await writeFile(historyPath, appendHistory(await readFile(historyPath, "utf8"), row));
+    log("bench/results/latest.md written and the run added to bench/results/history.md.");
+  }
 } finally {
   await ctx.close();
   await rm(dir, { recursive: true, force: true });

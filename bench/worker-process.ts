@@ -17,10 +17,10 @@ export interface WorkerProcess {
 }
 
 /**
- * The Node.js flags the README recommends for worker mode: a cap on V8's old generation. Without
- * one, V8 sizes the heap from the machine's memory (about 4 GB here) and lets garbage pile up to
- * about three times the live set before a full collection; with it, it collects sooner and the
- * worker's memory stays flat (the README's Operations guide has both figures).
+ * The Node.js flags docs/operations.md recommends for worker mode: a cap on V8's old generation.
+ * Without one, V8 sizes the heap from the machine's memory and lets garbage pile up to several
+ * times the live set before a full collection; with it, it collects sooner and the worker's
+ * memory stays flat (docs/operations.md, memory of a worker, has both figures).
  * BENCH_WORKER_NODE_FLAGS replaces them ("" for none).
  */
 export const WORKER_NODE_FLAGS: readonly string[] = (process.env.BENCH_WORKER_NODE_FLAGS ?? "--max-old-space-size=1024").split(" ").filter(Boolean);

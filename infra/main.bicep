@@ -5,7 +5,7 @@
 //   az deployment group create -g <group> -f infra/main.bicep -p infra/main.parameters.json \
 //     -p elasticsearchUrl=https://<elasticsearch>:443 -p elasticsearchApiKey=<base64 id:key>
 //
-// See "Deploy to Azure" in the README for the whole sequence.
+// See docs/deploy.md for the whole sequence.
 
 targetScope = 'resourceGroup'
 
@@ -103,7 +103,7 @@ param syncTimeBudgetMs int = 25000
 ])
 param logLevel string = 'info'
 
-@description('More driftless settings as strings, e.g. {"SYNC_BATCH_SIZE": "2000"}; see the configuration reference in the README.')
+@description('More driftless settings as strings, e.g. {"SYNC_BATCH_SIZE": "2000"}; see the configuration reference in docs/configuration.md.')
 param extraAppSettings object = {}
 
 @description('Tags applied to every resource.')

@@ -3,9 +3,9 @@
 #   az functionapp deployment source config-zip -g <group> -n <app> --src <zip-file>
 #
 # The package holds what the Functions host runs and nothing else: dist/ (compiled from a fresh
-# tsc run, so a stale local dist/ never ships), host.json, package.json, production
-# node_modules, and shared/queue/lua/ -- the queue's Lua scripts are read at run time from the
-# source tree (shared/queue/lua-files.ts looks for shared/queue/lua above dist/shared/queue/).
+# tsc run, so a stale local dist/ never ships, with the Lua scripts copied beside the compiled
+# code as `npm run build` does: dist/shared/redis/lua/), host.json, package.json and production
+# node_modules.
 #
 # Usage: infra/package.sh <staging-dir> [zip-file]
 set -euo pipefail
@@ -24,11 +24,10 @@ fi
 
 rm -rf "${stage:?}"/*
 "$root/node_modules/.bin/tsc" -p "$root/tsconfig.json" --outDir "$stage/dist" --sourceMap false
+node "$root/scripts/copy-lua.mjs" "$stage/dist"
 # scripts/ is the local development stack; nothing in Azure imports it.
 rm -rf "$stage/dist/scripts"
 cp "$root/host.json" "$root/package.json" "$root/package-lock.json" "$stage/"
-mkdir -p "$stage/shared/queue"
-cp -R "$root/shared/queue/lua" "$stage/shared/queue/lua"
 # Production dependencies only, exactly as locked. Optional dependencies are the Functions Core
 # Tools, which a deployed app does not need. No install scripts run: no production dependency
 # needs one.
@@ -53,7 +52,7 @@ if [[ -n "$zip_file" ]]; then
   if command -v zip >/dev/null 2>&1; then
     (cd "$stage" && zip -qr "$zip_path" .)
   else
-    (cd "$stage" && python3 -m zipfile -c "$zip_path" dist host.json package.json package-lock.json node_modules shared)
+    (cd "$stage" && python3 -m zipfile -c "$zip_path" dist host.json package.json package-lock.json node_modules)
   fi
   echo "package: $zip_path"
 fi

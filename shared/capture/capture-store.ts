@@ -1,10 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Cluster, Redis } from "ioredis";
-import { acquireLease, deleteIfEquals } from "../queue/lease.js";
-import { findLuaDir, readLua } from "../queue/lua-files.js";
-import { queueKeys } from "../queue/keys.js";
-
-type RedisClient = Redis | Cluster;
+import type { RedisClient } from "../redis/client.js";
+import { captureKeys } from "../redis/keys.js";
+import { acquireLease, deleteIfEquals } from "../redis/lease.js";
+import { registerScripts, scriptCommand } from "../redis/scripts.js";
 
 /** What a source's reader saved: its continuation, or the per-range ones of an earlier version. */
 export interface SavedCheckpoint {
@@ -28,30 +26,10 @@ export interface CaptureStore {
   saveCheckpoint(continuation: string): Promise<boolean>;
 }
 
-const SCRIPTS = { saveCheckpoint: 3 } as const;
-const registered = new WeakSet<RedisClient>();
-
-/** Defines the capture scripts on the connection; before its first command (see registerLeaseScripts). */
-export function registerCaptureScripts(redis: RedisClient): void {
-  if (registered.has(redis)) return;
-  const dir = findLuaDir(import.meta.url, "shared/capture/lua");
-  for (const [name, keys] of Object.entries(SCRIPTS)) {
-    redis.defineCommand(`driftless_capture_${name}`, { lua: readLua(dir, `${name}-${keys}.lua`), numberOfKeys: keys });
-  }
-  registered.add(redis);
-}
-
-type ScriptCall = (...args: (string | number)[]) => Promise<number>;
-
 export function createCaptureStore(redis: RedisClient, prefix: string, source: string): CaptureStore {
-  registerCaptureScripts(redis);
-  queueKeys(prefix, source); // validates both names the way the queue does
-  const base = `${prefix}:{${source}}`;
-  const lease = `${base}:capture:lease`;
-  const continuation = `${base}:capture:continuation`;
-  const perRange = `${base}:capture:checkpoints`;
+  registerScripts(redis);
+  const { lease, continuation, checkpoints: perRange } = captureKeys(prefix, source);
   const token = randomUUID();
-  const call = (name: keyof typeof SCRIPTS) => (redis as unknown as Record<string, ScriptCall>)[`driftless_capture_${name}`]!.bind(redis);
 
   return {
     token,
@@ -64,7 +42,7 @@ export function createCaptureStore(redis: RedisClient, prefix: string, source: s
       return { continuation: saved ?? undefined, perRange: new Map(Object.entries(ranges)) };
     },
     async saveCheckpoint(value) {
-      return (await call("saveCheckpoint")(lease, continuation, perRange, token, value)) === 1;
+      return (await scriptCommand(redis, "saveCheckpoint")(lease, continuation, perRange, token, value)) === 1;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { waitForReplicas, type ReplicaWait } from "../queue/replica-wait.js";
-import type { RedisClient } from "../queue/scripts.js";
+import type { RedisClient } from "../redis/client.js";
 import type { CaptureStore } from "./capture-store.js";
 
 /**

@@ -39,7 +39,7 @@ export const settingsSchema = z.object({
   REDIS_CA_FILE: z.string().min(1).optional().describe("PEM CA to trust for a `rediss://` server whose certificate is not publicly trusted"),
   REDIS_TLS_INSECURE: flag.default(false).describe("do not verify the `rediss://` certificate (local tests only; logged as a warning)"),
   // Redis replicates asynchronously: without WAIT, a failover can lose an enqueue that was already answered.
-  REDIS_WAIT_REPLICAS: int(0, 0).describe("replicas that must acknowledge an enqueue (HTTP producer, capture, jobs) and a worker-mode capture checkpoint before it counts as done (Redis `WAIT`); fewer within the timeout fail the call: the producer answers 503, capture reads the page again (see Guarantees); `0` turns it off"),
+  REDIS_WAIT_REPLICAS: int(0, 0).describe("replicas that must acknowledge an enqueue (HTTP producer, capture, jobs) and a worker-mode capture checkpoint before it counts as done (Redis `WAIT`); fewer within the timeout fail the call: the producer answers 503, capture reads the page again (see [guarantees.md](guarantees.md)); `0` turns it off"),
   REDIS_WAIT_TIMEOUT_MS: int(1, 1000).describe("how long `WAIT` waits for them; must be shorter than `REDIS_COMMAND_TIMEOUT_MS`"),
 
   ELASTICSEARCH_URL: url(/^https?:$/, "http:// or https://").describe("`http(s)://` URL of Elasticsearch 8"),
@@ -74,9 +74,11 @@ export const settingsSchema = z.object({
   DRIFTLESS_SOURCES_FILE: z.string().min(1).optional().describe("path to the sources JSON file"),
 
   SYNC_SCHEDULE: z.string().min(1).default("*/30 * * * * *").describe("timer function schedule (NCRONTAB; read by the host as `%SYNC_SCHEDULE%`, so set it in app settings)"),
+  // 1,000 beat 500 in paired drains and 2,000 was no better (bench/results/history.md).
   SYNC_BATCH_SIZE: int(1, 1000).describe("keys claimed per batch, and documents per bulk request (fewer, larger requests cost Elasticsearch less per document)"),
   SYNC_BATCH_MAX_BYTES: int(1024, 5_000_000).describe("upper bound of one bulk body; larger batches are split"),
-  SYNC_CONCURRENCY: int(1, 3).describe("batches in flight per source, so reads of some overlap the bulk writes of others (too few leave Elasticsearch idle while every batch reads Cosmos; too many and the worker's own CPU takes Elasticsearch's: see `bench/`)"),
+  // 2, 3 and 4 compared in bench/results/history.md.
+  SYNC_CONCURRENCY: int(1, 3).describe("batches in flight per source, so reads of some overlap the bulk writes of others (too few leave Elasticsearch idle while every batch reads Cosmos; too many and the worker's own CPU takes Elasticsearch's)"),
   SYNC_TIME_BUDGET_MS: int(1000, 25_000).describe("a timer run stops claiming after this; keep it below the schedule interval and `functionTimeout`"),
   SYNC_IDLE_POLL_MS: int(10, 250).describe("wait between polls of an empty queue"),
   // See shared/sync/freshness.ts.
@@ -120,7 +122,7 @@ export const settingsSchema = z.object({
     .transform((value) => value.split(",").map((name) => name.trim().toLowerCase()).filter(Boolean))
     .refine((names) => names.every((name) => HOST_NAME.test(name)), "must be host names separated by commas, without scheme, port or wildcard (e.g. driftless.internal,10.0.0.5)")
     .default([])
-    .describe("worker mode: host names (comma-separated, no scheme or port) that `Host` and `Origin` may carry besides loopback, e.g. a reverse proxy's; checked without a key, and with one once set (see HTTP API)"),
+    .describe("worker mode: host names (comma-separated, no scheme or port) that `Host` and `Origin` may carry besides loopback, e.g. a reverse proxy's; checked without a key, and with one once set (see [api.md](api.md))"),
   WORKER_SYNC: flag.default(true).describe("worker mode drains the queue (false: API only)"),
 
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("`fatal` … `trace`, `silent`"),

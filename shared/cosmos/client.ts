@@ -23,8 +23,8 @@ export interface CosmosClientOptions {
 const THROTTLE_RETRY = { maxRetryAttemptCount: 5, maxWaitTimeInSeconds: 10 };
 
 /**
- * Keep-alive matters: measured against the local emulator, point reads run at ~900/s with it and
- * ~150/s without, since every request otherwise pays a TLS handshake.
+ * Keep-alive matters: without it every request pays a TLS handshake, which made point reads
+ * several times slower against the local emulator (bench/results/history.md).
  */
 export function createCosmosClient(options: CosmosClientOptions): CosmosClient {
   const agent = new Agent({

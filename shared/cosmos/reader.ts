@@ -21,8 +21,8 @@ export interface CosmosReaderOptions {
    * `bulk`: the SDK's bulk Read operations, up to 100 per request, keys grouped by partition key
    * so a request spans as few partitions as it can; the SDK splits it per partition key range and
    * sends those in parallel. Each read still costs what a point read costs (1 RU per 1 KB), but a
-   * batch of 1,000 keys is 10 requests instead of 1,000. Measured against the local emulator
-   * (bench/): ~13,000 reads/s in bulk against ~1,000-3,000/s as point reads.
+   * batch of 1,000 keys is 10 requests instead of 1,000, which makes bulk reads several times
+   * faster (the benchmark's Cosmos sweep, bench/README.md).
    * `point`: one request per key.
    * @defaultValue "bulk"
    */

@@ -45,7 +45,7 @@ const MAX_PAGES_PER_TICK = 10;
  * record (list, redrive and purge work on them); the mirror is a copy for people and tools that
  * watch a Service Bus queue.
  *
- * It selects by the number Redis gives each dead-lettering (shared/queue/lua/includes/
+ * It selects by the number Redis gives each dead-lettering (shared/redis/lua/includes/
  * deadletter.lua), not by time: the time comes from the clock of whichever worker dead-lettered
  * the key, and a cursor on it skipped a letter stamped with the same millisecond as the last one
  * sent, or with an earlier one by a worker whose clock is behind. It reads the letters numbered

@@ -3,7 +3,7 @@ export { createJobs, toView, type JobsSetup } from "./service.js";
 export { runJobChunk } from "./runner.js";
 export { runJobLoop, type JobLoopOptions } from "./loop.js";
 export { createJobStore, isTerminal, type JobStore } from "./store.js";
-export { jobKeys, newJobId, parseJobId, type JobKeys } from "./keys.js";
+export { newJobId, parseJobId } from "./ids.js";
 export { rebuildAlias } from "./rebuild.js";
 export type { JobDeps, JobOptions, JobSource } from "./context.js";
 export {

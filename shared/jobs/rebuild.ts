@@ -43,7 +43,7 @@ export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
   if (!ctx.job.targetIndex) {
     await removeLeftovers(ctx, alias, extra);
     // Settings and alias in the create request itself: each separate change is another
-    // cluster-state update (about 30 ms each here) before the first page may be read. Nor does
+    // cluster-state update, a serial round trip, before the first page may be read. Nor does
     // it wait for the new shard to start: the first page is read from Cosmos meanwhile, and its
     // bulk request waits for the shard if it has to.
     const index = await createIndexVersion(deps.elastic, { alias, mapping, settings }, new Date(ctx.now), {

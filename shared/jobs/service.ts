@@ -1,6 +1,5 @@
 import type { CosmosClient } from "@azure/cosmos";
 import type { Tracer } from "@opentelemetry/api";
-import type { Cluster, Redis } from "ioredis";
 import type { Clock } from "../core/clock.js";
 import { NotFoundError, ValidationError } from "../core/errors.js";
 import { createCosmosReader, type SourceReader } from "../cosmos/reader.js";
@@ -8,6 +7,7 @@ import { createContainerScanner, type ContainerScanner } from "../cosmos/scan.js
 import { createBulkSink, type Client } from "../elastic/index.js";
 import { createIndexScanner } from "../elastic/scan.js";
 import type { SourceConfig } from "../config/source.js";
+import type { RedisClient } from "../redis/client.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { JobDeps, JobOptions, JobSource } from "./context.js";
 import { runJobChunk } from "./runner.js";
@@ -16,7 +16,7 @@ import { JOB_KINDS, type Job, type JobPhase, type JobsService, type JobView } fr
 import type { WriteTargets } from "./write-targets.js";
 
 export interface JobsSetup {
-  readonly redis: Redis | Cluster;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly elastic: Client;
   readonly cosmos: CosmosClient;

@@ -1,11 +1,11 @@
-import type { Cluster, Redis } from "ioredis";
 import { DependencyError, describeError } from "../core/errors.js";
-import { jobKeys, newJobId, parseJobId, type JobKeys } from "./keys.js";
-import { acquireLease, deleteIfEquals } from "../queue/lease.js";
-import { JOB_SCRIPTS, type JobScriptName } from "./scripts.js";
+import type { RedisClient } from "../redis/client.js";
+import { ScriptCode } from "../redis/codes.js";
+import { jobKeys, type JobKeys } from "../redis/keys.js";
+import { acquireLease, deleteIfEquals } from "../redis/lease.js";
+import { registerScripts, scriptCommand, type JOB_SCRIPTS } from "../redis/scripts.js";
+import { newJobId, parseJobId } from "./ids.js";
 import type { Job, JobCounters, JobKind, JobPhase, JobState, ReimportMode } from "./types.js";
-
-type RedisClient = Redis | Cluster;
 
 /** A finished job stays readable this long (GET /api/jobs/{jobId}, `driftless jobs`). */
 const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
@@ -32,7 +32,7 @@ export interface JobUpdate {
 
 export type CommitResult = "ok" | "lease_lost" | "missing" | "wrong_state";
 
-/** The job records and runner leases in Redis, one Lua script per state change (scripts.ts). */
+/** The job records and runner leases in Redis, one Lua script per state change (shared/redis/lua/). */
 export interface JobStore {
   /** Creates a queued job, or returns the id of the active job of that kind. */
   create(kind: JobKind, source: string, now: number, mode?: ReimportMode): Promise<{ created: true; job: Job } | { created: false; activeId: string }>;
@@ -56,19 +56,10 @@ export interface JobStore {
   keys(source: string): JobKeys;
 }
 
-type ScriptName = JobScriptName;
-const registered = new WeakSet<RedisClient>();
-
-function register(redis: RedisClient): void {
-  if (registered.has(redis)) return;
-  for (const [name, { keys, lua }] of Object.entries(JOB_SCRIPTS)) {
-    redis.defineCommand(`driftless_jobs_${name}`, { lua, numberOfKeys: keys });
-  }
-  registered.add(redis);
-}
+type ScriptName = keyof typeof JOB_SCRIPTS;
 
 export function createJobStore(redis: RedisClient, prefix: string): JobStore {
-  register(redis);
+  registerScripts(redis);
   const keysBySource = new Map<string, JobKeys>();
   const keys = (source: string): JobKeys => {
     let found = keysBySource.get(source);
@@ -79,9 +70,9 @@ export function createJobStore(redis: RedisClient, prefix: string): JobStore {
     return found;
   };
   const run = async <T>(name: ScriptName, args: (string | number)[]): Promise<T> => {
-    const command = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[`driftless_jobs_${name}`]!;
+    const command = scriptCommand(redis, name);
     try {
-      return (await command.call(redis, ...args)) as T;
+      return (await command(...args)) as T;
     } catch (error) {
       throw new DependencyError("redis", `job script ${name} failed: ${describeError(error)}`, { cause: error });
     }
@@ -152,7 +143,7 @@ export function createJobStore(redis: RedisClient, prefix: string): JobStore {
       const reply = await run<number>("commitJob", [
         k.lease(job.kind), k.job(job.id), token, leaseMs, expectState ?? "", incr.length, ...incr.flat(), ...Object.entries(set).flat(),
       ]);
-      return reply === 1 ? "ok" : reply === 0 ? "lease_lost" : reply === -1 ? "missing" : "wrong_state";
+      return reply === 1 ? "ok" : reply === 0 ? "lease_lost" : reply === ScriptCode.JobMissing ? "missing" : "wrong_state";
     },
 
     async finish(job, token, state, now, lastError) {

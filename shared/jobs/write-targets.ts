@@ -1,10 +1,8 @@
-import type { Cluster, Redis } from "ioredis";
 import { DependencyError, describeError } from "../core/errors.js";
 import { IndexMissingError } from "../elastic/errors.js";
 import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../elastic/types.js";
-import { jobKeys } from "./keys.js";
-
-type RedisClient = Redis | Cluster;
+import type { RedisClient } from "../redis/client.js";
+import { jobKeys } from "../redis/keys.js";
 
 /**
  * While a rebuild runs, live writes must reach the new index version too, or a document changed

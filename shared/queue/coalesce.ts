@@ -22,8 +22,8 @@ interface Batch {
  * Merges the enqueue calls made in one turn of the event loop, for the same lane and delay, into
  * one call of the queue below. Under load the HTTP producer reads many single-key requests per
  * turn; as one script call each, the Redis client, the circuit breaker, the retry policy and the
- * metrics ran once per request, and merging them took about a quarter off the worker's CPU per
- * request (README, Performance). Every caller still gets the counts of its own keys (the script
+ * metrics ran once per request, and merging them cut the worker's CPU per request
+ * (bench/results/history.md). Every caller still gets the counts of its own keys (the script
  * reports a duplicate flag per key), and a failure of the merged call is the failure of each of
  * them, so a caller cannot tell the difference but for a wait of one turn.
  *

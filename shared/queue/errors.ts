@@ -1,12 +1,7 @@
 import { DriftlessError } from "../core/errors.js";
+import { ScriptCode } from "../redis/codes.js";
 
-/** The negative codes queue scripts return; `lua/includes/codes.lua` defines the same numbers. */
-export enum ScriptCode {
-  BadArgument = -1,
-  BadLane = -2,
-}
-
-const MESSAGES: Record<ScriptCode, string> = {
+const MESSAGES: Partial<Record<ScriptCode, string>> = {
   [ScriptCode.BadArgument]: "was called with a malformed argument",
   [ScriptCode.BadLane]: "was called with an unknown lane",
 };

@@ -1,14 +1,13 @@
-import type { Redis } from "ioredis";
 import type { MirrorCursorStore } from "../deadletters/mirror.js";
-import { queueKeys } from "./keys.js";
+import type { RedisClient } from "../redis/client.js";
+import { mirrorCursorKey } from "../redis/keys.js";
 
 /**
  * The dead-letter mirror's cursor: one Redis string per source, next to the source's queue keys,
- * holding the sequence number of the last letter sent. Its own key: the one before it
- * (`…:mirrored`) held a time, which means nothing as a sequence number.
+ * holding the sequence number of the last letter sent (its key: mirrorCursorKey).
  */
-export function redisMirrorCursor(redis: Redis, prefix: string, source: string): MirrorCursorStore {
-  const key = `${queueKeys(prefix, source).meta}:mirroredSequence`;
+export function redisMirrorCursor(redis: RedisClient, prefix: string, source: string): MirrorCursorStore {
+  const key = mirrorCursorKey(prefix, source);
   return {
     async load() {
       return Number((await redis.get(key)) ?? 0);

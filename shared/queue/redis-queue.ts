@@ -1,6 +1,7 @@
 import { ValidationError } from "../core/errors.js";
-import { checkPrefix, DEFAULT_PREFIX, queueKeys } from "./keys.js";
-import { registerScripts, type RedisClient } from "./scripts.js";
+import type { RedisClient } from "../redis/client.js";
+import { checkPrefix, DEFAULT_PREFIX, queueKeys } from "../redis/keys.js";
+import { registerScripts } from "../redis/scripts.js";
 import { redisSourceQueue } from "./source-queue.js";
 import type { RetryPolicy, SourceQueue } from "./types.js";
 

@@ -1,5 +1,5 @@
 import { DependencyError, describeError } from "../core/errors.js";
-import type { RedisClient } from "./scripts.js";
+import type { RedisClient } from "../redis/client.js";
 import type { SourceQueue } from "./types.js";
 
 /** REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS. */

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { ValidationError } from "../core/errors.js";
 import { decodeKey, encodeKey } from "../core/keys.js";
-import type { QueueKeys } from "./keys.js";
-import { runScript, type RedisClient, type ScriptName } from "./scripts.js";
+import type { RedisClient } from "../redis/client.js";
+import type { QueueKeys } from "../redis/keys.js";
+import type { QueueScriptName } from "../redis/scripts.js";
+import { runScript } from "./run-script.js";
 import type {
   Claim, ClaimedKey, DeadLetter, Failure, Lane, NumberedDeadLetter, QueueStats, RecordedVersion, RetryPolicy, RetryResult, SettleResult, SourceQueue,
   TimeoutRecord,
@@ -45,7 +47,7 @@ function parseTimeout(raw: string): TimeoutRecord | undefined {
 
 export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
   const { redis, source, keys, retry: policy } = deps;
-  const run = <N extends ScriptName>(name: N, args: readonly (string | number)[]) => runScript(redis, keys, name, args);
+  const run = <N extends QueueScriptName>(name: N, args: readonly (string | number)[]) => runScript(redis, keys, name, args);
 
   async function settle(
     name: "ack" | "release",

@@ -11,7 +11,6 @@ import { createBulkSink, createElasticClient, ensureIndex, MappingIncompatibleEr
 import { createDeadLetterMirror, type DeadLetterMirror } from "../deadletters/mirror.js";
 import { createJobs, createWriteTargets, withExtraTargets, type JobsService } from "../jobs/index.js";
 import { coalesceEnqueues } from "../queue/coalesce.js";
-import { connectRedis } from "../queue/connect.js";
 import { redisMirrorCursor } from "../queue/mirror-cursor.js";
 import { createServiceBusDeadLetterSender } from "../servicebus/dead-letter-sender.js";
 import { createQueue, waitingForReplicas } from "../queue/index.js";
@@ -23,9 +22,8 @@ import type { Metrics } from "../telemetry/metrics.js";
 import type { SpanExport, Tracing } from "../telemetry/tracing.js";
 import type { SyncHistory } from "../history/sync-history.js";
 import { batchObserver, createServiceHistory, createServiceMetrics, createServiceTracing, instrumentQueue, observeGauges } from "./telemetry.js";
-import { registerCaptureScripts } from "../capture/capture-store.js";
-import { registerLeaseScripts } from "../queue/lease.js";
-import { registerScripts } from "../queue/scripts.js";
+import { connectRedis } from "../redis/client.js";
+import { registerScripts } from "../redis/scripts.js";
 
 export interface SourceRuntime {
   readonly config: SourceConfig;
@@ -95,10 +93,8 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
   if (tlsInsecure) logger.warn({}, "REDIS_TLS_INSECURE is on: the Redis server's certificate is not verified");
   const redis = open(connectRedis(config.redis.url, { commandTimeoutMs, caFile, tlsInsecure }), (client) => client.disconnect());
   // Every script is defined before the first command: with auto-pipelining, one defined later can
-  // be missing from a pipeline that the same tick already opened (registerLeaseScripts says more).
+  // be missing from a pipeline that the same tick already opened (registerScripts says more).
   registerScripts(redis);
-  registerLeaseScripts(redis);
-  registerCaptureScripts(redis);
   redis.on("error", (error: Error) => logger.warn({ err: describeError(error) }, "redis connection error"));
   const elastic = open(createElasticClient({ ...config.elasticsearch }), (client) => client.close());
   const cosmos = open(createCosmosClient(config.cosmos), (client) => client.dispose());

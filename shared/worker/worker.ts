@@ -52,7 +52,7 @@ export async function startWorker(config: Config, { logger, clock, ...servicesOp
   const port = server.port;
   const host = config.worker.host.includes(":") ? `[${config.worker.host}]` : config.worker.host;
   const url = `http://${host}:${port}/api`;
-  // The heap limit bounds the worker's memory (README "Operations guide"): logged so that a missing
+  // The heap limit bounds the worker's memory (docs/operations.md, memory of a worker): logged so that a missing
   // --max-old-space-size (V8 then sizes the heap from the machine's memory) shows up.
   const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 1048576);
   logger.info({ url, sources: [...services.sources.keys()], sync: config.worker.sync, heapLimitMb }, "worker listening");

@@ -562,12 +562,12 @@ describe("infra/main.parameters.json", () => {
   const parametersFile = join(repoRoot, "infra/main.parameters.json");
   const parameters = () => (JSON.parse(readFileSync(parametersFile, "utf8")) as { parameters: Record<string, { value: unknown }> }).parameters;
 
-  it("sets only parameters main.bicep declares, and every required one but those the README passes", () => {
+  it("sets only parameters main.bicep declares, and every required one but those the deploy guide passes", () => {
     const declared = params(project.main);
     const given = Object.keys(parameters());
     expect(given.filter((name) => !declared.some((p) => p.name === name))).toEqual([]);
-    const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
-    const deployCommand = readme.split("\n").filter((line, i, lines) => /az deployment group create/.test(lines.slice(Math.max(0, i - 3), i + 1).join("\n")) || /^\s+-p /.test(line)).join("\n");
+    const guide = readFileSync(join(repoRoot, "docs/deploy.md"), "utf8");
+    const deployCommand = guide.split("\n").filter((line, i, lines) => /az deployment group create/.test(lines.slice(Math.max(0, i - 3), i + 1).join("\n")) || /^\s+-p /.test(line)).join("\n");
     const passed = [...deployCommand.matchAll(/-p ([A-Za-z]+)=/g)].map((m) => m[1]!);
     expect(passed).toContain("elasticsearchUrl");
     const required = declared.filter((p) => !p.defaultValue).map((p) => p.name);

@@ -4,14 +4,14 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SCRIPTS } from "../../shared/queue/scripts.js";
+import { SCRIPTS } from "../../shared/redis/scripts.js";
 import { services } from "../setup/services.js";
 import { repoRoot } from "./bicep-tree.js";
 
 /*
- * The deployment package, built by infra/package.sh exactly as the README's deploy steps do:
- * compiled functions, production dependencies only, host.json, and the queue's Lua scripts,
- * which shared/queue/lua-files.ts reads at run time from shared/queue/lua/ above dist/. The
+ * The deployment package, built by infra/package.sh exactly as the deploy guide's steps do
+ * (docs/deploy.md): compiled functions, production dependencies only, host.json, and every Lua
+ * script, copied beside the compiled loader (dist/shared/redis/lua/, read by shared/redis/lua-files.ts). The
  * package is then loaded the way the Functions host loads it, in a separate Node process with
  * only the package on disk, and its scripts are loaded into the real Redis.
  */
@@ -46,9 +46,9 @@ describe("infra/package.sh", () => {
     for (const file of functions) expect(existsSync(join(stage, "dist/functions", file.replace(/\.ts$/, ".js"))), file).toBe(true);
     expect(JSON.parse(readFileSync(join(stage, "package.json"), "utf8")).main).toBe("dist/functions/*.js");
     expect(readFileSync(join(stage, "host.json"), "utf8")).toBe(readFileSync(join(repoRoot, "host.json"), "utf8"));
-    expect(filesUnder(join(stage, "shared/queue/lua"))).toEqual(filesUnder(join(repoRoot, "shared/queue/lua")));
-    // Nothing from the source tree but the Lua scripts, and no local-stack scripts.
-    expect(filesUnder(join(stage, "shared")).every((f) => f.startsWith("queue/lua/"))).toBe(true);
+    expect(filesUnder(join(stage, "dist/shared/redis/lua"))).toEqual(filesUnder(join(repoRoot, "shared/redis/lua")));
+    // Nothing from the source tree, and no local-stack scripts.
+    expect(existsSync(join(stage, "shared")), "shared").toBe(false);
     for (const dir of ["test", "scripts", "bench", "infra", ".driftless", "dist/scripts"]) expect(existsSync(join(stage, dir)), dir).toBe(false);
   });
 
@@ -66,18 +66,19 @@ describe("infra/package.sh", () => {
     expect(entries.has("host.json")).toBe(true);
     expect(entries.has("package.json")).toBe(true);
     expect(entries.has("dist/functions/sync-timer.js")).toBe(true);
-    expect(entries.has("shared/queue/lua/claim-8.lua")).toBe(true);
+    expect(entries.has("dist/shared/redis/lua/claim-8.lua")).toBe(true);
+    expect(entries.has("dist/shared/redis/lua/includes/codes.lua")).toBe(true);
     expect(entries.has("node_modules/ioredis/package.json")).toBe(true);
   });
 
-  it("loads every function module and the queue scripts from the package alone", async () => {
+  it("loads every function module and every Redis script from the package alone", async () => {
     const { redisUrl, elasticsearchUrl, cosmos } = services();
     const probe = `
       import { readdirSync } from "node:fs";
       const functions = readdirSync("dist/functions").filter((f) => f.endsWith(".js"));
       for (const file of functions) await import("./dist/functions/" + file);
-      const { findLuaDir } = await import("./dist/shared/queue/lua-files.js");
-      const { scriptSources } = await import("./dist/shared/queue/scripts.js");
+      const { findLuaDir } = await import("./dist/shared/redis/lua-files.js");
+      const { scriptSources } = await import("./dist/shared/redis/scripts.js");
       const { Redis } = await import("ioredis");
       const redis = new Redis(process.env.REDIS_URL, { lazyConnect: true });
       await redis.connect();
@@ -99,7 +100,7 @@ describe("infra/package.sh", () => {
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe], { cwd: stage, env, timeout: 60_000 });
     const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { functions: string[]; luaDir: string; loaded: Record<string, string> };
     expect(result.functions).toContain("sync-timer.js");
-    expect(result.luaDir).toBe(join(stage, "shared/queue/lua"));
+    expect(result.luaDir).toBe(join(stage, "dist/shared/redis/lua"));
     expect(Object.keys(result.loaded).sort()).toEqual(Object.keys(SCRIPTS).sort());
     for (const sha of Object.values(result.loaded)) expect(sha).toMatch(/^[0-9a-f]{40}$/);
   });
@@ -130,13 +131,15 @@ describe(".funcignore", () => {
     const { stdout } = await run("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: repoRoot, maxBuffer: 16 << 20 });
     const tracked = stdout.split("\n").filter(Boolean);
     const shipped = tracked.filter((path) => !ignored(path));
-    const lua = tracked.filter((path) => path.startsWith("shared/queue/lua/"));
-    expect(lua.length).toBeGreaterThan(0);
-    expect(shipped).toEqual(expect.arrayContaining(["host.json", "package.json", ...lua]));
-    const development = /\.ts$|^(test|scripts|bench|infra|patches|\.driftless|\.ci)\/|^local\.settings|^docker-compose|^README\.md$|^Makefile$/;
+    // The Lua scripts ship inside dist/ (npm run build copies them), not from the source tree.
+    expect(tracked.filter((path) => path.startsWith("shared/redis/lua/")).length).toBeGreaterThan(0);
+    expect(shipped).toEqual(expect.arrayContaining(["host.json", "package.json"]));
+    expect(shipped.filter((path) => path.startsWith("shared/"))).toEqual([]);
+    const development = /\.ts$|^(test|scripts|bench|infra|patches|\.driftless|\.ci)\/|^local\.settings|^docker-compose|^README\.md$|^docs\/|^Makefile$/;
     expect(shipped.filter((path) => development.test(path))).toEqual([]);
     // Built and installed files, which git does not list.
-    for (const path of ["dist/functions/sync-timer.js", "dist/shared/queue/lua-files.js", "node_modules/ioredis/built/index.js",
+    for (const path of ["dist/functions/sync-timer.js", "dist/shared/redis/lua-files.js", "dist/shared/redis/lua/claim-8.lua",
+      "dist/shared/redis/lua/includes/codes.lua", "node_modules/ioredis/built/index.js",
       "node_modules/some-package/scripts/install.js", "node_modules/some-package/test/index.js"]) {
       expect(ignored(path), path).toBe(false);
     }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { invokeRoute, routeNamed } from "../../shared/api/index.js";
 import { DependencyError } from "../../shared/core/errors.js";
 import { createBulkSink, type SinkOp } from "../../shared/elastic/index.js";
-import { queueKeys } from "../../shared/queue/index.js";
+import { queueKeys } from "../../shared/redis/keys.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { drain } from "../../shared/sync/drain.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobKeys } from "../../shared/jobs/keys.js";
+import { jobKeys } from "../../shared/redis/keys.js";
 import { rebuildAlias } from "../../shared/jobs/rebuild.js";
 import { createWriteTargets, withExtraTargets } from "../../shared/jobs/write-targets.js";
 import { createBulkSink } from "../../shared/elastic/index.js";

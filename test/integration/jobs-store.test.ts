@@ -56,6 +56,16 @@ describe("job store", () => {
     expect(await store.get(job.id)).toMatchObject({ state: "running", scanned: 1000, pages: 2, continuation: "page-3" });
   });
 
+  it("tells a commit to a job whose record is gone from one in another state", async () => {
+    const created = await store.create("reimport", "vanishing", 1000);
+    const job = created.created ? created.job : undefined!;
+    expect(await store.acquire(job, "a", 10_000)).toBe(true);
+    expect(await store.commit(job, "a", 10_000, { update: { state: "running" }, expectState: "running", now: 1100 })).toBe("wrong_state");
+    await redis.del(store.keys(job.source).job(job.id)); // expired, or deleted by hand
+    expect(await store.commit(job, "a", 10_000, { increments: { scanned: 1 }, now: 1200 })).toBe("missing");
+    expect(await redis.exists(store.keys(job.source).job(job.id))).toBe(0);
+  });
+
   it("cancels a queued job at once, marks a held one for its runner, and reports a finished one", async () => {
     const queued = await store.create("reimport", "cancel-me", 1000);
     const job = queued.created ? queued.job : undefined!;

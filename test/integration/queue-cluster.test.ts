@@ -5,8 +5,11 @@ import { join } from "node:path";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
-import { createQueue, queueKeys, type QueueKeys } from "../../shared/queue/index.js";
-import { commandName, SCRIPTS, scriptSources, type ScriptName } from "../../shared/queue/scripts.js";
+import { createCaptureStore } from "../../shared/capture/capture-store.js";
+import { createJobStore } from "../../shared/jobs/store.js";
+import { createQueue } from "../../shared/queue/index.js";
+import { captureKeys, jobKeys, mirrorCursorKey, queueKeys, type QueueKeys } from "../../shared/redis/keys.js";
+import { commandName, QUEUE_SCRIPTS, SCRIPTS, scriptSources, type ScriptName } from "../../shared/redis/scripts.js";
 import { findExecutable } from "../../scripts/stack/executables.js";
 import { freePort } from "../../scripts/stack/ports.js";
 import { ServiceProcess } from "../../scripts/stack/service-process.js";
@@ -27,9 +30,20 @@ describe("cluster-safe key layout", () => {
     expect(Object.values(keys).every((name) => name.startsWith(`driftless:{${source}}:`))).toBe(true);
   });
 
+  it.each(["orders", "tenant-7/items"])("puts the jobs', capture's and mirror's keys of source %j in the queue's slot", (source) => {
+    const job = jobKeys("driftless", source);
+    const others = [
+      job.job("reimport-x-1-00000000"), job.list, job.active("reimport"), job.lease("reconcile"), job.writeTarget,
+      ...Object.values(captureKeys("driftless", source)), mirrorCursorKey("driftless", source),
+    ];
+    const slot = keySlot(queueKeys("driftless", source).live);
+    expect(others.map(keySlot).every((s) => s === slot)).toBe(true);
+    expect(others.every((name) => name.startsWith(`driftless:{${source}}:`))).toBe(true);
+  });
+
   it("gives every script only keys of one source, declared in KEYS", () => {
     const keys = queueKeys("p", "orders");
-    for (const names of Object.values(SCRIPTS)) {
+    for (const names of Object.values(QUEUE_SCRIPTS)) {
       expect(new Set(names.map((name) => keySlot(keys[name]))).size).toBe(1);
     }
   });
@@ -156,7 +170,32 @@ describe.skipIf(redisServer === null)("queue on a Redis Cluster node", () => {
     expect(track("stats", await queue.stats(T + 5003))).toMatchObject({
       pendingLive: 1, pendingBulk: 1, inflight: 1, deadLettered: 0, lastSyncAt: T + 5003,
     });
-    expect([...used].sort()).toEqual(Object.keys(SCRIPTS).sort());
+    expect([...used].sort()).toEqual(Object.keys(QUEUE_SCRIPTS).sort());
+    const leftovers = await cluster.keys(`${prefix}:*`);
+    if (leftovers.length > 0) await cluster.del(...leftovers);
+  });
+
+  it("runs the jobs', lease and capture scripts under the same checks", async () => {
+    const prefix = uniqueName("jobs");
+    const jobs = createJobStore(cluster, prefix);
+    const capture = createCaptureStore(cluster, prefix, "orders");
+    for (const [name, lua] of scriptSources()) {
+      cluster.defineCommand(commandName(name), { lua: `#!lua\n${lua}`, numberOfKeys: SCRIPTS[name].length });
+    }
+    const created = await jobs.create("reimport", "orders", T); // createJob
+    if (!created.created) throw new Error("a fresh prefix has no active job");
+    const job = created.job;
+    expect(await jobs.acquire(job, "runner", 5000)).toBe(true); // acquireLease
+    expect(await jobs.commit(job, "runner", 5000, { increments: { scanned: 3 }, now: T + 1 })).toBe("ok"); // commitJob
+    expect(await jobs.commit({ ...job, id: `${job.id.slice(0, -8)}ffffffff` }, "runner", 5000, { now: T + 1 })).toBe("missing");
+    expect(await jobs.cancel(job, T + 2)).toBe("requested"); // cancelJob
+    expect(await jobs.finish(job, "runner", "cancelled", T + 3)).toBe(true); // finishJob
+    expect(await jobs.get(job.id)).toMatchObject({ state: "cancelled", scanned: 3 });
+    expect(await capture.acquire(5000)).toBe(true);
+    expect(await capture.saveCheckpoint("continuation-1")).toBe(true); // saveCheckpoint
+    expect((await capture.checkpoint()).continuation).toBe("continuation-1");
+    await capture.release(); // deleteIfEquals
+    expect(await cluster.exists(captureKeys(prefix, "orders").lease)).toBe(0);
     const leftovers = await cluster.keys(`${prefix}:*`);
     if (leftovers.length > 0) await cluster.del(...leftovers);
   });

@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeKey } from "../../shared/core/keys.js";
-import { createQueue, queueKeys, type Lane, type QueueKeys, type SourceQueue } from "../../shared/queue/index.js";
+import { createQueue, type Lane, type SourceQueue } from "../../shared/queue/index.js";
+import { queueKeys, type QueueKeys } from "../../shared/redis/keys.js";
 import { services, uniqueName } from "../setup/services.js";
 
 /**

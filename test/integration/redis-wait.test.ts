@@ -9,7 +9,7 @@ import type { CaptureStore } from "../../shared/capture/capture-store.js";
 import { loadConfig } from "../../shared/config/index.js";
 import { DependencyError } from "../../shared/core/errors.js";
 import { encodeKey } from "../../shared/core/keys.js";
-import { queueKeys } from "../../shared/queue/index.js";
+import { queueKeys } from "../../shared/redis/keys.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { startWorker, type WorkerHandle } from "../../shared/worker/worker.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createJobProgress } from "../../cli/progress.js";
-import { newJobId, parseJobId } from "../../shared/jobs/keys.js";
+import { newJobId, parseJobId } from "../../shared/jobs/ids.js";
 import type { Job, JobView } from "../../shared/jobs/types.js";
 import { mergeOutcomes } from "../../shared/jobs/write-targets.js";
 import { phaseDurations } from "../../shared/jobs/service.js";

@@ -5,7 +5,7 @@ const TEXT = "redacted: for the test";
 
 describe("what anonymous routes show a caller without a key", () => {
   it("every anonymous route either answers without error text or redacts it", () => {
-    // Counts, names and states only (README "HTTP API"). A new anonymous route must join this
+    // Counts, names and states only (docs/api.md). A new anonymous route must join this
     // list after a look at its answer, or get a `redact`.
     const plain = ["status", "status-page", "source-stats", "source-history"];
     expect(routes.filter((route) => route.auth === "anonymous" && !route.redact).map((route) => route.name).sort()).toEqual([...plain].sort());

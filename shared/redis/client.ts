@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
-import { Redis } from "ioredis";
+import { Redis, type Cluster } from "ioredis";
 import { ConfigError } from "../core/errors.js";
+
+/** Every module that talks to Redis takes this: a connection, or a Redis Cluster client in the tests. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectOptions {
   /** A command fails after this long (REDIS_COMMAND_TIMEOUT_MS). @defaultValue 10000 */
@@ -12,8 +15,8 @@ export interface RedisConnectOptions {
 }
 
 /**
- * One Redis connection for the queue. `rediss://` URLs get TLS (Azure Managed Redis requires it),
- * verified against the system CAs or REDIS_CA_FILE. Commands wait in ioredis's offline queue
+ * The one Redis connection of a process (queue, jobs, capture). `rediss://` URLs get TLS (Azure
+ * Managed Redis requires it), verified against the system CAs or REDIS_CA_FILE. Commands wait in ioredis's offline queue
  * while Redis restarts, but not forever: a call fails after `commandTimeoutMs`, so a sync batch
  * gives up and its keys stay safely in flight.
  */

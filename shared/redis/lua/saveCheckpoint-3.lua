@@ -4,13 +4,16 @@
   partitioned) must not move the checkpoint of the reader that took over. The per-range
   checkpoints of earlier versions, merged into this one when it was first read, go with it.
 
-  KEYS[1] lease key (string: holder token)
-  KEYS[2] continuation (string)
-  KEYS[3] per-range checkpoints of earlier versions (hash: feed range -> continuation)
-  ARGV[1] token of the caller
-  ARGV[2] continuation
+  Input:
+    KEYS[1] lease          string: token of the holder
+    KEYS[2] continuation   string
+    KEYS[3] checkpoints    hash: feed range -> continuation (per-range checkpoints of earlier versions)
 
-  Returns 1 when saved, 0 when the caller no longer holds the lease.
+    ARGV[1] token of the caller
+    ARGV[2] continuation
+
+  Output:
+    1 when saved, 0 when the caller no longer holds the lease
 ]]
 local rcall = redis.call
 if rcall("GET", KEYS[1]) ~= ARGV[1] then
