@@ -1,5 +1,6 @@
 import { CommanderError } from "commander";
 import { DriftlessError, ValidationError } from "../shared/core/errors.js";
+import { ApiRefusedError } from "./operations/remote.js";
 
 /** Exit codes of the driftless command; scripts may rely on them. */
 export const EXIT = {
@@ -10,14 +11,17 @@ export const EXIT = {
   usage: 2,
   /** A setting is missing or malformed. */
   config: 3,
-  /** A dependency (Redis, Elasticsearch, Cosmos DB) could not be reached. */
+  /** A dependency (Redis, Elasticsearch, Cosmos DB), or in remote mode the API, could not be reached (or answered 503). */
   unavailable: 4,
+  /** Remote mode: the API refused the key (HTTP 401 or 403). */
+  refused: 5,
 } as const;
 
 /** The exit code for an error a command threw: the one place the CLI decides it. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   if (error instanceof DriftlessError && error.code === "config_invalid") return EXIT.config;
+  if (error instanceof ApiRefusedError) return EXIT.refused;
   // 409 (a job already active, a job already ended) is the state of things, not a mistyped command.
   if (error instanceof ValidationError) return error.status === 409 ? EXIT.failure : EXIT.usage;
   if (error instanceof DriftlessError && error.retryable) return EXIT.unavailable;

@@ -9,19 +9,25 @@ import { stackCommand } from "./commands/stack.js";
 import { statusCommand } from "./commands/status.js";
 import { syncCommand } from "./commands/sync.js";
 import { workerCommand } from "./commands/worker.js";
-import { loadEnvFile } from "./env-file.js";
+import { loadEnvFile, loadLocalSettings } from "./env-file.js";
 import { errorLine, exitCodeFor } from "./exit-codes.js";
+import { chooseOperations } from "./operations/index.js";
 import { packageVersion } from "./version.js";
 
 const program = new Command("driftless")
   .description("Keep Elasticsearch in step with Azure Cosmos DB")
   .version(packageVersion(), "-V, --version", "print the version")
   .option("--env-file <path>", "read settings from a KEY=value file (the environment wins)")
+  .option("--api-url <url>", "run status, jobs, deadletters, enqueue, reimport and reconcile through this deployment's HTTP API (or DRIFTLESS_API_URL)")
+  .option("--api-key <key>", "the key for --api-url, sent as x-functions-key (or DRIFTLESS_API_KEY, which keeps it out of the process list)")
   .showHelpAfterError()
   .exitOverride()
   .hook("preAction", (command) => {
-    const envFile = command.opts<{ envFile?: string }>().envFile;
-    if (envFile) loadEnvFile(envFile);
+    const options = command.opts<{ envFile?: string; apiUrl?: string; apiKey?: string }>();
+    // Precedence: the environment, then --env-file, then local.settings.json's Values: each fills only what is still unset.
+    if (options.envFile) loadEnvFile(options.envFile);
+    loadLocalSettings();
+    chooseOperations(options);
   });
 
 program.addCommand(workerCommand());

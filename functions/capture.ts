@@ -1,6 +1,7 @@
 import { enqueueChanges } from "../shared/capture/changes.js";
 import { app, CosmosDBv4ChangeFeedMode, type InvocationContext } from "./lib/azure.js";
 import { getConfig, getServices } from "./lib/services.js";
+import { invocationHandler } from "./lib/invocation.js";
 import { inInvocationSpan } from "./lib/tracing.js";
 
 /**
@@ -10,7 +11,7 @@ import { inInvocationSpan } from "./lib/tracing.js";
  * whose keys did not reach the queue.
  */
 export function captureHandler(sourceName: string) {
-  return async (documents: unknown[], context: InvocationContext): Promise<void> => {
+  return invocationHandler(async (documents: unknown[], context: InvocationContext): Promise<void> => {
     const services = await getServices();
     const source = services.sources.get(sourceName);
     if (!source) throw new Error(`unknown source ${sourceName}`);
@@ -25,7 +26,7 @@ export function captureHandler(sourceName: string) {
       `capture ${sourceName}: ${documents.length} changes, ${result.enqueued} enqueued, ${result.duplicates} duplicates` +
         (result.invalid ? `, ${result.invalid} dead-lettered (unusable partition key)` : ""),
     );
-  };
+  });
 }
 
 const config = getConfig();

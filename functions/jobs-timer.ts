@@ -1,4 +1,5 @@
 import { app, type InvocationContext, type Timer } from "./lib/azure.js";
+import { invocationHandler } from "./lib/invocation.js";
 import { getReadyServices } from "./lib/services.js";
 import { inInvocationSpan } from "./lib/tracing.js";
 
@@ -11,7 +12,7 @@ import { inInvocationSpan } from "./lib/tracing.js";
  * Every 30 seconds, fixed: with no job active a tick is a few Redis reads, and the budget setting
  * already bounds each run.
  */
-export async function jobsTimer(_timer: Timer, context: InvocationContext): Promise<void> {
+export const jobsTimer = invocationHandler(async (_timer: Timer, context: InvocationContext): Promise<void> => {
   const services = await getReadyServices();
   await inInvocationSpan(
     services.tracing,
@@ -25,6 +26,6 @@ export async function jobsTimer(_timer: Timer, context: InvocationContext): Prom
     },
     { flush: true },
   );
-}
+});
 
 app.timer("jobs-timer", { schedule: "*/30 * * * * *", runOnStartup: false, handler: jobsTimer });

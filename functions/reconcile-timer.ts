@@ -1,13 +1,14 @@
 import { ValidationError } from "../shared/core/errors.js";
 import { app, type InvocationContext, type Timer } from "./lib/azure.js";
 import { getServices } from "./lib/services.js";
+import { invocationHandler } from "./lib/invocation.js";
 import { inInvocationSpan } from "./lib/tracing.js";
 
 /**
  * Queues a reconcile job for every source on the RECONCILE_SCHEDULE app setting (daily by
  * default); the jobs timer runs them. A source whose last reconcile is still active is skipped.
  */
-export async function reconcileTimer(_timer: Timer, context: InvocationContext): Promise<void> {
+export const reconcileTimer = invocationHandler(async (_timer: Timer, context: InvocationContext): Promise<void> => {
   const services = await getServices();
   await inInvocationSpan(
     services.tracing,
@@ -29,6 +30,6 @@ export async function reconcileTimer(_timer: Timer, context: InvocationContext):
     },
     { flush: true },
   );
-}
+});
 
 app.timer("reconcile-timer", { schedule: "%RECONCILE_SCHEDULE%", runOnStartup: false, handler: reconcileTimer });

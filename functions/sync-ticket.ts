@@ -2,6 +2,7 @@ import { parseTicket } from "../shared/dispatch/tickets.js";
 import { runSyncPass } from "../shared/sync/pass.js";
 import { app, type InvocationContext } from "./lib/azure.js";
 import { getConfig, getReadyServices } from "./lib/services.js";
+import { invocationHandler } from "./lib/invocation.js";
 import { inInvocationSpan } from "./lib/tracing.js";
 
 /**
@@ -9,7 +10,7 @@ import { inInvocationSpan } from "./lib/tracing.js";
  * are in Redis, not in the ticket: stopping at the budget or at an empty queue loses nothing.
  * A malformed ticket throws, so the host retries it and then moves it to the dead-letter queue.
  */
-export async function syncTicket(message: unknown, context: InvocationContext): Promise<void> {
+export const syncTicket = invocationHandler(async (message: unknown, context: InvocationContext): Promise<void> => {
   const ticket = parseTicket(message);
   const services = await getReadyServices();
   if (!services.sources.has(ticket.source)) throw new Error(`ticket names unknown source "${ticket.source}"`);
@@ -25,7 +26,7 @@ export async function syncTicket(message: unknown, context: InvocationContext): 
     },
     { flush: true },
   );
-}
+});
 
 // Registered only where Service Bus is configured; the queue name comes from app settings.
 if (getConfig().dispatch) {

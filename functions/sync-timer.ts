@@ -4,6 +4,7 @@ import { runSyncPass } from "../shared/sync/pass.js";
 import { app, type InvocationContext, type Timer } from "./lib/azure.js";
 import { getReadyServices } from "./lib/services.js";
 import { getTicketSender } from "./lib/tickets.js";
+import { invocationHandler } from "./lib/invocation.js";
 import { inInvocationSpan } from "./lib/tracing.js";
 
 /**
@@ -14,7 +15,7 @@ import { inInvocationSpan } from "./lib/tracing.js";
  * functionTimeout in host.json so a run always ends by itself.
  */
 export function syncTimerHandler(senderOf: () => TicketSender | null) {
-  return async (_timer: Timer, context: InvocationContext): Promise<void> => {
+  return invocationHandler(async (_timer: Timer, context: InvocationContext): Promise<void> => {
     const services = await getReadyServices();
     const sender = senderOf();
     const dispatch = services.config.dispatch;
@@ -36,7 +37,7 @@ export function syncTimerHandler(senderOf: () => TicketSender | null) {
       },
       { flush: true },
     );
-  };
+  });
 }
 
 export const syncTimer = syncTimerHandler(getTicketSender);

@@ -109,6 +109,20 @@ param extraAppSettings object = {}
 @description('Tags applied to every resource.')
 param tags object = {}
 
+@description('Put Cosmos DB (when created here), Redis, Storage, Service Bus and Key Vault behind private endpoints in a new VNet, turn their public network access off, and integrate the Function App with the VNet. Service Bus moves to the Premium tier, the only one with private endpoints. The HTTP API stays public, behind function keys.')
+param privateNetworking bool = false
+
+@description('Principal id of a person or pipeline that operates driftless (azd passes the signed-in user as AZURE_PRINCIPAL_ID): it gets the data-plane roles an operator needs on Cosmos DB, Storage, Service Bus, Redis and Key Vault. Empty grants nothing.')
+param deployerPrincipalId string = ''
+
+@description('Kind of principal deployerPrincipalId is: User for a person, ServicePrincipal for a pipeline.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param deployerPrincipalType string = 'User'
+
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var allTags = union(tags, { 'driftless-env': environmentName })
 var functionAppName = 'func-driftless-${environmentName}-${resourceToken}'
@@ -120,6 +134,7 @@ var useExistingCosmos = !empty(existingCosmosAccountName)
 var effectiveCaptureMode = empty(captureMode) ? (useExistingCosmos ? 'latestVersion' : 'allVersionsAndDeletes') : captureMode
 var cosmosAccountName = useExistingCosmos ? existingCosmosAccountName : 'cosmos-driftless-${resourceToken}'
 var cosmosResourceGroup = empty(existingCosmosAccountResourceGroup) ? resourceGroup().name : existingCosmosAccountResourceGroup
+var publicNetworkAccess = privateNetworking ? 'Disabled' : 'Enabled'
 // DRIFTLESS_SOURCES with every source in the database this template manages.
 var sourcesInDatabase = map(sources, source => union(source, { database: cosmosDatabaseName }))
 
@@ -151,6 +166,9 @@ module storage 'app/storage.bicep' = {
     tags: allTags
     deploymentContainerName: deploymentContainerName
     principalId: identity.outputs.principalId
+    publicNetworkAccess: publicNetworkAccess
+    deployerPrincipalId: deployerPrincipalId
+    deployerPrincipalType: deployerPrincipalType
   }
 }
 
@@ -162,6 +180,9 @@ module keyVault 'app/key-vault.bicep' = {
     tags: allTags
     readerPrincipalId: identity.outputs.principalId
     elasticsearchApiKey: elasticsearchApiKey
+    publicNetworkAccess: publicNetworkAccess
+    deployerPrincipalId: deployerPrincipalId
+    deployerPrincipalType: deployerPrincipalType
   }
 }
 
@@ -173,6 +194,7 @@ module cosmosAccount 'app/cosmos-account.bicep' = if (!useExistingCosmos) {
     tags: allTags
     serverless: true
     continuousBackup: effectiveCaptureMode == 'allVersionsAndDeletes'
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -186,6 +208,7 @@ module cosmosData 'app/cosmos-data.bicep' = {
     sources: sourcesInDatabase
     leaseContainerName: cosmosLeaseContainerName
     principalId: identity.outputs.principalId
+    deployerPrincipalId: deployerPrincipalId
   }
   dependsOn: [
     cosmosAccount
@@ -201,6 +224,8 @@ module redis 'app/redis.bicep' = {
     skuName: redisSkuName
     highAvailability: redisHighAvailability
     keyVaultName: keyVault.outputs.name
+    publicNetworkAccess: publicNetworkAccess
+    deployerPrincipalId: deployerPrincipalId
   }
 }
 
@@ -212,8 +237,50 @@ module serviceBus 'app/service-bus.bicep' = {
     tags: allTags
     queueName: serviceBusQueueName
     principalId: identity.outputs.principalId
+    privateNetworking: privateNetworking
+    deployerPrincipalId: deployerPrincipalId
+    deployerPrincipalType: deployerPrincipalType
   }
 }
+
+module network 'app/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  params: {
+    name: 'vnet-driftless-${resourceToken}'
+    location: location
+    tags: allTags
+  }
+}
+
+// One private endpoint per store and sub-resource, each registered in its private DNS zone. An
+// existing Cosmos DB account gets one too, but its public access is the owner's to turn off.
+var privateEndpointTargets = [
+  { name: 'cosmos', targetId: resourceId(cosmosResourceGroup, 'Microsoft.DocumentDB/databaseAccounts', cosmosAccountName), groupId: 'Sql', zone: 'cosmos' }
+  { name: 'redis', targetId: redis.outputs.id, groupId: 'redisEnterprise', zone: 'redis' }
+  { name: 'blob', targetId: storage.outputs.id, groupId: 'blob', zone: 'blob' }
+  { name: 'queue', targetId: storage.outputs.id, groupId: 'queue', zone: 'queue' }
+  { name: 'table', targetId: storage.outputs.id, groupId: 'table', zone: 'table' }
+  { name: 'servicebus', targetId: serviceBus.outputs.id, groupId: 'namespace', zone: 'serviceBus' }
+  { name: 'vault', targetId: keyVault.outputs.id, groupId: 'vault', zone: 'keyVault' }
+]
+
+module privateEndpoints 'app/private-endpoint.bicep' = [
+  for target in privateEndpointTargets: if (privateNetworking) {
+    name: 'pe-${target.name}'
+    params: {
+      name: 'pe-${target.name}-${resourceToken}'
+      location: location
+      tags: allTags
+      subnetId: network.outputs.endpointSubnetId
+      targetId: target.targetId
+      groupId: target.groupId
+      dnsZoneId: network.outputs.zoneIds[target.zone]
+    }
+    dependsOn: [
+      cosmosData
+    ]
+  }
+]
 
 module functionApp 'app/function-app.bicep' = {
   name: 'function-app'
@@ -221,7 +288,8 @@ module functionApp 'app/function-app.bicep' = {
     name: functionAppName
     planName: 'plan-driftless-${resourceToken}'
     location: location
-    tags: allTags
+    // azd deploy finds the app to deploy the `api` service of azure.yaml to by this tag.
+    tags: union(allTags, { 'azd-service-name': 'api' })
     nodeVersion: nodeVersion
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
@@ -245,7 +313,12 @@ module functionApp 'app/function-app.bicep' = {
     captureMode: effectiveCaptureMode
     logLevel: logLevel
     extraAppSettings: extraAppSettings
+    virtualNetworkSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
   }
+  // With private networking, the stores answer only through their endpoints: the app starts once they exist.
+  dependsOn: [
+    privateEndpoints
+  ]
 }
 
 @description('Name of the Function App: the target of func azure functionapp publish and config-zip.')

@@ -1,11 +1,11 @@
 import { Command, InvalidArgumentError } from "commander";
 import { ValidationError } from "../../shared/core/errors.js";
-import { callRoute } from "./route.js";
-import { withServices } from "./with-services.js";
+import { withOperations } from "../operations/index.js";
 
 /**
  * `driftless deadletters list|redrive|purge <source>`: the dead-letter routes of the HTTP API,
- * run in process through the same route logic, so the CLI validates and answers as the API does.
+ * run in process through the same route logic (or at a deployment with --api-url), so the CLI
+ * validates and answers as the API does.
  */
 export function deadLettersCommand(): Command {
   // Settings set here are copied into the subcommands: usage errors come back to main as exit code 2.
@@ -58,7 +58,7 @@ export function deadLettersCommand(): Command {
 }
 
 async function call(routeName: string, source: string, body: string, query: Record<string, string> = {}): Promise<unknown> {
-  return withServices((services) => callRoute(services, routeName, { params: { source }, query: new URLSearchParams(query), body }));
+  return withOperations((operations) => operations.call(routeName, { params: { source }, query: new URLSearchParams(query), body }));
 }
 
 /** With the partition key omitted, it is the id (sources partitioned by /id), as `enqueue` does. */

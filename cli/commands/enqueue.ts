@@ -1,7 +1,5 @@
 import { Command } from "commander";
-import { NotFoundError } from "../../shared/core/errors.js";
-import { parseEnqueueBody } from "../../shared/api/index.js";
-import { withServices } from "./with-services.js";
+import { withOperations } from "../operations/index.js";
 
 export function enqueueCommand(): Command {
   return new Command("enqueue")
@@ -10,14 +8,12 @@ export function enqueueCommand(): Command {
     .argument("<id>", "document id")
     .argument("[pk]", "partition key value as JSON (\"tenant-1\", 42, [\"a\",\"b\"]); omit when the partition key is /id")
     .action(async (sourceName: string, id: string, pk: string | undefined) => {
-      await withServices(async (services) => {
-        const source = services.sources.get(sourceName);
-        if (!source) throw new NotFoundError("unknown_source", `no source named "${sourceName}"`);
-        const item = pk === undefined ? { id } : { id, pk: parsePk(pk) };
-        const keys = parseEnqueueBody(JSON.stringify({ items: [item] }), source.config, 1);
-        const { enqueued, duplicates } = await source.queue.enqueue(keys, { lane: "live", now: services.clock.now() });
-        process.stdout.write(`${JSON.stringify({ enqueued, duplicates })}\n`);
-      });
+      // The enqueue route itself, so the key is checked (and counted) exactly as the HTTP producer's would be.
+      const item = pk === undefined ? { id } : { id, pk: parsePk(pk) };
+      const { enqueued, duplicates } = (await withOperations((operations) =>
+        operations.call("enqueue", { params: { source: sourceName }, body: JSON.stringify({ items: [item] }) }),
+      )) as { enqueued: number; duplicates: number };
+      process.stdout.write(`${JSON.stringify({ enqueued, duplicates })}\n`);
     });
 }
 

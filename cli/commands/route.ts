@@ -10,9 +10,15 @@ import type { Services } from "../../shared/runtime/services.js";
 export async function callRoute(services: Services, name: string, request: Partial<Omit<ApiRequest, "method">> = {}): Promise<unknown> {
   const route = routeNamed(name);
   const response = await route.handler(services, { method: route.method, params: {}, query: new URLSearchParams(), body: "", ...request });
-  if (response.status >= 400) {
-    const { code, message } = (response.body as { error?: { code?: string; message?: string } }).error ?? {};
-    throw new DriftlessError(code ?? "failed", message ?? `${name} answered ${response.status}`, { retryable: response.status === 503 });
-  }
+  if (response.status >= 400) throw routeError(name, response.status, response.body);
   return response.body;
+}
+
+/**
+ * A route's error answer (`{"error":{"code","message"}}`) as the error the CLI throws, the same
+ * whether the route ran here or at a deployment: its code and message, retryable on a 503.
+ */
+export function routeError(name: string, status: number, body: unknown): DriftlessError {
+  const { code, message } = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error ?? {};
+  return new DriftlessError(typeof code === "string" ? code : "failed", typeof message === "string" ? message : `${name} answered ${status}`, { retryable: status === 503 });
 }

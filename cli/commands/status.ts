@@ -1,14 +1,13 @@
 import { Command } from "commander";
-import { callRoute } from "./route.js";
-import { withServices } from "./with-services.js";
+import { withOperations } from "../operations/index.js";
 
 export function statusCommand(): Command {
   return new Command("status")
     .description("queue depth, in-flight keys, dead letters and lag per source")
     .option("--json", "print the JSON the status endpoint returns")
     .action(async (options: { json?: boolean }) => {
-      await withServices(async (services) => {
-        const body = await callRoute(services, "status");
+      await withOperations(async (operations) => {
+        const body = await operations.call("status");
         const { sources } = body as { sources: Record<string, unknown>[] };
         if (options.json) {
           process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { loadConfig } from "../../shared/config/index.js";
-import { createLogger } from "../../shared/telemetry/logger.js";
+import { createServiceLogging } from "../../shared/runtime/logging.js";
 import { startWorker } from "../../shared/worker/worker.js";
 
 export function workerCommand(): Command {
@@ -9,7 +9,8 @@ export function workerCommand(): Command {
     .option("--no-sync", "serve the API only; do not drain the queue")
     .action(async (options: { sync: boolean }) => {
       const config = loadConfig(process.env);
-      const logger = createLogger(config.logLevel);
+      const logging = createServiceLogging(config);
+      const { logger } = logging;
       // Listen for the signals before starting: a SIGTERM that arrives while the worker is still
       // connecting must stop it politely too, not kill it with Node's default handler.
       const requested = new Promise<string>((resolve) => {
@@ -22,5 +23,6 @@ export function workerCommand(): Command {
       // A second signal means "now": in-flight keys stay leased and the reaper of another worker returns them.
       process.once(signal, () => process.exit(130));
       await worker.stop().catch((error: unknown) => logger.error({ err: String(error) }, "shutdown failed"));
+      await logging.close();
     });
 }

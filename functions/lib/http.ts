@@ -2,6 +2,7 @@ import { errorBody, invokeRoute, routeNamed, unsupportedMediaType, withoutDetail
 import type { ApiServices } from "../../shared/api/types.js";
 import { endRequestSpan, startRequestSpan } from "../../shared/telemetry/http-spans.js";
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "./azure.js";
+import { invocationHandler } from "./invocation.js";
 import { getServices } from "./services.js";
 import { invocationParent, invocationSpanKind } from "./tracing.js";
 
@@ -14,7 +15,7 @@ import { invocationParent, invocationSpanKind } from "./tracing.js";
 export function httpHandler(routeName: string) {
   const route = routeNamed(routeName);
   const template = `/api/${route.route}`;
-  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+  return invocationHandler(async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     let services;
     try {
       services = await getServices();
@@ -36,7 +37,7 @@ export function httpHandler(routeName: string) {
     } finally {
       endRequestSpan(span, status);
     }
-  };
+  });
 
   async function answer(request: HttpRequest, context: InvocationContext, services: ApiServices): Promise<HttpResponseInit> {
     const declared = Number(request.headers.get("content-length") ?? "0");

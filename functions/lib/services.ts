@@ -1,6 +1,6 @@
 import { loadConfig, type Config } from "../../shared/config/index.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
-import { createLogger } from "../../shared/telemetry/logger.js";
+import { createServiceLogging } from "../../shared/runtime/logging.js";
 
 let config: Config | undefined;
 let services: Promise<Services> | undefined;
@@ -24,7 +24,8 @@ export function getConfig(): Config {
 export function getServices(): Promise<Services> {
   services ??= (async () => {
     const current = getConfig();
-    return createServices(current, createLogger(current.logLevel));
+    // Inside an invocation its lines go to the invocation's log (functions/lib/invocation.ts).
+    return createServices(current, createServiceLogging(current).logger);
   })().catch((error: unknown) => {
     services = undefined;
     throw error;

@@ -18,6 +18,14 @@ param serverless bool = true
 @description('Continuous backup, which the all-versions-and-deletes change feed mode requires (https://learn.microsoft.com/azure/cosmos-db/nosql/change-feed-modes).')
 param continuousBackup bool = true
 
+
+@description('Public network access: Disabled when privateNetworking puts the store behind a private endpoint.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
   name: name
   location: location
@@ -37,7 +45,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
     ]
     disableLocalAuth: true
     minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     capabilities: serverless ? [{ name: 'EnableServerless' }] : []
     // Without continuous backup: the service's default periodic policy, written out.
     backupPolicy: continuousBackup ? {
@@ -50,5 +58,6 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
   }
 }
 
+output id string = account.id
 output name string = account.name
 output endpoint string = account.properties.documentEndpoint

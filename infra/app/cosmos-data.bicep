@@ -28,6 +28,9 @@ param databaseMaxThroughput int = 0
 @description('Principal id of the managed identity that reads documents and writes leases.')
 param principalId string
 
+@description('Principal id of a person or pipeline that operates driftless (e.g. the deployer: azd sets AZURE_PRINCIPAL_ID); empty grants nothing.')
+param deployerPrincipalId string = ''
+
 // Cosmos DB Built-in Data Contributor (data plane; a Cosmos SQL role, not an Azure RBAC role).
 var dataContributorRoleId = '00000000-0000-0000-0000-000000000002'
 
@@ -104,6 +107,21 @@ resource dataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignmen
   }
 }
 
+// The operator reads and writes documents as the app does (`driftless sources apply`, checking a
+// document): Cosmos DB Built-in Data Contributor again, a data-plane role that Azure RBAC role
+// assignments cannot grant (learn.microsoft.com, "Use data plane role-based access control with
+// Azure Cosmos DB for NoSQL"). Any principal type: Cosmos does not ask.
+resource deployerDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = if (!empty(deployerPrincipalId)) {
+  parent: account
+  name: guid(account.id, deployerPrincipalId, dataContributorRoleId)
+  properties: {
+    roleDefinitionId: '${account.id}/sqlRoleDefinitions/${dataContributorRoleId}'
+    principalId: deployerPrincipalId
+    scope: account.id
+  }
+}
+
+output id string = account.id
 output endpoint string = account.properties.documentEndpoint
 output databaseName string = databaseName
 output leaseContainerName string = leaseContainer.name

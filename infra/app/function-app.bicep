@@ -111,6 +111,9 @@ param syncTimeBudgetMs int = 25000
 ])
 param logLevel string = 'info'
 
+@description('Subnet the app integrates with (delegated to Microsoft.App/environments), so its outbound calls reach the stores\' private endpoints; empty for none.')
+param virtualNetworkSubnetId string = ''
+
 @description('More driftless settings (e.g. SYNC_BATCH_SIZE, QUEUE_MAX_ATTEMPTS), as strings. They cannot replace the settings this module sets.')
 param extraAppSettings object = {}
 
@@ -142,6 +145,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     // Key Vault references resolve with this identity rather than a system-assigned one.
     keyVaultReferenceIdentity: identityId
     siteConfig: {

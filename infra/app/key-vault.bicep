@@ -17,6 +17,24 @@ param tags object = {}
 @description('Principal id of the managed identity that reads the secrets.')
 param readerPrincipalId string
 
+@description('Public network access: Disabled when privateNetworking puts the store behind a private endpoint.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
+@description('Principal id of a person or pipeline that operates driftless (e.g. the deployer: azd sets AZURE_PRINCIPAL_ID); empty grants nothing.')
+param deployerPrincipalId string = ''
+
+@description('Kind of principal deployerPrincipalId is.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param deployerPrincipalType string = 'User'
+
 @description('Name of the secret that holds the Elasticsearch API key.')
 param elasticsearchApiKeySecretName string = 'elasticsearch-api-key'
 
@@ -40,7 +58,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -63,6 +81,19 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// The operator reads the secrets the app reads (Key Vault Secrets User, 4633458b-17de-408a-b874-0445c86b69e6,
+// learn.microsoft.com "Azure built-in roles"), e.g. to check the stored Elasticsearch key.
+resource deployerSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(vault.id, deployerPrincipalId, secretsUserRoleId)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUserRoleId)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+output id string = vault.id
 output name string = vault.name
 output uri string = vault.properties.vaultUri
 // Versionless, so a rotated secret is picked up without a redeploy. Built from the vault URI

@@ -31,10 +31,21 @@ param keyVaultName string
 @description('Name of the secret that holds the rediss:// URL, access key included.')
 param redisUrlSecretName string = 'redis-url'
 
+@description('Public network access: Disabled when privateNetworking puts the store behind a private endpoint.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
+@description('Principal id of a person or pipeline that operates driftless (e.g. the deployer: azd sets AZURE_PRINCIPAL_ID); empty grants nothing.')
+param deployerPrincipalId string = ''
+
 // Azure Managed Redis serves TLS on this port for every database.
 var port = 10000
 
-resource cluster 'Microsoft.Cache/redisEnterprise@2025-04-01' = {
+// 2025-07-01: the first stable version with publicNetworkAccess on the cluster.
+resource cluster 'Microsoft.Cache/redisEnterprise@2025-07-01' = {
   name: name
   location: location
   tags: tags
@@ -44,10 +55,11 @@ resource cluster 'Microsoft.Cache/redisEnterprise@2025-04-01' = {
   properties: {
     minimumTlsVersion: '1.2'
     highAvailability: highAvailability ? 'Enabled' : 'Disabled'
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
-resource database 'Microsoft.Cache/redisEnterprise/databases@2025-04-01' = {
+resource database 'Microsoft.Cache/redisEnterprise/databases@2025-07-01' = {
   parent: cluster
   // Azure Managed Redis has exactly one database per cluster, and it must be named 'default'.
   name: 'default'
@@ -81,6 +93,22 @@ resource redisUrlSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
+// The operator signs in to the database with Entra ID (redis-cli or Redis Insight with a token):
+// Azure Managed Redis grants data access per principal with an access policy assignment, on the
+// built-in 'default' policy (learn.microsoft.com, "Use Microsoft Entra ID for cache authentication
+// with Azure Managed Redis"). driftless itself keeps the access key (see above).
+resource deployerAccess 'Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments@2025-07-01' = if (!empty(deployerPrincipalId)) {
+  parent: database
+  name: 'deployer${uniqueString(deployerPrincipalId)}'
+  properties: {
+    accessPolicyName: 'default'
+    user: {
+      objectId: deployerPrincipalId
+    }
+  }
+}
+
+output id string = cluster.id
 output hostName string = cluster.properties.hostName
 output port int = port
 // Versionless: a rotated key is picked up when the secret is rewritten (redeploy), without

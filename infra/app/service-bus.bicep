@@ -19,22 +19,41 @@ param queueName string
 @description('Principal id of the managed identity that sends and receives tickets.')
 param principalId string
 
+@description('Reach the namespace only through a private endpoint: Premium tier (the only one with private endpoints) and public access off.')
+param privateNetworking bool = false
+
+@description('Principal id of a person or pipeline that operates driftless (e.g. the deployer: azd sets AZURE_PRINCIPAL_ID); empty grants nothing.')
+param deployerPrincipalId string = ''
+
+@description('Kind of principal deployerPrincipalId is.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param deployerPrincipalType string = 'User'
+
 // Azure Service Bus Data Sender and Data Receiver.
 var dataSenderRoleId = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
 var dataReceiverRoleId = '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
+// Azure Service Bus Data Owner, 090c5cfd-751d-490a-894a-3ce6f1109419 (learn.microsoft.com, "Azure
+// built-in roles"): the operator peeks, receives and purges tickets and dead letters.
+var dataOwnerRoleId = '090c5cfd-751d-490a-894a-3ce6f1109419'
+var tier = privateNetworking ? 'Premium' : 'Standard'
 
 resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   name: name
   location: location
   tags: tags
   sku: {
-    name: 'Standard'
-    tier: 'Standard'
+    name: tier
+    tier: tier
+    capacity: privateNetworking ? 1 : null
   }
   properties: {
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
   }
 }
 
@@ -66,6 +85,17 @@ resource roles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   }
 ]
 
+resource deployerOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(namespace.id, deployerPrincipalId, dataOwnerRoleId)
+  scope: namespace
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dataOwnerRoleId)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+output id string = namespace.id
 output namespaceName string = namespace.name
 // The host name the SDK and the trigger connect to (fullyQualifiedNamespace), from the endpoint
 // https://<name>.servicebus.windows.net:443/ so sovereign clouds get their own suffix.

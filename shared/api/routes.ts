@@ -2,6 +2,7 @@ import { listDeadLettersHandler, purgeHandler, redriveHandler } from "./deadlett
 import { enqueueHandler } from "./enqueue.js";
 import { healthHandler, redactHealth } from "./health.js";
 import { cancelJobHandler, jobsListHandler, jobStatusHandler, reconcileHandler, redactJob, redactJobs, reimportHandler } from "./jobs.js";
+import { liveHandler, readyHandler } from "./probes.js";
 import { statusHandler } from "./status.js";
 import { documentStatsHandler, sourceHistoryHandler, sourceStatsHandler } from "./sync-stats.js";
 import { statusPageHandler } from "./ui.js";
@@ -20,6 +21,11 @@ export const routes: readonly Route[] = [
   { name: "status", method: "GET", route: "status", auth: "anonymous", handler: statusHandler },
   // `GET /api/health`: 200 when Redis, Elasticsearch and Cosmos DB answer, 503 otherwise.
   { name: "health", method: "GET", route: "health", auth: "anonymous", handler: healthHandler, redact: redactHealth },
+  // Liveness and readiness apart, for container probes: live never touches a dependency, ready names the missing ones.
+  // `GET /api/live`: 200 while the app answers; touches no dependency.
+  { name: "live", method: "GET", route: "live", auth: "anonymous", handler: liveHandler },
+  // `GET /api/ready`: 200 when Redis, Elasticsearch and Cosmos DB answer, 503 naming the ones that do not.
+  { name: "ready", method: "GET", route: "ready", auth: "anonymous", handler: readyHandler },
   // `GET /api/ui`: the built-in status page (queue depth, lag, throughput, dead letters, jobs).
   { name: "status-page", method: "GET", route: "ui", auth: "anonymous", handler: statusPageHandler },
   // `GET /api/sources/{source}/deadletters`: dead letters with reason, attempts and last error.

@@ -122,6 +122,18 @@ export function toConfig(settings: Settings, sources: readonly SourceConfig[]) {
         : {}),
       /** Traces: recorded only where an exporter takes them (azureMonitor, otlp). */
       traces: traceSettings(settings),
+      /** Where log lines go besides stdout (or a Functions invocation's log); `elasticsearch` is present when LOG_ELASTICSEARCH_URL is set. */
+      logs: settings.LOG_ELASTICSEARCH_URL
+        ? {
+            elasticsearch: {
+              node: settings.LOG_ELASTICSEARCH_URL,
+              apiKey: settings.LOG_ELASTICSEARCH_API_KEY,
+              // The same cluster as ELASTICSEARCH_URL usually: its CA is the one to trust.
+              caFile: settings.ELASTICSEARCH_CA_FILE,
+              dataStream: settings.LOG_ELASTICSEARCH_DATA_STREAM,
+            },
+          }
+        : {},
       // syncEvents: present unless SYNC_EVENTS_ENABLED is false.
       ...(settings.SYNC_EVENTS_ENABLED ? { syncEvents: { stream: settings.SYNC_EVENTS_STREAM, retention: settings.SYNC_EVENTS_RETENTION } } : {}),
     },

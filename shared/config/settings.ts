@@ -126,6 +126,16 @@ export const settingsSchema = z.object({
   WORKER_SYNC: flag.default(true).describe("worker mode drains the queue (false: API only)"),
 
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("`fatal` … `trace`, `silent`"),
+  LOG_ELASTICSEARCH_URL: url(/^https?:$/, "http:// or https://")
+    .optional()
+    .describe("with it, the log lines also go into this Elasticsearch (`http(s)://host:port`; user info in the URL is basic auth), in `LOG_ELASTICSEARCH_DATA_STREAM` (see [telemetry.md](telemetry.md))"),
+  LOG_ELASTICSEARCH_API_KEY: z.string().min(1).optional().meta({ description: "API key for `LOG_ELASTICSEARCH_URL` (the base64 `encoded` form)", secret: true }),
+  // Elasticsearch's built-in `logs-*-*` index template maps such a stream as ECS.
+  LOG_ELASTICSEARCH_DATA_STREAM: z
+    .string()
+    .regex(/^logs-[a-z0-9._]+-[a-z0-9._]+$/, "must be a logs-<dataset>-<namespace> data stream name (lowercase a-z, 0-9, . _), e.g. logs-driftless-default")
+    .default("logs-driftless-default")
+    .describe("the logs data stream, `logs-<dataset>-<namespace>` (lowercase); the Kibana dashboard's logs data view (`logs-*`) reads every name this setting accepts"),
 
   APPLICATIONINSIGHTS_CONNECTION_STRING: z
     .string()

@@ -1,4 +1,4 @@
-import type { Container, CosmosClient, OperationInput, OperationResponse, PartitionKey } from "@azure/cosmos";
+import type { Container, CosmosClient, BulkOperationResult, OperationInput, PartitionKey } from "@azure/cosmos";
 import type { DocKey, PartitionKeyValue } from "../core/keys.js";
 import { cosmosErrorStatus, describeCosmosError, isDocumentNotFound, missingOwnerError } from "./errors.js";
 
@@ -74,31 +74,40 @@ function groupByPartition(keys: readonly KeyToRead[]): number[] {
 }
 
 /**
- * One bulk request of Read operations; every key gets its own answer: 200 found, 404 not found,
- * anything else an error with its status (429 makes the sync back off). When the request fails as
- * a whole, the SDK's error no longer carries the status, and the cause may be one the keys'
- * point reads do not share (a response too large for documents near 2 MB, a partition key the
- * bulk path refuses), so the keys are read one by one instead: each then gets a precise answer,
- * and no document is ever stuck behind a bulk request that cannot succeed.
+ * One bulk call of Read operations (`executeBulkOperations`, which batches by partition key range
+ * and retries 429s and splits itself); every key gets its own answer: 200 found, 404 not found,
+ * anything else an error with its status (a 429 left after the SDK's retries makes the sync back
+ * off). A key whose batch failed as a whole (the SDK reports it as a 500 carrying the request's
+ * error, or no status at all), and every key when the call throws, is read on its own instead:
+ * the cause may be one the point reads do not share (a response too large for documents near
+ * 2 MB, a partition key the bulk path refuses), and each then gets a precise answer, so no
+ * document is ever stuck behind a bulk request that cannot succeed.
  */
 async function readBulk(container: Container, keys: readonly KeyToRead[], fallback: (keys: readonly KeyToRead[]) => Promise<ReadResult[]>): Promise<ReadResult[]> {
   const operations: OperationInput[] = keys.map(({ key }) => ({ operationType: "Read", id: key.id, partitionKey: toPartitionKey(key.pk) }));
-  let responses: OperationResponse[];
+  let results: BulkOperationResult[];
   try {
-    responses = await container.items.bulk(operations);
+    results = await container.items.executeBulkOperations(operations);
   } catch {
     return fallback(keys);
   }
-  return keys.map(({ member }, i) => {
-    const response = responses[i];
+  const answers: (ReadResult | undefined)[] = keys.map(({ member }, i) => {
+    const result = results[i];
+    if (!result) return { member, error: "cosmos: the bulk response has no result for this key" };
+    const { response, error } = result;
     if (response?.statusCode === 200 && response.resourceBody) return { member, found: true, document: response.resourceBody as Record<string, unknown> };
-    if (response?.statusCode === 404) {
-      const subStatusCode = (response as { subStatusCode?: unknown }).subStatusCode;
+    const statusCode = Number(response?.statusCode ?? error?.code);
+    if (statusCode === 404) {
+      const subStatusCode = error?.substatus ?? (response as { subStatusCode?: number } | undefined)?.subStatusCode;
       return isDocumentNotFound(404, subStatusCode) ? { member, found: false } : missingOwnerError(member, subStatusCode as number);
     }
-    if (!response) return { member, error: "cosmos: the bulk response has no result for this key" };
-    return { member, error: `cosmos ${response.statusCode}: bulk read failed`, statusCode: response.statusCode };
+    if (!Number.isInteger(statusCode) || statusCode === 500) return undefined; // read on its own below
+    return { member, error: `cosmos ${statusCode}: bulk read failed`, statusCode };
   });
+  const retry = keys.filter((_, i) => answers[i] === undefined);
+  if (retry.length === 0) return answers as ReadResult[];
+  const reread = new Map((await fallback(retry)).map((answer) => [answer.member, answer]));
+  return keys.map(({ member }, i) => answers[i] ?? reread.get(member)!);
 }
 
 async function inParallel<T>(count: number, concurrency: number, work: (index: number) => Promise<T>): Promise<T[]> {

@@ -1,5 +1,6 @@
 import { ecsFormat } from "@elastic/ecs-pino-format";
 import { pino } from "pino";
+import type { LineSink } from "./invocation-logs.js";
 
 /** The logging surface the core uses; pino fits it, and so does an adapter over a Functions context. */
 export interface Logger {
@@ -33,7 +34,7 @@ const REDACT_PATHS = SECRET_FIELDS.flatMap((name) => [name, `["${LOG_NAMESPACE}.
  * object per line, ready for Elasticsearch. Secret-bearing fields are redacted by name as a second
  * line of defence; the first is never putting a secret into a log field or an error message at all.
  */
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(level: string, destination?: LineSink): Logger {
   const ecs = ecsFormat({ serviceName: "driftless", convertErr: true, apmIntegration: false });
   const ecsBindings = ecs.formatters!.bindings!;
   const ecsLog = ecs.formatters!.log!;

@@ -17,6 +17,8 @@ describe("Azure Functions handlers", () => {
     enqueue: HttpFunction;
     status: HttpFunction;
     health: HttpFunction;
+    live: HttpFunction;
+    ready: HttpFunction;
     deadLettersList: HttpFunction;
     deadLettersRedrive: HttpFunction;
     deadLettersPurge: HttpFunction;
@@ -33,6 +35,8 @@ describe("Azure Functions handlers", () => {
       enqueue: httpFunction("enqueue"),
       status: httpFunction("status"),
       health: httpFunction("health"),
+      live: httpFunction("live"),
+      ready: httpFunction("ready"),
       deadLettersList: httpFunction("deadletters-list"),
       deadLettersRedrive: httpFunction("deadletters-redrive"),
       deadLettersPurge: httpFunction("deadletters-purge"),
@@ -129,6 +133,12 @@ describe("Azure Functions handlers", () => {
     await handlers.syncTimer(timer, context("sync-timer"));
     expect((await source.indexed()).has("gone")).toBe(false);
     expect(await differences(source)).toEqual([]);
+  });
+
+  it("live and ready answer as in worker mode: 200 each with every dependency up", async () => {
+    const get = (route: string) => new HttpRequest({ method: "GET", url: `http://localhost:7071/api/${route}` });
+    expect(await handlers.live(get("live"), context("live"))).toEqual({ status: 200, jsonBody: { status: "live" } });
+    expect(await handlers.ready(get("ready"), context("ready"))).toEqual({ status: 200, jsonBody: { status: "ready" } });
   });
 
   it("health reports every dependency, and dead letters list empty", async () => {

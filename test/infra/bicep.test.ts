@@ -54,8 +54,14 @@ const KNOWN_API_VERSIONS: Record<string, string[]> = {
   "Microsoft.DocumentDB/databaseAccounts/sqlDatabases": ["2024-05-15"],
   "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers": ["2024-05-15"],
   "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments": ["2024-05-15"],
-  "Microsoft.Cache/redisEnterprise": ["2024-09-01-preview", "2024-10-01", "2025-04-01"],
-  "Microsoft.Cache/redisEnterprise/databases": ["2024-09-01-preview", "2024-10-01", "2025-04-01"],
+  "Microsoft.Cache/redisEnterprise": ["2024-09-01-preview", "2024-10-01", "2025-04-01", "2025-07-01"],
+  "Microsoft.Cache/redisEnterprise/databases": ["2024-09-01-preview", "2024-10-01", "2025-04-01", "2025-07-01"],
+  "Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments": ["2025-07-01"],
+  "Microsoft.Network/virtualNetworks": ["2024-05-01"],
+  "Microsoft.Network/privateEndpoints": ["2024-05-01"],
+  "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": ["2024-05-01"],
+  "Microsoft.Network/privateDnsZones": ["2024-06-01"],
+  "Microsoft.Network/privateDnsZones/virtualNetworkLinks": ["2024-06-01"],
   "Microsoft.ServiceBus/namespaces": ["2022-10-01-preview"],
   "Microsoft.ServiceBus/namespaces/queues": ["2022-10-01-preview"],
   "Microsoft.KeyVault/vaults": ["2023-07-01"],
@@ -75,6 +81,9 @@ const ROLES = {
   monitoringMetricsPublisher: "3913510d-42f4-4e42-8a64-420c390055eb",
   cosmosDataContributor: "00000000-0000-0000-0000-000000000002",
 };
+
+/** What an operator gets on top (deployerPrincipalId): Azure Service Bus Data Owner. */
+const SERVICE_BUS_DATA_OWNER = "090c5cfd-751d-490a-894a-3ce6f1109419";
 
 /** The settings the issue names, on top of what the schema requires. */
 const EXPECTED_SETTINGS = [
@@ -257,6 +266,19 @@ function roleIdsOf(resource: ResourceDecl): string[] {
   return ids;
 }
 
+/** Where a role assignment's principal comes from, traced back to main.bicep. */
+const principalOrigin = (r: ResourceDecl, path: string[] = ["properties", "principalId"]) => trace(r.file, objectPath(r.body, ...path)!).at(-1)!;
+/** Whether a resource grants something to main.bicep's deployerPrincipalId. */
+const grantsDeployer = (r: ResourceDecl, path?: string[]) => {
+  const origin = principalOrigin(r, path);
+  return origin.file === "infra/main.bicep" && origin.text === "deployerPrincipalId";
+};
+/** The condition of a conditional resource or module (`= if (…) {`), or null. */
+const conditionOf = (body: Node): string | null => {
+  const statement = ancestor(body, "if_statement") ?? (body.parent?.type === "if_statement" ? body.parent : null);
+  return statement ? statement.namedChildren[0]!.text : null;
+};
+
 describe("infra/*.bicep syntax (tree-sitter-bicep grammar)", () => {
   it("finds the main template and its modules", () => {
     expect([...project.files.keys()]).toEqual(
@@ -427,17 +449,120 @@ describe("resources", () => {
 
   it("grants the user-assigned identity every role it needs, and only to that identity", () => {
     onlyResource("Microsoft.ManagedIdentity/userAssignedIdentities");
-    const granted = resourcesOfType("Microsoft.Authorization/roleAssignments").flatMap((r) => {
+    const granted = resourcesOfType("Microsoft.Authorization/roleAssignments").filter((r) => !grantsDeployer(r)).flatMap((r) => {
       const principal = objectPath(r.body, "properties", "principalId")!;
       const origin = trace(r.file, principal).at(-1)!;
       expect(origin.text, `${r.file.path}:${r.symbol}`).toBe("identity.properties.principalId");
       expect(literalAt(r.body, "properties", "principalType")).toBe("ServicePrincipal");
       return roleIdsOf(r);
     });
-    const cosmos = onlyResource("Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments");
+    const cosmosAssignments = resourcesOfType("Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments").filter((r) => !grantsDeployer(r));
+    expect(cosmosAssignments).toHaveLength(1);
+    const cosmos = cosmosAssignments[0]!;
     expect(trace(cosmos.file, objectPath(cosmos.body, "properties", "principalId")!).at(-1)!.text).toBe("identity.properties.principalId");
     granted.push(...trace(cosmos.file, objectPath(cosmos.body, "properties", "roleDefinitionId")!).map((s) => literalString(s.node) ?? ""));
     expect(granted).toEqual(expect.arrayContaining(Object.values(ROLES)));
+  });
+});
+
+describe("deployerPrincipalId: the operator's data-plane roles", () => {
+  const param = () => params(project.main).find((p) => p.name === "deployerPrincipalId");
+
+  it("is an optional string, empty by default", () => {
+    expect(param()?.type).toBe("string");
+    expect(literalString(param()!.defaultValue)).toBe("");
+  });
+
+  it("grants Storage Blob Data Owner, Service Bus Data Owner, Key Vault Secrets User, Cosmos DB Built-in Data Contributor and Redis data access, each only when it is set", () => {
+    const rbac = resourcesOfType("Microsoft.Authorization/roleAssignments").filter((r) => grantsDeployer(r));
+    expect(rbac.flatMap(roleIdsOf).sort()).toEqual([ROLES.storageBlobDataOwner, SERVICE_BUS_DATA_OWNER, ROLES.keyVaultSecretsUser].sort());
+    const cosmos = resourcesOfType("Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments").filter((r) => grantsDeployer(r));
+    expect(cosmos).toHaveLength(1);
+    expect(trace(cosmos[0]!.file, objectPath(cosmos[0]!.body, "properties", "roleDefinitionId")!).map((step) => literalString(step.node) ?? "")).toContain(ROLES.cosmosDataContributor);
+    const redis = onlyResource("Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments");
+    expect(grantsDeployer(redis, ["properties", "user", "objectId"])).toBe(true);
+    expect(literalAt(redis.body, "properties", "accessPolicyName")).toBe("default");
+    for (const r of [...rbac, ...cosmos, redis]) {
+      expect(conditionOf(r.body)?.replace(/\s/g, ""), `${r.file.path}:${r.symbol}`).toBe("(!empty(deployerPrincipalId))");
+    }
+  });
+
+  it("passes the principal type through to every Azure RBAC assignment (a pipeline is a ServicePrincipal, not a User)", () => {
+    for (const r of resourcesOfType("Microsoft.Authorization/roleAssignments").filter((r) => grantsDeployer(r))) {
+      const origin = trace(r.file, objectPath(r.body, "properties", "principalType")!).at(-1)!;
+      expect(`${origin.file}:${origin.text}`, r.symbol).toBe("infra/main.bicep:deployerPrincipalType");
+    }
+  });
+});
+
+describe("privateNetworking", () => {
+  const mainModule = (symbol: string) => modules(project.main).find((m) => m.symbol === symbol)!;
+  const storesWithPublicAccess = ["Microsoft.DocumentDB/databaseAccounts", "Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults", "Microsoft.Cache/redisEnterprise", "Microsoft.ServiceBus/namespaces"];
+
+  it("is a bool, off by default", () => {
+    const param = params(project.main).find((p) => p.name === "privateNetworking");
+    expect(param?.type).toBe("bool");
+    expect(param!.defaultValue?.text).toBe("false");
+  });
+
+  it("creates the VNet (an app subnet delegated to Microsoft.App/environments, an endpoints subnet) only when on", () => {
+    const network = mainModule("network");
+    expect(network.target).toBe("infra/app/network.bicep");
+    expect(conditionOf(network.body)).toBe("(privateNetworking)");
+    const vnet = onlyResource("Microsoft.Network/virtualNetworks");
+    const subnets = objectPath(vnet.body, "properties", "subnets")!.namedChildren.filter((n) => n.type === "object");
+    expect(subnets.map((subnet) => literalAt(subnet, "name"))).toEqual(["app", "private-endpoints"]);
+    const delegation = objectPath(subnets[0]!, "properties", "delegations")!.namedChildren.find((n) => n.type === "object")!;
+    expect(literalAt(delegation, "properties", "serviceName")).toBe("Microsoft.App/environments");
+  });
+
+  it("puts a private endpoint, registered in its private DNS zone, in front of Cosmos DB, Redis, Storage (blob, queue, table), Service Bus and Key Vault, only when on", () => {
+    const endpoints = mainModule("privateEndpoints");
+    expect(endpoints.target).toBe("infra/app/private-endpoint.bicep");
+    expect(conditionOf(endpoints.body)).toBe("(privateNetworking)");
+    const targets = variables(project.main).get("privateEndpointTargets")!.namedChildren.filter((n) => n.type === "object");
+    const groups = new Map(targets.map((t) => [literalAt(t, "groupId")!, { zone: literalAt(t, "zone")!, target: objectPath(t, "targetId")!.text }]));
+    expect([...groups.keys()].sort()).toEqual(["Sql", "blob", "namespace", "queue", "redisEnterprise", "table", "vault"]);
+    expect(groups.get("Sql")!.target).toContain("Microsoft.DocumentDB/databaseAccounts");
+    expect(groups.get("redisEnterprise")!.target).toBe("redis.outputs.id");
+    for (const group of ["blob", "queue", "table"]) expect(groups.get(group)!.target).toBe("storage.outputs.id");
+    expect(groups.get("namespace")!.target).toBe("serviceBus.outputs.id");
+    expect(groups.get("vault")!.target).toBe("keyVault.outputs.id");
+    // Every zone an endpoint names is one the network creates and outputs.
+    const networkFile = project.files.get("infra/app/network.bicep")!;
+    const zoneNames = objectProperties(variables(networkFile).get("zoneNames")!);
+    const zoneIds = objectProperties(outputs(networkFile).get("zoneIds")!);
+    for (const { zone } of groups.values()) {
+      expect(zoneNames.has(zone), zone).toBe(true);
+      expect(zoneIds.has(zone), zone).toBe(true);
+    }
+    expect(literalString(zoneNames.get("cosmos"))).toBe("privatelink.documents.azure.com");
+    expect(literalString(zoneNames.get("serviceBus"))).toBe("privatelink.servicebus.windows.net");
+    expect(literalString(zoneNames.get("redis"))).toBe("privatelink.redis.azure.net");
+    const zoneGroup = onlyResource("Microsoft.Network/privateEndpoints/privateDnsZoneGroups");
+    expect(zoneGroup.file.path).toBe("infra/app/private-endpoint.bicep");
+  });
+
+  it("turns every store's public network access off when on, and only then", () => {
+    for (const type of storesWithPublicAccess) {
+      const store = onlyResource(type);
+      // The value's origins, and the conditions that choose between its branches.
+      const origins = trace(store.file, objectPath(store.body, "properties", "publicNetworkAccess")!);
+      const conditions = origins.filter((step) => step.node.type === "ternary_expression").flatMap((step) => trace(project.files.get(step.file)!, step.node.childForFieldName("condition")!));
+      const steps = [...origins, ...conditions].map((step) => `${step.file}:${step.text}`);
+      expect(steps.some((step) => step === "infra/main.bicep:privateNetworking" || (step.startsWith("infra/main.bicep:") && step.includes("privateNetworking ?"))), `${type}: ${steps.join(" → ")}`).toBe(true);
+      expect(steps.some((step) => step.includes("'Disabled'")), type).toBe(true);
+    }
+    // Private endpoints for Service Bus exist on Premium only.
+    const namespace = onlyResource("Microsoft.ServiceBus/namespaces");
+    expect(trace(namespace.file, objectPath(namespace.body, "sku", "name")!).map((step) => step.text)).toEqual(expect.arrayContaining(["'Premium'", "'Standard'"]));
+  });
+
+  it("integrates the Function App with the app subnet when on", () => {
+    const passed = objectPath(mainModule("functionApp").body, "params", "virtualNetworkSubnetId")!;
+    expect(passed.text.replace(/\s/g, "")).toBe("privateNetworking?network.outputs.appSubnetId:''");
+    const site = onlyResource("Microsoft.Web/sites");
+    expect(objectPath(site.body, "properties", "virtualNetworkSubnetId")?.text).toContain("virtualNetworkSubnetId");
   });
 });
 

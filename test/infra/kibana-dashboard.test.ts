@@ -10,6 +10,7 @@ import { settingsSchema } from "../../shared/config/settings.js";
 import { MAPPINGS } from "../../shared/elastic/sync-events.js";
 import { createLogger } from "../../shared/telemetry/logger.js";
 import { repoRoot } from "./bicep-tree.js";
+import { LOG_FIELDS } from "./dashboard-log-fields.js";
 
 /*
  * No Kibana runs here, so infra/kibana/driftless-dashboard.ndjson is checked structurally: every
@@ -121,21 +122,6 @@ function panelReference(panel: Panel, references: readonly Reference[]): Referen
 /** Fields of the sync events data stream, with their Elasticsearch types, from the index template itself. */
 const EVENT_FIELDS: Record<string, string> = Object.fromEntries(Object.entries(MAPPINGS.properties).map(([name, mapping]) => [name, mapping.type]));
 
-/**
- * Fields of driftless's ECS log lines the dashboard may use, with the type they get in a `logs-*`
- * data stream (ECS templates; strings under `driftless.*` map to keyword). The logger test below
- * proves the logger writes each of them.
- */
-const LOG_FIELDS: Record<string, string> = {
-  "@timestamp": "date",
-  "log.level": "keyword",
-  message: "text",
-  "service.name": "keyword",
-  "error.message": "text",
-  "driftless.source": "keyword",
-  "driftless.dependency": "keyword",
-  "driftless.deadLettered": "long",
-};
 
 const FIELDS_BY_VIEW: Record<string, Record<string, string>> = { [EVENTS_VIEW]: EVENT_FIELDS, [LOGS_VIEW]: LOG_FIELDS };
 
@@ -364,6 +350,15 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
     expect(byId(EVENTS_VIEW).attributes.title).toBe(settingsSchema.shape.SYNC_EVENTS_STREAM.parse(undefined));
     expect(byId(EVENTS_VIEW).attributes.title).toBe("driftless-sync-events");
     expect(byId(LOGS_VIEW).attributes.title).toBe("logs-*");
+  });
+
+  it("reads with its logs data view the data stream driftless ships its logs to by default", () => {
+    const pattern = String(byId(LOGS_VIEW).attributes.title);
+    const matches = (name: string) => new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(name);
+    expect(matches(settingsSchema.shape.LOG_ELASTICSEARCH_DATA_STREAM.parse(undefined))).toBe(true);
+    // Any name the setting accepts is one the data view reads.
+    expect(settingsSchema.shape.LOG_ELASTICSEARCH_DATA_STREAM.safeParse("driftless-logs").success).toBe(false);
+    expect(matches("driftless-logs")).toBe(false);
   });
 
   it("uses log fields the logger really writes", async () => {

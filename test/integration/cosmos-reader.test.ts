@@ -1,4 +1,4 @@
-import type { CosmosClient } from "@azure/cosmos";
+import type { CosmosClient, OperationInput, PartitionKey } from "@azure/cosmos";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCosmosClient } from "../../shared/cosmos/client.js";
 import { createCosmosReader, type ReadResult } from "../../shared/cosmos/reader.js";
@@ -67,7 +67,7 @@ describe("cosmos reader", () => {
                 const container = db.container(containerId);
                 const items = new Proxy(container.items, {
                   get(its, key, itsReceiver) {
-                    if (key !== "bulk") return Reflect.get(its, key, itsReceiver);
+                    if (key !== "executeBulkOperations") return Reflect.get(its, key, itsReceiver);
                     return async () => {
                       bulkCalls++;
                       throw new Error("Bulk request errored with: injected");
@@ -83,6 +83,33 @@ describe("cosmos reader", () => {
     });
     const results = await createCosmosReader(failing, location()).read(request);
     expect(bulkCalls).toBe(Math.ceil(request.length / 100));
+    expect(summary(results)).toEqual(summary(await createCosmosReader(cosmos, location(), { mode: "point" }).read(request)));
+  });
+  it("reads on their own the keys whose batch the SDK reports failed as a whole (500), and keeps the others' answers", async () => {
+    // Fault injection: executeBulkOperations answers some keys with the 500 it gives every key of a batch whose request failed.
+    const reread: string[] = [];
+    const container = cosmos.database(location().database).container(location().container);
+    const items = new Proxy(container.items, {
+      get(its, key, receiver) {
+        if (key !== "executeBulkOperations") return Reflect.get(its, key, receiver);
+        return async (operations: OperationInput[]) => {
+          const results = await its.executeBulkOperations(operations);
+          return results.map((result, i) => (i % 3 === 0 ? { operationInput: result.operationInput, error: Object.assign(new Error("batch failed"), { code: 500 }) } : result));
+        };
+      },
+    });
+    const readItem = container.item.bind(container);
+    const faulty = new Proxy(container, {
+      get: (c, key, r) => (key === "items" ? items : key === "item" ? (id: string, pk: PartitionKey) => (reread.push(id), readItem(id, pk)) : Reflect.get(c, key, r)),
+    });
+    const client = new Proxy(cosmos, {
+      get: (target, property, receiver) =>
+        property === "database" ? () => new Proxy(target.database(location().database), { get: (db, name, r) => (name === "container" ? () => faulty : Reflect.get(db, name, r)) }) : Reflect.get(target, property, receiver),
+    });
+    const results = await createCosmosReader(client, location()).read(request);
+    expect(results.filter((result) => "error" in result)).toEqual([]);
+    expect(reread.length).toBeGreaterThan(0);
+    expect(reread.length).toBeLessThan(request.length);
     expect(summary(results)).toEqual(summary(await createCosmosReader(cosmos, location(), { mode: "point" }).read(request)));
   });
 });

@@ -104,6 +104,16 @@ describe("loadConfig", () => {
     expect(configError({ ...valid, RECONCILE_MAX_DELETE_SHARE: "1.5" }).message).toMatch(/RECONCILE_MAX_DELETE_SHARE/);
   });
 
+  it("ships logs to Elasticsearch only with LOG_ELASTICSEARCH_URL, into a logs-<dataset>-<namespace> data stream", () => {
+    expect(loadConfig(valid).telemetry.logs).toEqual({});
+    const on = loadConfig({ ...valid, LOG_ELASTICSEARCH_URL: "http://localhost:9200", LOG_ELASTICSEARCH_API_KEY: "bG9nLWtleS1zZWNyZXQ=" });
+    expect(on.telemetry.logs.elasticsearch).toEqual({ node: "http://localhost:9200", apiKey: "bG9nLWtleS1zZWNyZXQ=", caFile: undefined, dataStream: "logs-driftless-default" });
+    expect(configError({ ...valid, LOG_ELASTICSEARCH_URL: "localhost:9200" }).message).toMatch(/^LOG_ELASTICSEARCH_URL: must be a http/);
+    for (const stream of ["driftless-logs", "logs-driftless", "logs-Driftless-default", "logs-a-b-*"]) {
+      expect(configError({ ...valid, LOG_ELASTICSEARCH_DATA_STREAM: stream }).message, stream).toMatch(/^LOG_ELASTICSEARCH_DATA_STREAM: must be a logs-<dataset>-<namespace>/);
+    }
+  });
+
   it("rejects both sources settings at once, and an unreadable file", () => {
     expect(configError({ ...valid, DRIFTLESS_SOURCES_FILE: "/x" }).message).toMatch(/not both/);
     const { DRIFTLESS_SOURCES: _omit, ...rest } = valid;

@@ -7,7 +7,7 @@ describe("what anonymous routes show a caller without a key", () => {
   it("every anonymous route either answers without error text or redacts it", () => {
     // Counts, names and states only (docs/api.md). A new anonymous route must join this
     // list after a look at its answer, or get a `redact`.
-    const plain = ["status", "status-page", "source-stats", "source-history"];
+    const plain = ["status", "status-page", "source-stats", "source-history", "live", "ready"];
     expect(routes.filter((route) => route.auth === "anonymous" && !route.redact).map((route) => route.name).sort()).toEqual([...plain].sort());
     expect(routes.filter((route) => route.redact).map((route) => route.name).sort()).toEqual(["health", "job-status", "jobs-list"]);
     expect(routes.filter((route) => route.auth === "key" && route.redact)).toEqual([]);
