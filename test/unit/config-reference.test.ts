@@ -46,6 +46,7 @@ describe("configuration reference", () => {
         "DRIFTLESS_API_KEY",
         "ELASTICSEARCH_API_KEY",
         "ELASTICSEARCH_PASSWORD",
+        "LOG_ELASTICSEARCH_API_KEY",
         "OTEL_EXPORTER_OTLP_HEADERS",
         "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
         "REDIS_URL",
