@@ -11,7 +11,7 @@ NPM_STAMP := node_modules/.package-lock.json
 # Extra vitest arguments, e.g. make test VITEST_FLAGS="test/integration/stack.test.ts".
 VITEST_FLAGS ?=
 
-.PHONY: install build typecheck test dev bench clean deps-dev deps-test
+.PHONY: install build typecheck check-cycles test unit dev bench clean deps-dev deps-test
 
 # The Debian packages each target needs (redis-server, a JDK, Maven, …), installed with apt-get
 # when missing; a check of a few commands when nothing is. `test` needs Chromium as well.
@@ -34,10 +34,22 @@ build: install
 typecheck: install
 	npx tsc -p tsconfig.test.json --noEmit
 
-# Typecheck first: it takes seconds, the suite with its services takes minutes.
+# No module may import itself through others (madge over shared, functions, cli, bench, scripts
+# and test; type-only imports count too). Seconds, like the typecheck.
+check-cycles: install
+	npm run --silent check:cycles
+
+# Typecheck and the cycle check first: they take seconds, the suite with its services takes minutes.
 test: deps-test install
 	npx tsc -p tsconfig.test.json --noEmit
+	npm run --silent check:cycles
 	npx vitest run $(VITEST_FLAGS)
+
+# The unit tests alone, without Redis, Elasticsearch or the emulator (vitest.unit.config.ts has no
+# global setup): seconds, for the edit-test loop, so no typecheck (`make typecheck`). `make test`
+# runs them too, with everything else.
+unit: install
+	npx vitest run -c vitest.unit.config.ts $(VITEST_FLAGS)
 
 # Stays in the foreground until interrupted; the API is at http://localhost:7071/api and the
 # stack's endpoints are written to .driftless/local.env.

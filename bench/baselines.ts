@@ -1,5 +1,6 @@
 import { settingsSchema } from "../shared/config/settings.js";
-import { createCosmosReader, type SourceReader } from "../shared/cosmos/reader.js";
+import { createCosmosReader } from "../shared/cosmos/reader.js";
+import type { SourceReader } from "../shared/sync/ports.js";
 import type { BenchContext } from "./context.js";
 import { CONTAINER, DATABASE } from "./context.js";
 import { cpuMeter, type Cores } from "./cpu.js";

@@ -12,25 +12,11 @@
 import { on } from "node:events";
 import { loadConfig } from "../shared/config/index.js";
 import { createServices, type SourceRuntime } from "../shared/runtime/services.js";
-import { drain, type DrainReport } from "../shared/sync/drain.js";
+import { drain } from "../shared/sync/drain.js";
 import { silentLogger } from "../shared/telemetry/logger.js";
 import { benchKey } from "./docs.js";
 import { profiled } from "./inspector-profile.js";
-import { roundSource } from "./pipeline.js";
-
-export interface PipelineResult {
-  readonly ms: number;
-  /** User + system CPU of this process during the timed drain. */
-  readonly cpuMs: number;
-  /**
-   * The share of the timed drain the main thread was busy (event loop utilization): near 1, the
-   * worker's one JavaScript thread is what limits it, whatever the cores left.
-   */
-  readonly eventLoopBusy: number;
-  readonly report: DrainReport;
-  /** Peak resident set of the process so far. */
-  readonly maxRssMb: number;
-}
+import { roundSource, type PipelineResult } from "./pipeline-protocol.js";
 
 // A long-lived worker runs optimized code; a short warm drain (a few batches) left the timed one
 // compiling and tiering up its per-batch functions, which cost QUICK runs more CPU per document

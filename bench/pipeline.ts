@@ -3,10 +3,7 @@ import { once } from "node:events";
 import { spawnTs } from "./child.js";
 import { cpuMeter, type Cores } from "./cpu.js";
 import type { BenchContext } from "./context.js";
-import type { PipelineResult } from "./pipeline-child.js";
-
-/** The source (and index) of the pipeline's n-th timed drain. */
-export const roundSource = (round: number) => `round${round}`;
+import { roundSource, type PipelineResult } from "./pipeline-protocol.js";
 
 export interface PipelineRound extends PipelineResult {
   /** Documents in the index afterwards: only what reached it counts. */

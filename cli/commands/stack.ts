@@ -4,10 +4,9 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { Command } from "commander";
-import { ConfigError } from "../../shared/core/errors.js";
+import { ConfigError, DriftlessError } from "../../shared/core/errors.js";
 import { sleep } from "../../shared/core/clock.js";
-import { splitPartitionKeyRange, type PartitionKeyRange } from "../../scripts/stack/cosmos-split.js";
-import { stackEnv, startStack, writeLocalEnv } from "../../scripts/stack/stack.js";
+import type { PartitionKeyRange } from "../../scripts/stack/cosmos-split.js";
 
 /**
  * `driftless stack up|down`: the local Redis, Elasticsearch and Cosmos DB emulator in the
@@ -23,6 +22,7 @@ export function stackCommand(): Command {
     .option("--dir <path>", "state directory", ".driftless")
     .option("--timeout <ms>", "how long to wait for the stack", (v) => Number(v), 300_000)
     .action(async (options: { dir: string; timeout: number }) => {
+      await devStack(() => import("../../scripts/stack/stack.js")); // says so now, not from the detached `stack run`
       const dir = resolve(options.dir);
       await mkdir(dir, { recursive: true });
       const pidFile = join(dir, "stack.pid");
@@ -72,6 +72,7 @@ export function stackCommand(): Command {
     .argument("[rangeId]", "the range to split (default: the one holding the most documents)")
     .option("--dir <path>", "state directory, whose local.env names the emulator unless COSMOS_ENDPOINT is set", ".driftless")
     .action(async (database: string, container: string, rangeId: string | undefined, options: { dir: string }) => {
+      const { splitPartitionKeyRange } = await devStack(() => import("../../scripts/stack/cosmos-split.js"));
       const emulator = emulatorFromEnv(join(resolve(options.dir), "local.env"));
       const { parent, children } = await splitPartitionKeyRange(emulator, { database, container, ...(rangeId === undefined ? {} : { rangeId }) });
       const describe = (range: PartitionKeyRange) => `${range.id} [${JSON.stringify(range.minInclusive)}, ${JSON.stringify(range.maxExclusive)})`;
@@ -81,6 +82,7 @@ export function stackCommand(): Command {
     .command("run", { hidden: true })
     .option("--dir <path>", "state directory", ".driftless")
     .action(async (options: { dir: string }) => {
+      const { stackEnv, startStack, writeLocalEnv } = await devStack(() => import("../../scripts/stack/stack.js"));
       const dir = resolve(options.dir);
       const started = await startStack({ dir: join(dir, "stack") });
       await writeLocalEnv(join(dir, "local.env"), stackEnv(started));
@@ -94,6 +96,21 @@ export function stackCommand(): Command {
       rmSync(join(dir, "local.env"), { force: true });
     });
   return stack;
+}
+
+/**
+ * Loads a module of scripts/stack, the local development stack. infra/package.sh leaves scripts/
+ * out of the deploy package, so the CLI imports it only when a stack command runs: a static
+ * import made the packaged CLI fail to load at all. Without it, one line says why.
+ */
+async function devStack<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && /[\\/]scripts[\\/]stack[\\/]/.test(String((error as Error).message));
+    if (!missing) throw error;
+    throw new DriftlessError("dev_only", "driftless stack runs the local development stack, which is not in this package: run it from a clone of the repository");
+  }
 }
 
 /** The emulator's endpoint and CA: COSMOS_ENDPOINT and COSMOS_CA_FILE, else those in `envFile` (what `stack up` and `make dev` write). */

@@ -1,7 +1,7 @@
 import type { SourceConfig } from "../config/source.js";
 import type { Clock } from "../core/clock.js";
 import type { JobsService } from "../jobs/types.js";
-import type { SourceQueue } from "../queue/types.js";
+import type { SourceQueue } from "../sync/ports.js";
 
 /** A request as both hosts (Azure Functions, worker mode) can present it. */
 export interface ApiRequest {

@@ -2,7 +2,7 @@ import type { SourceConfig } from "../config/source.js";
 import { sleep, type Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import type { ChangeFeedReader } from "../cosmos/change-feed.js";
-import type { SourceQueue } from "../queue/types.js";
+import type { SourceQueue } from "../sync/ports.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { CaptureStore, SavedCheckpoint } from "./capture-store.js";
 import { enqueueChanges } from "./changes.js";

@@ -2,7 +2,7 @@ import type { SourceConfig } from "../config/source.js";
 import {
   encodeKey, NONE_PARTITION_KEY, partitionKeyOrInvalid, type DocKey, type PartitionKeyError, type PartitionKeyScalar, type PartitionKeyValue,
 } from "../core/keys.js";
-import type { Failure, SourceQueue } from "../queue/types.js";
+import type { Failure, SourceQueue } from "../sync/ports.js";
 
 export interface ChangeKeys {
   readonly keys: DocKey[];

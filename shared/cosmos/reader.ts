@@ -1,20 +1,7 @@
 import type { Container, CosmosClient, BulkOperationResult, OperationInput, PartitionKey } from "@azure/cosmos";
 import type { DocKey, PartitionKeyValue } from "../core/keys.js";
+import type { ReadResult, SourceReader } from "../sync/ports.js";
 import { cosmosErrorStatus, describeCosmosError, isDocumentNotFound, missingOwnerError } from "./errors.js";
-
-export type ReadResult =
-  | { readonly member: string; readonly found: true; readonly document: Record<string, unknown> }
-  | { readonly member: string; readonly found: false }
-  /**
-   * `statusCode` and `retryAfterMs` when Cosmos answered (429 carries its retry-after), for
-   * backpressure; `subStatusCode` when it sent one (a 404 whose container is missing has 1003).
-   */
-  | { readonly member: string; readonly error: string; readonly statusCode?: number; readonly subStatusCode?: number; readonly retryAfterMs?: number };
-
-/** Reads the current version of documents by key: what the sync engine needs from Cosmos. */
-export interface SourceReader {
-  read(keys: readonly { member: string; key: DocKey }[]): Promise<ReadResult[]>;
-}
 
 export interface CosmosReaderOptions {
   /**

@@ -1,7 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import type { DocKey } from "../core/keys.js";
-import type { NumberedDeadLetter, SourceQueue } from "../queue/types.js";
+import type { NumberedDeadLetter, SourceQueue } from "../sync/ports.js";
 import type { Logger } from "../telemetry/logger.js";
 
 /** One dead letter as it leaves driftless: enough to find the document and see why it failed. */

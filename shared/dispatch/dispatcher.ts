@@ -1,4 +1,4 @@
-import type { SourceQueue } from "../queue/types.js";
+import type { SourceQueue } from "../sync/ports.js";
 import type { Ticket, TicketSender } from "./tickets.js";
 
 export interface DispatchOptions {

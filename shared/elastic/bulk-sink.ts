@@ -7,7 +7,7 @@ import { toRequestFailure, type RequestFailure } from "./failure.js";
 import { decideSharedDeletes, overTombstones, SharedEntriesUnreadable, type OwnEntryDecision } from "./own-entries.js";
 import { DRIFTLESS_METADATA, reservedFieldOf } from "./metadata.js";
 import { serializedDocument } from "./serialize.js";
-import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "./types.js";
+import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../sync/ports.js";
 
 export interface BulkSinkOptions {
   /** `wait_for` makes each write visible to search before it returns (tests, demos). @defaultValue false */

@@ -18,5 +18,6 @@ export {
   withMetadata,
   type EnsureIndexResult,
 } from "./index-manager.js";
+export { mergeOutcomes, withExtraTargets, type WriteTargets } from "./fan-out.js";
 export { DRIFTLESS_METADATA } from "./metadata.js";
-export type { IndexDefinition, IndexMapping, IndexSettings, ItemOutcome, Sink, SinkOp, WriteGuard } from "./types.js";
+export type { IndexDefinition, IndexMapping, IndexSettings } from "./types.js";

@@ -2,7 +2,7 @@ import type { Client } from "@elastic/elasticsearch";
 import type { BulkItemResult } from "./classify.js";
 import { toRequestFailure, type RequestFailure } from "./failure.js";
 import { DRIFTLESS_METADATA } from "./metadata.js";
-import type { SinkOp } from "./types.js";
+import type { SinkOp } from "../sync/ports.js";
 
 /**
  * Writes to an _id that two keys can have (`sharedId`: documentId "id" where a document can move

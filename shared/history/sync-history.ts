@@ -1,7 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import { decodeKey } from "../core/keys.js";
-import type { SinkOp } from "../elastic/types.js";
+import type { SinkOp } from "../sync/ports.js";
 import type { CountEventsQuery, EventCounts, SyncEvent, TimelineBucket, TimelineQuery, WriteEventsResult } from "../elastic/sync-events.js";
 import type { Logger } from "../telemetry/logger.js";
 import { HISTORY_WINDOWS } from "./windows.js";

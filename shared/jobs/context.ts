@@ -2,15 +2,13 @@ import type { Tracer } from "@opentelemetry/api";
 import type { SourceConfig } from "../config/source.js";
 import { sleep, type Clock } from "../core/clock.js";
 import type { ContainerScanner } from "../cosmos/scan.js";
-import type { SourceReader } from "../cosmos/reader.js";
+import type { SourceReader, Sink, SourceQueue } from "../sync/ports.js";
 import type { Client } from "../elastic/client.js";
 import type { IndexScanner } from "../elastic/scan.js";
-import type { Sink } from "../elastic/types.js";
-import type { SourceQueue } from "../queue/types.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { CounterName, JobStore, JobUpdate } from "./store.js";
 import type { Job, JobState } from "./types.js";
-import type { WriteTargets } from "./write-targets.js";
+import type { WriteTargets } from "../elastic/fan-out.js";
 
 export interface JobOptions {
   /** Documents per Cosmos page of a reimport scan (REIMPORT_PAGE_SIZE). */

@@ -60,7 +60,7 @@ export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
     await addAlias(deps.elastic, ctx.job.targetIndex, extra);
   }
   await deps.targets.publish(name, extra);
-  // No wait for the sync processes to notice: they read the target after every claim (write-targets.ts).
+  // No wait for the sync processes to notice: they read the target after every claim (shared/elastic/fan-out.ts).
   await ctx.commit({ phase: "scan" });
 }
 
@@ -103,7 +103,7 @@ export async function finishRebuild(ctx: ChunkContext): Promise<void> {
     if (previous.length > 0) await ctx.commit({ previousIndices: previous });
   }
   // A sync write through the rebuild alias after this fails as index-missing and is skipped; its
-  // write to the source's alias, which comes after it (write-targets.ts), reaches the new index.
+  // write to the source's alias, which comes after it (shared/elastic/fan-out.ts), reaches the new index.
   await swapAlias(deps.elastic, alias, target, rebuildAlias(alias));
   await withdrawTarget(ctx);
   for (const index of ctx.job.previousIndices) if (index !== target) await deleteIndex(deps.elastic, index);

@@ -1,7 +1,7 @@
 import { DependencyError } from "../core/errors.js";
 import { encodeKey } from "../core/keys.js";
 import { gcDeletesMs } from "../elastic/index-manager.js";
-import type { ItemOutcome, SinkOp } from "../elastic/types.js";
+import type { ItemOutcome, SinkOp } from "../sync/ports.js";
 import type { ChunkContext } from "./context.js";
 import { finishRebuild, prepareRebuild } from "./rebuild.js";
 import { preparePage, ReadAhead } from "./scan-pages.js";

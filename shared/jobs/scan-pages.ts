@@ -1,8 +1,7 @@
 import { encodeKey, partitionKeyOrInvalid, type DocKey } from "../core/keys.js";
 import type { SourceConfig } from "../config/source.js";
 import type { ScanPage } from "../cosmos/scan.js";
-import type { SinkOp } from "../elastic/types.js";
-import type { Failure } from "../queue/types.js";
+import type { SinkOp, Failure } from "../sync/ports.js";
 import { chunkByBytes } from "../sync/chunk.js";
 import { mapperFor } from "./mappers.js";
 

@@ -1,56 +1,12 @@
-import type { CosmosClient } from "@azure/cosmos";
-import type { Tracer } from "@opentelemetry/api";
-import type { Clock } from "../core/clock.js";
 import { NotFoundError, ValidationError } from "../core/errors.js";
-import { createCosmosReader, type SourceReader } from "../cosmos/reader.js";
-import { createContainerScanner, type ContainerScanner } from "../cosmos/scan.js";
-import { createBulkSink, type Client } from "../elastic/index.js";
-import { createIndexScanner } from "../elastic/scan.js";
-import type { SourceConfig } from "../config/source.js";
-import type { RedisClient } from "../redis/client.js";
-import type { Logger } from "../telemetry/logger.js";
-import type { JobDeps, JobOptions, JobSource } from "./context.js";
+import type { JobDeps } from "./context.js";
 import { runJobChunk } from "./runner.js";
-import { createJobStore, isTerminal } from "./store.js";
+import { isTerminal } from "./store.js";
 import { JOB_KINDS, type Job, type JobPhase, type JobsService, type JobView } from "./types.js";
-import type { WriteTargets } from "./write-targets.js";
 
-export interface JobsSetup {
-  readonly redis: RedisClient;
-  readonly prefix: string;
-  readonly elastic: Client;
-  readonly cosmos: CosmosClient;
-  readonly sources: ReadonlyMap<string, JobSource>;
-  readonly targets: WriteTargets;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly options: Omit<JobOptions, "maxFailures"> & Partial<Pick<JobOptions, "maxFailures">>;
-  /** Opens a span per job page. @defaultValue the no-op tracer */
-  readonly tracer?: Tracer;
-}
-
-/** The jobs service over Redis, Cosmos and Elasticsearch; the composition root builds one. */
-export function createJobs(setup: JobsSetup): JobsService & { readonly deps: JobDeps } {
-  const { sources, clock } = setup;
-  const store = createJobStore(setup.redis, setup.prefix);
-  const scanners = new Map<string, ContainerScanner>();
-  const readers = new Map<string, SourceReader>();
-  const deps: JobDeps = {
-    store,
-    targets: setup.targets,
-    sources,
-    elastic: setup.elastic,
-    // A scan copy must never replace a live write of the same second: `external`, not `external_gte`.
-    sink: createBulkSink(setup.elastic, { versionType: "external" }),
-    scanner: (source: SourceConfig) => cached(scanners, source.name, () => createContainerScanner(setup.cosmos, source)),
-    reader: (source: SourceConfig) => cached(readers, source.name, () => createCosmosReader(setup.cosmos, source)),
-    indexScanner: createIndexScanner(setup.elastic),
-    clock,
-    logger: setup.logger.child({ part: "jobs" }),
-    // 20 failures in a row with backoff growing to 30 s: a job outlives an outage of about eight minutes.
-    options: { maxFailures: 20, ...setup.options },
-    ...(setup.tracer ? { tracer: setup.tracer } : {}),
-  };
+/** The jobs service over the adapters in `deps`; the composition root builds them (shared/runtime/jobs.ts). */
+export function createJobs(deps: JobDeps): JobsService & { readonly deps: JobDeps } {
+  const { sources, clock, store } = deps;
 
   const known = async (jobId: string): Promise<Job> => {
     const job = await store.get(jobId);
@@ -165,13 +121,4 @@ export function phaseDurations(job: Job): Partial<Record<JobPhase, number>> {
     if (end !== undefined) durations[phase] = Math.max(0, end - start);
   });
   return durations;
-}
-
-function cached<T>(map: Map<string, T>, key: string, build: () => T): T {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = build();
-    map.set(key, value);
-  }
-  return value;
 }

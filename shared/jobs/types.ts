@@ -53,7 +53,7 @@ export interface Job extends JobCounters {
   readonly continuation: string | undefined;
   /** Rebuild: the new index version being filled. */
   readonly targetIndex: string | undefined;
-  /** Rebuild: the alias on the new index that live writes and the scan go through (see write-targets.ts). */
+  /** Rebuild: the alias on the new index that live writes and the scan go through (see shared/elastic/fan-out.ts). */
   readonly targetAlias: string | undefined;
   /** Rebuild: the indices the alias pointed at before the swap, deleted once it is done. */
   readonly previousIndices: readonly string[];

@@ -1,6 +1,6 @@
 import type { DocKey } from "../core/keys.js";
 import { MEMBERS_PER_CALL } from "./source-queue.js";
-import type { EnqueueResult, Lane, SourceQueue } from "./types.js";
+import type { EnqueueResult, Lane, SourceQueue } from "../sync/ports.js";
 
 interface Waiter {
   readonly start: number;

@@ -3,7 +3,8 @@ import type { RedisClient } from "../redis/client.js";
 import { checkPrefix, DEFAULT_PREFIX, queueKeys } from "../redis/keys.js";
 import { registerScripts } from "../redis/scripts.js";
 import { redisSourceQueue } from "./source-queue.js";
-import type { RetryPolicy, SourceQueue } from "./types.js";
+import type { RetryPolicy } from "./types.js";
+import type { SourceQueue } from "../sync/ports.js";
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   maxAttempts: 10,

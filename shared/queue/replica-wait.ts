@@ -1,6 +1,6 @@
 import { DependencyError, describeError } from "../core/errors.js";
 import type { RedisClient } from "../redis/client.js";
-import type { SourceQueue } from "./types.js";
+import type { SourceQueue } from "../sync/ports.js";
 
 /** REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS. */
 export interface ReplicaWait {

@@ -1,5 +1,4 @@
-import type { ReadResult } from "../cosmos/reader.js";
-import type { ItemOutcome } from "../elastic/types.js";
+import type { ReadResult, ItemOutcome } from "../sync/ports.js";
 
 /**
  * What a failure says about the dependency rather than the document:

@@ -1,6 +1,6 @@
 import { ExponentialBackoff, decorrelatedJitterGenerator, handleWhen, retry, type RetryPolicy } from "cockatiel";
 import { DependencyError } from "../core/errors.js";
-import type { SourceQueue } from "../queue/types.js";
+import type { SourceQueue } from "../sync/ports.js";
 import type { Circuit } from "./circuit.js";
 import { DependencyPause } from "./errors.js";
 

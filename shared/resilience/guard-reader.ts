@@ -1,5 +1,5 @@
 import { timeout, TimeoutStrategy, TaskCancelledError } from "cockatiel";
-import type { ReadResult, SourceReader } from "../cosmos/reader.js";
+import type { ReadResult, SourceReader } from "../sync/ports.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { Circuit } from "./circuit.js";
 import { readFailureScope } from "./classify.js";

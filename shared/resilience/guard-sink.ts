@@ -1,4 +1,4 @@
-import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../elastic/types.js";
+import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../sync/ports.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { Circuit } from "./circuit.js";
 import { bulkRequestFailure } from "./classify.js";

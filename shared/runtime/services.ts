@@ -9,19 +9,20 @@ import { createCosmosClient } from "../cosmos/client.js";
 import { createCosmosReader } from "../cosmos/reader.js";
 import { createBulkSink, createElasticClient, ensureIndex, MappingIncompatibleError, type Client } from "../elastic/index.js";
 import { createDeadLetterMirror, type DeadLetterMirror } from "../deadletters/mirror.js";
-import { createJobs, createWriteTargets, withExtraTargets, type JobsService } from "../jobs/index.js";
-import { coalesceEnqueues } from "../queue/coalesce.js";
-import { redisMirrorCursor } from "../queue/mirror-cursor.js";
+import { createJobs, createWriteTargets, type JobsService } from "../jobs/index.js";
+import { redisMirrorCursor } from "../deadletters/redis-cursor.js";
 import { createServiceBusDeadLetterSender } from "../servicebus/dead-letter-sender.js";
-import { createQueue, waitingForReplicas } from "../queue/index.js";
-import { createCircuits, guardQueue, guardReader, guardSink, type Circuits, type Dependency, type Probe } from "../resilience/index.js";
-import type { SourceQueue } from "../queue/types.js";
-import type { SyncDeps } from "../sync/engine.js";
+import { createQueue } from "../queue/index.js";
+import { createCircuits, type Circuits, type Dependency, type Probe } from "../resilience/index.js";
+import type { SourceQueue } from "../sync/ports.js";
+import type { SyncDeps } from "../sync/types.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { SpanExport, Tracing } from "../telemetry/tracing.js";
 import type { SyncHistory } from "../history/sync-history.js";
-import { batchObserver, createServiceHistory, createServiceMetrics, createServiceTracing, instrumentQueue, observeGauges } from "./telemetry.js";
+import { decoratorStack } from "./decorators.js";
+import { jobDeps } from "./jobs.js";
+import { batchObserver, createServiceHistory, createServiceMetrics, createServiceTracing, observeGauges } from "./telemetry.js";
 import { connectRedis } from "../redis/client.js";
 import { registerScripts } from "../redis/scripts.js";
 
@@ -101,7 +102,6 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
   const probes = dependencyProbes(redis, elastic, cosmos, config.sources);
   const circuits = createCircuits(config.resilience, logger, probes);
   const queue = createQueue(redis, { prefix: config.redis.keyPrefix, retry: config.queue.retry });
-  const sink = guardSink(createBulkSink(elastic), circuits.elasticsearch);
   const metrics = open(createServiceMetrics(config), (created) => created.shutdown());
   const tracing = open(createServiceTracing(config, options.spanExports), (created) => created.shutdown());
   const history = createServiceHistory(config, elastic, metrics, clock, logger);
@@ -109,23 +109,30 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
     ? open(createServiceBusDeadLetterSender({ ...config.deadLetterMirror, clientId: config.cosmos.clientId }), (sender) => sender.close())
     : undefined;
 
-  // A running rebuild's new index: live writes go there too (shared/jobs/write-targets.ts).
+  // A running rebuild's new index: live writes go there too (shared/elastic/fan-out.ts).
   const writeTargets = createWriteTargets(redis, config.redis.keyPrefix);
+  // Every port's decorators are stacked in decorators.ts, and only there.
+  const decorate = decoratorStack({
+    circuits,
+    metrics,
+    redis,
+    wait: config.redis.wait,
+    writeTargets,
+    readTimeoutMs: 3 * config.cosmos.requestTimeoutMs,
+  });
+  const sink = decorate.guardedSink(createBulkSink(elastic));
 
   const sources = new Map<string, SourceRuntime>();
   for (const source of config.sources) {
-    const guarded = guardQueue(queue.forSource(source.name), circuits.redis);
-    // One WAIT per merged enqueue call (coalesce.ts), on the connection that wrote.
-    const durable = config.redis.wait ? waitingForReplicas(guarded, redis, config.redis.wait) : guarded;
-    const sourceQueue = coalesceEnqueues(instrumentQueue(durable, metrics));
+    const sourceQueue = decorate.queue(queue.forSource(source.name));
     sources.set(source.name, {
       config: source,
       queue: sourceQueue,
       sync: {
         source,
         queue: sourceQueue,
-        reader: guardReader(createCosmosReader(cosmos, source), circuits.cosmos, { timeoutMs: 3 * config.cosmos.requestTimeoutMs }),
-        sink: withExtraTargets(sink, writeTargets, source.name),
+        reader: decorate.reader(createCosmosReader(cosmos, source)),
+        sink: decorate.sourceSink(sink, source.name),
         clock,
         logger: logger.child({ source: source.name }),
         options: {
@@ -158,7 +165,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
 
   observeGauges(metrics, sources.values(), () => circuits.states(), clock);
 
-  const jobs = createJobs({
+  const jobs = createJobs(jobDeps({
     redis,
     prefix: config.redis.keyPrefix,
     elastic,
@@ -176,7 +183,8 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
       batchMaxBytes: config.sync.batchMaxBytes,
     },
     tracer: tracing.tracer,
-  });
+  }));
+
 
   return {
     config,

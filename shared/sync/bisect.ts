@@ -1,9 +1,8 @@
-import type { SinkOp } from "../elastic/types.js";
-import type { TimeoutRecord } from "../queue/types.js";
+import type { SinkOp, TimeoutRecord } from "./ports.js";
 import type { BulkTimeoutPause } from "../resilience/errors.js";
 import { describeError } from "../core/errors.js";
 import { chunkByBytes } from "./chunk.js";
-import type { SyncDeps } from "./engine.js";
+import type { SyncDeps } from "./types.js";
 import type { Settlement } from "./settlement.js";
 
 /**

@@ -1,5 +1,5 @@
 import { serializedDocument } from "../elastic/serialize.js";
-import type { SinkOp } from "../elastic/types.js";
+import type { SinkOp } from "./ports.js";
 
 /**
  * Splits writes so no bulk body exceeds `maxBytes`. The size is estimated from the document's

@@ -2,7 +2,9 @@ import type { Context } from "@opentelemetry/api";
 import { sleep } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import { isPause, type DependencyPause } from "../resilience/errors.js";
-import { emptyReport, syncBatch, type BatchReport, type SyncDeps } from "./engine.js";
+import { syncBatch } from "./engine.js";
+import { emptyReport, type BatchReport } from "./report.js";
+import type { SyncDeps } from "./types.js";
 
 export interface DrainOptions {
   /** Stop claiming new batches after this long; batches already claimed finish. */

@@ -1,73 +1,17 @@
 import { ROOT_CONTEXT, SpanKind, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { SourceConfig } from "../config/source.js";
-import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import { invalidKeyReason } from "../core/keys.js";
-import type { ReadResult, SourceReader } from "../cosmos/reader.js";
-import type { Sink, SinkOp } from "../elastic/types.js";
-import type { Claim, RecordedVersion, SourceQueue } from "../queue/types.js";
-import { isPause, type DependencyPause } from "../resilience/errors.js";
-import type { Logger } from "../telemetry/logger.js";
+import { isPause } from "../resilience/errors.js";
 import { DEPENDENCY_SYSTEMS, failSpan, inSpan, noopTracer } from "../telemetry/spans.js";
 import { deleteVersion, isStaleRead } from "./freshness.js";
 import { createMapper, type DocumentMapper } from "./mapper.js";
+import type { Claim, ReadResult, RecordedVersion, SinkOp } from "./ports.js";
 import { emptySettlement, releaseAfter, retryAfter, type Settlement } from "./settlement.js";
 import { emptyReport, type BatchReport } from "./report.js";
 import { settle } from "./settle.js";
+import type { SyncDeps } from "./types.js";
 import { writeChunks } from "./write.js";
-
-export interface SyncOptions {
-  /** Keys claimed per batch (SYNC_BATCH_SIZE, whose default is in shared/config/settings.ts). */
-  readonly batchSize: number;
-  /** Upper bound of one bulk request body; larger batches are split (SYNC_BATCH_MAX_BYTES). */
-  readonly batchMaxBytes: number;
-  readonly leaseMs: number;
-  readonly bulkShare: number;
-  /** The longest one bulk request may take (the Elasticsearch request timeout). */
-  readonly writeTimeoutMs: number;
-  /** How long after capture saw a change a read older than it counts as stale (SYNC_STALE_READ_GRACE_MS; freshness.ts). */
-  readonly staleReadGraceMs: number;
-  /** How long a stale read's key waits before it is read again. */
-  readonly staleReadRetryMs: number;
-}
-
-/** Says whether the dependencies the sync needs may be called now (the circuits, shared/resilience). */
-export interface SyncGate {
-  /** A pause when a circuit is open and its trial call is not due yet; undefined when the sync may go. */
-  blocked(): DependencyPause | undefined;
-  /** Called when a claim found nothing to do (see Circuits.idle). */
-  idle?(): Promise<void>;
-}
-
-/** Everything one source's sync needs, injected so the engine never sees an SDK. */
-export { emptyReport, type BatchReport };
-
-export interface SyncDeps {
-  readonly source: SourceConfig;
-  readonly queue: SourceQueue;
-  readonly reader: SourceReader;
-  readonly sink: Sink;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly options: SyncOptions;
-  /** Without a gate the sync always claims (tests, tools); the services wire the circuits in. */
-  readonly gate?: SyncGate;
-  /** Told about every settled batch (metrics, the sync history; shared/runtime/telemetry.ts). Must not throw. */
-  readonly onBatch?: (batch: SettledBatch) => void;
-  /** Opens the batch's spans (an OpenTelemetry API tracer: the engine never sees the SDK). @defaultValue the no-op tracer */
-  readonly tracer?: Tracer;
-}
-
-/** A settled batch as observers see it: the report, the writes sent, and the members acked. */
-export interface SettledBatch {
-  readonly report: BatchReport;
-  readonly written: readonly SinkOp[];
-  readonly acked: readonly string[];
-  /** Clock times (ms): before the claim, and after settling. */
-  readonly startedAt: number;
-  readonly settledAt: number;
-}
-
 
 /**
  * One batch: claim → read the current documents from Cosmos → map → bulk write → settle every
@@ -115,7 +59,7 @@ export async function syncBatch(deps: SyncDeps, parent: Context = ROOT_CONTEXT):
     const settlement = emptySettlement();
     const writable = await readAndMap(deps, claim, settlement, batchContext);
     // The one write target: the source's alias (during a rebuild the sink writes the new index
-    // version too; shared/jobs/write-targets.ts).
+    // version too; shared/elastic/fan-out.ts).
     await writeChunks(deps, claim, deps.source.index, writable, settlement, batchContext);
 
     const report = await inSpan(tracerOf(deps), "driftless.queue.settle", batchContext, { kind: SpanKind.CLIENT, attributes: { "db.system.name": DEPENDENCY_SYSTEMS.redis } }, () =>

@@ -1,4 +1,4 @@
-import type { RecordedVersion } from "../queue/types.js";
+import type { RecordedVersion } from "./ports.js";
 
 /**
  * Whether a Cosmos read shows at least the change capture saw for its key.

@@ -1,7 +1,6 @@
 import { DriftlessError, describeError } from "../core/errors.js";
-import type { WriteGuard } from "../elastic/types.js";
-import type { Claim } from "../queue/types.js";
-import type { SyncDeps } from "./engine.js";
+import type { WriteGuard, Claim } from "./ports.js";
+import type { SyncDeps } from "./types.js";
 
 /** Lease left beyond one request's timeout when a request is sent: Redis's answer and the workers' clocks. */
 export const LEASE_MARGIN_MS = 1000;

@@ -1,7 +1,7 @@
 import type { Context } from "@opentelemetry/api";
 import type { DeadLetterMirror } from "../deadletters/mirror.js";
 import { drain, type DrainReport } from "./drain.js";
-import type { SyncDeps } from "./engine.js";
+import type { SyncDeps } from "./types.js";
 
 export interface SyncPassTarget {
   readonly sources: ReadonlyMap<string, { readonly sync: SyncDeps; readonly deadLetterMirror?: DeadLetterMirror }>;

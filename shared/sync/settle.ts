@@ -1,7 +1,6 @@
 import { describeError } from "../core/errors.js";
-import type { SinkOp } from "../elastic/types.js";
-import type { Claim } from "../queue/types.js";
-import type { SyncDeps } from "./engine.js";
+import type { SinkOp, Claim } from "./ports.js";
+import type { SyncDeps } from "./types.js";
 import { emptyReport, type BatchReport } from "./report.js";
 import type { Settlement } from "./settlement.js";
 

@@ -1,6 +1,5 @@
 import { describeError } from "../core/errors.js";
-import type { ItemOutcome } from "../elastic/types.js";
-import type { Failure } from "../queue/types.js";
+import type { ItemOutcome, Failure } from "./ports.js";
 import { isPause, type DependencyPause } from "../resilience/errors.js";
 
 /**

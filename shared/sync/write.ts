@@ -1,12 +1,11 @@
 import { ROOT_CONTEXT, SpanKind, type Context } from "@opentelemetry/api";
-import type { SinkOp } from "../elastic/types.js";
-import type { Claim } from "../queue/types.js";
+import type { SinkOp, Claim } from "./ports.js";
 import { DEPENDENCY_SYSTEMS, inSpan, noopTracer } from "../telemetry/spans.js";
 import { describeError } from "../core/errors.js";
 import { BulkTimeoutPause } from "../resilience/errors.js";
 import { noteTimeout, planChunks, timeoutRecords } from "./bisect.js";
 import { estimateBytes } from "./chunk.js";
-import type { SyncDeps } from "./engine.js";
+import type { SyncDeps } from "./types.js";
 import { batchLease, LeaseLostError } from "./lease-guard.js";
 import { recordOutcomes, releaseAfter, type Settlement } from "./settlement.js";
 

@@ -6,7 +6,7 @@ import { startCosmosEmulator, type CosmosEmulatorHandle } from "../../scripts/st
 import type { DocKey } from "../../shared/core/keys.js";
 import { isTerminal } from "../../shared/jobs/store.js";
 import type { Job } from "../../shared/jobs/types.js";
-import type { SourceQueue } from "../../shared/queue/types.js";
+import type { SourceQueue } from "../../shared/sync/ports.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startElasticsearch, type ElasticsearchHandle } from "../../scripts/stack/elasticsearch.js";
 import type { DocKey } from "../../shared/core/keys.js";
 import { createElasticClient, type Client } from "../../shared/elastic/index.js";
-import type { SourceQueue } from "../../shared/queue/types.js";
+import type { SourceQueue } from "../../shared/sync/ports.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";

@@ -104,6 +104,25 @@ describe("infra/package.sh", () => {
     expect(Object.keys(result.loaded).sort()).toEqual(Object.keys(SCRIPTS).sort());
     for (const sha of Object.values(result.loaded)) expect(sha).toMatch(/^[0-9a-f]{40}$/);
   });
+  it("runs the packaged CLI without scripts/, and its stack commands say in one line that they need a clone", async () => {
+    // The package leaves out scripts/ (the local stack); the CLI imported it statically, so the
+    // packaged CLI failed to load at all, --version included.
+    const cli = (args: string[]) =>
+      run(process.execPath, ["dist/cli/main.js", ...args], { cwd: stage, env: { PATH: process.env.PATH! }, timeout: 30_000 }).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: { code?: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+      );
+    expect(existsSync(join(stage, "dist/scripts"))).toBe(false);
+    const version = await cli(["--version"]);
+    expect(version).toMatchObject({ code: 0, stderr: "" });
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version);
+    for (const args of [["stack", "split", "db", "container"], ["stack", "up", "--dir", join(workDir, "no-stack")]]) {
+      const refused = await cli(args);
+      expect(refused.code, args.join(" ")).toBe(1);
+      expect(refused.stderr.trim().split("\n"), args.join(" ")).toEqual([expect.stringMatching(/^driftless: dev_only: .*not in this package/)]);
+    }
+    expect(existsSync(join(workDir, "no-stack"))).toBe(false);
+  });
 });
 
 /**

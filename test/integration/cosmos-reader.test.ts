@@ -1,7 +1,8 @@
 import type { CosmosClient, OperationInput, PartitionKey } from "@azure/cosmos";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCosmosClient } from "../../shared/cosmos/client.js";
-import { createCosmosReader, type ReadResult } from "../../shared/cosmos/reader.js";
+import { createCosmosReader } from "../../shared/cosmos/reader.js";
+import type { ReadResult } from "../../shared/sync/ports.js";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { DocKey } from "../../shared/core/keys.js";
 import { createDeadLetterMirror, type DeadLetterMessage, type DeadLetterSender } from "../../shared/deadletters/mirror.js";
-import { redisMirrorCursor } from "../../shared/queue/mirror-cursor.js";
-import { createQueue, type SourceQueue } from "../../shared/queue/index.js";
+import { redisMirrorCursor } from "../../shared/deadletters/redis-cursor.js";
+import { createQueue } from "../../shared/queue/index.js";
+import type { SourceQueue } from "../../shared/sync/ports.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { useTestRedis } from "../setup/redis.js";
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBulkSink, createElasticClient, ensureIndex, type Client, type SinkOp } from "../../shared/elastic/index.js";
+import { createBulkSink, createElasticClient, ensureIndex, type Client } from "../../shared/elastic/index.js";
+import type { SinkOp } from "../../shared/sync/ports.js";
 import { services, uniqueName } from "../setup/services.js";
 
 /**

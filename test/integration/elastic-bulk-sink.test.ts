@@ -2,17 +2,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import { inspect } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DriftlessError } from "../../shared/core/errors.js";
-import {
-  createBulkSink,
-  createElasticClient,
-  createIndexVersion,
-  ensureIndex,
-  IndexMissingError,
-  type Client,
-  type ItemOutcome,
-  type Sink,
-  type SinkOp,
-} from "../../shared/elastic/index.js";
+import { createBulkSink, createElasticClient, createIndexVersion, ensureIndex, IndexMissingError, type Client } from "../../shared/elastic/index.js";
+import type { ItemOutcome, Sink, SinkOp } from "../../shared/sync/ports.js";
 import { services, uniqueName } from "../setup/services.js";
 
 const mapping = { properties: { title: { type: "keyword" }, n: { type: "integer" } } };

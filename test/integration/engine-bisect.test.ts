@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServices, type Services } from "../../shared/runtime/services.js";
-import { syncBatch, type BatchReport, type SyncDeps } from "../../shared/sync/engine.js";
+import { syncBatch } from "../../shared/sync/engine.js";
+import type { BatchReport } from "../../shared/sync/report.js";
+import type { SyncDeps } from "../../shared/sync/types.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
 

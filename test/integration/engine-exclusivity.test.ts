@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBulkSink, createElasticClient, type Sink, type SinkOp } from "../../shared/elastic/index.js";
+import { createBulkSink, createElasticClient } from "../../shared/elastic/index.js";
+import type { Sink, SinkOp } from "../../shared/sync/ports.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { drain } from "../../shared/sync/drain.js";
-import { syncBatch, type SyncDeps } from "../../shared/sync/engine.js";
+import { syncBatch } from "../../shared/sync/engine.js";
+import type { SyncDeps } from "../../shared/sync/types.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { differences } from "../setup/compare.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";

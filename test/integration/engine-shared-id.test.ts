@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
-import { syncBatch, type SyncDeps } from "../../shared/sync/engine.js";
+import { syncBatch } from "../../shared/sync/engine.js";
+import type { SyncDeps } from "../../shared/sync/types.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobKeys } from "../../shared/redis/keys.js";
 import { rebuildAlias } from "../../shared/jobs/rebuild.js";
-import { createWriteTargets, withExtraTargets } from "../../shared/jobs/write-targets.js";
+import { withExtraTargets } from "../../shared/elastic/fan-out.js";
+import { createWriteTargets } from "../../shared/jobs/write-targets.js";
 import { createBulkSink } from "../../shared/elastic/index.js";
 import { createIndexVersion, indexVersionName, swapAlias } from "../../shared/elastic/index-manager.js";
-import type { Sink } from "../../shared/elastic/types.js";
+import type { Sink } from "../../shared/sync/ports.js";
 import { isTerminal } from "../../shared/jobs/store.js";
 import type { Job } from "../../shared/jobs/types.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";

@@ -47,7 +47,7 @@ describe("reimport", () => {
 
   // A rebuild publishes its new index to the sync and starts scanning at once, without waiting for
   // the sync processes to notice: a live change the scan has read past must still reach the new
-  // index, or it would be stale once the alias swaps to it (write-targets.ts says why it does).
+  // index, or it would be stale once the alias swaps to it (shared/elastic/fan-out.ts says why it does).
   it.each(["in place", "rebuild"] as const)("%s: indexes 20,000 documents while live updates keep flowing, and every live update ends in its newest version", async (mode) => {
     const queue = services.sources.get(source.name)!.queue;
     const stop = new AbortController();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeKey } from "../../shared/core/keys.js";
 import { createBulkSink, ensureIndex } from "../../shared/elastic/index.js";
-import type { SinkOp } from "../../shared/elastic/types.js";
+import type { SinkOp } from "../../shared/sync/ports.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 
 /**

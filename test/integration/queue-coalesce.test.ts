@@ -3,8 +3,9 @@ import { describe, expect, it } from "vitest";
 import { DependencyError, ValidationError } from "../../shared/core/errors.js";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
 import { coalesceEnqueues } from "../../shared/queue/coalesce.js";
-import { createQueue, type SourceQueue } from "../../shared/queue/index.js";
+import { createQueue } from "../../shared/queue/index.js";
 import { queueKeys } from "../../shared/redis/keys.js";
+import type { SourceQueue } from "../../shared/sync/ports.js";
 import { useTestRedis } from "../setup/redis.js";
 
 const T = 1_700_000_000_000;

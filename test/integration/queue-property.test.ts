@@ -1,8 +1,9 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeKey } from "../../shared/core/keys.js";
-import { createQueue, type Lane, type SourceQueue } from "../../shared/queue/index.js";
+import { createQueue } from "../../shared/queue/index.js";
 import { queueKeys, type QueueKeys } from "../../shared/redis/keys.js";
+import type { Lane, SourceQueue } from "../../shared/sync/ports.js";
 import { services, uniqueName } from "../setup/services.js";
 
 /**

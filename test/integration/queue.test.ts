@@ -2,11 +2,12 @@ import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { DependencyError, ValidationError } from "../../shared/core/errors.js";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
-import { createQueue, QueueScriptError, type ClaimedKey, type QueueOptions, type SourceQueue } from "../../shared/queue/index.js";
+import { createQueue, QueueScriptError, type QueueOptions } from "../../shared/queue/index.js";
 import { runScript } from "../../shared/queue/run-script.js";
 import { ScriptCode } from "../../shared/redis/codes.js";
 import { queueKeys } from "../../shared/redis/keys.js";
 import { registerScripts } from "../../shared/redis/scripts.js";
+import type { ClaimedKey, SourceQueue } from "../../shared/sync/ports.js";
 import { useTestRedis } from "../setup/redis.js";
 import { uniqueName } from "../setup/services.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SinkOp } from "../../shared/elastic/types.js";
+import type { SinkOp } from "../../shared/sync/ports.js";
 import { planChunks } from "../../shared/sync/bisect.js";
 
 const op = (id: string): SinkOp => ({ action: "delete", member: id, id, version: 1 });

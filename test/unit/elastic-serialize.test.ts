@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { serializedDocument } from "../../shared/elastic/serialize.js";
 import { chunkByBytes } from "../../shared/sync/chunk.js";
-import type { SinkOp } from "../../shared/elastic/types.js";
+import type { SinkOp } from "../../shared/sync/ports.js";
 
 describe("serializedDocument", () => {
   it("is the document's JSON, computed once per document object", () => {

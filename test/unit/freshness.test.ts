@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RecordedVersion } from "../../shared/queue/types.js";
+import type { RecordedVersion } from "../../shared/sync/ports.js";
 import { deleteVersion, isStaleRead } from "../../shared/sync/freshness.js";
 
 const record = (version: number, deleted: boolean, recordedAt = 1_000_000, etag?: string): RecordedVersion => ({

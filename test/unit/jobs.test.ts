@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createJobProgress } from "../../cli/progress.js";
 import { newJobId, parseJobId } from "../../shared/jobs/ids.js";
 import type { Job, JobView } from "../../shared/jobs/types.js";
-import { mergeOutcomes } from "../../shared/jobs/write-targets.js";
+import { mergeOutcomes } from "../../shared/elastic/fan-out.js";
 import { phaseDurations } from "../../shared/jobs/service.js";
 import { servingSettings } from "../../shared/jobs/rebuild.js";
 

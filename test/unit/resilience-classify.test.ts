@@ -2,7 +2,7 @@ import { ErrorResponse, TimeoutError } from "@azure/cosmos";
 import { describe, expect, it } from "vitest";
 import { cosmosErrorStatus } from "../../shared/cosmos/errors.js";
 import { classifyItem, classifyRequestFailure } from "../../shared/elastic/classify.js";
-import type { ItemOutcome } from "../../shared/elastic/types.js";
+import type { ItemOutcome } from "../../shared/sync/ports.js";
 import { bulkRequestFailure, readFailureScope } from "../../shared/resilience/classify.js";
 
 /** What the bulk sink returns for a whole-request failure: every op gets the same verdict. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeKey } from "../../shared/core/keys.js";
 import type { SyncEvent, WriteEventsResult } from "../../shared/elastic/sync-events.js";
-import type { SinkOp } from "../../shared/elastic/types.js";
+import type { SinkOp } from "../../shared/sync/ports.js";
 import { createSyncHistory, type SyncHistoryStore } from "../../shared/history/sync-history.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import type { Client } from "@elastic/elasticsearch";
 import { expect } from "vitest";
 import { queueKeys } from "../../../shared/redis/keys.js";
-import type { SourceQueue } from "../../../shared/queue/types.js";
+import type { SourceQueue } from "../../../shared/sync/ports.js";
 import { differences } from "../../setup/compare.js";
 import { eventually, type TestSource } from "../../setup/fixtures.js";
 

@@ -1,6 +1,6 @@
-import type { MirrorCursorStore } from "../deadletters/mirror.js";
 import type { RedisClient } from "../redis/client.js";
 import { mirrorCursorKey } from "../redis/keys.js";
+import type { MirrorCursorStore } from "./mirror.js";
 
 /**
  * The dead-letter mirror's cursor: one Redis string per source, next to the source's queue keys,

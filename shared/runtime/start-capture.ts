@@ -1,10 +1,15 @@
-import type { Services } from "../runtime/services.js";
+import { runCapture, type CaptureCounters } from "../capture/capture-loop.js";
+import { createCaptureStore } from "../capture/capture-store.js";
+import { waitingStore } from "../capture/waiting-store.js";
 import { mergeRangeContinuations, openChangeFeed } from "../cosmos/change-feed.js";
-import { runCapture, type CaptureCounters } from "./capture-loop.js";
-import { createCaptureStore } from "./capture-store.js";
-import { waitingStore } from "./waiting-store.js";
+import type { Services } from "./services.js";
 
-/** One change-feed reader per source (each waits for its source's lease), until the signal aborts. */
+/**
+ * Wiring, so it sits with the composition root: it builds each source's capture store and
+ * change-feed reader from the root's clients, and capture (shared/capture) sees only those.
+ *
+ * One change-feed reader per source (each waits for its source's lease), until the signal aborts.
+ */
 export function startCapture(services: Services, signal: AbortSignal, counters?: Map<string, CaptureCounters>): Promise<void>[] {
   const { config } = services;
   return [...services.sources.values()].map((source) => {
