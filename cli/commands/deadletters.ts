@@ -19,7 +19,7 @@ export function deadLettersCommand(): Command {
     .option("--limit <n>", "at most this many (1-1000)", nonNegativeInt, 100)
     .option("--json", "print the JSON the HTTP API returns")
     .action(async (source: string, options: { offset: number; limit: number; json?: boolean }) => {
-      const body = (await call("deadletters", source, "", { offset: String(options.offset), limit: String(options.limit) })) as {
+      const body = (await call("deadletters-list", source, "", { offset: String(options.offset), limit: String(options.limit) })) as {
         total: number;
         items: { id: string; pk: unknown; reason: string; attempts: number; lastError: string; deadLetteredAt: string }[];
       };
@@ -37,7 +37,7 @@ export function deadLettersCommand(): Command {
     .argument("[id]", "document id (all dead letters when omitted)")
     .argument("[pk]", 'partition key as JSON ("tenant-1", 42, ["a","b"]); omit when the partition key is /id')
     .action(async (source: string, id: string | undefined, pk: string | undefined) => {
-      print(await call("redrive", source, JSON.stringify(id === undefined ? {} : { items: [item(id, pk)] })));
+      print(await call("deadletters-redrive", source, JSON.stringify(id === undefined ? {} : { items: [item(id, pk)] })));
     });
 
   command
@@ -51,7 +51,7 @@ export function deadLettersCommand(): Command {
       if ((id === undefined) === !options.all) {
         throw new ValidationError("invalid_arguments", "name one key (<id> [pk]) or pass --all, not both");
       }
-      print(await call("purge", source, JSON.stringify(options.all ? { all: true } : { items: [item(id!, pk)] })));
+      print(await call("deadletters-purge", source, JSON.stringify(options.all ? { all: true } : { items: [item(id!, pk)] })));
     });
 
   return command;

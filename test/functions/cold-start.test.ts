@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePorts } from "../../scripts/stack/ports.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import type { HttpFunction } from "../../functions/http.js";
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -47,9 +48,10 @@ describe("Azure Functions cold start", () => {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
+    const { httpFunction } = await import("../../functions/http.js");
     return {
-      ...(await import("../../functions/enqueue.js")),
-      ...(await import("../../functions/health.js")),
+      enqueue: httpFunction("enqueue"),
+      health: httpFunction("health"),
       ...(await import("../../functions/capture.js")),
       ...(await import("../../functions/sync-timer.js")),
       ...(await import("../../functions/lib/services.js")),

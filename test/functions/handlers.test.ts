@@ -3,6 +3,7 @@ import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { differences } from "../setup/compare.js";
+import type { HttpFunction } from "../../functions/http.js";
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -13,14 +14,14 @@ const { HttpRequest, InvocationContext } = functions;
 describe("Azure Functions handlers", () => {
   let source: TestSource;
   let handlers: {
-    enqueue: typeof import("../../functions/enqueue.js").enqueue;
-    status: typeof import("../../functions/status.js").status;
-    health: typeof import("../../functions/health.js").health;
-    live: typeof import("../../functions/live.js").live;
-    ready: typeof import("../../functions/ready.js").ready;
-    deadLettersList: typeof import("../../functions/deadletters-list.js").deadLettersList;
-    deadLettersRedrive: typeof import("../../functions/deadletters-redrive.js").deadLettersRedrive;
-    deadLettersPurge: typeof import("../../functions/deadletters-purge.js").deadLettersPurge;
+    enqueue: HttpFunction;
+    status: HttpFunction;
+    health: HttpFunction;
+    live: HttpFunction;
+    ready: HttpFunction;
+    deadLettersList: HttpFunction;
+    deadLettersRedrive: HttpFunction;
+    deadLettersPurge: HttpFunction;
     syncTimer: typeof import("../../functions/sync-timer.js").syncTimer;
     captureHandler: typeof import("../../functions/capture.js").captureHandler;
   };
@@ -29,15 +30,16 @@ describe("Azure Functions handlers", () => {
     source = await createTestSource({ env: { SYNC_TIME_BUDGET_MS: "1500", ENQUEUE_MAX_ITEMS: "50" } });
     // Handlers read their settings from the environment, as in the Functions host.
     Object.assign(process.env, source.env);
+    const { httpFunction } = await import("../../functions/http.js");
     handlers = {
-      ...(await import("../../functions/enqueue.js")),
-      ...(await import("../../functions/status.js")),
-      ...(await import("../../functions/health.js")),
-      ...(await import("../../functions/live.js")),
-      ...(await import("../../functions/ready.js")),
-      ...(await import("../../functions/deadletters-list.js")),
-      ...(await import("../../functions/deadletters-redrive.js")),
-      ...(await import("../../functions/deadletters-purge.js")),
+      enqueue: httpFunction("enqueue"),
+      status: httpFunction("status"),
+      health: httpFunction("health"),
+      live: httpFunction("live"),
+      ready: httpFunction("ready"),
+      deadLettersList: httpFunction("deadletters-list"),
+      deadLettersRedrive: httpFunction("deadletters-redrive"),
+      deadLettersPurge: httpFunction("deadletters-purge"),
       ...(await import("../../functions/sync-timer.js")),
       ...(await import("../../functions/capture.js")),
     };

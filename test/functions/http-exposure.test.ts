@@ -4,6 +4,7 @@ import type { Services } from "../../shared/runtime/services.js";
 import type { JobView } from "../../shared/jobs/types.js";
 import { createDocuments, makeDocs } from "../setup/documents.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import type { HttpFunction } from "../../functions/http.js";
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -12,20 +13,21 @@ describe("Azure Functions HTTP handlers: what a caller can send and see", () => 
   let source: TestSource;
   let services: Services;
   let fn: {
-    purge: typeof import("../../functions/deadletters-purge.js").deadLettersPurge;
-    enqueue: typeof import("../../functions/enqueue.js").enqueue;
-    jobStatus: typeof import("../../functions/job-status.js").jobStatus;
-    jobsList: typeof import("../../functions/jobs-list.js").jobsList;
+    purge: HttpFunction;
+    enqueue: HttpFunction;
+    jobStatus: HttpFunction;
+    jobsList: HttpFunction;
   };
 
   beforeAll(async () => {
     source = await createTestSource();
     Object.assign(process.env, source.env);
+    const { httpFunction } = await import("../../functions/http.js");
     fn = {
-      purge: (await import("../../functions/deadletters-purge.js")).deadLettersPurge,
-      enqueue: (await import("../../functions/enqueue.js")).enqueue,
-      ...(await import("../../functions/job-status.js")),
-      ...(await import("../../functions/jobs-list.js")),
+      purge: httpFunction("deadletters-purge"),
+      enqueue: httpFunction("enqueue"),
+      jobStatus: httpFunction("job-status"),
+      jobsList: httpFunction("jobs-list"),
     };
     services = await (await import("../../functions/lib/services.js")).getServices();
   });

@@ -44,7 +44,7 @@ describe("Functions invocation logs", () => {
   const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
 
   it("sends the core's lines of an HTTP and a timer invocation to that invocation's log, by level, not to stdout", async () => {
-    const { reimport } = await import("../../functions/reimport.js");
+    const reimport = (await import("../../functions/http.js")).httpFunction("reimport");
     const { jobsTimer } = await import("../../functions/jobs-timer.js");
     stdout = "";
 

@@ -4,6 +4,7 @@ import type { JobView } from "../../shared/jobs/types.js";
 import { differences } from "../setup/compare.js";
 import { createDocuments, makeDocs } from "../setup/documents.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import type { HttpFunction } from "../../functions/http.js";
 
 const { HttpRequest, InvocationContext } = functions;
 const DOCS = 300;
@@ -13,11 +14,11 @@ const BUDGET_MS = 1500;
 describe("Azure Functions job handlers", () => {
   let source: TestSource;
   let fn: {
-    reimport: typeof import("../../functions/reimport.js").reimport;
-    reconcile: typeof import("../../functions/reconcile.js").reconcile;
-    jobStatus: typeof import("../../functions/job-status.js").jobStatus;
-    jobCancel: typeof import("../../functions/job-cancel.js").jobCancel;
-    jobsList: typeof import("../../functions/jobs-list.js").jobsList;
+    reimport: HttpFunction;
+    reconcile: HttpFunction;
+    jobStatus: HttpFunction;
+    jobCancel: HttpFunction;
+    jobsList: HttpFunction;
     jobsTimer: typeof import("../../functions/jobs-timer.js").jobsTimer;
     reconcileTimer: typeof import("../../functions/reconcile-timer.js").reconcileTimer;
   };
@@ -26,12 +27,13 @@ describe("Azure Functions job handlers", () => {
     source = await createTestSource({ env: { SYNC_TIME_BUDGET_MS: String(BUDGET_MS), REIMPORT_PAGE_SIZE: "40" } });
     // Handlers read their settings from the environment, as in the Functions host.
     Object.assign(process.env, source.env);
+    const { httpFunction } = await import("../../functions/http.js");
     fn = {
-      ...(await import("../../functions/reimport.js")),
-      ...(await import("../../functions/reconcile.js")),
-      ...(await import("../../functions/job-status.js")),
-      ...(await import("../../functions/job-cancel.js")),
-      ...(await import("../../functions/jobs-list.js")),
+      reimport: httpFunction("reimport"),
+      reconcile: httpFunction("reconcile"),
+      jobStatus: httpFunction("job-status"),
+      jobCancel: httpFunction("job-cancel"),
+      jobsList: httpFunction("jobs-list"),
       ...(await import("../../functions/jobs-timer.js")),
       ...(await import("../../functions/reconcile-timer.js")),
     };

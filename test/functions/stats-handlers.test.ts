@@ -1,6 +1,7 @@
 import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import type { HttpFunction } from "../../functions/http.js";
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -8,24 +9,25 @@ const { HttpRequest, InvocationContext } = functions;
 describe("Azure Functions: sync history stats", () => {
   let source: TestSource;
   let handlers: {
-    enqueue: typeof import("../../functions/enqueue.js").enqueue;
+    enqueue: HttpFunction;
     syncTimer: typeof import("../../functions/sync-timer.js").syncTimer;
-    sourceStats: typeof import("../../functions/source-stats.js").sourceStats;
-    documentStats: typeof import("../../functions/document-stats.js").documentStats;
-    sourceHistory: typeof import("../../functions/source-history.js").sourceHistory;
-    statusPage: typeof import("../../functions/status-page.js").statusPage;
+    sourceStats: HttpFunction;
+    documentStats: HttpFunction;
+    sourceHistory: HttpFunction;
+    statusPage: HttpFunction;
   };
 
   beforeAll(async () => {
     source = await createTestSource({ env: { SYNC_TIME_BUDGET_MS: "1500" } });
     Object.assign(process.env, source.env);
+    const { httpFunction } = await import("../../functions/http.js");
     handlers = {
-      ...(await import("../../functions/enqueue.js")),
+      enqueue: httpFunction("enqueue"),
       ...(await import("../../functions/sync-timer.js")),
-      ...(await import("../../functions/source-stats.js")),
-      ...(await import("../../functions/document-stats.js")),
-      ...(await import("../../functions/source-history.js")),
-      ...(await import("../../functions/status-page.js")),
+      sourceStats: httpFunction("source-stats"),
+      documentStats: httpFunction("document-stats"),
+      sourceHistory: httpFunction("source-history"),
+      statusPage: httpFunction("status-page"),
     };
   });
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import type { HttpFunction } from "../../functions/http.js";
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -31,7 +32,7 @@ describe("Azure Functions handlers' traces", () => {
   let receiver: Server;
   const spans: OtlpSpan[] = [];
   let handlers: {
-    enqueue: typeof import("../../functions/enqueue.js").enqueue;
+    enqueue: HttpFunction;
     syncTimer: typeof import("../../functions/sync-timer.js").syncTimer;
   };
 
@@ -50,7 +51,8 @@ describe("Azure Functions handlers' traces", () => {
     source = await createTestSource({ env: { SYNC_TIME_BUDGET_MS: "1500", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } });
     // Handlers read their settings from the environment, as in the Functions host.
     Object.assign(process.env, source.env);
-    handlers = { ...(await import("../../functions/enqueue.js")), ...(await import("../../functions/sync-timer.js")) };
+    const { httpFunction } = await import("../../functions/http.js");
+    handlers = { enqueue: httpFunction("enqueue"), ...(await import("../../functions/sync-timer.js")) };
   });
 
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import functions from "@azure/functions";
+import type { HttpFunction } from "../../functions/http.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/index.js";
 import { encodeKey, type DocKey } from "../../shared/core/keys.js";
@@ -108,18 +109,15 @@ describe("dead letters: redrive and purge, over HTTP, through the Functions hand
   });
 
   describe("through the Functions handlers", () => {
-    let handlers: {
-      deadLettersList: typeof import("../../functions/deadletters-list.js").deadLettersList;
-      deadLettersRedrive: typeof import("../../functions/deadletters-redrive.js").deadLettersRedrive;
-      deadLettersPurge: typeof import("../../functions/deadletters-purge.js").deadLettersPurge;
-    };
+    let handlers: { deadLettersList: HttpFunction; deadLettersRedrive: HttpFunction; deadLettersPurge: HttpFunction };
     beforeAll(async () => {
       // Handlers read their settings from the environment, as in the Functions host.
       Object.assign(process.env, source.env);
+      const { httpFunction } = await import("../../functions/http.js");
       handlers = {
-        ...(await import("../../functions/deadletters-list.js")),
-        ...(await import("../../functions/deadletters-redrive.js")),
-        ...(await import("../../functions/deadletters-purge.js")),
+        deadLettersList: httpFunction("deadletters-list"),
+        deadLettersRedrive: httpFunction("deadletters-redrive"),
+        deadLettersPurge: httpFunction("deadletters-purge"),
       };
     });
     afterAll(async () => {

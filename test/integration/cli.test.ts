@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/stack/ports.js";
+import { createServices } from "../../shared/runtime/services.js";
+import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource } from "../setup/fixtures.js";
 
 /**
@@ -67,6 +69,32 @@ describe("driftless CLI", () => {
       await source.dispose();
     }
   }, 120_000);
+
+  it("deadletters list, redrive and purge answer as their HTTP routes do", async () => {
+    const source = await createTestSource();
+    const services = createServices(source.config, silentLogger);
+    try {
+      const queue = services.sources.get(source.name)!.queue;
+      const deadLetterOne = async (id: string) => {
+        await queue.enqueue([{ id, pk: "t" }], { lane: "live", now: Date.now() });
+        const claim = await queue.claim({ max: 1, leaseMs: 10_000, now: Date.now() });
+        await queue.deadLetter(claim.token, claim.items.map((entry) => ({ member: entry.member, error: "kept for the test" })), Date.now());
+      };
+      await deadLetterOne("gone-1");
+      const listed = driftless(["deadletters", "list", source.name, "--json"], source.env);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toMatchObject({ total: 1, items: [{ id: "gone-1", pk: "t", lastError: "kept for the test" }] });
+      expect(driftless(["deadletters", "redrive", source.name, "gone-1", '"t"'], source.env).stdout).toBe('{"redriven":1}\n');
+      await queue.claim({ max: 1, leaseMs: 10_000, now: Date.now() }).then((claim) =>
+        queue.deadLetter(claim.token, claim.items.map((entry) => ({ member: entry.member, error: "again" })), Date.now()),
+      );
+      expect(driftless(["deadletters", "purge", source.name, "--all"], source.env).stdout).toBe('{"purged":1}\n');
+      expect((await queue.stats(Date.now())).deadLettered).toBe(0);
+    } finally {
+      await services.close();
+      await source.dispose();
+    }
+  }, 180_000);
 
   it("stack up starts the local stack in the background and stack down stops it", () => {
     const dir = mkdtempSync(join(tmpdir(), "driftless-cli-stack-"));
