@@ -19,7 +19,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBaselines } from "./baselines.js";
-import { sideBySide, sweepCeilings } from "./ceilings.js";
+import { sweepCeilings } from "./ceilings.js";
 import { createContext } from "./context.js";
 import { formatCores, waitForQuiet } from "./cpu.js";
 import { measureFreshness } from "./freshness.js";

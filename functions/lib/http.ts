@@ -16,7 +16,7 @@ export function httpHandler(routeName: string) {
   const route = routeNamed(routeName);
   const template = `/api/${route.route}`;
   return invocationHandler(async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    let services;
+    let services: Awaited<ReturnType<typeof getServices>>;
     try {
       services = await getServices();
     } catch (error) {

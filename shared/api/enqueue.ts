@@ -23,7 +23,7 @@ const bodySchema = z.union([
 export const enqueueHandler: RouteHandler = async (services, request) => {
   const { config, queue } = sourceOf(services, request);
   const keys = parseEnqueueBody(request.body, config, services.limits.maxItems);
-  let result;
+  let result: Awaited<ReturnType<typeof queue.enqueue>>;
   try {
     result = await queue.enqueue(keys, { lane: "live", now: services.clock.now() });
   } catch (error) {

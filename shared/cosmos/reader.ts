@@ -47,7 +47,9 @@ export function createCosmosReader(
       await inParallel(requests, bulkConcurrency, async (r) => {
         const slice = order.slice(r * OPS_PER_BULK_REQUEST, (r + 1) * OPS_PER_BULK_REQUEST);
         const read = await readBulk(container, slice.map((i) => keys[i]!), pointReads);
-        slice.forEach((keyIndex, n) => (results[keyIndex] = read[n]!));
+        slice.forEach((keyIndex, n) => {
+          results[keyIndex] = read[n]!;
+        });
       });
       return results;
     },

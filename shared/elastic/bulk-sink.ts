@@ -74,7 +74,7 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
     /** The raw results of `sharedId` writes, which writeOverTombstones looks at again. */
     const items = new Map<number, BulkItemResult | undefined>();
     if (sent.length === 0) return { sent, items };
-    const body = lines.join("\n") + "\n";
+    const body = `${lines.join("\n")}\n`;
     const result = await send(client, alias, body, { refresh, requireAlias, guard }, sent.length);
     sent.forEach((opIndex, n) => {
       const item = "items" in result ? resultOf(result.items[n]) : undefined;

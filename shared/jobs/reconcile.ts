@@ -32,7 +32,7 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   }
   const position = JSON.parse(ctx.job.continuation ?? "null") as Position | null;
   if (!position) throw new Error(`reconcile job ${ctx.job.id} has no saved position`);
-  let page;
+  let page: Awaited<ReturnType<typeof deps.indexScanner.page>>;
   try {
     page = await deps.indexScanner.page({ pit: position.pit, after: position.after ?? undefined, size: deps.options.reconcileBatchSize, keepAlive: PIT_KEEP_ALIVE });
   } catch (error) {

@@ -4,7 +4,7 @@ import { decodeKey, encodeKey } from "../core/keys.js";
 import type { RedisClient } from "../redis/client.js";
 import type { QueueKeys } from "../redis/keys.js";
 import type { QueueScriptName } from "../redis/scripts.js";
-import type { Claim, ClaimedKey, DeadLetter, Failure, Lane, NumberedDeadLetter, QueueStats, RecordedVersion, RetryResult, SettleResult, SourceQueue, TimeoutRecord } from "../sync/ports.js";
+import type { Claim, ClaimedKey, DeadLetter, Lane, NumberedDeadLetter, QueueStats, RecordedVersion, RetryResult, SettleResult, SourceQueue, TimeoutRecord } from "../sync/ports.js";
 import { runScript } from "./run-script.js";
 import type { RetryPolicy } from "./types.js";
 

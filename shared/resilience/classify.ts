@@ -29,7 +29,7 @@ export function bulkRequestFailure(
   outcomes: readonly ItemOutcome[],
 ): { scope: Exclude<FailureScope, "document">; error: string; timedOut?: true } | undefined {
   const first = outcomes[0];
-  if (!first || first.outcome !== "retry") return undefined;
+  if (first?.outcome !== "retry") return undefined;
   const errors = outcomes.map((outcome) => (outcome.outcome === "retry" ? outcome.error : undefined));
   if (errors.every((error) => error !== undefined && LOAD_SHEDDING.test(error))) return { scope: "throttled", error: first.error };
   if (errors.every((error) => error !== undefined && (CLUSTER_STATE.test(error) || LOAD_SHEDDING.test(error)))) {

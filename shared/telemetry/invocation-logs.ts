@@ -62,15 +62,20 @@ function toInvocation(log: InvocationLog, line: string): void {
   const args: unknown[] = Object.keys(own).length > 0 ? [message, JSON.stringify(own)] : [message];
   switch (fields["log.level"]) {
     case "trace":
-      return log.trace(...args);
+      log.trace(...args);
+      return;
     case "debug":
-      return log.debug(...args);
+      log.debug(...args);
+      return;
     case "warn":
-      return log.warn(...args);
+      log.warn(...args);
+      return;
     case "error":
     case "fatal":
-      return log.error(...args);
+      log.error(...args);
+      return;
     default:
-      return log.info(...args);
+      log.info(...args);
+      return;
   }
 }

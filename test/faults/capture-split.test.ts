@@ -89,7 +89,10 @@ describe("fault: partition splits during capture, and a worker restarted after t
     };
     let mismatches: string[] = [];
     try {
-      await eventually(async () => expect((mismatches = await differences(source))).toEqual([]), { timeoutMs: 60_000, intervalMs: 500 });
+      await eventually(async () => {
+        mismatches = await differences(source);
+        expect(mismatches).toEqual([]);
+      }, { timeoutMs: 60_000, intervalMs: 500 });
     } finally {
       const skipped = await missing();
       console.log(

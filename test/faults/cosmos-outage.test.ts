@@ -10,7 +10,7 @@ import type { SourceQueue } from "../../shared/sync/ports.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { differences } from "../setup/compare.js";
-import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos, queueProbe } from "./support/checks.js";
 import { fieldOf, messageOf } from "./support/logs.js";

@@ -3,7 +3,6 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePorts } from "../../scripts/stack/ports.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
-import type { HttpFunction } from "../../functions/http.js";
 
 const { HttpRequest, InvocationContext } = functions;
 

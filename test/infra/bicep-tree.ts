@@ -106,7 +106,7 @@ const declarationsOf = (root: Node, type: string) => root.namedChildren.filter((
 
 /** The text of a string literal, or undefined for an interpolated string or any other node. */
 export function literalString(node: Node | null | undefined): string | undefined {
-  if (!node || node.type !== "string") return undefined;
+  if (node?.type !== "string") return undefined;
   if (node.namedChildren.some((c) => c.type !== "string_content" && c.type !== "escape_sequence")) return undefined;
   const escapes: Record<string, string> = { n: "\n", r: "\r", t: "\t", "\\": "\\", "'": "'", $: "$" };
   return node.text.slice(1, -1).replace(/\\(.)/g, (_match, c: string) => escapes[c] ?? c);
@@ -131,7 +131,7 @@ export function objectProperties(object: Node): Map<string, Node> {
 export function objectPath(object: Node, ...keys: string[]): Node | undefined {
   let current: Node | undefined = object;
   for (const key of keys) {
-    if (!current || current.type !== "object") return undefined;
+    if (current?.type !== "object") return undefined;
     current = objectProperties(current).get(key);
   }
   return current;

@@ -101,7 +101,10 @@ describe("cosmos reader", () => {
     });
     const readItem = container.item.bind(container);
     const faulty = new Proxy(container, {
-      get: (c, key, r) => (key === "items" ? items : key === "item" ? (id: string, pk: PartitionKey) => (reread.push(id), readItem(id, pk)) : Reflect.get(c, key, r)),
+      get: (c, key, r) => (key === "items" ? items : key === "item" ? (id: string, pk: PartitionKey) => {
+        reread.push(id);
+        return readItem(id, pk);
+      } : Reflect.get(c, key, r)),
     });
     const client = new Proxy(cosmos, {
       get: (target, property, receiver) =>

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { inspect } from "node:util";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DriftlessError } from "../../shared/core/errors.js";
 import { createBulkSink, createElasticClient, createIndexVersion, ensureIndex, IndexMissingError, type Client } from "../../shared/elastic/index.js";
 import type { ItemOutcome, Sink, SinkOp } from "../../shared/sync/ports.js";

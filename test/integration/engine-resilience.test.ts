@@ -52,7 +52,9 @@ describe("engine resilience: an unreachable dependency releases keys without spe
   function switchableSink(initial: Sink) {
     let target = initial;
     const sink: Sink = { write: (alias, ops) => target.write(alias, ops) };
-    return { sink, use: (next: Sink) => void (target = next) };
+    return { sink, use: (next: Sink) => {
+        target = next;
+      } };
   }
 
   async function runUntil(deps: SyncDeps, done: () => Promise<boolean>) {

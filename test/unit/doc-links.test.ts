@@ -12,7 +12,7 @@ function documents(): string[] {
 }
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
-export function slug(heading: string): string {
+function slug(heading: string): string {
   return heading
     .trim()
     .toLowerCase()
@@ -20,7 +20,7 @@ export function slug(heading: string): string {
     .replace(/\s/g, "-");
 }
 
-export function anchors(markdown: string): Set<string> {
+function anchors(markdown: string): Set<string> {
   return new Set([...withoutFences(markdown).matchAll(/^#{1,6} +(.+)$/gm)].map((m) => slug(m[1]!)));
 }
 
@@ -28,7 +28,7 @@ const withoutFences = (markdown: string) => markdown.replace(/^```[\s\S]*?^```/g
 const withoutCode = (markdown: string) => withoutFences(markdown).replace(/`[^`\n]*`/g, "");
 
 /** Relative link targets of a Markdown text: `[text](target)`, outside code. */
-export function links(markdown: string): string[] {
+function links(markdown: string): string[] {
   return [...withoutCode(markdown).matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((target) => !/^[a-z]+:/i.test(target));
 }
 

@@ -100,7 +100,10 @@ describe("job progress display", () => {
   });
   const sink = (isTTY: boolean) => {
     let text = "";
-    return { stream: { isTTY, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream, text: () => text };
+    return { stream: { isTTY, write: (chunk: string) => {
+      text += chunk;
+      return true;
+    } } as unknown as NodeJS.WriteStream, text: () => text };
   };
 
   it("redraws one line on a terminal, with a bar against the estimate", () => {

@@ -63,7 +63,9 @@ describe("metrics", () => {
 describe("Azure Monitor exporter wiring (constructed, never sending)", () => {
   const saved = process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
   // The exporter's own usage statistics ("statsbeat") would go to a Microsoft endpoint.
-  beforeAll(() => void (process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = "true"));
+  beforeAll(() => {
+    process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = "true";
+  });
   afterAll(() => {
     if (saved === undefined) delete process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
     else process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = saved;

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 const repoRoot = join(import.meta.dirname, "..", "..");
 
 /** The folders the README's "Folder map" code block lists, as paths: two spaces of indent per level. */
-export function foldersInMap(readme: string): string[] {
+function foldersInMap(readme: string): string[] {
   const section = readme.split(/^## /m).find((part) => part.startsWith("Folder map\n"));
   if (!section) throw new Error('README.md has no "## Folder map" section');
   const block = /```\n([\s\S]*?)\n```/.exec(section)?.[1];

@@ -34,10 +34,14 @@ function heldStore() {
   return {
     store,
     written,
-    release: () => waiting.splice(0).forEach((go) => go()),
+    release: () => {
+      for (const go of waiting.splice(0)) go();
+    },
     waiting: () => waiting.length,
     ensureCalls: () => ensureCalls,
-    failEnsure: (fails: boolean) => void (ensureFails = fails),
+    failEnsure: (fails: boolean) => {
+      ensureFails = fails;
+    },
   };
 }
 

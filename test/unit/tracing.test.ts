@@ -66,7 +66,9 @@ describe("trace settings", () => {
 describe("exporter selection", () => {
   const saved = process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
   // The Azure exporter's own usage statistics ("statsbeat") would go to a Microsoft endpoint.
-  beforeAll(() => void (process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = "true"));
+  beforeAll(() => {
+    process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = "true";
+  });
   afterAll(() => {
     if (saved === undefined) delete process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
     else process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = saved;
