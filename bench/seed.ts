@@ -10,7 +10,13 @@ const OPS_PER_REQUEST = 100;
  * flight): much faster against the emulator than one create per document, and idempotent, so a
  * run against an existing container just rewrites the same documents.
  */
-export async function seed(container: Container, from: number, to: number, revision = 0, concurrency = 4): Promise<Rate> {
+export async function seed(
+  container: Container,
+  from: number,
+  to: number,
+  revision = 0,
+  concurrency = 4,
+): Promise<Rate> {
   const started = performance.now();
   const requests = Math.ceil((to - from) / OPS_PER_REQUEST);
   await pool(requests, concurrency, async (r) => {
@@ -21,7 +27,8 @@ export async function seed(container: Container, from: number, to: number, revis
     }
     const results = await container.items.bulk(ops);
     const failed = results.filter((result) => result.statusCode >= 300);
-    if (failed.length > 0) throw new Error(`seeding failed for ${failed.length} documents (first status ${failed[0]!.statusCode})`);
+    if (failed.length > 0)
+      throw new Error(`seeding failed for ${failed.length} documents (first status ${failed[0]!.statusCode})`);
   });
   return rateOf(to - from, performance.now() - started);
 }

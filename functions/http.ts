@@ -14,7 +14,9 @@ export function authLevelOf(route: Route): "function" | "anonymous" {
 }
 
 /** One HTTP function per route of the shared API, named as its route (`GET /api/status` is `status`). */
-export const httpFunctions: ReadonlyMap<string, HttpFunction> = new Map(routes.map((route) => [route.name, httpHandler(route.name)]));
+export const httpFunctions: ReadonlyMap<string, HttpFunction> = new Map(
+  routes.map((route) => [route.name, httpHandler(route.name)]),
+);
 
 /** The HTTP function of a route, as the host calls it (tests call them this way too). */
 export function httpFunction(name: string): HttpFunction {
@@ -24,5 +26,10 @@ export function httpFunction(name: string): HttpFunction {
 }
 
 for (const route of routes) {
-  app.http(route.name, { methods: [route.method], authLevel: authLevelOf(route), route: route.route, handler: httpFunction(route.name) });
+  app.http(route.name, {
+    methods: [route.method],
+    authLevel: authLevelOf(route),
+    route: route.route,
+    handler: httpFunction(route.name),
+  });
 }

@@ -19,7 +19,12 @@ export const syncTicket = invocationHandler(async (message: unknown, context: In
     context,
     "pubsub",
     async (parent) => {
-      const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs, untilIdle: true, only: [ticket.source], parent });
+      const report = await runSyncPass(services, {
+        budgetMs: services.config.sync.timeBudgetMs,
+        untilIdle: true,
+        only: [ticket.source],
+        parent,
+      });
       // The sync history's event writes run in the background; an instance may be frozen once this returns.
       await services.history?.flush();
       context.log(`ticket ${ticket.source}: ${JSON.stringify(report)}`);
@@ -30,5 +35,9 @@ export const syncTicket = invocationHandler(async (message: unknown, context: In
 
 // Registered only where Service Bus is configured; the queue name comes from app settings.
 if (getConfig().dispatch) {
-  app.serviceBusQueue("sync-ticket", { connection: "SERVICEBUS", queueName: "%SERVICEBUS_QUEUE%", handler: syncTicket });
+  app.serviceBusQueue("sync-ticket", {
+    connection: "SERVICEBUS",
+    queueName: "%SERVICEBUS_QUEUE%",
+    handler: syncTicket,
+  });
 }

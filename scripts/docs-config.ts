@@ -12,7 +12,8 @@ export const CONFIG_DOC = fileURLToPath(new URL("../docs/configuration.md", impo
 export function withSettingsTable(doc: string, table: string = settingsTable()): string {
   const start = doc.indexOf(START);
   const end = doc.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`docs/configuration.md needs the markers ${START} and ${END}, in that order`);
+  if (start < 0 || end < start)
+    throw new Error(`docs/configuration.md needs the markers ${START} and ${END}, in that order`);
   return `${doc.slice(0, start + START.length)}\n\n${table}\n\n${doc.slice(end)}`;
 }
 

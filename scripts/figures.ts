@@ -15,9 +15,13 @@ if (files.length === 0) {
   process.stderr.write(`figures: nothing recorded in ${dir}; run the fault tests first (make figures)\n`);
   process.exit(1);
 }
-const records = await Promise.all(files.map(async (name) => JSON.parse(await readFile(join(dir, name), "utf8")) as FigureRecord));
+const records = await Promise.all(
+  files.map(async (name) => JSON.parse(await readFile(join(dir, name), "utf8")) as FigureRecord),
+);
 const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
 const target = join(root, "docs/guarantees-figures.md");
 await mkdir(join(root, "docs"), { recursive: true });
 await writeFile(target, renderFigures(records, commit));
-process.stdout.write(`figures: ${records.length} scenarios from ${files.length} files written to docs/guarantees-figures.md\n`);
+process.stdout.write(
+  `figures: ${records.length} scenarios from ${files.length} files written to docs/guarantees-figures.md\n`,
+);

@@ -31,7 +31,7 @@ export function renderFigures(records: readonly FigureRecord[], commit: string):
     "",
     "# Guarantee figures",
     "",
-    "The figures of the fault tests (`test/faults/`) that README.md's \"Guarantees, and how they are tested\" refers to,",
+    'The figures of the fault tests (`test/faults/`) that README.md\'s "Guarantees, and how they are tested" refers to,',
     "as the tests themselves recorded them. Each test records its figures only after its assertions passed, so every",
     "figure here was checked by the run that produced it. Regenerate with `make figures`.",
     "",

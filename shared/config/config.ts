@@ -16,7 +16,10 @@ export function toConfig(settings: Settings, sources: readonly SourceConfig[]) {
       caFile: settings.REDIS_CA_FILE,
       tlsInsecure: settings.REDIS_TLS_INSECURE,
       /** Present when REDIS_WAIT_REPLICAS > 0: enqueues and capture checkpoints wait for that many replicas. */
-      wait: settings.REDIS_WAIT_REPLICAS > 0 ? { replicas: settings.REDIS_WAIT_REPLICAS, timeoutMs: settings.REDIS_WAIT_TIMEOUT_MS } : undefined,
+      wait:
+        settings.REDIS_WAIT_REPLICAS > 0
+          ? { replicas: settings.REDIS_WAIT_REPLICAS, timeoutMs: settings.REDIS_WAIT_TIMEOUT_MS }
+          : undefined,
     },
     elasticsearch: {
       node: settings.ELASTICSEARCH_URL,
@@ -106,7 +109,12 @@ export function toConfig(settings: Settings, sources: readonly SourceConfig[]) {
       leaseMs: settings.JOBS_LEASE_MS,
       pollMs: settings.JOBS_POLL_MS,
     },
-    worker: { host: settings.WORKER_HOST, port: settings.WORKER_PORT, sync: settings.WORKER_SYNC, allowedHosts: settings.DRIFTLESS_ALLOWED_HOSTS },
+    worker: {
+      host: settings.WORKER_HOST,
+      port: settings.WORKER_PORT,
+      sync: settings.WORKER_SYNC,
+      allowedHosts: settings.DRIFTLESS_ALLOWED_HOSTS,
+    },
     logLevel: settings.LOG_LEVEL,
     /** Metrics and trace exporters, and the sync history (shared/telemetry, shared/history). */
     telemetry: {
@@ -135,7 +143,9 @@ export function toConfig(settings: Settings, sources: readonly SourceConfig[]) {
           }
         : {},
       // syncEvents: present unless SYNC_EVENTS_ENABLED is false.
-      ...(settings.SYNC_EVENTS_ENABLED ? { syncEvents: { stream: settings.SYNC_EVENTS_STREAM, retention: settings.SYNC_EVENTS_RETENTION } } : {}),
+      ...(settings.SYNC_EVENTS_ENABLED
+        ? { syncEvents: { stream: settings.SYNC_EVENTS_STREAM, retention: settings.SYNC_EVENTS_RETENTION } }
+        : {}),
     },
   };
 }
@@ -161,7 +171,8 @@ function traceSettings(settings: Settings): {
   otlp?: { url: string; headers: Record<string, string> };
 } {
   const base = settings.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const url = settings.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined);
+  const url =
+    settings.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined);
   const headers = { ...settings.OTEL_EXPORTER_OTLP_HEADERS, ...settings.OTEL_EXPORTER_OTLP_TRACES_HEADERS };
   return { sampleRatio: settings.TRACES_SAMPLE_RATIO, ...(url ? { otlp: { url, headers } } : {}) };
 }
@@ -172,4 +183,3 @@ function startFrom(value: string): StartFrom {
   if (value === "now" || value === "beginning") return { kind: value };
   return { kind: "time", at: new Date(value) };
 }
-

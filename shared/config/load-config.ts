@@ -32,7 +32,9 @@ export interface ConfigProblem {
 }
 
 /** A parse that lists every problem instead of stopping at the first (`driftless config check` shows them all). */
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+export type Parsed<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
 /** Every setting of settingsSchema, blanks counting as unset. */
 export function parseSettings(env: Record<string, string | undefined>): Parsed<Settings> {
@@ -49,17 +51,29 @@ export function crossSettingProblems(settings: Settings): ConfigProblem[] {
     problems.push({ setting: "QUEUE_BACKOFF_MAX_MS", message: "must not be smaller than QUEUE_BACKOFF_BASE_MS" });
   }
   const tls = new URL(settings.REDIS_URL).protocol === "rediss:";
-  if (!tls && settings.REDIS_CA_FILE) problems.push({ setting: "REDIS_CA_FILE", message: "only applies to a rediss:// REDIS_URL" });
-  if (!tls && settings.REDIS_TLS_INSECURE) problems.push({ setting: "REDIS_TLS_INSECURE", message: "only applies to a rediss:// REDIS_URL" });
+  if (!tls && settings.REDIS_CA_FILE)
+    problems.push({ setting: "REDIS_CA_FILE", message: "only applies to a rediss:// REDIS_URL" });
+  if (!tls && settings.REDIS_TLS_INSECURE)
+    problems.push({ setting: "REDIS_TLS_INSECURE", message: "only applies to a rediss:// REDIS_URL" });
   // WAIT holds the connection's reply: a wait as long as the command timeout would fail as a timeout, not as too few replicas.
   if (settings.REDIS_WAIT_REPLICAS > 0 && settings.REDIS_WAIT_TIMEOUT_MS >= settings.REDIS_COMMAND_TIMEOUT_MS) {
     problems.push({ setting: "REDIS_WAIT_TIMEOUT_MS", message: "must be shorter than REDIS_COMMAND_TIMEOUT_MS" });
   }
   if (settings.CIRCUIT_HALF_OPEN_MAX_MS < settings.CIRCUIT_HALF_OPEN_AFTER_MS) {
-    problems.push({ setting: "CIRCUIT_HALF_OPEN_MAX_MS", message: "must not be smaller than CIRCUIT_HALF_OPEN_AFTER_MS" });
+    problems.push({
+      setting: "CIRCUIT_HALF_OPEN_MAX_MS",
+      message: "must not be smaller than CIRCUIT_HALF_OPEN_AFTER_MS",
+    });
   }
-  if (settings.SERVICEBUS_DEADLETTER_QUEUE && !settings.SERVICEBUS_NAMESPACE && !settings.SERVICEBUS_CONNECTION_STRING) {
-    problems.push({ setting: "SERVICEBUS_NAMESPACE", message: "required (or SERVICEBUS_CONNECTION_STRING) to mirror dead letters to SERVICEBUS_DEADLETTER_QUEUE" });
+  if (
+    settings.SERVICEBUS_DEADLETTER_QUEUE &&
+    !settings.SERVICEBUS_NAMESPACE &&
+    !settings.SERVICEBUS_CONNECTION_STRING
+  ) {
+    problems.push({
+      setting: "SERVICEBUS_NAMESPACE",
+      message: "required (or SERVICEBUS_CONNECTION_STRING) to mirror dead letters to SERVICEBUS_DEADLETTER_QUEUE",
+    });
   }
   // The all-versions-and-deletes change feed reads from "now" or from a saved continuation only;
   // the service refuses a start from the beginning or from a time with 400
@@ -68,7 +82,8 @@ export function crossSettingProblems(settings: Settings): ConfigProblem[] {
   if (settings.CAPTURE_MODE === "allVersionsAndDeletes" && settings.CAPTURE_START_FROM !== "now") {
     problems.push({
       setting: "CAPTURE_START_FROM",
-      message: "must be now with CAPTURE_MODE=allVersionsAndDeletes (the mode reads from now or a saved continuation only); run a reimport for what came before",
+      message:
+        "must be now with CAPTURE_MODE=allVersionsAndDeletes (the mode reads from now or a saved continuation only); run a reimport for what came before",
     });
   }
   return problems;
@@ -82,8 +97,10 @@ export function parseSources(
   const inline = settings.DRIFTLESS_SOURCES;
   const file = settings.DRIFTLESS_SOURCES_FILE;
   const fail = (setting: string, message: string): Parsed<never> => ({ ok: false, problems: [{ setting, message }] });
-  if (inline && file) return fail("DRIFTLESS_SOURCES", "set either DRIFTLESS_SOURCES or DRIFTLESS_SOURCES_FILE, not both");
-  if (!inline && !file) return fail("DRIFTLESS_SOURCES", "required (JSON list of sources), or DRIFTLESS_SOURCES_FILE (path to it)");
+  if (inline && file)
+    return fail("DRIFTLESS_SOURCES", "set either DRIFTLESS_SOURCES or DRIFTLESS_SOURCES_FILE, not both");
+  if (!inline && !file)
+    return fail("DRIFTLESS_SOURCES", "required (JSON list of sources), or DRIFTLESS_SOURCES_FILE (path to it)");
   const setting = inline ? "DRIFTLESS_SOURCES" : "DRIFTLESS_SOURCES_FILE";
   let text: string;
   try {
@@ -103,12 +120,17 @@ export function parseSources(
   return parsed.ok ? { ok: true, value: parsed.value.map(toSourceConfig) } : parsed;
 }
 
-function parse<S extends z.ZodType>(schema: S, input: unknown, name: (path: readonly PropertyKey[]) => string): Parsed<z.output<S>> {
+function parse<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  name: (path: readonly PropertyKey[]) => string,
+): Parsed<z.output<S>> {
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };
   const problems = result.error.issues.map((issue) => {
     const setting = name(issue.path);
-    const message = issue.code === "invalid_type" && /received undefined/.test(issue.message) ? "required" : issue.message;
+    const message =
+      issue.code === "invalid_type" && /received undefined/.test(issue.message) ? "required" : issue.message;
     return { setting, message };
   });
   return { ok: false, problems };
@@ -120,7 +142,8 @@ function orThrow<T>(parsed: Parsed<T>): T {
   const { problems } = parsed;
   const first = problems[0]!;
   const error = new ConfigError(first.setting, first.message);
-  if (problems.length > 1) error.message = `invalid configuration:\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join("\n")}`;
+  if (problems.length > 1)
+    error.message = `invalid configuration:\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join("\n")}`;
   throw error;
 }
 

@@ -24,7 +24,10 @@ const FLAG_VALUES = ["0", "1", "false", "true"];
 
 /** Every setting, in settingsSchema's order. The type is what the variable takes (the schema's input side). */
 export function settingsReference(): SettingReference[] {
-  const inputs = z.toJSONSchema(settingsSchema, { io: "input", unrepresentable: "any" }).properties as Record<string, JsonSchemaProperty>;
+  const inputs = z.toJSONSchema(settingsSchema, { io: "input", unrepresentable: "any" }).properties as Record<
+    string,
+    JsonSchemaProperty
+  >;
   return Object.entries(settingsSchema.shape).map(([name, schema]) => {
     const unset = schema.safeParse(undefined);
     const fallback = unset.success ? unset.data : undefined;
@@ -46,7 +49,10 @@ export function settingsTable(settings: readonly SettingReference[] = settingsRe
   return [
     "| Setting | Type | Default | Meaning |",
     "| --- | --- | --- | --- |",
-    ...settings.map((s) => `| \`${s.name}\` | ${cell(s.type)}${s.secret ? ", secret" : ""} | ${cell(s.default)} | ${cell(s.description)} |`),
+    ...settings.map(
+      (s) =>
+        `| \`${s.name}\` | ${cell(s.type)}${s.secret ? ", secret" : ""} | ${cell(s.default)} | ${cell(s.description)} |`,
+    ),
   ].join("\n");
 }
 
@@ -61,7 +67,8 @@ function typeOf(property: JsonSchemaProperty): string {
   }
   if (property.type === "integer" || property.type === "number") {
     const kind = property.type;
-    const max = property.maximum !== undefined && property.maximum < Number.MAX_SAFE_INTEGER ? property.maximum : undefined;
+    const max =
+      property.maximum !== undefined && property.maximum < Number.MAX_SAFE_INTEGER ? property.maximum : undefined;
     if (property.minimum !== undefined && max !== undefined) return `${kind} ${property.minimum} to ${max}`;
     if (property.minimum !== undefined) return `${kind} ≥ ${property.minimum}`;
     return kind;

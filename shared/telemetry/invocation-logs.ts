@@ -30,7 +30,15 @@ export interface LineSink {
 }
 
 /** ECS fields the host records by itself for every invocation line; the rest are the line's own. */
-const HOST_FIELDS = new Set(["@timestamp", "log.level", "message", "ecs.version", "service.name", "process.pid", "host.hostname"]);
+const HOST_FIELDS = new Set([
+  "@timestamp",
+  "log.level",
+  "message",
+  "ecs.version",
+  "service.name",
+  "process.pid",
+  "host.hostname",
+]);
 
 /**
  * A destination for the logger: a line written inside an invocation goes to that invocation's

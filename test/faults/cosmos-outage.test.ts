@@ -70,12 +70,17 @@ describe("fault: Cosmos DB outage", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const logged = (message: string) => workers.flatMap((worker) => worker.logs()).filter((line) => messageOf(line) === message);
+  const logged = (message: string) =>
+    workers.flatMap((worker) => worker.logs()).filter((line) => messageOf(line) === message);
 
   it("an outage while keys are queued spends no attempts, dead-letters nothing, and the index catches up", async () => {
     const probe = queueProbe(source.env.REDIS_URL!, source.env.REDIS_KEY_PREFIX!, source.name);
     await Promise.all(workers.map((worker) => worker.url()));
-    const stream = streamChanges({ container: source.container, keys, enqueue: (changed) => queue.enqueue(changed, { lane: "live", now: Date.now() }) });
+    const stream = streamChanges({
+      container: source.container,
+      keys,
+      enqueue: (changed) => queue.enqueue(changed, { lane: "live", now: Date.now() }),
+    });
     await new Promise((resolve) => setTimeout(resolve, 4000));
     const counts = await stream.stop();
 
@@ -97,7 +102,10 @@ describe("fault: Cosmos DB outage", () => {
     const { mismatches, deadLetters } = await indexMatchesCosmos(source, queue);
     const attemptsAfter = await probe.attempts();
     await probe.close();
-    const released = logged("sync paused: keys released without spending an attempt").reduce((n, line) => n + Number(fieldOf(line, "released") ?? 0), 0);
+    const released = logged("sync paused: keys released without spending an attempt").reduce(
+      (n, line) => n + Number(fieldOf(line, "released") ?? 0),
+      0,
+    );
     const spent = await attemptsSpent(workers, source.name);
     const line =
       `cosmos outage: ${counts.changes} changes, then ${DOCS} keys queued and Cosmos paused ${OUTAGE_MS / 1000} s; ` +

@@ -77,7 +77,8 @@ describe("fault: Elasticsearch outage and throttling", () => {
   });
 
   const enqueue = (changed: DocKey[]) => queue.enqueue(changed, { lane: "live", now: Date.now() });
-  const status = async (): Promise<Status> => (await (await fetch(`${await workers[0]!.url()}/status`)).json()) as Status;
+  const status = async (): Promise<Status> =>
+    (await (await fetch(`${await workers[0]!.url()}/status`)).json()) as Status;
   const logged = (message: string, match: (line: Record<string, unknown>) => boolean = () => true) =>
     workers.flatMap((worker) => worker.logs()).filter((line) => messageOf(line) === message && match(line));
 
@@ -114,18 +115,25 @@ describe("fault: Elasticsearch outage and throttling", () => {
     const counts = await stream.stop();
 
     await drained(queue);
-    const { mismatches, deadLetters } = await indexMatchesCosmos(onCluster(source, elastic, source.config.sources[0]!.index), queue);
+    const { mismatches, deadLetters } = await indexMatchesCosmos(
+      onCluster(source, elastic, source.config.sources[0]!.index),
+      queue,
+    );
     const attemptsAfter = await probe.attempts();
     await probe.close();
     const spent = await attemptsSpent(workers, source.name);
-    const released = logged("sync paused: keys released without spending an attempt").reduce((n, line) => n + Number(fieldOf(line, "released") ?? 0), 0);
+    const released = logged("sync paused: keys released without spending an attempt").reduce(
+      (n, line) => n + Number(fieldOf(line, "released") ?? 0),
+      0,
+    );
 
     const line =
       `elasticsearch outage: ${counts.changes} changes sent, 1 outage of ${(outageMs / 1000).toFixed(0)} s (stopped ${OUTAGE_MS / 1000} s + restart), ` +
       `status polled ${seen.polls} times (circuit open in ${seen.open}, backlog up to ${seen.maxBacklog}), ${released} keys released, ` +
       `attempts spent ${spent}, dead letters ${deadLetters}, final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
     console.log(`[faults] ${line}`);
-    for (const retried of logged("keys failed and wait for another attempt")) console.log(`[faults] attempt spent: ${String(fieldOf(retried, "firstError"))}`);
+    for (const retried of logged("keys failed and wait for another attempt"))
+      console.log(`[faults] attempt spent: ${String(fieldOf(retried, "firstError"))}`);
     expect(seen.open).toBeGreaterThan(0);
     expect(seen.maxBacklog).toBeGreaterThan(0);
     expect(released).toBeGreaterThan(0);
@@ -140,7 +148,10 @@ describe("fault: Elasticsearch outage and throttling", () => {
     expect(mismatches).toEqual([]);
     // A worker with nothing left to do closes its circuit with a probe once the next trial is due
     // (CIRCUIT_HALF_OPEN_MAX_MS at most), not at the moment the queue drained.
-    await eventually(async () => expect((await status()).circuits.elasticsearch).toBe("closed"), { timeoutMs: 20_000, intervalMs: 250 });
+    await eventually(async () => expect((await status()).circuits.elasticsearch).toBe("closed"), {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+    });
     expect(logged("elasticsearch circuit open").length).toBeGreaterThan(0);
     expect(logged("elasticsearch circuit closed").length).toBeGreaterThan(0);
     await recordFigures("elasticsearch-outage", "outage", line, {
@@ -159,7 +170,8 @@ describe("fault: Elasticsearch outage and throttling", () => {
   it("a 429 on every bulk request slows the sync down instead of spending attempts", async () => {
     const started = Date.now();
     const probe = queueProbe(source.env.REDIS_URL!, source.env.REDIS_KEY_PREFIX!, source.name);
-    const throttled = () => logged("sync paused: keys released without spending an attempt", (line) => fieldOf(line, "kind") === "throttled");
+    const throttled = () =>
+      logged("sync paused: keys released without spending an attempt", (line) => fieldOf(line, "kind") === "throttled");
     const before = throttled().length;
     const spentBefore = await attemptsSpent(workers, source.name);
     // A real 429 for the whole request: the in-flight requests breaker refuses any bulk body over 1 kB.
@@ -180,13 +192,19 @@ describe("fault: Elasticsearch outage and throttling", () => {
     }
     const counts = await stream.stop();
     await drained(queue);
-    const { mismatches, deadLetters } = await indexMatchesCosmos(onCluster(source, elastic, source.config.sources[0]!.index), queue);
+    const { mismatches, deadLetters } = await indexMatchesCosmos(
+      onCluster(source, elastic, source.config.sources[0]!.index),
+      queue,
+    );
     const attemptsAfter = await probe.attempts();
     await probe.close();
     const spent = (await attemptsSpent(workers, source.name)) - spentBefore;
     const pauses = throttled().slice(before);
     const waits = pauses.map((line) => Number(fieldOf(line, "retryInMs")));
-    const early = pausesCutShort(workers.map((worker) => worker.logs()), (line) => fieldOf(line, "kind") === "throttled");
+    const early = pausesCutShort(
+      workers.map((worker) => worker.logs()),
+      (line) => fieldOf(line, "kind") === "throttled",
+    );
 
     const line =
       `elasticsearch 429: ${counts.changes} changes sent, ${pauses.length} throttled pauses ` +
@@ -197,7 +215,12 @@ describe("fault: Elasticsearch outage and throttling", () => {
     expect(Math.min(...waits)).toBeGreaterThan(0);
     // Each loop's next pause comes no sooner than the wait the previous one asked for.
     expect(early).toEqual([]);
-    expect({ spent, maxAttempts, attemptsAfter, deadLetters }).toEqual({ spent: 0, maxAttempts: 0, attemptsAfter: 0, deadLetters: 0 });
+    expect({ spent, maxAttempts, attemptsAfter, deadLetters }).toEqual({
+      spent: 0,
+      maxAttempts: 0,
+      attemptsAfter: 0,
+      deadLetters: 0,
+    });
     expect(mismatches).toEqual([]);
     await recordFigures("elasticsearch-outage", "throttling", line, {
       changes: counts.changes,
@@ -220,12 +243,17 @@ describe("fault: Elasticsearch outage and throttling", () => {
 function pausesCutShort(logs: readonly (readonly LogLine[])[], match: (line: LogLine) => boolean): string[] {
   const early: string[] = [];
   logs.forEach((lines, worker) => {
-    const pauses = lines.filter((line) => messageOf(line) === "sync paused: keys released without spending an attempt" && match(line));
+    const pauses = lines.filter(
+      (line) => messageOf(line) === "sync paused: keys released without spending an attempt" && match(line),
+    );
     for (let i = 1; i < pauses.length; i++) {
       const [a, b] = [pauses[i - 1]!, pauses[i]!];
       const gap = Date.parse(String(a["@timestamp"])) + Number(fieldOf(a, "retryInMs"));
       const at = Date.parse(String(b["@timestamp"]));
-      if (at < gap - 5) early.push(`worker ${worker}: pause ${i} came ${gap - at} ms before the ${String(fieldOf(a, "retryInMs"))} ms asked`);
+      if (at < gap - 5)
+        early.push(
+          `worker ${worker}: pause ${i} came ${gap - at} ms before the ${String(fieldOf(a, "retryInMs"))} ms asked`,
+        );
     }
   });
   return early;

@@ -58,7 +58,7 @@ describe("fault: three workers racing on rapid updates of the same documents", (
     const perDocumentPerSecond = counts.changes / DOCS / (STREAM_MS / 1000);
     const line =
       `racing workers: ${counts.changes} changes sent (${counts.deletes} deletes) to ${DOCS} documents ` +
-        `(${(counts.changes / DOCS / (STREAM_MS / 1000)).toFixed(1)} per document per second) by 3 workers, 0 kills, 0 outages, ` +
+      `(${(counts.changes / DOCS / (STREAM_MS / 1000)).toFixed(1)} per document per second) by 3 workers, 0 kills, 0 outages, ` +
       `dead letters ${deadLetters}, final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
     console.log(`[faults] ${line}`);
     expect(perDocumentPerSecond).toBeGreaterThan(2);

@@ -88,7 +88,7 @@ describe("fault: Redis restarted (AOF on) mid-stream", () => {
 
     const line =
       `redis restart: ${counts.changes} changes sent, ${RESTARTS} restarts (down ${downtimes.map((ms) => `${ms} ms`).join(", ")}), ` +
-        `${counts.enqueueRetries} producer enqueues retried, 0 kills, dead letters ${deadLetters}, final mismatches ${mismatches.length} ` +
+      `${counts.enqueueRetries} producer enqueues retried, 0 kills, dead letters ${deadLetters}, final mismatches ${mismatches.length} ` +
       `(${((Date.now() - started) / 1000).toFixed(0)} s)`;
     console.log(`[faults] ${line}`);
     expect(counts.changes).toBeGreaterThan(300);

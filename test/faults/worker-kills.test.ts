@@ -55,7 +55,11 @@ describe("fault: workers killed with SIGKILL during a stream of changes", () => 
     await live[0]!.url();
 
     const keys = Array.from({ length: DOCS }, (_, i) => ({ id: `k${i}`, pk: `t${i % 7}` }));
-    const stream = streamChanges({ container: source.container, keys, enqueue: (changed) => queue.enqueue(changed, { lane: "live", now: Date.now() }) });
+    const stream = streamChanges({
+      container: source.container,
+      keys,
+      enqueue: (changed) => queue.enqueue(changed, { lane: "live", now: Date.now() }),
+    });
     let kills = 0;
     const until = Date.now() + STREAM_MS;
     while (Date.now() < until) {
@@ -81,7 +85,7 @@ describe("fault: workers killed with SIGKILL during a stream of changes", () => 
 
     const line =
       `worker kills: ${counts.changes} changes sent (${counts.deletes} deletes) to ${DOCS} documents, ${kills} SIGKILLs, ` +
-        `${workers.length} worker processes, 0 outages, backlog at stream end ${midway.pending + midway.inflight}, ` +
+      `${workers.length} worker processes, 0 outages, backlog at stream end ${midway.pending + midway.inflight}, ` +
       `dead letters ${deadLetters}, final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
     console.log(`[faults] ${line}`);
     expect(kills).toBeGreaterThanOrEqual(5);

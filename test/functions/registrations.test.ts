@@ -23,15 +23,21 @@ describe("Azure Functions registrations", () => {
     for (const name of Object.keys(settingsSchema.shape)) delete process.env[name];
     // Service Bus configured, so the ticket function registers too; nothing is contacted while registering.
     Object.assign(process.env, BASE_ENV, { SERVICEBUS_NAMESPACE: "example.servicebus.windows.net" });
-    for (const file of readdirSync(functionsDir).filter((name) => name.endsWith(".ts")).sort()) await import(pathToFileURL(join(functionsDir, file)).href);
+    for (const file of readdirSync(functionsDir)
+      .filter((name) => name.endsWith(".ts"))
+      .sort())
+      await import(pathToFileURL(join(functionsDir, file)).href);
   });
 
-  const httpTrigger = (registration: Registration) => Object.values(registration.bindings).find((binding) => binding.type === "httpTrigger");
+  const httpTrigger = (registration: Registration) =>
+    Object.values(registration.bindings).find((binding) => binding.type === "httpTrigger");
 
   it("registers one HTTP function per route, named as the route, with its methods, path and auth level", () => {
     const http = registered.flatMap((registration) => {
       const trigger = httpTrigger(registration);
-      return trigger ? [{ name: registration.name, methods: trigger.methods, route: trigger.route, authLevel: trigger.authLevel }] : [];
+      return trigger
+        ? [{ name: registration.name, methods: trigger.methods, route: trigger.route, authLevel: trigger.authLevel }]
+        : [];
     });
     const expected = routes.map((route) => ({
       name: route.name,

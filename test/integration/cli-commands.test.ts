@@ -30,7 +30,8 @@ describe("driftless commands against the local stack", () => {
   beforeAll(async () => {
     source = await createTestSource();
     services = createServices(source.config, silentLogger);
-    for (let n = 0; n < DOCS; n++) await source.container.items.create({ id: `d${n}`, tenant: `t${n % 2}`, title: `doc ${n}`, n });
+    for (let n = 0; n < DOCS; n++)
+      await source.container.items.create({ id: `d${n}`, tenant: `t${n % 2}`, title: `doc ${n}`, n });
   });
 
   afterAll(async () => {
@@ -59,13 +60,18 @@ describe("driftless commands against the local stack", () => {
     expect(table.stdout).toMatch(new RegExp(`${source.name}.*│\\s+0\\s+│\\s+0\\s+│\\s+0\\s+│`));
     const json = driftless(["status", "--json"], source.env);
     expect(json.code, json.stderr).toBe(0);
-    expect((JSON.parse(json.stdout) as { sources: unknown[] }).sources).toEqual([expect.objectContaining({ name: source.name, pending: 0, inflight: 0, deadLettered: 0 })]);
+    expect((JSON.parse(json.stdout) as { sources: unknown[] }).sources).toEqual([
+      expect.objectContaining({ name: source.name, pending: 0, inflight: 0, deadLettered: 0 }),
+    ]);
   }, 120_000);
 
   it("reimport --wait: exit 0 and the succeeded job; reconcile --wait removes what Cosmos no longer has", async () => {
     const reimport = driftless(["reimport", source.name, "--wait"], source.env);
     expect(reimport.code, reimport.stderr).toBe(0);
-    const [queued, ended] = reimport.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const [queued, ended] = reimport.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(ended).toMatchObject({ jobId: queued!.jobId, kind: "reimport", state: "succeeded", scanned: DOCS });
     jobIds.push(String(queued!.jobId));
 
@@ -74,14 +80,25 @@ describe("driftless commands against the local stack", () => {
     // A third of the index gone is past RECONCILE_MAX_DELETE_SHARE (25%): the job fails, exit 1, one line saying why.
     const guarded = driftless(["reconcile", source.name, "--wait"], source.env);
     expect(guarded.code, guarded.stderr).toBe(1);
-    const [failed] = guarded.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(guarded.stderr.trim().split("\n").at(-1)).toMatch(new RegExp(`^driftless: job ${String(failed!.jobId)} failed: reconcile stopped: 2 of the 6 indexed documents`));
+    const [failed] = guarded.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(guarded.stderr.trim().split("\n").at(-1)).toMatch(
+      new RegExp(`^driftless: job ${String(failed!.jobId)} failed: reconcile stopped: 2 of the 6 indexed documents`),
+    );
     jobIds.push(String(failed!.jobId));
     expect((await source.indexed()).size).toBe(DOCS);
 
-    const reconcile = driftless(["reconcile", source.name, "--wait"], { ...source.env, RECONCILE_MAX_DELETE_SHARE: "0.5" });
+    const reconcile = driftless(["reconcile", source.name, "--wait"], {
+      ...source.env,
+      RECONCILE_MAX_DELETE_SHARE: "0.5",
+    });
     expect(reconcile.code, reconcile.stderr).toBe(0);
-    const [started, done] = reconcile.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const [started, done] = reconcile.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(done).toMatchObject({ jobId: started!.jobId, kind: "reconcile", state: "succeeded", missing: 2 });
     jobIds.push(String(started!.jobId));
     // The reconcile queued the two deletes; the next sync takes them out of the index.
@@ -95,11 +112,22 @@ describe("driftless commands against the local stack", () => {
     for (const id of jobIds) expect(table.stdout).toContain(id);
     const json = driftless(["jobs", "--json"], source.env);
     expect(json.code, json.stderr).toBe(0);
-    const listed = (JSON.parse(json.stdout) as { jobs: { jobId: string; state: string }[] }).jobs.filter((job) => jobIds.includes(job.jobId));
-    expect(Object.fromEntries(listed.map((job) => [job.jobId, job.state]))).toEqual({ [jobIds[0]!]: "succeeded", [jobIds[1]!]: "failed", [jobIds[2]!]: "succeeded" });
+    const listed = (JSON.parse(json.stdout) as { jobs: { jobId: string; state: string }[] }).jobs.filter((job) =>
+      jobIds.includes(job.jobId),
+    );
+    expect(Object.fromEntries(listed.map((job) => [job.jobId, job.state]))).toEqual({
+      [jobIds[0]!]: "succeeded",
+      [jobIds[1]!]: "failed",
+      [jobIds[2]!]: "succeeded",
+    });
     const shown = driftless(["jobs", jobIds[1]!], source.env);
     expect(shown.code, shown.stderr).toBe(0);
-    expect(JSON.parse(shown.stdout)).toMatchObject({ jobId: jobIds[1], kind: "reconcile", state: "failed", lastError: expect.stringContaining("RECONCILE_MAX_DELETE_SHARE") });
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      jobId: jobIds[1],
+      kind: "reconcile",
+      state: "failed",
+      lastError: expect.stringContaining("RECONCILE_MAX_DELETE_SHARE"),
+    });
     const unknown = driftless(["jobs", "no-such-job"], source.env);
     expect(unknown).toMatchObject({ code: 1, stdout: "" });
     expect(unknown.stderr).toMatch(/^driftless: job_not_found: no job "no-such-job"\n$/);
@@ -116,7 +144,11 @@ describe("driftless commands against the local stack", () => {
   }, 120_000);
 
   it("sync with Elasticsearch unreachable: exit 4, one error line, no stack trace", async () => {
-    const down = driftless(["sync", "--until-idle"], { ...source.env, ELASTICSEARCH_URL: `http://127.0.0.1:${await freePort()}`, ELASTICSEARCH_REQUEST_TIMEOUT_MS: "2000" });
+    const down = driftless(["sync", "--until-idle"], {
+      ...source.env,
+      ELASTICSEARCH_URL: `http://127.0.0.1:${await freePort()}`,
+      ELASTICSEARCH_REQUEST_TIMEOUT_MS: "2000",
+    });
     expect(down.stdout).toBe("");
     expect(down.code, down.stderr).toBe(4);
     expect(down.stderr.trim().split("\n")).toHaveLength(1);

@@ -16,7 +16,13 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     source = await createTestSource({ extra: { softDeleteField: "isDeleted" } });
     // Keys come from the HTTP producer only: with capture on, the change feed would enqueue the same
     // changes again at its own pace, and "enqueues nothing" could see them arrive late.
-    const config = loadConfig({ ...source.env, WORKER_PORT: "0", DRIFTLESS_API_KEY: API_KEY, SYNC_BATCH_SIZE: "50", CAPTURE_ENABLED: "false" });
+    const config = loadConfig({
+      ...source.env,
+      WORKER_PORT: "0",
+      DRIFTLESS_API_KEY: API_KEY,
+      SYNC_BATCH_SIZE: "50",
+      CAPTURE_ENABLED: "false",
+    });
     worker = await startWorker(config, { logger: silentLogger });
   });
 
@@ -33,7 +39,12 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     });
 
   it("creates, updates, soft and hard deletes reach the index with Cosmos's versions", async () => {
-    const docs = Array.from({ length: 60 }, (_, i) => ({ id: `doc-${i}`, tenant: `t${i % 4}`, title: `first ${i}`, n: i }));
+    const docs = Array.from({ length: 60 }, (_, i) => ({
+      id: `doc-${i}`,
+      tenant: `t${i % 4}`,
+      title: `first ${i}`,
+      n: i,
+    }));
     for (const doc of docs) await source.container.items.create(doc);
     const created = await enqueue({ items: docs.map((d) => ({ id: d.id, pk: d.tenant })) });
     expect(created.status).toBe(202);
@@ -66,7 +77,9 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     expect(indexed.has("doc-20") || indexed.has("doc-30")).toBe(false);
     expect(indexed.get("doc-3")?.source.title).toBe("second 3");
 
-    const status = (await (await fetch(`${worker.url}/status`)).json()) as { sources: { name: string; pending: number; inflight: number; deadLettered: number; lastSyncAt: string | null }[] };
+    const status = (await (await fetch(`${worker.url}/status`)).json()) as {
+      sources: { name: string; pending: number; inflight: number; deadLettered: number; lastSyncAt: string | null }[];
+    };
     const mine = status.sources.find((s) => s.name === source.name)!;
     expect(mine).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
     expect(mine.lastSyncAt).not.toBeNull();
@@ -93,7 +106,11 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
       expect(response.status, code).toBe(status);
       expect(await response.json()).toEqual({ error: { code, message: expect.any(String) } });
     }
-    const unknown = await fetch(`${worker.url}/sources/nope/enqueue`, { method: "POST", headers: { "content-type": "application/json", "x-functions-key": API_KEY }, body: "{}" });
+    const unknown = await fetch(`${worker.url}/sources/nope/enqueue`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-functions-key": API_KEY },
+      body: "{}",
+    });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe("unknown_source");
     const huge = await enqueue("x".repeat(2_000_000));
@@ -128,7 +145,10 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
         ),
       );
       expect(responses.map((response) => response.status)).toEqual(responses.map(() => 202));
-      const bodies = (await Promise.all(responses.map((response) => response.json()))) as { enqueued: number; duplicates: number }[];
+      const bodies = (await Promise.all(responses.map((response) => response.json()))) as {
+        enqueued: number;
+        duplicates: number;
+      }[];
       for (const body of bodies) expect(body.enqueued + body.duplicates).toBe(1);
       expect(bodies.reduce((sum, body) => sum + body.enqueued, 0)).toBe(40);
     } finally {
@@ -139,6 +159,9 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
   it("answers health with every dependency up", async () => {
     const response = await fetch(`${worker.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: "ok", checks: { redis: { ok: true }, elasticsearch: { ok: true }, cosmos: { ok: true } } });
+    expect(await response.json()).toMatchObject({
+      status: "ok",
+      checks: { redis: { ok: true }, elasticsearch: { ok: true }, cosmos: { ok: true } },
+    });
   }, 120_000);
 });

@@ -34,19 +34,27 @@ describe("a job that keeps failing", () => {
   });
 
   it(`fails after ${MAX_FAILURES} failures in a row, with its last error in the store and in GET /api/jobs/{id}`, async () => {
-    const dead = createCosmosClient(loadConfig({ ...source.env, COSMOS_ENDPOINT: `https://127.0.0.1:${await freePort()}`, COSMOS_REQUEST_TIMEOUT_MS: "2000" }).cosmos);
+    const dead = createCosmosClient(
+      loadConfig({
+        ...source.env,
+        COSMOS_ENDPOINT: `https://127.0.0.1:${await freePort()}`,
+        COSMOS_REQUEST_TIMEOUT_MS: "2000",
+      }).cosmos,
+    );
     const { deps } = services.jobs as ReturnType<typeof createJobs>;
-    const jobs = createJobs(jobDeps({
-      redis: services.clients.redis,
-      prefix: source.config.redis.keyPrefix,
-      elastic: services.clients.elastic,
-      cosmos: dead,
-      sources: deps.sources,
-      targets: deps.targets,
-      clock: deps.clock,
-      logger: silentLogger,
-      options: { ...deps.options, maxFailures: MAX_FAILURES },
-    }));
+    const jobs = createJobs(
+      jobDeps({
+        redis: services.clients.redis,
+        prefix: source.config.redis.keyPrefix,
+        elastic: services.clients.elastic,
+        cosmos: dead,
+        sources: deps.sources,
+        targets: deps.targets,
+        clock: deps.clock,
+        logger: silentLogger,
+        options: { ...deps.options, maxFailures: MAX_FAILURES },
+      }),
+    );
     try {
       const started = await jobs.start("reimport", source.name);
       const seen: { state: string; errors: number }[] = [];
@@ -57,15 +65,25 @@ describe("a job that keeps failing", () => {
         seen.push({ state: job!.state, errors: job!.errors });
       }
       // Running, with one error more per failed chunk, until the limit: then failed.
-      expect(seen.slice(0, MAX_FAILURES - 1)).toEqual(Array.from({ length: MAX_FAILURES - 1 }, (_, i) => ({ state: "running", errors: i + 1 })));
+      expect(seen.slice(0, MAX_FAILURES - 1)).toEqual(
+        Array.from({ length: MAX_FAILURES - 1 }, (_, i) => ({ state: "running", errors: i + 1 })),
+      );
       expect(seen.at(-1)!.state).toBe("failed");
       expect(seen).toHaveLength(MAX_FAILURES);
       expect(job!.lastError).toMatch(/ECONNREFUSED|connect|cosmos/i);
 
       // What an operator sees: the job route with the key shows the last error.
       const api = { ...services, jobs };
-      const response = await invokeRoute(routeNamed("job-status"), api, { method: "GET", params: { jobId: started.id }, query: new URLSearchParams(), body: "" });
-      expect(response).toMatchObject({ status: 200, body: { jobId: started.id, state: "failed", lastError: job!.lastError } });
+      const response = await invokeRoute(routeNamed("job-status"), api, {
+        method: "GET",
+        params: { jobId: started.id },
+        query: new URLSearchParams(),
+        body: "",
+      });
+      expect(response).toMatchObject({
+        status: 200,
+        body: { jobId: started.id, state: "failed", lastError: job!.lastError },
+      });
     } finally {
       dead.dispose();
     }

@@ -38,7 +38,9 @@ describe("configuration reference", () => {
   });
 
   it("marks the settings whose values are never printed, and config check redacts them", () => {
-    const secret = settingsReference().filter((setting) => setting.secret).map((setting) => setting.name);
+    const secret = settingsReference()
+      .filter((setting) => setting.secret)
+      .map((setting) => setting.name);
     expect(secret.sort()).toEqual(
       [
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
@@ -54,7 +56,11 @@ describe("configuration reference", () => {
       ].sort(),
     );
     expect(settingsTable()).toContain("| `COSMOS_KEY` | string, secret | – |");
-    const { settings } = checkConfig({ ...BASE_ENV, ELASTICSEARCH_API_KEY: "an-api-key-value", REDIS_URL: "redis://:pw-value@127.0.0.1:6379" });
+    const { settings } = checkConfig({
+      ...BASE_ENV,
+      ELASTICSEARCH_API_KEY: "an-api-key-value",
+      REDIS_URL: "redis://:pw-value@127.0.0.1:6379",
+    });
     expect(settings.ELASTICSEARCH_API_KEY?.value).toBe(REDACTED);
     expect(settings.REDIS_URL?.value).toBe(`redis://:${REDACTED}@127.0.0.1:6379`);
   });

@@ -7,7 +7,11 @@ const repoRoot = join(import.meta.dirname, "..", "..");
 /** The user documentation: the README, the guides under docs/, the benchmark's method and results. */
 function documents(): string[] {
   const inDir = (dir: string) =>
-    existsSync(join(repoRoot, dir)) ? readdirSync(join(repoRoot, dir)).filter((name) => name.endsWith(".md")).map((name) => join(dir, name)) : [];
+    existsSync(join(repoRoot, dir))
+      ? readdirSync(join(repoRoot, dir))
+          .filter((name) => name.endsWith(".md"))
+          .map((name) => join(dir, name))
+      : [];
   return ["README.md", ...inDir("docs"), "bench/README.md", ...inDir("bench/results")];
 }
 
@@ -29,7 +33,9 @@ const withoutCode = (markdown: string) => withoutFences(markdown).replace(/`[^`\
 
 /** Relative link targets of a Markdown text: `[text](target)`, outside code. */
 function links(markdown: string): string[] {
-  return [...withoutCode(markdown).matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((target) => !/^[a-z]+:/i.test(target));
+  return [...withoutCode(markdown).matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1]!)
+    .filter((target) => !/^[a-z]+:/i.test(target));
 }
 
 /** What is wrong with each relative link of `file`: a missing file, or a missing heading for its anchor. */
@@ -43,7 +49,12 @@ function brokenLinks(file: string): string[] {
       broken.push(`${file}: ${target} (no ${resolved})`);
       continue;
     }
-    if (anchor && resolved.endsWith(".md") && statSync(join(repoRoot, resolved)).isFile() && !anchors(readFileSync(join(repoRoot, resolved), "utf8")).has(anchor)) {
+    if (
+      anchor &&
+      resolved.endsWith(".md") &&
+      statSync(join(repoRoot, resolved)).isFile() &&
+      !anchors(readFileSync(join(repoRoot, resolved), "utf8")).has(anchor)
+    ) {
       broken.push(`${file}: ${target} (no heading #${anchor} in ${resolved})`);
     }
   }
@@ -52,14 +63,23 @@ function brokenLinks(file: string): string[] {
 
 describe("links in the documentation", () => {
   it("finds relative links and anchors outside code", () => {
-    const text = "# Trying it: `make dev`\n\n## A, b & c\n\nSee [x](docs/a.md#b), [y](https://e.org), [z](#trying-it-make-dev).\n\n```\n[no](in-code.md)\n```\n`[no](inline.md)`\n";
+    const text =
+      "# Trying it: `make dev`\n\n## A, b & c\n\nSee [x](docs/a.md#b), [y](https://e.org), [z](#trying-it-make-dev).\n\n```\n[no](in-code.md)\n```\n`[no](inline.md)`\n";
     expect(links(text)).toEqual(["docs/a.md#b", "#trying-it-make-dev"]);
     expect([...anchors(text)]).toEqual(["trying-it-make-dev", "a-b--c"]);
   });
 
   it("covers the README, every guide and the benchmark's files", () => {
     const files = documents();
-    expect(files).toEqual(expect.arrayContaining(["README.md", "docs/api.md", "docs/configuration.md", "bench/README.md", "bench/results/latest.md"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "README.md",
+        "docs/api.md",
+        "docs/configuration.md",
+        "bench/README.md",
+        "bench/results/latest.md",
+      ]),
+    );
   });
 
   it("points every relative link at a file that exists, and every anchor at a heading of it", () => {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { GENERATED_HEADER, renderFigures, type FigureRecord } from "../../scripts/figures/render.js";
 
-const record = (test: string, scenario: string, figures: FigureRecord["figures"], recordedAt = "2026-12-04T10:00:00.000Z"): FigureRecord => ({
+const record = (
+  test: string,
+  scenario: string,
+  figures: FigureRecord["figures"],
+  recordedAt = "2026-12-04T10:00:00.000Z",
+): FigureRecord => ({
   test,
   scenario,
   line: `${test}: ${scenario}`,
@@ -26,7 +31,7 @@ describe("renderFigures (make figures → docs/guarantees-figures.md)", () => {
         "",
         "# Guarantee figures",
         "",
-        "The figures of the fault tests (`test/faults/`) that README.md's \"Guarantees, and how they are tested\" refers to,",
+        'The figures of the fault tests (`test/faults/`) that README.md\'s "Guarantees, and how they are tested" refers to,',
         "as the tests themselves recorded them. Each test records its figures only after its assertions passed, so every",
         "figure here was checked by the run that produced it. Regenerate with `make figures`.",
         "",

@@ -65,7 +65,9 @@ describe("code comments", () => {
   });
 
   it("hold no benchmark figures: those live in bench/results/", () => {
-    const hits = FOLDERS.flatMap(sources).flatMap((file) => figuresIn(readFileSync(join(repoRoot, file), "utf8")).map((hit) => `${file}:${hit}`));
+    const hits = FOLDERS.flatMap(sources).flatMap((file) =>
+      figuresIn(readFileSync(join(repoRoot, file), "utf8")).map((hit) => `${file}:${hit}`),
+    );
     expect(hits).toEqual([]);
   });
 });

@@ -97,7 +97,12 @@ describe("sync history recorder", () => {
   it("counts events as failed while the template cannot be created, and tries it again later", async () => {
     const held = heldStore();
     let now = 0;
-    const history = createSyncHistory({ store: held.store, clock: { now: () => now }, logger: silentLogger, ensureRetryMs: 30_000 });
+    const history = createSyncHistory({
+      store: held.store,
+      clock: { now: () => now },
+      logger: silentLogger,
+      ensureRetryMs: 30_000,
+    });
     held.failEnsure(true);
     history.record("orders", [op("a")], 1);
     await history.flush();

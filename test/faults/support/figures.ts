@@ -11,10 +11,26 @@ export const FIGURES_DIR = fileURLToPath(new URL("../.figures/", import.meta.url
  * run whose checks failed leaves no figures behind, so the document only quotes what a test
  * asserted. `line` is what the test printed (before its assertions, so a failing run shows it too).
  */
-export async function recordFigures(test: string, scenario: string, line: string, figures: Record<string, FigureValue>): Promise<void> {
-  const record: FigureRecord = { test, scenario, line, figures, recordedAt: new Date().toISOString(), cores: cpus().length };
+export async function recordFigures(
+  test: string,
+  scenario: string,
+  line: string,
+  figures: Record<string, FigureValue>,
+): Promise<void> {
+  const record: FigureRecord = {
+    test,
+    scenario,
+    line,
+    figures,
+    recordedAt: new Date().toISOString(),
+    cores: cpus().length,
+  };
   await mkdir(FIGURES_DIR, { recursive: true });
   await writeFile(`${FIGURES_DIR}${test}--${slug(scenario)}.json`, `${JSON.stringify(record, null, 2)}\n`);
 }
 
-const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+const slug = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");

@@ -12,7 +12,9 @@ export async function attemptsSpent(workers: readonly FaultWorker[], source: str
   for (const worker of workers.filter((entry) => entry.alive())) {
     const text = await (await fetch((await worker.url()).replace(/\/api$/, "/metrics"))).text();
     const samples = parsePrometheus(text);
-    spent += total(samples, "driftless_keys_retried_total", { source }) + total(samples, "driftless_keys_dead_lettered_total", { source });
+    spent +=
+      total(samples, "driftless_keys_retried_total", { source }) +
+      total(samples, "driftless_keys_dead_lettered_total", { source });
   }
   return spent;
 }
