@@ -25,10 +25,11 @@ export async function seed(
     for (let n = first; n < Math.min(to, first + OPS_PER_REQUEST); n++) {
       ops.push({ operationType: "Upsert", resourceBody: benchDoc(n, revision) as unknown as JSONObject });
     }
-    const results = await container.items.bulk(ops);
-    const failed = results.filter((result) => result.statusCode >= 300);
+    const results = await container.items.executeBulkOperations(ops);
+    const status = (result: (typeof results)[number]) => Number(result.response?.statusCode ?? result.error?.code);
+    const failed = results.filter((result) => !(status(result) < 300));
     if (failed.length > 0)
-      throw new Error(`seeding failed for ${failed.length} documents (first status ${failed[0]!.statusCode})`);
+      throw new Error(`seeding failed for ${failed.length} documents (first status ${status(failed[0]!)})`);
   });
   return rateOf(to - from, performance.now() - started);
 }
