@@ -11,7 +11,7 @@ NPM_STAMP := node_modules/.package-lock.json
 # Extra vitest arguments, e.g. make test VITEST_FLAGS="test/integration/stack.test.ts".
 VITEST_FLAGS ?=
 
-.PHONY: install build typecheck check-cycles test unit dev bench clean deps-dev deps-test
+.PHONY: install build typecheck check-cycles lint test unit dev bench clean deps-dev deps-test figures
 
 # The Debian packages each target needs (redis-server, a JDK, Maven, …), installed with apt-get
 # when missing; a check of a few commands when nothing is. `test` needs Chromium as well.
@@ -39,10 +39,15 @@ typecheck: install
 check-cycles: install
 	npm run --silent check:cycles
 
-# Typecheck and the cycle check first: they take seconds, the suite with its services takes minutes.
+# Lint and formatting (Biome, biome.json): `npm run format` rewrites what it can.
+lint: install
+	npm run --silent lint
+
+# Typecheck, the cycle check and lint first: they take seconds, the suite with its services takes minutes.
 test: deps-test install
 	npx tsc -p tsconfig.test.json --noEmit
 	npm run --silent check:cycles
+	npm run --silent lint
 	npx vitest run $(VITEST_FLAGS)
 
 # The unit tests alone, without Redis, Elasticsearch or the emulator (vitest.unit.config.ts has no
@@ -50,6 +55,13 @@ test: deps-test install
 # runs them too, with everything else.
 unit: install
 	npx vitest run -c vitest.unit.config.ts $(VITEST_FLAGS)
+
+# docs/guarantees-figures.md from a run of the fault tests: each records the figures it asserted
+# in test/faults/.figures/ (cleared first, so no figure outlives the run), then the script renders them.
+figures: deps-test install
+	rm -rf test/faults/.figures
+	npx vitest run test/faults
+	node --import tsx scripts/figures.ts
 
 # Stays in the foreground until interrupted; the API is at http://localhost:7071/api and the
 # stack's endpoints are written to .driftless/local.env.

@@ -43,7 +43,11 @@ export function createBaselines(ctx: BenchContext): Baselines {
   const reader = createCosmosReader(ctx.cosmos, { database: DATABASE, container: CONTAINER });
   // The pipeline's batch (SYNC_BATCH_SIZE, from the environment or its default), so both send bulk requests of the same size.
   const BATCH = settingsSchema.shape.SYNC_BATCH_SIZE.parse(process.env.SYNC_BATCH_SIZE);
-  const run = async (name: string, docs: number, write: (alias: string, batch: Record<string, unknown>[]) => Promise<void>): Promise<BaselineRate> => {
+  const run = async (
+    name: string,
+    docs: number,
+    write: (alias: string, batch: Record<string, unknown>[]) => Promise<void>,
+  ): Promise<BaselineRate> => {
     const alias = `bench-${name}-${Date.now().toString(36)}`;
     await ctx.createAlias(alias);
     try {

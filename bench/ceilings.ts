@@ -42,7 +42,9 @@ export function bulkPieces(seeded: number, total: number): Buffer[] {
     const id = pass === 0 ? doc.id : `${doc.id}~${pass}`;
     const member = JSON.stringify([id, doc.tenant]);
     lines.push(`{"index":{"_id":"${id}","version":${VERSION},"version_type":"external_gte"}}`);
-    lines.push(`{"driftless":${JSON.stringify({ key: member, ts: VERSION })},${JSON.stringify({ ...doc, id }).slice(1)}`);
+    lines.push(
+      `{"driftless":${JSON.stringify({ key: member, ts: VERSION })},${JSON.stringify({ ...doc, id }).slice(1)}`,
+    );
     if (lines.length === PIECE * 2) {
       pieces.push(Buffer.from(`${lines.join("\n")}\n`));
       lines = [];
@@ -52,7 +54,13 @@ export function bulkPieces(seeded: number, total: number): Buffer[] {
 }
 
 /** Raw `_bulk` into a fresh alias for `seconds`, `config.batch` documents per request. */
-export async function esLoop(ctx: BenchContext, config: EsConfig, seconds: number, alias: string, pieces: readonly Buffer[]): Promise<Rate> {
+export async function esLoop(
+  ctx: BenchContext,
+  config: EsConfig,
+  seconds: number,
+  alias: string,
+  pieces: readonly Buffer[],
+): Promise<Rate> {
   await ctx.createAlias(alias);
   const perRequest = Math.max(1, Math.round(config.batch / PIECE));
   let next = 0;
@@ -93,8 +101,10 @@ export async function cosmosLoop(ctx: BenchContext, config: CosmosConfig, second
       const key = benchKey(cursor++ % docs);
       ops.push({ operationType: "Read", id: key.id, partitionKey: key.pk });
     }
-    const results = await container.items.bulk(ops);
-    if (results.some((result) => result.statusCode !== 200)) throw new Error("a bulk read did not answer 200");
+    // The same SDK call as the reader (shared/cosmos/reader.ts), so the ceiling is comparable.
+    const results = await container.items.executeBulkOperations(ops);
+    if (results.some((result) => result.response?.statusCode !== 200))
+      throw new Error("a bulk read did not answer 200");
     return ops.length;
   });
 }
@@ -130,7 +140,10 @@ export async function sweepCeilings(ctx: BenchContext, log: (line: string) => vo
   // Enough fresh documents for the longest loop at a generous rate, serialized before any timing.
   const pieces = bulkPieces(docs, Math.ceil((Math.max(sweepSeconds, ceilingSeconds) * 15_000) / PIECE) * PIECE);
 
-  const [warm] = await Promise.all([warmUpElasticsearch(ctx, pieces, log), cosmosLoop(ctx, { mode: "bulk", concurrency: 2 }, sweepSeconds)]);
+  const [warm] = await Promise.all([
+    warmUpElasticsearch(ctx, pieces, log),
+    cosmosLoop(ctx, { mode: "bulk", concurrency: 2 }, sweepSeconds),
+  ]);
 
   // The warm-up ends with two windows at 1,000 × 4 that gained less than 10%: the later of them
   // is that configuration's sweep point, measured once more it would only cost time.
@@ -138,7 +151,9 @@ export async function sweepCeilings(ctx: BenchContext, log: (line: string) => vo
   const tryEs = async (config: EsConfig) => {
     const rate = await esLoop(ctx, config, sweepSeconds, ceilingAlias(), pieces);
     esSweep.push({ config, docsPerSec: rate.perSec });
-    log(`  es bulk   batch ${String(config.batch).padStart(5)} × ${config.concurrency} in flight: ${rate.perSec} docs/s`);
+    log(
+      `  es bulk   batch ${String(config.batch).padStart(5)} × ${config.concurrency} in flight: ${rate.perSec} docs/s`,
+    );
   };
   // One request in flight was never the best (below 2–8 in flight in every run tried): it is left
   // out for time.
@@ -157,10 +172,20 @@ export async function sweepCeilings(ctx: BenchContext, log: (line: string) => vo
   ] as const) {
     const rate = await cosmosLoop(ctx, config, sweepSeconds);
     cosmosSweep.push({ config, docsPerSec: rate.perSec });
-    log(`  cosmos    ${config.mode === "point" ? "point reads" : "bulk reads (100 per request)"} × ${config.concurrency} in flight: ${rate.perSec} docs/s`);
+    log(
+      `  cosmos    ${config.mode === "point" ? "point reads" : "bulk reads (100 per request)"} × ${config.concurrency} in flight: ${rate.perSec} docs/s`,
+    );
   }
   const cosmosBest = best(cosmosSweep).config;
-  return { esBest, cosmosBest, esAlone: best(esSweep).docsPerSec, cosmosAlone: best(cosmosSweep).docsPerSec, esSweep, cosmosSweep, pieces };
+  return {
+    esBest,
+    cosmosBest,
+    esAlone: best(esSweep).docsPerSec,
+    cosmosAlone: best(cosmosSweep).docsPerSec,
+    esSweep,
+    cosmosSweep,
+    pieces,
+  };
 }
 
 /**
@@ -169,7 +194,10 @@ export async function sweepCeilings(ctx: BenchContext, log: (line: string) => vo
  */
 export async function sideBySide(ctx: BenchContext, sweep: Sweep, seconds: number): Promise<Window> {
   const meter = await cpuMeter({ bench: process.pid, ...(await ctx.pids()) });
-  const [es, cosmos] = await Promise.all([esLoop(ctx, sweep.esBest, seconds, ceilingAlias(), sweep.pieces), cosmosLoop(ctx, sweep.cosmosBest, seconds)]);
+  const [es, cosmos] = await Promise.all([
+    esLoop(ctx, sweep.esBest, seconds, ceilingAlias(), sweep.pieces),
+    cosmosLoop(ctx, sweep.cosmosBest, seconds),
+  ]);
   return { es, cosmos, cores: await meter.stop() };
 }
 
@@ -186,7 +214,11 @@ const WARM_UP_MAX_SECONDS = 45;
 const WARM_UP_CONFIG: EsConfig = { batch: 1000, concurrency: 4 };
 
 /** Returns the last window's rate. */
-async function warmUpElasticsearch(ctx: BenchContext, pieces: readonly Buffer[], log: (line: string) => void): Promise<number> {
+async function warmUpElasticsearch(
+  ctx: BenchContext,
+  pieces: readonly Buffer[],
+  log: (line: string) => void,
+): Promise<number> {
   const { sweepSeconds } = ctx.sizes;
   const rates: number[] = [];
   let flat = 0;

@@ -15,7 +15,12 @@ export function profileFlags(name: string): string[] {
 }
 
 /** Spawns a TypeScript entry point through tsx with an IPC channel. */
-export function spawnTs(script: string, args: readonly string[], env: Record<string, string>, name: string): ChildProcess {
+export function spawnTs(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  name: string,
+): ChildProcess {
   return spawnNode(["--import", "tsx", script, ...args], env, name);
 }
 

@@ -50,7 +50,10 @@ export async function createContext(dir: string, quick: boolean, sizes: Sizes): 
     ...(stack.cosmos.caFile ? { caFile: stack.cosmos.caFile } : {}),
   });
   const { database } = await cosmos.databases.createIfNotExists({ id: DATABASE });
-  const { container } = await database.containers.createIfNotExists({ id: CONTAINER, partitionKey: { paths: [PARTITION_KEY_PATH] } });
+  const { container } = await database.containers.createIfNotExists({
+    id: CONTAINER,
+    partitionKey: { paths: [PARTITION_KEY_PATH] },
+  });
   const elastic = createElasticClient({ node: stack.elasticsearchUrl });
 
   const source = (name: string, alias: string, containerName = CONTAINER) => ({
@@ -93,7 +96,9 @@ export async function createContext(dir: string, quick: boolean, sizes: Sizes): 
     },
     async dropAlias(alias) {
       // Deleting by wildcard is refused (action.destructive_requires_name): name the indices.
-      const indices = Object.keys(await elastic.indices.get({ index: `${alias}-*`, allow_no_indices: true, expand_wildcards: "all" }));
+      const indices = Object.keys(
+        await elastic.indices.get({ index: `${alias}-*`, allow_no_indices: true, expand_wildcards: "all" }),
+      );
       if (indices.length > 0) await elastic.indices.delete({ index: indices });
     },
     async close() {

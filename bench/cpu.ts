@@ -47,7 +47,10 @@ export async function processCpuMs(pid: number): Promise<number> {
 export async function machineCpuMs(): Promise<{ busy: number; steal: number }> {
   const line = (await readFile("/proc/stat", "utf8")).split("\n")[0]!;
   const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number);
-  return { busy: ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * TICK_MS, steal: (steal ?? 0) * TICK_MS };
+  return {
+    busy: ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * TICK_MS,
+    steal: (steal ?? 0) * TICK_MS,
+  };
 }
 
 export type Cores = Record<string, number>;
@@ -58,7 +61,11 @@ export type Cores = Record<string, number>;
  */
 export async function cpuMeter(pids: Record<string, number | undefined>) {
   const named = Object.entries(pids).filter((entry): entry is [string, number] => entry[1] !== undefined);
-  const read = async () => ({ at: performance.now(), machine: await machineCpuMs(), each: await Promise.all(named.map(([, pid]) => processCpuMs(pid))) });
+  const read = async () => ({
+    at: performance.now(),
+    machine: await machineCpuMs(),
+    each: await Promise.all(named.map(([, pid]) => processCpuMs(pid))),
+  });
   const before = await read();
   return {
     async stop(): Promise<Cores> {

@@ -48,7 +48,11 @@ export function benchDoc(n: number, revision = 0): BenchDoc {
     title: `${words(3)} ${pick(WORDS)}`,
     description: `${words(22)}. ${words(12)}.`,
     tags: Array.from({ length: 4 }, () => pick(WORDS)),
-    price: { amount: Math.round(rnd() * 50000) / 100, currency: "EUR", discount: rnd() < 0.2 ? Math.round(rnd() * 30) : 0 },
+    price: {
+      amount: Math.round(rnd() * 50000) / 100,
+      currency: "EUR",
+      discount: rnd() < 0.2 ? Math.round(rnd() * 30) : 0,
+    },
     stock: { available: Math.floor(rnd() * 500), warehouse: pick(CITIES), reorder: rnd() < 0.1 },
     category: { id: `c-${Math.floor(rnd() * 40)}`, name: words(2), path: [words(1), words(1), words(1)] },
     seller: {
@@ -57,7 +61,12 @@ export function benchDoc(n: number, revision = 0): BenchDoc {
       rating: Math.round(rnd() * 50) / 10,
       address: { city: pick(CITIES), country: "EU", zip: String(10000 + Math.floor(rnd() * 89999)) },
     },
-    attributes: { color: pick(COLORS), size: pick(["S", "M", "L", "XL"]), weightKg: Math.round(rnd() * 2000) / 100, material: pick(WORDS) },
+    attributes: {
+      color: pick(COLORS),
+      size: pick(["S", "M", "L", "XL"]),
+      weightKg: Math.round(rnd() * 2000) / 100,
+      material: pick(WORDS),
+    },
     review: { author: words(1), stars: 1 + Math.floor(rnd() * 5), text: `${words(14)}.` },
     active: rnd() > 0.05,
     revision,

@@ -21,8 +21,13 @@ export async function measureFreshness(ctx: BenchContext, log: (line: string) =>
   const stamp = Date.now().toString(36);
   const containerName = `fresh-${stamp}`;
   const alias = `bench-fresh-${stamp}`;
-  const { container } = await ctx.cosmos.database(DATABASE).containers.createIfNotExists({ id: containerName, partitionKey: { paths: [PARTITION_KEY_PATH] } });
-  const env = ctx.env([ctx.source("fresh", alias, containerName)], { CAPTURE_ENABLED: "true", CAPTURE_START_FROM: "now" });
+  const { container } = await ctx.cosmos
+    .database(DATABASE)
+    .containers.createIfNotExists({ id: containerName, partitionKey: { paths: [PARTITION_KEY_PATH] } });
+  const env = ctx.env([ctx.source("fresh", alias, containerName)], {
+    CAPTURE_ENABLED: "true",
+    CAPTURE_START_FROM: "now",
+  });
   const worker = await startWorkerProcess(env, "fresh-worker");
   try {
     const written = new Map<string, number>();
@@ -34,7 +39,10 @@ export async function measureFreshness(ctx: BenchContext, log: (line: string) =>
         if (written.size === 0) continue;
         const ids = [...written.keys()];
         const found = await ctx.elastic
-          .search({ index: alias, query: { ids: { values: ids } }, _source: false, size: ids.length }, { ignore: [404] })
+          .search(
+            { index: alias, query: { ids: { values: ids } }, _source: false, size: ids.length },
+            { ignore: [404] },
+          )
           .catch(() => undefined);
         const now = performance.now();
         for (const hit of found?.hits?.hits ?? []) {
@@ -57,7 +65,8 @@ export async function measureFreshness(ctx: BenchContext, log: (line: string) =>
       const deadline = performance.now() + PROBE_WAIT_MS;
       while (written.has(id) && performance.now() < deadline) await sleep(POLL_MS);
       if (!written.delete(id)) break;
-      if (probe + 1 >= PROBES) throw new Error(`the change feed delivered none of ${PROBES} probe documents, ${PROBE_WAIT_MS} ms apart`);
+      if (probe + 1 >= PROBES)
+        throw new Error(`the change feed delivered none of ${PROBES} probe documents, ${PROBE_WAIT_MS} ms apart`);
     }
 
     const samples = ctx.sizes.freshnessSamples;
@@ -80,7 +89,8 @@ export async function measureFreshness(ctx: BenchContext, log: (line: string) =>
       written.clear();
       await poller;
     }
-    if (latencies.length < samples) throw new Error(`only ${latencies.length} of ${samples} documents became searchable within 30 s`);
+    if (latencies.length < samples)
+      throw new Error(`only ${latencies.length} of ${samples} documents became searchable within 30 s`);
     latencies.sort((a, b) => a - b);
     const result = {
       samples,
@@ -89,7 +99,9 @@ export async function measureFreshness(ctx: BenchContext, log: (line: string) =>
       p99Ms: Math.round(percentile(latencies, 99)),
       maxMs: Math.round(latencies[latencies.length - 1]!),
     };
-    log(`  ${samples} writes at ${WRITES_PER_SEC}/s: p50 ${result.p50Ms} ms, p90 ${result.p90Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`);
+    log(
+      `  ${samples} writes at ${WRITES_PER_SEC}/s: p50 ${result.p50Ms} ms, p90 ${result.p90Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`,
+    );
     return result;
   } finally {
     await worker.stop();

@@ -30,7 +30,9 @@ export async function measureHttp(ctx: BenchContext, log: (line: string) => void
     const body = (first: number, count: number) =>
       JSON.stringify({ items: Array.from({ length: count }, (_, i) => benchKey((first + i) % ctx.sizes.docs)) });
     const run = async (keysPerRequest: number, connections: number): Promise<HttpRun> => {
-      const bodies = Array.from({ length: Math.ceil(ctx.sizes.docs / keysPerRequest) }, (_, i) => body(i * keysPerRequest, keysPerRequest));
+      const bodies = Array.from({ length: Math.ceil(ctx.sizes.docs / keysPerRequest) }, (_, i) =>
+        body(i * keysPerRequest, keysPerRequest),
+      );
       let next = 0;
       const meter = await cpuMeter({ worker: worker.pid, autocannon: process.pid, redis: (await ctx.pids()).redis });
       const result = await autocannon({
@@ -62,7 +64,14 @@ export async function measureHttp(ctx: BenchContext, log: (line: string) => void
       return summary;
     };
     // A short warm-up, so the timed runs see warm code on both sides.
-    await autocannon({ url: endpoint, method: "POST", connections: 16, duration: 1, headers: { "content-type": "application/json" }, body: body(0, 1) });
+    await autocannon({
+      url: endpoint,
+      method: "POST",
+      connections: 16,
+      duration: 1,
+      headers: { "content-type": "application/json" },
+      body: body(0, 1),
+    });
     const single = await run(1, 64);
     const batched = await run(1000, 8);
     return { single, batched };

@@ -13,7 +13,11 @@ export async function pool(count: number, concurrency: number, work: (index: num
  * Runs `lanes` loops of `step` until `seconds` have passed; each step returns how many documents
  * it moved. Returns documents per second over the time the loops really ran.
  */
-export async function forDuration(seconds: number, lanes: number, step: (lane: number, round: number) => Promise<number>): Promise<Rate> {
+export async function forDuration(
+  seconds: number,
+  lanes: number,
+  step: (lane: number, round: number) => Promise<number>,
+): Promise<Rate> {
   const started = performance.now();
   const deadline = started + seconds * 1000;
   let docs = 0;
@@ -36,7 +40,11 @@ export interface Rate {
   readonly perSec: number;
 }
 
-export const rateOf = (docs: number, ms: number): Rate => ({ docs, ms: Math.round(ms), perSec: Math.round((docs / ms) * 1000) });
+export const rateOf = (docs: number, ms: number): Rate => ({
+  docs,
+  ms: Math.round(ms),
+  perSec: Math.round((docs / ms) * 1000),
+});
 
 export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
@@ -53,7 +61,9 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 /** The middle value (the mean of the two middle ones for an even count); undefined for none. */
 export function median(values: readonly (number | undefined)[]): number | undefined {
-  const sorted = values.filter((value): value is number => value !== undefined && !Number.isNaN(value)).sort((a, b) => a - b);
+  const sorted = values
+    .filter((value): value is number => value !== undefined && !Number.isNaN(value))
+    .sort((a, b) => a - b);
   if (sorted.length === 0) return undefined;
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1]! + sorted[middle]!) / 2;

@@ -25,7 +25,8 @@ const WARM_KEYS = 10_000;
 
 const keys = Number(process.argv[2]);
 const rounds = Number(process.argv[3]);
-const send = (message: unknown) => process.send?.(message) ?? fail("run this through bench/pipeline.ts (it needs an IPC channel)");
+const send = (message: unknown) =>
+  process.send?.(message) ?? fail("run this through bench/pipeline.ts (it needs an IPC channel)");
 // Buffers the parent's messages from here on, so that none is missed between two rounds.
 const messages = on(process, "message");
 const config = loadConfig(process.env);
@@ -34,13 +35,21 @@ try {
   await services.ensureIndexes();
   const source = (name: string): SourceRuntime => services.sources.get(name) ?? fail(`no source ${name}`);
   const enqueue = (name: string, count: number) =>
-    source(name).queue.enqueue(Array.from({ length: count }, (_, n) => benchKey(n)), { lane: "live", now: Date.now() });
+    source(name).queue.enqueue(
+      Array.from({ length: count }, (_, n) => benchKey(n)),
+      { lane: "live", now: Date.now() },
+    );
   const drainTimed = async (name: string) => {
     const cpu = process.cpuUsage();
     const loop = performance.eventLoopUtilization();
     const started = performance.now();
     const report = await profiled(`pipeline-${name}`, () =>
-      drain(source(name).sync, { budgetMs: 600_000, concurrency: config.sync.concurrency, idlePollMs: config.sync.idlePollMs, untilIdle: true }),
+      drain(source(name).sync, {
+        budgetMs: 600_000,
+        concurrency: config.sync.concurrency,
+        idlePollMs: config.sync.idlePollMs,
+        untilIdle: true,
+      }),
     );
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
@@ -56,7 +65,8 @@ try {
   for (let round = 1; ; round++) {
     const [message] = (await messages.next()).value as [unknown];
     if (message === "exit") break;
-    if (message !== "go" || round > rounds) fail(`expected "go" for round ${round} of ${rounds} or "exit", got ${JSON.stringify(message)}`);
+    if (message !== "go" || round > rounds)
+      fail(`expected "go" for round ${round} of ${rounds} or "exit", got ${JSON.stringify(message)}`);
     await enqueue(roundSource(round), keys);
     send("started");
     const timed = await drainTimed(roundSource(round));

@@ -28,7 +28,11 @@ export interface Pipeline {
  * so that the bench can measure other things in between. The index is checked after each drain:
  * every key must be there.
  */
-export async function startPipeline(ctx: BenchContext, rounds: number, extraEnv: Record<string, string> = {}): Promise<Pipeline> {
+export async function startPipeline(
+  ctx: BenchContext,
+  rounds: number,
+  extraEnv: Record<string, string> = {},
+): Promise<Pipeline> {
   const stamp = Date.now().toString(36);
   const aliasOf = (name: string) => `bench-pipeline-${name}-${stamp}`;
   const names = ["warm", ...Array.from({ length: rounds }, (_, i) => roundSource(i + 1))];

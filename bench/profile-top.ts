@@ -28,14 +28,16 @@ const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 
 const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+profile.samples.forEach((id, i) => {
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
 const byFunction = new Map<string, number>();
 const byPackage = new Map<string, number>();
 for (const [id, us] of selfUs) {
   const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-  const where = url.replace(/^file:\/\//, "").replace(process.cwd() + "/", "");
+  const where = url.replace(/^file:\/\//, "").replace(`${process.cwd()}/`, "");
   const name = `${functionName || "(anonymous)"}  ${where ? `${where}:${lineNumber + 1}` : ""}`.trim();
   byFunction.set(name, (byFunction.get(name) ?? 0) + us);
   byPackage.set(packageOf(where, functionName), (byPackage.get(packageOf(where, functionName)) ?? 0) + us);

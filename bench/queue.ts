@@ -30,7 +30,11 @@ export async function measureQueue(ctx: BenchContext, log: (line: string) => voi
         for (;;) {
           const claim = await queue.claim({ max: 500, leaseMs: 60_000, now: Date.now() });
           if (claim.items.length === 0) return;
-          const result = await queue.ack(claim.token, claim.items.map((item) => item.member), Date.now());
+          const result = await queue.ack(
+            claim.token,
+            claim.items.map((item) => item.member),
+            Date.now(),
+          );
           acked += result.settled;
         }
       }),

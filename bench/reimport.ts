@@ -76,14 +76,25 @@ export async function startReimport(ctx: BenchContext): Promise<Reimport> {
   };
   try {
     const warmUp = await runJob(worker.url, ctx.sizes.reimportTimeoutSeconds);
-    if (!warmUp.finished) throw new Error(`the warm-up rebuild did not finish within ${ctx.sizes.reimportTimeoutSeconds} s: ${JSON.stringify(warmUp.job)}`);
+    if (!warmUp.finished)
+      throw new Error(
+        `the warm-up rebuild did not finish within ${ctx.sizes.reimportTimeoutSeconds} s: ${JSON.stringify(warmUp.job)}`,
+      );
     return {
       warmUpMs: Math.round(warmUp.ms),
       async round() {
         const meter = await cpuMeter({ worker: worker.pid, ...(await ctx.pids()) });
         const { docs, ms, finished, job } = await runJob(worker.url, ctx.sizes.reimportTimeoutSeconds);
         const cores = await meter.stop();
-        return { docs, ms: Math.round(ms), docsPerSec: Math.round((docs / ms) * 1000), finished, cores, steps: steps(job, ms), es: await indexStats(ctx, job.targetIndex) };
+        return {
+          docs,
+          ms: Math.round(ms),
+          docsPerSec: Math.round((docs / ms) * 1000),
+          finished,
+          cores,
+          steps: steps(job, ms),
+          es: await indexStats(ctx, job.targetIndex),
+        };
       },
       peakRssMb: () => worker.peakRssMb(),
       close,
@@ -111,7 +122,8 @@ async function runJob(url: string, timeoutSeconds: number): Promise<JobRun> {
     body: JSON.stringify({ mode: "rebuild" }),
   });
   const accepted = (await response.json()) as { jobId?: string };
-  if (response.status !== 202 || !accepted.jobId) throw new Error(`reimport answered ${response.status}: ${JSON.stringify(accepted).slice(0, 300)}`);
+  if (response.status !== 202 || !accepted.jobId)
+    throw new Error(`reimport answered ${response.status}: ${JSON.stringify(accepted).slice(0, 300)}`);
 
   let job: JobView = {};
   for (;;) {
@@ -122,7 +134,8 @@ async function runJob(url: string, timeoutSeconds: number): Promise<JobRun> {
   }
   const ms = performance.now() - started;
   const finished = job.state !== undefined && TERMINAL.has(job.state);
-  if (finished && job.state !== "succeeded") throw new Error(`the reimport ended ${job.state}: ${JSON.stringify(job).slice(0, 500)}`);
+  if (finished && job.state !== "succeeded")
+    throw new Error(`the reimport ended ${job.state}: ${JSON.stringify(job).slice(0, 500)}`);
   return { job, ms, docs: job.indexed ?? job.scanned ?? 0, finished };
 }
 

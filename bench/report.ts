@@ -7,11 +7,19 @@ export interface Target {
 }
 
 export function atLeast(value: number | null | undefined, min: number): Target {
-  return { value: value ?? null, target: `>= ${min}`, met: value === null || value === undefined ? null : value >= min };
+  return {
+    value: value ?? null,
+    target: `>= ${min}`,
+    met: value === null || value === undefined ? null : value >= min,
+  };
 }
 
 export function atMost(value: number | null | undefined, max: number): Target {
-  return { value: value ?? null, target: `<= ${max}`, met: value === null || value === undefined ? null : value <= max };
+  return {
+    value: value ?? null,
+    target: `<= ${max}`,
+    met: value === null || value === undefined ? null : value <= max,
+  };
 }
 
 const mark = (target: Target) => (target.met === null ? "–" : target.met ? "ok" : "MISSED");
@@ -29,4 +37,6 @@ export function table(rows: readonly (readonly [string, string, Target | undefin
 }
 
 export const fmt = (value: number | null | undefined, digits = 0) =>
-  value === null || value === undefined || Number.isNaN(value) ? "n/a" : value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  value === null || value === undefined || Number.isNaN(value)
+    ? "n/a"
+    : value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });

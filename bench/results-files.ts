@@ -29,10 +29,14 @@ export interface HistoryEntry {
 export const HISTORY_END = "<!-- bench:history:end -->";
 
 const cell = (text: string) => (text === "" ? "–" : text.replaceAll("|", "\\|"));
-const met = (target: Target | undefined) => (!target ? "" : target.met === null ? "–" : target.met ? "met" : "**missed**");
+const met = (target: Target | undefined) =>
+  !target ? "" : target.met === null ? "–" : target.met ? "met" : "**missed**";
 
 /** latest.md: the run's table as Markdown, the measure, its value, its target and whether it was met. */
-export function latestMarkdown(run: { at: string; size: "QUICK" | "full"; host: string }, rows: readonly Row[]): string {
+export function latestMarkdown(
+  run: { at: string; size: "QUICK" | "full"; host: string },
+  rows: readonly Row[],
+): string {
   const lines = [
     "# Benchmark: the latest results",
     "",
@@ -41,7 +45,12 @@ export function latestMarkdown(run: { at: string; size: "QUICK" | "full"; host: 
     "",
     "| Measure | Value | Target | |",
     "| --- | --- | --- | --- |",
-    ...rows.filter(([name]) => name !== "").map(([name, value, target]) => `| ${cell(name)} | ${cell(value)} | ${target ? cell(target.target) : ""} | ${met(target)} |`),
+    ...rows
+      .filter(([name]) => name !== "")
+      .map(
+        ([name, value, target]) =>
+          `| ${cell(name)} | ${cell(value)} | ${target ? cell(target.target) : ""} | ${met(target)} |`,
+      ),
   ];
   return `${lines.join("\n")}\n`;
 }

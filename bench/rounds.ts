@@ -57,12 +57,19 @@ export interface RoundParts {
  * order, so that a host that slows (or speeds up) steadily through a run does not favour
  * whichever measurement always comes first.
  */
-export async function measureRounds(ctx: BenchContext, parts: RoundParts, count: number, log: (line: string) => void): Promise<Round[]> {
+export async function measureRounds(
+  ctx: BenchContext,
+  parts: RoundParts,
+  count: number,
+  log: (line: string) => void,
+): Promise<Round[]> {
   const steps: [string, () => Promise<Partial<Round>>][] = [];
   const { sweep, pipeline, pipelineWithHistory, baselines, reimport } = parts;
-  if (sweep) steps.push(["ceilings", async () => ({ ceilings: await sideBySide(ctx, sweep, ctx.sizes.ceilingSeconds) })]);
+  if (sweep)
+    steps.push(["ceilings", async () => ({ ceilings: await sideBySide(ctx, sweep, ctx.sizes.ceilingSeconds) })]);
   if (pipeline) steps.push(["pipeline", async () => ({ pipeline: await pipeline.round() })]);
-  if (pipelineWithHistory) steps.push(["pipeline with history", async () => ({ pipelineWithHistory: await pipelineWithHistory.round() })]);
+  if (pipelineWithHistory)
+    steps.push(["pipeline with history", async () => ({ pipelineWithHistory: await pipelineWithHistory.round() })]);
   if (baselines) steps.push(["helpers.bulk", async () => ({ helpersBulk: await baselines.helpersBulk() })]);
   if (reimport) steps.push(["rebuild", async () => ({ reimport: await reimport.round() })]);
 
@@ -76,7 +83,11 @@ export async function measureRounds(ctx: BenchContext, parts: RoundParts, count:
       probes[name] = hostProbeMs();
       measured = { ...measured, ...(await step()) };
     }
-    const round = withRatios(measured, order.map(([name]) => name), probes);
+    const round = withRatios(
+      measured,
+      order.map(([name]) => name),
+      probes,
+    );
     rounds.push(round);
     logRound(n, round, ctx.sizes, log);
   }
@@ -90,9 +101,13 @@ function withRatios(measured: Partial<Round>, order: readonly string[], hostProb
     ...measured,
     ...(pipeline && lower ? { pipelineToCeiling: roundTo(pipeline.docsPerSec / lower) } : {}),
     ...(pipeline && helpersBulk ? { pipelineToHelpersBulk: roundTo(pipeline.docsPerSec / helpersBulk.perSec) } : {}),
-    ...(pipeline && pipelineWithHistory ? { historyOnToOff: roundTo(pipelineWithHistory.docsPerSec / pipeline.docsPerSec) } : {}),
+    ...(pipeline && pipelineWithHistory
+      ? { historyOnToOff: roundTo(pipelineWithHistory.docsPerSec / pipeline.docsPerSec) }
+      : {}),
     ...(reimport && ceilings ? { reimportToEsCeiling: roundTo(reimport.docsPerSec / ceilings.es.perSec) } : {}),
-    ...(reimport?.steps.scanMs && ceilings ? { rebuildScanToEsCeiling: roundTo((reimport.docs / reimport.steps.scanMs) * 1000 / ceilings.es.perSec) } : {}),
+    ...(reimport?.steps.scanMs && ceilings
+      ? { rebuildScanToEsCeiling: roundTo(((reimport.docs / reimport.steps.scanMs) * 1000) / ceilings.es.perSec) }
+      : {}),
     order,
     hostProbeMs,
   };
@@ -103,24 +118,45 @@ function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => 
   log(`  round ${n} (${round.order.join(", ")}):`);
   log(`    host probe before each (ms): ${round.order.map((name) => `${name} ${round.hostProbeMs[name]}`).join(", ")}`);
   if (ceilings) {
-    log(`    side by side: es ${ceilings.es.perSec} docs/s, cosmos ${ceilings.cosmos.perSec} docs/s (cores: ${formatCores(ceilings.cores)})`);
+    log(
+      `    side by side: es ${ceilings.es.perSec} docs/s, cosmos ${ceilings.cosmos.perSec} docs/s (cores: ${formatCores(ceilings.cores)})`,
+    );
   }
   if (pipeline) {
-    log(`    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents, its event loop busy ${pipeline.eventLoopBusy}${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`);
-    if (!pipeline.complete) log(`    only ${pipeline.docs} of ${sizes.pipelineDocs} documents reached the index (${JSON.stringify(pipeline.report)})`);
+    log(
+      `    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents, its event loop busy ${pipeline.eventLoopBusy}${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`,
+    );
+    if (!pipeline.complete)
+      log(
+        `    only ${pipeline.docs} of ${sizes.pipelineDocs} documents reached the index (${JSON.stringify(pipeline.report)})`,
+      );
   }
   if (pipelineWithHistory) {
-    log(`    pipeline with the sync history on: ${pipelineWithHistory.docsPerSec} docs/s, worker CPU ${pipelineWithHistory.cpuMsPer1kDocs} ms per 1000 documents`);
-    if (!pipelineWithHistory.complete) log(`    only ${pipelineWithHistory.docs} of ${sizes.pipelineDocs} documents reached the index (${JSON.stringify(pipelineWithHistory.report)})`);
+    log(
+      `    pipeline with the sync history on: ${pipelineWithHistory.docsPerSec} docs/s, worker CPU ${pipelineWithHistory.cpuMsPer1kDocs} ms per 1000 documents`,
+    );
+    if (!pipelineWithHistory.complete)
+      log(
+        `    only ${pipelineWithHistory.docs} of ${sizes.pipelineDocs} documents reached the index (${JSON.stringify(pipelineWithHistory.report)})`,
+      );
   }
   if (helpersBulk) {
-    log(`    helpers.bulk: ${helpersBulk.perSec} docs/s, its CPU ${helpersBulk.cpuMsPer1kDocs} ms per 1000 documents (cores: ${formatCores(helpersBulk.cores)})`);
+    log(
+      `    helpers.bulk: ${helpersBulk.perSec} docs/s, its CPU ${helpersBulk.cpuMsPer1kDocs} ms per 1000 documents (cores: ${formatCores(helpersBulk.cores)})`,
+    );
   }
   if (reimport) {
-    log(`    rebuild: ${reimport.docs} documents in ${reimport.ms} ms, ${reimport.docsPerSec} docs/s (cores: ${formatCores(reimport.cores)})`);
+    log(
+      `    rebuild: ${reimport.docs} documents in ${reimport.ms} ms, ${reimport.docsPerSec} docs/s (cores: ${formatCores(reimport.cores)})`,
+    );
     const { prepareMs, scanMs, swapMs, outsideMs } = reimport.steps;
-    log(`    rebuild steps (ms): prepare ${prepareMs}, scan ${scanMs}, refresh and swap ${swapMs}, outside the job ${outsideMs}${reimport.es ? `; elasticsearch on the new index: indexing ${reimport.es.indexingMs}, refresh ${reimport.es.refreshMs}` : ""}`);
-    if (!reimport.finished) log(`    the rebuild had not finished after ${sizes.reimportTimeoutSeconds} s: ${reimport.docs} of ${sizes.reimportDocs} documents`);
+    log(
+      `    rebuild steps (ms): prepare ${prepareMs}, scan ${scanMs}, refresh and swap ${swapMs}, outside the job ${outsideMs}${reimport.es ? `; elasticsearch on the new index: indexing ${reimport.es.indexingMs}, refresh ${reimport.es.refreshMs}` : ""}`,
+    );
+    if (!reimport.finished)
+      log(
+        `    the rebuild had not finished after ${sizes.reimportTimeoutSeconds} s: ${reimport.docs} of ${sizes.reimportDocs} documents`,
+      );
   }
   const ratios = [
     round.pipelineToCeiling !== undefined ? `pipeline ÷ lower ceiling ${round.pipelineToCeiling}` : "",

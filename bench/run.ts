@@ -19,7 +19,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBaselines } from "./baselines.js";
-import { sideBySide, sweepCeilings } from "./ceilings.js";
+import { sweepCeilings } from "./ceilings.js";
 import { createContext } from "./context.js";
 import { formatCores, waitForQuiet } from "./cpu.js";
 import { measureFreshness } from "./freshness.js";
@@ -40,7 +40,8 @@ const quick = ["1", "true", "yes"].includes(process.env.QUICK ?? "");
 const sizes = quick ? QUICK : FULL;
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").filter(Boolean));
 /** The rounds run the side-by-side ceilings, the pipeline, helpers.bulk and the rebuild: whichever of them is wanted. */
-const wanted = (phase: string): boolean => (phase === "rounds" ? roundParts().length > 0 : only.size === 0 || only.has(phase));
+const wanted = (phase: string): boolean =>
+  phase === "rounds" ? roundParts().length > 0 : only.size === 0 || only.has(phase);
 const roundParts = (): string[] =>
   [
     wanted("ceilings") ? "the ceilings side by side" : "",
@@ -62,7 +63,9 @@ async function phase<T>(name: string, title: string, measure: () => Promise<T>):
   const quietMs = await waitForQuiet();
   quietWaitMs[name] = quietMs;
   hostProbe[name] = hostProbeMs();
-  log(`  (host probe ${hostProbe[name]} ms${quietMs > 1000 ? `; waited ${(quietMs / 1000).toFixed(1)} s for the machine to go quiet` : ""})`);
+  log(
+    `  (host probe ${hostProbe[name]} ms${quietMs > 1000 ? `; waited ${(quietMs / 1000).toFixed(1)} s for the machine to go quiet` : ""})`,
+  );
   const started = performance.now();
   try {
     return await measure();
@@ -93,15 +96,28 @@ try {
   // without it; a second pipeline process with it on drains the same keys in each round, which
   // gives its cost.
   const measured = await phase("rounds", `${sizes.rounds} rounds of: ${roundParts().join(", ")}`, async () => {
-    const pipeline = wanted("pipeline") ? await startPipeline(ctx, sizes.rounds, { SYNC_EVENTS_ENABLED: "false" }) : undefined;
+    const pipeline = wanted("pipeline")
+      ? await startPipeline(ctx, sizes.rounds, { SYNC_EVENTS_ENABLED: "false" })
+      : undefined;
     let pipelineWithHistory: Pipeline | undefined;
     let reimport: Reimport | undefined;
     try {
       pipelineWithHistory = wanted("pipeline-history") ? await startPipeline(ctx, sizes.rounds) : undefined;
       reimport = wanted("reimport") ? await startReimport(ctx) : undefined;
-      if (reimport) log(`  the rebuild's worker warmed up on an untimed rebuild of ${sizes.reimportDocs} documents: ${reimport.warmUpMs} ms`);
-      const rounds = await measureRounds(ctx, { sweep, pipeline, pipelineWithHistory, baselines, reimport }, sizes.rounds, log);
-      return { rounds, reimport: reimport ? { warmUpMs: reimport.warmUpMs, peakRssMb: await reimport.peakRssMb() } : undefined };
+      if (reimport)
+        log(
+          `  the rebuild's worker warmed up on an untimed rebuild of ${sizes.reimportDocs} documents: ${reimport.warmUpMs} ms`,
+        );
+      const rounds = await measureRounds(
+        ctx,
+        { sweep, pipeline, pipelineWithHistory, baselines, reimport },
+        sizes.rounds,
+        log,
+      );
+      return {
+        rounds,
+        reimport: reimport ? { warmUpMs: reimport.warmUpMs, peakRssMb: await reimport.peakRssMb() } : undefined,
+      };
     } finally {
       await pipeline?.close();
       await pipelineWithHistory?.close();
@@ -112,7 +128,9 @@ try {
   const perDoc = baselines
     ? await phase("baselines", "per-document baseline", async () => {
         const result = await baselines.perDoc();
-        log(`  ${result.perSec} docs/s (${result.docs} documents), its CPU ${result.cpuMsPer1kDocs} ms per 1000 documents (cores: ${formatCores(result.cores)})`);
+        log(
+          `  ${result.perSec} docs/s (${result.docs} documents), its CPU ${result.cpuMsPer1kDocs} ms per 1000 documents (cores: ${formatCores(result.cores)})`,
+        );
         return result;
       })
     : undefined;
@@ -174,7 +192,9 @@ try {
           workerNodeFlags: WORKER_NODE_FLAGS.join(" "),
           ...(rebuilds.every((run) => run.finished)
             ? {}
-            : { incomplete: `a rebuild had not finished after ${sizes.reimportTimeoutSeconds} s; its rate is its progress so far` }),
+            : {
+                incomplete: `a rebuild had not finished after ${sizes.reimportTimeoutSeconds} s; its rate is its progress so far`,
+              }),
         }
       : undefined;
 
@@ -218,7 +238,9 @@ try {
     reimport: reimport ?? null,
     details: {
       seedDocsPerSec: seeded.perSec,
-      ceilings: sweep ? { esBest: sweep.esBest, cosmosBest: sweep.cosmosBest, esSweep: sweep.esSweep, cosmosSweep: sweep.cosmosSweep } : null,
+      ceilings: sweep
+        ? { esBest: sweep.esBest, cosmosBest: sweep.cosmosBest, esSweep: sweep.esSweep, cosmosSweep: sweep.cosmosSweep }
+        : null,
       rounds:
         rounds?.map(({ pipeline, ...rest }) => ({
           ...rest,
@@ -269,16 +291,39 @@ try {
   await mkdir(join("bench", "results"), { recursive: true });
   await writeFile(join("bench", "results", "latest.json"), `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
 
-  const spread = (range: number[] | null) => (range && (rounds?.length ?? 0) > 1 ? ` (median of ${rounds!.length} rounds: ${range.map((value) => value.toFixed(2)).join("–")})` : "");
+  const spread = (range: number[] | null) =>
+    range && (rounds?.length ?? 0) > 1
+      ? ` (median of ${rounds!.length} rounds: ${range.map((value) => value.toFixed(2)).join("–")})`
+      : "";
   const rows: [string, string, (typeof targets)[keyof typeof targets] | undefined][] = [
-    [`pipeline ÷ lower ceiling${spread(results.pipelineToCeilingRange)}`, fmt(results.pipelineToCeiling, 2), targets.pipelineToCeiling],
+    [
+      `pipeline ÷ lower ceiling${spread(results.pipelineToCeilingRange)}`,
+      fmt(results.pipelineToCeiling, 2),
+      targets.pipelineToCeiling,
+    ],
     ["pipeline ÷ es alone (stricter)", fmt(results.pipelineToEsAlone, 2), undefined],
     ["pipeline ÷ per-document baseline", fmt(results.pipelineToPerDoc, 1), targets.pipelineToPerDoc],
-    [`pipeline ÷ helpers.bulk${spread(results.pipelineToHelpersBulkRange)}`, fmt(results.pipelineToHelpersBulk, 2), targets.pipelineToHelpersBulk],
-    [`pipeline with sync history ÷ without${spread(results.historyOnToOffRange)}`, fmt(results.historyOnToOff, 2), undefined],
-    [`reimport ÷ es ceiling${spread(results.reimport?.toEsCeilingRange ?? null)}`, fmt(results.reimport?.toEsCeiling, 2), targets.reimportToEsCeiling],
+    [
+      `pipeline ÷ helpers.bulk${spread(results.pipelineToHelpersBulkRange)}`,
+      fmt(results.pipelineToHelpersBulk, 2),
+      targets.pipelineToHelpersBulk,
+    ],
+    [
+      `pipeline with sync history ÷ without${spread(results.historyOnToOffRange)}`,
+      fmt(results.historyOnToOff, 2),
+      undefined,
+    ],
+    [
+      `reimport ÷ es ceiling${spread(results.reimport?.toEsCeilingRange ?? null)}`,
+      fmt(results.reimport?.toEsCeiling, 2),
+      targets.reimportToEsCeiling,
+    ],
     ["reimport ÷ es alone (stricter)", fmt(results.reimport?.toEsAlone, 2), undefined],
-    [`reimport's scan phase alone ÷ es ceiling${spread(results.reimport?.scanToEsCeilingRange ?? null)}`, fmt(results.reimport?.scanToEsCeiling, 2), undefined],
+    [
+      `reimport's scan phase alone ÷ es ceiling${spread(results.reimport?.scanToEsCeilingRange ?? null)}`,
+      fmt(results.reimport?.scanToEsCeiling, 2),
+      undefined,
+    ],
     ["", "", undefined],
     ["es bulk ceiling, side by side (docs/s, median)", fmt(es), undefined],
     ["cosmos read ceiling, side by side (docs/s, median)", fmt(cosmos), undefined],
@@ -292,18 +337,35 @@ try {
     ["queue enqueue (keys/s)", fmt(results.queueEnqueueKeysPerSec), undefined],
     ["queue claim + ack (keys/s)", fmt(results.queueClaimAckKeysPerSec), undefined],
     ["HTTP single-key (req/s)", fmt(http?.single.requestsPerSec), targets.httpSingleRequestsPerSec],
-    ["HTTP single-key p50 / p90 / p99 (ms)", http ? `${http.single.p50Ms} / ${http.single.p90Ms} / ${http.single.p99Ms}` : "n/a", targets.httpSingleP99Ms],
+    [
+      "HTTP single-key p50 / p90 / p99 (ms)",
+      http ? `${http.single.p50Ms} / ${http.single.p90Ms} / ${http.single.p99Ms}` : "n/a",
+      targets.httpSingleP99Ms,
+    ],
     ["HTTP batched (keys/s)", fmt(http?.batched.keysPerSec), targets.httpBatchedKeysPerSec],
-    ["HTTP batched p50 / p90 / p99 (ms)", http ? `${http.batched.p50Ms} / ${http.batched.p90Ms} / ${http.batched.p99Ms}` : "n/a", undefined],
+    [
+      "HTTP batched p50 / p90 / p99 (ms)",
+      http ? `${http.batched.p50Ms} / ${http.batched.p90Ms} / ${http.batched.p99Ms}` : "n/a",
+      undefined,
+    ],
     ["freshness p50 / p99 (ms)", freshness ? `${freshness.p50Ms} / ${freshness.p99Ms}` : "n/a", targets.freshnessP99Ms],
     ["reimport (docs/s, median)", fmt(results.reimport?.docsPerSec), undefined],
     ["reimport worker peak RSS (MB)", fmt(results.reimport?.peakRssMb), targets.reimportPeakRssMb],
-    ["reimport steps: prepare / scan / refresh and swap / outside the job (ms, medians)", steps(results.reimport?.stepsMs), undefined],
+    [
+      "reimport steps: prepare / scan / refresh and swap / outside the job (ms, medians)",
+      steps(results.reimport?.stepsMs),
+      undefined,
+    ],
     ["es on the reimport's new index: indexing / refresh (ms, medians)", esTime(results.reimport?.stepsMs), undefined],
   ];
-  const probes = [...Object.values(hostProbe), ...each((r) => r.hostProbeMs).flatMap((byName) => Object.values(byName ?? {}))];
+  const probes = [
+    ...Object.values(hostProbe),
+    ...each((r) => r.hostProbeMs).flatMap((byName) => Object.values(byName ?? {})),
+  ];
   log(`\n${table(rows)}\n`);
-  log(`absolute numbers are this machine's (${cpus().length} cores, ${results.run.cpu}, load ${results.run.loadAverageBefore.join(" ")} before the run; host probe ${probeSpread(probes)}); bench/results/latest.json has the details (${results.run.seconds} s).`);
+  log(
+    `absolute numbers are this machine's (${cpus().length} cores, ${results.run.cpu}, load ${results.run.loadAverageBefore.join(" ")} before the run; host probe ${probeSpread(probes)}); bench/results/latest.json has the details (${results.run.seconds} s).`,
+  );
   // Only a run of every phase is a result to keep: a subset leaves latest.md and the history alone.
   if (only.size === 0) {
     const size = quick ? "QUICK" : "full";
@@ -311,7 +373,14 @@ try {
       `${fmt(value, 2)}${range && range.length === 2 ? ` (${range.map((v) => v.toFixed(2)).join("–")})` : ""}`;
     await writeFile(
       join("bench", "results", "latest.md"),
-      latestMarkdown({ at: results.run.at, size, host: `${cpus().length} cores, ${results.run.cpu}; host probe ${probeSpread(probes)}` }, rows),
+      latestMarkdown(
+        {
+          at: results.run.at,
+          size,
+          host: `${cpus().length} cores, ${results.run.cpu}; host probe ${probeSpread(probes)}`,
+        },
+        rows,
+      ),
     );
     const historyPath = join("bench", "results", "history.md");
     const row = historyRow({
@@ -338,7 +407,11 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 
-function steps(ms: { prepare: number | null; scan: number | null; refreshAndSwap: number | null; outsideTheJob: number | null } | undefined): string {
+function steps(
+  ms:
+    | { prepare: number | null; scan: number | null; refreshAndSwap: number | null; outsideTheJob: number | null }
+    | undefined,
+): string {
   return ms ? [ms.prepare, ms.scan, ms.refreshAndSwap, ms.outsideTheJob].map((value) => fmt(value)).join(" / ") : "n/a";
 }
 

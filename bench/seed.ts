@@ -10,7 +10,13 @@ const OPS_PER_REQUEST = 100;
  * flight): much faster against the emulator than one create per document, and idempotent, so a
  * run against an existing container just rewrites the same documents.
  */
-export async function seed(container: Container, from: number, to: number, revision = 0, concurrency = 4): Promise<Rate> {
+export async function seed(
+  container: Container,
+  from: number,
+  to: number,
+  revision = 0,
+  concurrency = 4,
+): Promise<Rate> {
   const started = performance.now();
   const requests = Math.ceil((to - from) / OPS_PER_REQUEST);
   await pool(requests, concurrency, async (r) => {
@@ -19,9 +25,11 @@ export async function seed(container: Container, from: number, to: number, revis
     for (let n = first; n < Math.min(to, first + OPS_PER_REQUEST); n++) {
       ops.push({ operationType: "Upsert", resourceBody: benchDoc(n, revision) as unknown as JSONObject });
     }
-    const results = await container.items.bulk(ops);
-    const failed = results.filter((result) => result.statusCode >= 300);
-    if (failed.length > 0) throw new Error(`seeding failed for ${failed.length} documents (first status ${failed[0]!.statusCode})`);
+    const results = await container.items.executeBulkOperations(ops);
+    const status = (result: (typeof results)[number]) => Number(result.response?.statusCode ?? result.error?.code);
+    const failed = results.filter((result) => !(status(result) < 300));
+    if (failed.length > 0)
+      throw new Error(`seeding failed for ${failed.length} documents (first status ${status(failed[0]!)})`);
   });
   return rateOf(to - from, performance.now() - started);
 }

@@ -23,15 +23,22 @@ export interface WorkerProcess {
  * memory stays flat (docs/operations.md, memory of a worker, has both figures).
  * BENCH_WORKER_NODE_FLAGS replaces them ("" for none).
  */
-export const WORKER_NODE_FLAGS: readonly string[] = (process.env.BENCH_WORKER_NODE_FLAGS ?? "--max-old-space-size=1024").split(" ").filter(Boolean);
+export const WORKER_NODE_FLAGS: readonly string[] = (process.env.BENCH_WORKER_NODE_FLAGS ?? "--max-old-space-size=1024")
+  .split(" ")
+  .filter(Boolean);
 
 const WORKER_ENTRY = "dist/cli/main.js";
 
 /** `driftless worker` as a user runs it (the built dist/cli/main.js, `make bench` builds it), on a free loopback port. */
 export async function startWorkerProcess(env: Record<string, string>, name: string): Promise<WorkerProcess> {
-  if (!existsSync(WORKER_ENTRY)) throw new Error(`${WORKER_ENTRY} is missing: run the bench with \`make bench\`, which builds it first`);
+  if (!existsSync(WORKER_ENTRY))
+    throw new Error(`${WORKER_ENTRY} is missing: run the bench with \`make bench\`, which builds it first`);
   const port = await freePort();
-  const child = spawnNode([...WORKER_NODE_FLAGS, WORKER_ENTRY, "worker"], { ...env, WORKER_HOST: "127.0.0.1", WORKER_PORT: String(port) }, name);
+  const child = spawnNode(
+    [...WORKER_NODE_FLAGS, WORKER_ENTRY, "worker"],
+    { ...env, WORKER_HOST: "127.0.0.1", WORKER_PORT: String(port) },
+    name,
+  );
   const exited = once(child, "exit");
   const url = `http://127.0.0.1:${port}/api`;
   const pid = child.pid!;
@@ -41,7 +48,10 @@ export async function startWorkerProcess(env: Record<string, string>, name: stri
   };
   for (let waited = 0; ; waited += 100) {
     if (child.exitCode !== null) throw new Error(`the worker exited with ${child.exitCode} before answering`);
-    const healthy = await fetch(`${url}/health`).then((response) => response.ok, () => false);
+    const healthy = await fetch(`${url}/health`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (healthy) break;
     if (waited > 60_000) {
       await stop();

@@ -15,7 +15,14 @@ export function loadEnvFile(path: string, env: NodeJS.ProcessEnv = process.env):
     text = readFileSync(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (code ?? "unreadable");
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "is a directory"
+          : code === "EACCES"
+            ? "permission denied"
+            : (code ?? "unreadable");
     throw new ValidationError("invalid_arguments", `--env-file ${path}: ${why}`);
   }
   for (const [key, value] of Object.entries(parseEnv(text))) {
@@ -39,7 +46,10 @@ export function loadLocalSettings(dir: string = process.cwd(), env: NodeJS.Proce
     text = readFileSync(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw new DriftlessError("config_invalid", `${LOCAL_SETTINGS_FILE}: ${(error as NodeJS.ErrnoException).code ?? "unreadable"}`);
+    throw new DriftlessError(
+      "config_invalid",
+      `${LOCAL_SETTINGS_FILE}: ${(error as NodeJS.ErrnoException).code ?? "unreadable"}`,
+    );
   }
   let json: unknown;
   try {
@@ -49,10 +59,12 @@ export function loadLocalSettings(dir: string = process.cwd(), env: NodeJS.Proce
   }
   const values = (json as { Values?: unknown } | null)?.Values;
   if (values === undefined) return;
-  if (values === null || typeof values !== "object" || Array.isArray(values)) throw new DriftlessError("config_invalid", `${LOCAL_SETTINGS_FILE}: Values must be an object of settings`);
+  if (values === null || typeof values !== "object" || Array.isArray(values))
+    throw new DriftlessError("config_invalid", `${LOCAL_SETTINGS_FILE}: Values must be an object of settings`);
   for (const [key, value] of Object.entries(values)) {
     // The Functions host takes strings only; the same file must mean the same thing to both.
-    if (typeof value !== "string") throw new DriftlessError("config_invalid", `${LOCAL_SETTINGS_FILE}: Values.${key} must be a string`);
+    if (typeof value !== "string")
+      throw new DriftlessError("config_invalid", `${LOCAL_SETTINGS_FILE}: Values.${key} must be a string`);
     if (env[key] === undefined) env[key] = value;
   }
 }

@@ -42,8 +42,22 @@ export function errorLine(error: unknown): string | null {
 }
 
 /** Error codes and names of a connection that could not be made or was lost (Node, ioredis, the Elasticsearch client). */
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"]);
-const UNREACHABLE_NAMES = new Set(["MaxRetriesPerRequestError", "ConnectionError", "NoLivingConnectionsError", "TimeoutError"]);
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+]);
+const UNREACHABLE_NAMES = new Set([
+  "MaxRetriesPerRequestError",
+  "ConnectionError",
+  "NoLivingConnectionsError",
+  "TimeoutError",
+]);
 
 function unreachable(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
@@ -57,7 +71,8 @@ function unreachable(error: unknown): boolean {
 
 function innermostCause(error: Error): Error | undefined {
   let cause: Error | undefined;
-  for (let current = error.cause, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) cause = current;
+  for (let current = error.cause, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++)
+    cause = current;
   return cause;
 }
 

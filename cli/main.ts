@@ -18,8 +18,14 @@ const program = new Command("driftless")
   .description("Keep Elasticsearch in step with Azure Cosmos DB")
   .version(packageVersion(), "-V, --version", "print the version")
   .option("--env-file <path>", "read settings from a KEY=value file (the environment wins)")
-  .option("--api-url <url>", "run status, jobs, deadletters, enqueue, reimport and reconcile through this deployment's HTTP API (or DRIFTLESS_API_URL)")
-  .option("--api-key <key>", "the key for --api-url, sent as x-functions-key (or DRIFTLESS_API_KEY, which keeps it out of the process list)")
+  .option(
+    "--api-url <url>",
+    "run status, jobs, deadletters, enqueue, reimport and reconcile through this deployment's HTTP API (or DRIFTLESS_API_URL)",
+  )
+  .option(
+    "--api-key <key>",
+    "the key for --api-url, sent as x-functions-key (or DRIFTLESS_API_KEY, which keeps it out of the process list)",
+  )
   .showHelpAfterError()
   .exitOverride()
   .hook("preAction", (command) => {

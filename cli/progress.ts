@@ -18,7 +18,11 @@ const NON_TTY_EVERY_MS = 5000;
  * Written here rather than taken from cli-progress: the display is twenty lines, and a redraw
  * tied to the job's own counters needs none of its templating.
  */
-export function createJobProgress(stream: NodeJS.WriteStream, total: number | undefined, now: () => number = Date.now): JobProgress {
+export function createJobProgress(
+  stream: NodeJS.WriteStream,
+  total: number | undefined,
+  now: () => number = Date.now,
+): JobProgress {
   const tty = stream.isTTY === true;
   const started = now();
   let lastLine = 0;

@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 export function packageVersion(from: string = import.meta.url): string {
   for (let dir = dirname(fileURLToPath(from)); ; dir = dirname(dir)) {
     try {
-      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
       if (manifest.name === "driftless" && manifest.version) return manifest.version;
     } catch {
       // no package.json here; look further up

@@ -21,7 +21,10 @@ export const jobsTimer = invocationHandler(async (_timer: Timer, context: Invoca
     async (parent) => {
       const results = await services.jobs.runPending(services.config.sync.timeBudgetMs, { parent });
       for (const { job, ran } of results) {
-        if (ran && job) context.log(`job ${job.id}: ${job.state}, scanned ${job.scanned}, enqueued ${job.enqueued}, errors ${job.errors}`);
+        if (ran && job)
+          context.log(
+            `job ${job.id}: ${job.state}, scanned ${job.scanned}, enqueued ${job.enqueued}, errors ${job.errors}`,
+          );
       }
     },
     { flush: true },

@@ -21,7 +21,8 @@ export const reconcileTimer = invocationHandler(async (_timer: Timer, context: I
           const job = await services.jobs.start("reconcile", name);
           context.log(`reconcile ${name}: queued ${job.id}`);
         } catch (error) {
-          if (error instanceof ValidationError && error.code === "job_active") context.log(`reconcile ${name}: ${error.message}`);
+          if (error instanceof ValidationError && error.code === "job_active")
+            context.log(`reconcile ${name}: ${error.message}`);
           else failures.push(error);
         }
       }

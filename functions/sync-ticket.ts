@@ -22,8 +22,17 @@ export const syncTicket = invocationHandler(async (message: unknown, context: In
       const { timeBudgetMs } = services.config.sync;
       // While this drain runs, enqueues send no wake-up ticket: it claims their keys itself. If
       // the instance dies, its mark expires a lease after the budget.
-      await services.wakeUp?.drainStarted(ticket.source, context.invocationId, timeBudgetMs + services.config.queue.leaseMs);
-      const report = await runSyncPass(services, { budgetMs: timeBudgetMs, untilIdle: true, only: [ticket.source], parent });
+      await services.wakeUp?.drainStarted(
+        ticket.source,
+        context.invocationId,
+        timeBudgetMs + services.config.queue.leaseMs,
+      );
+      const report = await runSyncPass(services, {
+        budgetMs: timeBudgetMs,
+        untilIdle: true,
+        only: [ticket.source],
+        parent,
+      });
       const running = await services.wakeUp?.drainEnded(ticket.source, context.invocationId);
       // The last drain to end hands on what is still due (its budget ran out, or keys came after
       // its last empty claim, when no enqueue sent a ticket) instead of leaving it to the timer.
@@ -40,5 +49,9 @@ export const syncTicket = invocationHandler(async (message: unknown, context: In
 
 // Registered only where Service Bus is configured; the queue name comes from app settings.
 if (getConfig().dispatch) {
-  app.serviceBusQueue("sync-ticket", { connection: "SERVICEBUS", queueName: "%SERVICEBUS_QUEUE%", handler: syncTicket });
+  app.serviceBusQueue("sync-ticket", {
+    connection: "SERVICEBUS",
+    queueName: "%SERVICEBUS_QUEUE%",
+    handler: syncTicket,
+  });
 }

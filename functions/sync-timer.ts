@@ -26,7 +26,11 @@ export function syncTimerHandler(senderOf: () => TicketSender | null) {
       "timer",
       async (parent) => {
         if (!sender || !dispatch) {
-          const report = await runSyncPass(services, { budgetMs: services.config.sync.timeBudgetMs, untilIdle: true, parent });
+          const report = await runSyncPass(services, {
+            budgetMs: services.config.sync.timeBudgetMs,
+            untilIdle: true,
+            parent,
+          });
           // The sync history's event writes run in the background; an instance may be frozen once this returns.
           await services.history?.flush();
           context.log(`sync pass: ${JSON.stringify(report)}`);

@@ -95,6 +95,7 @@ ${keys.length} sample documents were written and enqueued. Ctrl-C stops everythi
 /** driftless's own errors (the stack's several at once too) by their message; anything else is a bug: with its stack. */
 function describe(error: unknown): string {
   if (error instanceof DriftlessError) return error.message;
-  if (error instanceof AggregateError && error.errors.every((inner) => inner instanceof DriftlessError)) return error.message;
+  if (error instanceof AggregateError && error.errors.every((inner) => inner instanceof DriftlessError))
+    return error.message;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -8,18 +8,30 @@ import { DriftlessError } from "../../shared/core/errors.js";
  * that configuration; connects to nothing.
  */
 export function configCommand(): Command {
-  const config = new Command("config").description("inspect the configuration driftless reads from the environment").exitOverride().showHelpAfterError();
+  const config = new Command("config")
+    .description("inspect the configuration driftless reads from the environment")
+    .exitOverride()
+    .showHelpAfterError();
   config
     .command("check")
-    .description("print the resolved settings (secrets redacted) and the sources, list every problem; exit 3 when there is one")
+    .description(
+      "print the resolved settings (secrets redacted) and the sources, list every problem; exit 3 when there is one",
+    )
     .option("--json", 'print {"valid","settings","sources","problems"}')
     .action((options: { json?: boolean }) => {
       const report = checkConfig(process.env);
-      process.stdout.write(options.json ? `${JSON.stringify({ valid: report.problems.length === 0, ...report }, null, 2)}\n` : text(report));
+      process.stdout.write(
+        options.json
+          ? `${JSON.stringify({ valid: report.problems.length === 0, ...report }, null, 2)}\n`
+          : text(report),
+      );
       const { problems } = report;
       if (problems.length > 0) {
         const names = [...new Set(problems.map((p) => p.setting))].join(", ");
-        throw new DriftlessError("config_invalid", `${problems.length} problem${problems.length === 1 ? "" : "s"}: ${names}`);
+        throw new DriftlessError(
+          "config_invalid",
+          `${problems.length} problem${problems.length === 1 ? "" : "s"}: ${names}`,
+        );
       }
     });
   return config;
@@ -34,7 +46,9 @@ function text({ settings, sources, problems }: ConfigReport): string {
   }
   lines.push("", `sources (${sources.length}):`);
   for (const source of sources) {
-    lines.push(`  ${source.name}: Cosmos ${source.database}/${source.container} (partition key ${source.partitionKeyPaths.join(", ")}) -> alias ${source.index}`);
+    lines.push(
+      `  ${source.name}: Cosmos ${source.database}/${source.container} (partition key ${source.partitionKeyPaths.join(", ")}) -> alias ${source.index}`,
+    );
   }
   lines.push("", problems.length === 0 ? "no problems" : `problems (${problems.length}):`);
   for (const { setting, message } of problems) lines.push(`  ${setting}: ${message}`);

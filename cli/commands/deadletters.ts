@@ -9,7 +9,10 @@ import { withOperations } from "../operations/index.js";
  */
 export function deadLettersCommand(): Command {
   // Settings set here are copied into the subcommands: usage errors come back to main as exit code 2.
-  const command = new Command("deadletters").description("list, redrive or purge a source's dead letters").exitOverride().showHelpAfterError();
+  const command = new Command("deadletters")
+    .description("list, redrive or purge a source's dead letters")
+    .exitOverride()
+    .showHelpAfterError();
 
   command
     .command("list")
@@ -19,14 +22,26 @@ export function deadLettersCommand(): Command {
     .option("--limit <n>", "at most this many (1-1000)", nonNegativeInt, 100)
     .option("--json", "print the JSON the HTTP API returns")
     .action(async (source: string, options: { offset: number; limit: number; json?: boolean }) => {
-      const body = (await call("deadletters", source, "", { offset: String(options.offset), limit: String(options.limit) })) as {
+      const body = (await call("deadletters-list", source, "", {
+        offset: String(options.offset),
+        limit: String(options.limit),
+      })) as {
         total: number;
-        items: { id: string; pk: unknown; reason: string; attempts: number; lastError: string; deadLetteredAt: string }[];
+        items: {
+          id: string;
+          pk: unknown;
+          reason: string;
+          attempts: number;
+          lastError: string;
+          deadLetteredAt: string;
+        }[];
       };
       if (options.json) return print(body);
       process.stdout.write(`${body.total} dead letter(s) in ${source}\n`);
       for (const item of body.items) {
-        process.stdout.write(`${item.deadLetteredAt}  ${item.id}  pk=${JSON.stringify(item.pk)}  ${item.reason}  attempts=${item.attempts}  ${item.lastError.replace(/\s+/g, " ")}\n`);
+        process.stdout.write(
+          `${item.deadLetteredAt}  ${item.id}  pk=${JSON.stringify(item.pk)}  ${item.reason}  attempts=${item.attempts}  ${item.lastError.replace(/\s+/g, " ")}\n`,
+        );
       }
     });
 
@@ -37,7 +52,9 @@ export function deadLettersCommand(): Command {
     .argument("[id]", "document id (all dead letters when omitted)")
     .argument("[pk]", 'partition key as JSON ("tenant-1", 42, ["a","b"]); omit when the partition key is /id')
     .action(async (source: string, id: string | undefined, pk: string | undefined) => {
-      print(await call("redrive", source, JSON.stringify(id === undefined ? {} : { items: [item(id, pk)] })));
+      print(
+        await call("deadletters-redrive", source, JSON.stringify(id === undefined ? {} : { items: [item(id, pk)] })),
+      );
     });
 
   command
@@ -51,14 +68,27 @@ export function deadLettersCommand(): Command {
       if ((id === undefined) === !options.all) {
         throw new ValidationError("invalid_arguments", "name one key (<id> [pk]) or pass --all, not both");
       }
-      print(await call("purge", source, JSON.stringify(options.all ? { all: true } : { items: [item(id!, pk)] })));
+      print(
+        await call(
+          "deadletters-purge",
+          source,
+          JSON.stringify(options.all ? { all: true } : { items: [item(id!, pk)] }),
+        ),
+      );
     });
 
   return command;
 }
 
-async function call(routeName: string, source: string, body: string, query: Record<string, string> = {}): Promise<unknown> {
-  return withOperations((operations) => operations.call(routeName, { params: { source }, query: new URLSearchParams(query), body }));
+async function call(
+  routeName: string,
+  source: string,
+  body: string,
+  query: Record<string, string> = {},
+): Promise<unknown> {
+  return withOperations((operations) =>
+    operations.call(routeName, { params: { source }, query: new URLSearchParams(query), body }),
+  );
 }
 
 /** With the partition key omitted, it is the id (sources partitioned by /id), as `enqueue` does. */

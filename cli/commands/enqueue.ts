@@ -6,7 +6,7 @@ export function enqueueCommand(): Command {
     .description("enqueue document keys for sync, as the HTTP producer does")
     .argument("<source>", "source name")
     .argument("<id>", "document id")
-    .argument("[pk]", "partition key value as JSON (\"tenant-1\", 42, [\"a\",\"b\"]); omit when the partition key is /id")
+    .argument("[pk]", 'partition key value as JSON ("tenant-1", 42, ["a","b"]); omit when the partition key is /id')
     .action(async (sourceName: string, id: string, pk: string | undefined) => {
       // The enqueue route itself, so the key is checked (and counted) exactly as the HTTP producer's would be.
       const item = pk === undefined ? { id } : { id, pk: parsePk(pk) };

@@ -12,10 +12,15 @@ const LIST_LIMIT = 100;
 
 export function reimportCommand(): Command {
   return new Command("reimport")
-    .description("reimport every document of a source from Cosmos DB into its index (in place, or into a new index version with --rebuild)")
+    .description(
+      "reimport every document of a source from Cosmos DB into its index (in place, or into a new index version with --rebuild)",
+    )
     .argument("<source>", "source name")
     .option("--rebuild", "fill a new index version and swap the alias to it when done (searches are served throughout)")
-    .option("--wait", "show progress until the job ends (working on it here too, unless remote); exit 0 when it succeeded, 1 otherwise")
+    .option(
+      "--wait",
+      "show progress until the job ends (working on it here too, unless remote); exit 0 when it succeeded, 1 otherwise",
+    )
     .action(async (sourceName: string, options: { rebuild?: boolean; wait?: boolean }) => {
       await startJob("reimport", sourceName, options.wait === true, options.rebuild ? "rebuild" : "in-place");
     });
@@ -23,9 +28,14 @@ export function reimportCommand(): Command {
 
 export function reconcileCommand(): Command {
   return new Command("reconcile")
-    .description("remove from the index what Cosmos DB no longer has (deletes missed while capture was down, TTL expiries)")
+    .description(
+      "remove from the index what Cosmos DB no longer has (deletes missed while capture was down, TTL expiries)",
+    )
     .argument("<source>", "source name")
-    .option("--wait", "show progress until the job ends (working on it here too, unless remote); exit 0 when it succeeded, 1 otherwise")
+    .option(
+      "--wait",
+      "show progress until the job ends (working on it here too, unless remote); exit 0 when it succeeded, 1 otherwise",
+    )
     .action(async (sourceName: string, options: { wait?: boolean }) => {
       await startJob("reconcile", sourceName, options.wait === true);
     });
@@ -43,7 +53,9 @@ export function jobsCommand(): Command {
           process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
           return;
         }
-        const { jobs: views } = (await operations.call("jobs-list", { query: new URLSearchParams({ limit: String(LIST_LIMIT) }) })) as { jobs: JobView[] };
+        const { jobs: views } = (await operations.call("jobs-list", {
+          query: new URLSearchParams({ limit: String(LIST_LIMIT) }),
+        })) as { jobs: JobView[] };
         if (options.json) {
           process.stdout.write(`${JSON.stringify({ jobs: views }, null, 2)}\n`);
           return;
@@ -69,7 +81,12 @@ export function jobsCommand(): Command {
     });
 }
 
-async function startJob(kind: JobKind, sourceName: string, wait: boolean, mode?: "in-place" | "rebuild"): Promise<void> {
+async function startJob(
+  kind: JobKind,
+  sourceName: string,
+  wait: boolean,
+  mode?: "in-place" | "rebuild",
+): Promise<void> {
   await withOperations(async (operations) => {
     const { jobId } = await operations.startJob(kind, sourceName, mode);
     process.stdout.write(`${JSON.stringify({ jobId })}\n`);
@@ -78,7 +95,9 @@ async function startJob(kind: JobKind, sourceName: string, wait: boolean, mode?:
     if (!isTerminal(final.state)) return; // interrupted: waitFor said so and set the exit code
     process.stdout.write(`${JSON.stringify(final)}\n`);
     if (final.state !== "succeeded") {
-      process.stderr.write(`driftless: job ${final.jobId} ${final.state}${final.lastError ? `: ${final.lastError}` : ""}\n`);
+      process.stderr.write(
+        `driftless: job ${final.jobId} ${final.state}${final.lastError ? `: ${final.lastError}` : ""}\n`,
+      );
       process.exitCode = EXIT.failure;
     }
   });
@@ -103,7 +122,9 @@ async function waitFor(operations: Operations, jobId: string, source: string): P
       if (isTerminal(current.state)) return current;
       if (stop.signal.aborted) {
         progress.end();
-        process.stderr.write(`driftless: stopped waiting; job ${jobId} is ${current.state} and continues where jobs run\n`);
+        process.stderr.write(
+          `driftless: stopped waiting; job ${jobId} is ${current.state} and continues where jobs run\n`,
+        );
         process.exitCode = 130;
         return current;
       }

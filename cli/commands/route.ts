@@ -7,9 +7,19 @@ import type { Services } from "../../shared/runtime/services.js";
  * validates and answers as the API does. What the route throws reaches the CLI as it is (not as
  * the API's 503 body), with its own message and cause, for the error line and the exit code.
  */
-export async function callRoute(services: Services, name: string, request: Partial<Omit<ApiRequest, "method">> = {}): Promise<unknown> {
+export async function callRoute(
+  services: Services,
+  name: string,
+  request: Partial<Omit<ApiRequest, "method">> = {},
+): Promise<unknown> {
   const route = routeNamed(name);
-  const response = await route.handler(services, { method: route.method, params: {}, query: new URLSearchParams(), body: "", ...request });
+  const response = await route.handler(services, {
+    method: route.method,
+    params: {},
+    query: new URLSearchParams(),
+    body: "",
+    ...request,
+  });
   if (response.status >= 400) throw routeError(name, response.status, response.body);
   return response.body;
 }
@@ -20,5 +30,9 @@ export async function callRoute(services: Services, name: string, request: Parti
  */
 export function routeError(name: string, status: number, body: unknown): DriftlessError {
   const { code, message } = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error ?? {};
-  return new DriftlessError(typeof code === "string" ? code : "failed", typeof message === "string" ? message : `${name} answered ${status}`, { retryable: status === 503 });
+  return new DriftlessError(
+    typeof code === "string" ? code : "failed",
+    typeof message === "string" ? message : `${name} answered ${status}`,
+    { retryable: status === 503 },
+  );
 }

@@ -17,19 +17,32 @@ export function sourcesCommand(): Command {
       await withServices(async (services) => {
         const containers: ProvisionedContainer[] = [];
         for (const source of services.config.sources) {
-          containers.push(...(await provisionSource(services.clients.cosmos, source, services.config.cosmos.leaseContainer)));
+          containers.push(
+            ...(await provisionSource(services.clients.cosmos, source, services.config.cosmos.leaseContainer)),
+          );
         }
         const incompatible = await services.ensureIndexes();
         const indexes = services.config.sources.map((source) => ({
           source: source.name,
           alias: source.index,
-          ...(incompatible.some((error) => error.alias === source.index) ? { problem: `the mapping needs a rebuild (driftless reimport ${source.name} --rebuild)` } : {}),
+          ...(incompatible.some((error) => error.alias === source.index)
+            ? { problem: `the mapping needs a rebuild (driftless reimport ${source.name} --rebuild)` }
+            : {}),
         }));
-        const problems = [...containers.flatMap((c) => (c.problem ? [c.problem] : [])), ...indexes.flatMap((i) => (i.problem ? [`${i.alias}: ${i.problem}`] : []))];
+        const problems = [
+          ...containers.flatMap((c) => (c.problem ? [c.problem] : [])),
+          ...indexes.flatMap((i) => (i.problem ? [`${i.alias}: ${i.problem}`] : [])),
+        ];
         if (options.json) process.stdout.write(`${JSON.stringify({ containers, indexes, problems }, null, 2)}\n`);
         else {
-          for (const c of containers) process.stdout.write(`${c.created ? "created" : "exists "}  cosmos ${c.database}/${c.container}${c.problem ? `  PROBLEM: ${c.problem}` : ""}\n`);
-          for (const i of indexes) process.stdout.write(`ready    elasticsearch alias ${i.alias} (source ${i.source})${i.problem ? `  PROBLEM: ${i.problem}` : ""}\n`);
+          for (const c of containers)
+            process.stdout.write(
+              `${c.created ? "created" : "exists "}  cosmos ${c.database}/${c.container}${c.problem ? `  PROBLEM: ${c.problem}` : ""}\n`,
+            );
+          for (const i of indexes)
+            process.stdout.write(
+              `ready    elasticsearch alias ${i.alias} (source ${i.source})${i.problem ? `  PROBLEM: ${i.problem}` : ""}\n`,
+            );
         }
         if (problems.length > 0) process.exitCode = 1;
       });

@@ -15,7 +15,9 @@ import type { PartitionKeyRange } from "../../scripts/stack/cosmos-split.js";
  * `stack split` splits a partition key range in the emulator, to watch capture live through it.
  */
 export function stackCommand(): Command {
-  const stack = new Command("stack").description("the local stack without Docker: Redis, Elasticsearch, Cosmos DB emulator");
+  const stack = new Command("stack").description(
+    "the local stack without Docker: Redis, Elasticsearch, Cosmos DB emulator",
+  );
   stack
     .command("up")
     .description("start the stack in the background and print its endpoints (written to <dir>/local.env)")
@@ -26,7 +28,10 @@ export function stackCommand(): Command {
       const dir = resolve(options.dir);
       await mkdir(dir, { recursive: true });
       const pidFile = join(dir, "stack.pid");
-      if (running(pidFile)) throw new Error(`the stack already runs (pid ${readFileSync(pidFile, "utf8").trim()}); driftless stack down stops it`);
+      if (running(pidFile))
+        throw new Error(
+          `the stack already runs (pid ${readFileSync(pidFile, "utf8").trim()}); driftless stack down stops it`,
+        );
       const envFile = join(dir, "local.env");
       rmSync(envFile, { force: true });
       const log = openSync(join(dir, "stack.log"), "a");
@@ -38,8 +43,10 @@ export function stackCommand(): Command {
       child.unref();
       const deadline = Date.now() + options.timeout;
       while (!exists(envFile)) {
-        if (child.exitCode !== null || !running(pidFile)) throw new Error(`the stack failed to start; see ${join(dir, "stack.log")}`);
-        if (Date.now() > deadline) throw new Error(`the stack did not come up within ${options.timeout} ms; see ${join(dir, "stack.log")}`);
+        if (child.exitCode !== null || !running(pidFile))
+          throw new Error(`the stack failed to start; see ${join(dir, "stack.log")}`);
+        if (Date.now() > deadline)
+          throw new Error(`the stack did not come up within ${options.timeout} ms; see ${join(dir, "stack.log")}`);
         await sleep(250);
       }
       process.stdout.write(readFileSync(envFile, "utf8").replace(/^COSMOS_KEY=.*$/m, "COSMOS_KEY=(in local.env)"));
@@ -66,16 +73,27 @@ export function stackCommand(): Command {
     });
   stack
     .command("split")
-    .description("split a partition key range of a container in the local Cosmos DB emulator, as Cosmos DB does when a partition grows")
+    .description(
+      "split a partition key range of a container in the local Cosmos DB emulator, as Cosmos DB does when a partition grows",
+    )
     .argument("<database>")
     .argument("<container>")
     .argument("[rangeId]", "the range to split (default: the one holding the most documents)")
-    .option("--dir <path>", "state directory, whose local.env names the emulator unless COSMOS_ENDPOINT is set", ".driftless")
+    .option(
+      "--dir <path>",
+      "state directory, whose local.env names the emulator unless COSMOS_ENDPOINT is set",
+      ".driftless",
+    )
     .action(async (database: string, container: string, rangeId: string | undefined, options: { dir: string }) => {
       const { splitPartitionKeyRange } = await devStack(() => import("../../scripts/stack/cosmos-split.js"));
       const emulator = emulatorFromEnv(join(resolve(options.dir), "local.env"));
-      const { parent, children } = await splitPartitionKeyRange(emulator, { database, container, ...(rangeId === undefined ? {} : { rangeId }) });
-      const describe = (range: PartitionKeyRange) => `${range.id} [${JSON.stringify(range.minInclusive)}, ${JSON.stringify(range.maxExclusive)})`;
+      const { parent, children } = await splitPartitionKeyRange(emulator, {
+        database,
+        container,
+        ...(rangeId === undefined ? {} : { rangeId }),
+      });
+      const describe = (range: PartitionKeyRange) =>
+        `${range.id} [${JSON.stringify(range.minInclusive)}, ${JSON.stringify(range.maxExclusive)})`;
       process.stdout.write(`split range ${describe(parent)} into ${children.map(describe).join(" and ")}\n`);
     });
   stack
@@ -107,9 +125,14 @@ async function devStack<T>(load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && /[\\/]scripts[\\/]stack[\\/]/.test(String((error as Error).message));
+    const missing =
+      (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" &&
+      /[\\/]scripts[\\/]stack[\\/]/.test(String((error as Error).message));
     if (!missing) throw error;
-    throw new DriftlessError("dev_only", "driftless stack runs the local development stack, which is not in this package: run it from a clone of the repository");
+    throw new DriftlessError(
+      "dev_only",
+      "driftless stack runs the local development stack, which is not in this package: run it from a clone of the repository",
+    );
   }
 }
 
@@ -117,10 +140,15 @@ async function devStack<T>(load: () => Promise<T>): Promise<T> {
 function emulatorFromEnv(envFile: string): { endpoint: string; caFile: string | null } {
   let env: NodeJS.ProcessEnv = process.env;
   if (!env.COSMOS_ENDPOINT) {
-    if (!exists(envFile)) throw new ConfigError("COSMOS_ENDPOINT", `is not set and ${envFile} does not exist: start the stack (driftless stack up, make dev) or set it`);
+    if (!exists(envFile))
+      throw new ConfigError(
+        "COSMOS_ENDPOINT",
+        `is not set and ${envFile} does not exist: start the stack (driftless stack up, make dev) or set it`,
+      );
     env = parseEnv(readFileSync(envFile, "utf8"));
   }
-  if (!env.COSMOS_ENDPOINT) throw new ConfigError("COSMOS_ENDPOINT", `is set neither in the environment nor in ${envFile}`);
+  if (!env.COSMOS_ENDPOINT)
+    throw new ConfigError("COSMOS_ENDPOINT", `is set neither in the environment nor in ${envFile}`);
   return { endpoint: env.COSMOS_ENDPOINT, caFile: env.COSMOS_CA_FILE || null };
 }
 

@@ -18,6 +18,7 @@ export function syncCommand(): Command {
 
 function positiveInt(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("a positive whole number of milliseconds");
+  if (!Number.isInteger(parsed) || parsed <= 0)
+    throw new InvalidArgumentError("a positive whole number of milliseconds");
   return parsed;
 }

@@ -17,7 +17,10 @@ export function workerCommand(): Command {
         process.once("SIGTERM", () => resolve("SIGTERM"));
         process.once("SIGINT", () => resolve("SIGINT"));
       });
-      const worker = await startWorker(options.sync ? config : { ...config, worker: { ...config.worker, sync: false } }, { logger });
+      const worker = await startWorker(
+        options.sync ? config : { ...config, worker: { ...config.worker, sync: false } },
+        { logger },
+      );
       const signal = await requested;
       logger.info({ signal }, "shutdown requested");
       // A second signal means "now": in-flight keys stay leased and the reaper of another worker returns them.

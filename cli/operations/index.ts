@@ -13,7 +13,10 @@ let remote: RemoteTarget | undefined;
  * an API URL is given (`--api-url`, else DRIFTLESS_API_URL), with `--api-key`, else
  * DRIFTLESS_API_KEY, as the key; local otherwise.
  */
-export function chooseOperations(options: { apiUrl?: string; apiKey?: string }, env: NodeJS.ProcessEnv = process.env): void {
+export function chooseOperations(
+  options: { apiUrl?: string; apiKey?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   const raw = options.apiUrl ?? env.DRIFTLESS_API_URL?.trim();
   if (!raw) {
     remote = undefined;
@@ -26,8 +29,13 @@ export function chooseOperations(options: { apiUrl?: string; apiKey?: string }, 
   } catch {
     throw new ValidationError("invalid_arguments", `${from}: not a URL (expected http(s)://host[:port])`);
   }
-  if (!/^https?:$/.test(url.protocol)) throw new ValidationError("invalid_arguments", `${from}: must be an http:// or https:// URL`);
-  if (url.username || url.password) throw new ValidationError("invalid_arguments", `${from}: must not carry user info; give the key with --api-key or DRIFTLESS_API_KEY`);
+  if (!/^https?:$/.test(url.protocol))
+    throw new ValidationError("invalid_arguments", `${from}: must be an http:// or https:// URL`);
+  if (url.username || url.password)
+    throw new ValidationError(
+      "invalid_arguments",
+      `${from}: must not carry user info; give the key with --api-key or DRIFTLESS_API_KEY`,
+    );
   // The base of the deployment; routes are under /api/ (a URL given with /api is taken as well).
   url.pathname = `${url.pathname.replace(/\/+$/, "").replace(/\/api$/, "")}/`;
   url.search = "";

@@ -27,7 +27,9 @@ export class ApiRefusedError extends DriftlessError {
 export function remoteOperations(target: RemoteTarget): Operations {
   const call = async (name: string, request: RouteCall = {}): Promise<unknown> => {
     const route = routeNamed(name);
-    const path = route.route.replace(/\{(\w+)\}/g, (_, param: string) => encodeURIComponent(request.params?.[param] ?? ""));
+    const path = route.route.replace(/\{(\w+)\}/g, (_, param: string) =>
+      encodeURIComponent(request.params?.[param] ?? ""),
+    );
     const url = new URL(`api/${path}`, target.url);
     for (const [key, value] of request.query ?? []) url.searchParams.append(key, value);
     const headers: Record<string, string> = { accept: "application/json" };
@@ -36,9 +38,17 @@ export function remoteOperations(target: RemoteTarget): Operations {
     if (body !== undefined) headers["content-type"] = "application/json";
     let response: Response;
     try {
-      response = await fetch(url, { method: route.method, headers, body, signal: AbortSignal.timeout(target.timeoutMs ?? 30_000) });
+      response = await fetch(url, {
+        method: route.method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(target.timeoutMs ?? 30_000),
+      });
     } catch (error) {
-      throw new DriftlessError("api_unreachable", `cannot reach the driftless API at ${target.url.origin}`, { retryable: true, cause: error });
+      throw new DriftlessError("api_unreachable", `cannot reach the driftless API at ${target.url.origin}`, {
+        retryable: true,
+        cause: error,
+      });
     }
     const text = await response.text();
     let json: unknown;
@@ -49,10 +59,17 @@ export function remoteOperations(target: RemoteTarget): Operations {
     }
     if (response.status === 401 || response.status === 403) {
       const refused = routeError(name, response.status, json);
-      throw new ApiRefusedError(refused.code === "failed" ? "unauthorized" : refused.code, `${refused.message} (HTTP ${response.status}${target.key ? "" : "; no key given: --api-key or DRIFTLESS_API_KEY"})`);
+      throw new ApiRefusedError(
+        refused.code === "failed" ? "unauthorized" : refused.code,
+        `${refused.message} (HTTP ${response.status}${target.key ? "" : "; no key given: --api-key or DRIFTLESS_API_KEY"})`,
+      );
     }
     if (response.status >= 400) throw routeError(name, response.status, json);
-    if (json === null) throw new DriftlessError("bad_response", `${name} at ${target.url.origin} answered ${response.status} without JSON; is --api-url the driftless API?`);
+    if (json === null)
+      throw new DriftlessError(
+        "bad_response",
+        `${name} at ${target.url.origin} answered ${response.status} without JSON; is --api-url the driftless API?`,
+      );
     return json;
   };
   return {

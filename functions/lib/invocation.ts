@@ -6,6 +6,8 @@ import type { InvocationContext } from "./azure.js";
  * through the invocation's own log methods (context.info, context.warn, …), so Application
  * Insights ties each line to its invocation, instead of to the worker process's stdout.
  */
-export function invocationHandler<T, R>(handler: (trigger: T, context: InvocationContext) => Promise<R>): (trigger: T, context: InvocationContext) => Promise<R> {
+export function invocationHandler<T, R>(
+  handler: (trigger: T, context: InvocationContext) => Promise<R>,
+): (trigger: T, context: InvocationContext) => Promise<R> {
   return (trigger, context) => withInvocationLog(context, () => handler(trigger, context));
 }

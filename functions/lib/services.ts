@@ -29,7 +29,12 @@ export function getServices(): Promise<Services> {
     // Inside an invocation its lines go to the invocation's log (functions/lib/invocation.ts).
     // With Service Bus, live enqueues (capture, the producer) wake their source's drain at once.
     const ticketSender = ticketSenderFor(current) ?? undefined;
-    return createServices(current, createServiceLogging(current).logger, systemClock, ticketSender ? { ticketSender } : {});
+    return createServices(
+      current,
+      createServiceLogging(current).logger,
+      systemClock,
+      ticketSender ? { ticketSender } : {},
+    );
   })().catch((error: unknown) => {
     services = undefined;
     throw error;

@@ -41,7 +41,13 @@ export async function inInvocationSpan<T>(
 ): Promise<T> {
   const attributes = { "faas.trigger": trigger, "faas.invocation_id": context.invocationId };
   try {
-    return await inSpan(tracing.tracer, context.functionName, invocationParent(context), { kind: invocationSpanKind(context), attributes }, (span, parent) => work(parent, span));
+    return await inSpan(
+      tracing.tracer,
+      context.functionName,
+      invocationParent(context),
+      { kind: invocationSpanKind(context), attributes },
+      (span, parent) => work(parent, span),
+    );
   } finally {
     // A failed export never fails the invocation.
     if (options.flush) await tracing.forceFlush().catch(() => undefined);

@@ -28,10 +28,21 @@ export async function ensureLocalhostCertificate(dir: string): Promise<Certifica
   if (openssl === null) throw new StackError("cosmos", "openssl not found on PATH: apt-get install -y openssl");
   await mkdir(dir, { recursive: true });
   const args = [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825",
-    "-subj", "/CN=localhost",
-    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    "-keyout", keyFile, "-out", certFile,
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "825",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
   ];
   try {
     await run(openssl, args);

@@ -27,7 +27,10 @@ export async function splitPartitionKeyRange(
 ): Promise<SplitResult> {
   const url = new URL("/_emulator/split", emulator.endpoint);
   if (!["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
-    throw new ConfigError("COSMOS_ENDPOINT", `is ${emulator.endpoint}: splitting a partition on demand works with the local emulator only`);
+    throw new ConfigError(
+      "COSMOS_ENDPOINT",
+      `is ${emulator.endpoint}: splitting a partition on demand works with the local emulator only`,
+    );
   }
   const body = JSON.stringify(target);
   const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
@@ -51,7 +54,11 @@ export async function splitPartitionKeyRange(
     call.once("error", reject);
     call.end(body);
   }).catch((error: unknown) => {
-    throw new StackError("cosmos", `cannot reach the Cosmos DB emulator at ${emulator.endpoint}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new StackError(
+      "cosmos",
+      `cannot reach the Cosmos DB emulator at ${emulator.endpoint}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   });
   if (status !== 200) {
     let message = text;

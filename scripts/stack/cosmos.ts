@@ -8,7 +8,8 @@ import { freePort } from "./ports.js";
 import { ServiceProcess } from "./service-process.js";
 
 /** The well-known key of Microsoft's emulator; this emulator accepts any key. */
-export const COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+export const COSMOS_EMULATOR_KEY =
+  "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
 
 export interface CosmosEmulatorOptions {
   /** Holds the certificate and the emulator's log; the data itself lives in memory. */

@@ -45,7 +45,10 @@ export async function ensureElasticsearch(
     const unpacked = join(work, `elasticsearch-${version}`);
     if (!existsSync(join(unpacked, "bin", "elasticsearch"))) {
       const found = (await readdir(work)).join(", ");
-      throw new StackError("elasticsearch", `${zip} did not contain elasticsearch-${version}/bin/elasticsearch, only: ${found}`);
+      throw new StackError(
+        "elasticsearch",
+        `${zip} did not contain elasticsearch-${version}/bin/elasticsearch, only: ${found}`,
+      );
     }
     await chmod(unpacked, 0o755);
     await rename(unpacked, home).catch((error: NodeJS.ErrnoException) => {

@@ -99,7 +99,10 @@ export async function startElasticsearch(options: ElasticsearchOptions): Promise
       runAs,
     });
     server = started;
-    await started.waitReady(async () => (await localNodeName(url)) === nodeName && (await healthy(url)), startTimeoutMs);
+    await started.waitReady(
+      async () => (await localNodeName(url)) === nodeName && (await healthy(url)),
+      startTimeoutMs,
+    );
   };
   await start();
 

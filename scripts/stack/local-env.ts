@@ -13,7 +13,8 @@ export async function writeLocalEnv(path: string, values: EnvValues): Promise<vo
   const lines: string[] = [];
   for (const [key, value] of Object.entries(values)) {
     if (value === null || value === undefined) continue;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`writeLocalEnv: invalid variable name ${JSON.stringify(key)}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+      throw new Error(`writeLocalEnv: invalid variable name ${JSON.stringify(key)}`);
     const text = String(value);
     if (/[\r\n]/.test(text)) throw new Error(`writeLocalEnv: the value of ${key} spans lines`);
     lines.push(`${key}=${text}`);

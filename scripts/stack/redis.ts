@@ -46,11 +46,16 @@ export async function startRedis(options: RedisOptions): Promise<RedisHandle> {
   }
   await mkdir(dir, { recursive: true });
   const args = [
-    "--port", String(port),
-    "--bind", "127.0.0.1",
-    "--dir", dir,
-    "--daemonize", "no",
-    "--save", "",
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--daemonize",
+    "no",
+    "--save",
+    "",
     // fsync always: a test that kills the server right after a write must find the write again.
     ...(appendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]),
     ...(options.replicaOf === undefined ? [] : ["--replicaof", "127.0.0.1", String(options.replicaOf)]),
@@ -58,7 +63,13 @@ export async function startRedis(options: RedisOptions): Promise<RedisHandle> {
 
   let server: ServiceProcess | undefined;
   const start = async (): Promise<void> => {
-    const started = ServiceProcess.spawn({ service: "redis", command: binary, args, cwd: dir, logFile: join(dir, "redis.log") });
+    const started = ServiceProcess.spawn({
+      service: "redis",
+      command: binary,
+      args,
+      cwd: dir,
+      logFile: join(dir, "redis.log"),
+    });
     server = started;
     await started.waitReady(() => isReady(port, started.pid), startTimeoutMs);
   };

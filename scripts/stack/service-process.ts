@@ -166,13 +166,14 @@ function withGuards(options: ServiceProcessOptions): { command: string; args: st
   const setpriv = findExecutable("setpriv");
   if (setpriv === null) {
     if (options.runAs) {
-      throw new StackError(options.service, `setpriv (util-linux) is needed to run ${options.service} as ${options.runAs.name}`);
+      throw new StackError(
+        options.service,
+        `setpriv (util-linux) is needed to run ${options.service} as ${options.runAs.name}`,
+      );
     }
     return { command: options.command, args: [...options.args] };
   }
-  const drop = options.runAs
-    ? [`--reuid=${options.runAs.uid}`, `--regid=${options.runAs.gid}`, "--clear-groups"]
-    : [];
+  const drop = options.runAs ? [`--reuid=${options.runAs.uid}`, `--regid=${options.runAs.gid}`, "--clear-groups"] : [];
   return { command: setpriv, args: ["--pdeathsig", "KILL", ...drop, "--", options.command, ...options.args] };
 }
 

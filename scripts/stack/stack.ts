@@ -63,7 +63,11 @@ export interface Stack {
 }
 
 /** Starts what the environment does not provide, all three in parallel. */
-export async function startStack({ dir, env = process.env, cosmos: cosmosOptions = { partitionRanges: 4 } }: StackOptions): Promise<Stack> {
+export async function startStack({
+  dir,
+  env = process.env,
+  cosmos: cosmosOptions = { partitionRanges: 4 },
+}: StackOptions): Promise<Stack> {
   const root = resolve(dir);
   // Empty values count as not given, as an unset variable in a .env file often is.
   const given = {
@@ -94,7 +98,9 @@ export async function startStack({ dir, env = process.env, cosmos: cosmosOptions
       if (esDir?.temporary) await rm(esDir.path, { recursive: true, force: true });
     })());
 
-  const failures = [redis, elasticsearch, cosmos].flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
+  const failures = [redis, elasticsearch, cosmos].flatMap((result) =>
+    result.status === "rejected" ? [result.reason as unknown] : [],
+  );
   if (failures.length > 0) {
     // Nothing half-started may keep running: the caller gets no handle to stop it with.
     await stop();
@@ -108,7 +114,11 @@ export async function startStack({ dir, env = process.env, cosmos: cosmosOptions
   return {
     redisUrl: given.redisUrl ?? handles.redis?.url ?? "",
     elasticsearchUrl: given.elasticsearchUrl ?? handles.elasticsearch?.url ?? "",
-    cosmos: given.cosmos ?? { endpoint: emulator?.endpoint ?? "", key: emulator?.key ?? "", caFile: emulator?.caFile ?? null },
+    cosmos: given.cosmos ?? {
+      endpoint: emulator?.endpoint ?? "",
+      key: emulator?.key ?? "",
+      caFile: emulator?.caFile ?? null,
+    },
     handles,
     stop,
   };

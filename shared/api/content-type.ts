@@ -16,7 +16,11 @@ export function isStateChanging(method: string): boolean {
  * driftless never grants. So a page the operator happens to open cannot purge dead letters or
  * start a job, whatever the host and its keys. Both hosts apply it before the route runs.
  */
-export function unsupportedMediaType(method: string, contentType: string | null | undefined, hasBody: boolean): ApiResponse | undefined {
+export function unsupportedMediaType(
+  method: string,
+  contentType: string | null | undefined,
+  hasBody: boolean,
+): ApiResponse | undefined {
   if (!isStateChanging(method)) return undefined;
   if (contentType === null || contentType === undefined || contentType.trim() === "") {
     return hasBody ? refusal("a request body needs content-type: application/json") : undefined;

@@ -34,9 +34,22 @@ export const listDeadLettersHandler: RouteHandler = async (services, request) =>
 
 // `{}` is the None partition key; `{"invalid":"…"}` the key of a document whose partition key
 // capture could not use, as its dead letter lists it (core/keys.ts).
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null(), z.object({}).strict(), z.object({ invalid: z.string() }).strict()]);
+const scalar = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.object({}).strict(),
+  z.object({ invalid: z.string() }).strict(),
+]);
 const redriveSchema = z
-  .object({ items: z.array(z.object({ id: z.string().min(1), pk: z.union([scalar, z.array(scalar)]) }).strict()).min(1).max(10_000).optional() })
+  .object({
+    items: z
+      .array(z.object({ id: z.string().min(1), pk: z.union([scalar, z.array(scalar)]) }).strict())
+      .min(1)
+      .max(10_000)
+      .optional(),
+  })
   .strict();
 
 /** `POST /api/sources/{source}/deadletters/redrive` with `{}` (all) or `{"items":[{id,pk}]}` → 202 `{"redriven":n}`. */
@@ -45,7 +58,10 @@ export const redriveHandler: RouteHandler = async (services, request) => {
   const body = request.body.trim() === "" ? {} : parseJsonBody(request.body);
   const parsed = redriveSchema.safeParse(body);
   if (!parsed.success) {
-    throw new ValidationError("invalid_body", `expected {} or {"items":[{"id":"…","pk":…}]}: ${parsed.error.issues[0]!.message}`);
+    throw new ValidationError(
+      "invalid_body",
+      `expected {} or {"items":[{"id":"…","pk":…}]}: ${parsed.error.issues[0]!.message}`,
+    );
   }
   const members = parsed.data.items?.map(encodeKey);
   const redriven = await queue.redrive(services.clock.now(), members);
@@ -66,7 +82,10 @@ export const purgeHandler: RouteHandler = async (services, request) => {
   const { queue } = sourceOf(services, request);
   const parsed = purgeSchema.safeParse(parseJsonBody(request.body));
   if (!parsed.success) {
-    throw new ValidationError("invalid_body", `expected {"items":[{"id":"…","pk":…}]} or {"all":true}: ${parsed.error.issues[0]!.message}`);
+    throw new ValidationError(
+      "invalid_body",
+      `expected {"items":[{"id":"…","pk":…}]} or {"all":true}: ${parsed.error.issues[0]!.message}`,
+    );
   }
   const purged = await queue.purgeDeadLetters("items" in parsed.data ? parsed.data.items.map(encodeKey) : undefined);
   return { status: 200, body: { purged } };

@@ -23,7 +23,7 @@ const bodySchema = z.union([
 export const enqueueHandler: RouteHandler = async (services, request) => {
   const { config, queue } = sourceOf(services, request);
   const keys = parseEnqueueBody(request.body, config, services.limits.maxItems);
-  let result;
+  let result: Awaited<ReturnType<typeof queue.enqueue>>;
   try {
     result = await queue.enqueue(keys, { lane: "live", now: services.clock.now() });
   } catch (error) {
@@ -38,7 +38,10 @@ export function parseEnqueueBody(text: string, source: SourceConfig, maxItems: n
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length ? ` at ${issue.path.join(".")}` : "";
-    throw new ValidationError("invalid_body", `expected {"items":[{"id":"…","pk":…}]} or {"ids":["…"]}: ${issue.message}${where}`);
+    throw new ValidationError(
+      "invalid_body",
+      `expected {"items":[{"id":"…","pk":…}]} or {"ids":["…"]}: ${issue.message}${where}`,
+    );
   }
   const body = parsed.data;
   const count = "items" in body ? body.items.length : body.ids.length;
@@ -62,7 +65,10 @@ export function parseEnqueueBody(text: string, source: SourceConfig, maxItems: n
       throw new ValidationError("partition_key_required", `items.${index}.pk is required for source "${source.name}"`);
     }
     const hierarchical = source.partitionKeyPaths.length > 1;
-    if (hierarchical !== Array.isArray(item.pk) || (Array.isArray(item.pk) && item.pk.length !== source.partitionKeyPaths.length)) {
+    if (
+      hierarchical !== Array.isArray(item.pk) ||
+      (Array.isArray(item.pk) && item.pk.length !== source.partitionKeyPaths.length)
+    ) {
       throw new ValidationError(
         "invalid_partition_key",
         `items.${index}.pk must be ${hierarchical ? `a list of ${source.partitionKeyPaths.length} values` : "a single value"}`,

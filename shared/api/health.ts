@@ -11,6 +11,11 @@ export const healthHandler: RouteHandler = async (services) => {
 export function redactHealth(body: unknown, redacted: string): unknown {
   const checks = (body as { checks?: Record<string, HealthCheck> } | null)?.checks;
   if (!checks) return body;
-  const hidden = Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, check.error === undefined ? check : { ...check, error: redacted }]));
+  const hidden = Object.fromEntries(
+    Object.entries(checks).map(([name, check]) => [
+      name,
+      check.error === undefined ? check : { ...check, error: redacted },
+    ]),
+  );
   return { ...(body as object), checks: hidden };
 }

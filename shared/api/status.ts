@@ -25,5 +25,8 @@ export const statusHandler: RouteHandler = async (services) => {
   );
   // This process's view of each dependency: "open" means the sync is releasing keys and waiting.
   const circuits = services.circuitStates?.();
-  return { status: 200, body: { sources: entries, ...(circuits ? { circuits } : {}), generatedAt: new Date(now).toISOString() } };
+  return {
+    status: 200,
+    body: { sources: entries, ...(circuits ? { circuits } : {}), generatedAt: new Date(now).toISOString() },
+  };
 };

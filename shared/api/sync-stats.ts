@@ -20,7 +20,10 @@ export const documentStatsHandler: RouteHandler = async (services, request) => {
   const { config } = sourceOf(services, request);
   const id = request.params.id ?? "";
   if (id.length === 0 || id.length > MAX_ID_LENGTH) {
-    throw new ValidationError("invalid_id", `the document id must be 1 to ${MAX_ID_LENGTH} characters (it is ${id.length})`);
+    throw new ValidationError(
+      "invalid_id",
+      `the document id must be 1 to ${MAX_ID_LENGTH} characters (it is ${id.length})`,
+    );
   }
   if (/[/\\?#]/.test(id)) throw new ValidationError("invalid_id", "the document id must not contain / \\ ? or #");
   const counts = await historyOf(services).counts(config.name, id);
@@ -47,6 +50,7 @@ export const sourceHistoryHandler: RouteHandler = async (services, request) => {
 };
 
 function historyOf(services: ApiServices): SyncHistoryReader {
-  if (!services.history) throw new NotFoundError("history_disabled", "the sync history is off (SYNC_EVENTS_ENABLED=false)");
+  if (!services.history)
+    throw new NotFoundError("history_disabled", "the sync history is off (SYNC_EVENTS_ENABLED=false)");
   return services.history;
 }

@@ -41,7 +41,10 @@ export interface ApiServices {
 
 /** Synced changes per window (`5m` … `3d`), in total and per action, for a source or one document id. */
 export interface SyncHistoryReader {
-  counts(source: string, id?: string): Promise<{ total: Record<string, number>; byAction: Record<"index" | "delete", Record<string, number>> }>;
+  counts(
+    source: string,
+    id?: string,
+  ): Promise<{ total: Record<string, number>; byAction: Record<"index" | "delete", Record<string, number>> }>;
   /** Changes synced per bucket over the last `minutes`, oldest first. */
   timeline(source: string, minutes: number): Promise<readonly { at: number; synced: number }[]>;
 }

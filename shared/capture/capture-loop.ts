@@ -43,7 +43,12 @@ export interface CaptureCounters {
  * range by two, changes nothing here: the SDK carries the parent's position over to the children
  * (shared/cosmos/change-feed.ts).
  */
-export async function runCapture(deps: CaptureDeps, options: CaptureOptions, signal: AbortSignal, counters?: CaptureCounters): Promise<void> {
+export async function runCapture(
+  deps: CaptureDeps,
+  options: CaptureOptions,
+  signal: AbortSignal,
+  counters?: CaptureCounters,
+): Promise<void> {
   const { store, logger } = deps;
   const renewEvery = Math.max(100, Math.floor(options.leaseMs / 3));
   try {
@@ -65,7 +70,13 @@ export async function runCapture(deps: CaptureDeps, options: CaptureOptions, sig
   }
 }
 
-async function readWhileHolding(deps: CaptureDeps, options: CaptureOptions, signal: AbortSignal, renewEvery: number, counters?: CaptureCounters) {
+async function readWhileHolding(
+  deps: CaptureDeps,
+  options: CaptureOptions,
+  signal: AbortSignal,
+  renewEvery: number,
+  counters?: CaptureCounters,
+) {
   const { store, clock } = deps;
   let last = startingPoint(deps, await store.checkpoint());
   const reader = await deps.openFeed(last);
@@ -84,7 +95,8 @@ async function readWhileHolding(deps: CaptureDeps, options: CaptureOptions, sign
         counters.changes += page.changes.length;
         counters.enqueued += result.enqueued;
       }
-      if (result.skipped) deps.logger.warn({ source: deps.source.name, skipped: result.skipped }, "change records without a key");
+      if (result.skipped)
+        deps.logger.warn({ source: deps.source.name, skipped: result.skipped }, "change records without a key");
     }
     if (page.continuation && page.continuation !== last) {
       if (!(await store.saveCheckpoint(page.continuation))) return lostLease(deps);

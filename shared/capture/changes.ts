@@ -1,6 +1,12 @@
 import type { SourceConfig } from "../config/source.js";
 import {
-  encodeKey, NONE_PARTITION_KEY, partitionKeyOrInvalid, type DocKey, type PartitionKeyError, type PartitionKeyScalar, type PartitionKeyValue,
+  encodeKey,
+  NONE_PARTITION_KEY,
+  partitionKeyOrInvalid,
+  type DocKey,
+  type PartitionKeyError,
+  type PartitionKeyScalar,
+  type PartitionKeyValue,
 } from "../core/keys.js";
 import type { Failure, SourceQueue } from "../sync/ports.js";
 
@@ -31,7 +37,10 @@ export interface ChangeVersion {
  * document itself; in all-versions-and-deletes mode it is `{current, previous, metadata}`, and a
  * delete has no `current`, so the key comes from `previous` or from the metadata.
  */
-export function keysFromChanges(source: Pick<SourceConfig, "partitionKeyPaths">, changes: readonly unknown[]): ChangeKeys {
+export function keysFromChanges(
+  source: Pick<SourceConfig, "partitionKeyPaths">,
+  changes: readonly unknown[],
+): ChangeKeys {
   const keys: DocKey[] = [];
   const versions: (ChangeVersion | undefined)[] = [];
   const invalid: Failure[] = [];
@@ -41,7 +50,11 @@ export function keysFromChanges(source: Pick<SourceConfig, "partitionKeyPaths">,
     if (!found) skipped++;
     else if (found.invalid) {
       const { reason, message } = found.invalid;
-      invalid.push({ member: encodeKey(found.key), reason, error: `capture cannot enqueue the document's key: ${message}` });
+      invalid.push({
+        member: encodeKey(found.key),
+        reason,
+        error: `capture cannot enqueue the document's key: ${message}`,
+      });
     } else {
       keys.push(found.key);
       versions.push(versionOf(change));
@@ -53,10 +66,15 @@ export function keysFromChanges(source: Pick<SourceConfig, "partitionKeyPaths">,
 function versionOf(change: unknown): ChangeVersion | undefined {
   if (!isObject(change)) return undefined;
   const metadata = isObject(change.metadata) ? change.metadata : undefined;
-  if (metadata?.operationType === "delete") return typeof metadata.crts === "number" ? { version: metadata.crts, deleted: true } : undefined;
+  if (metadata?.operationType === "delete")
+    return typeof metadata.crts === "number" ? { version: metadata.crts, deleted: true } : undefined;
   const document = isObject(change.current) ? change.current : change;
   if (typeof document._ts !== "number") return undefined;
-  return { version: document._ts, deleted: false, ...(typeof document._etag === "string" ? { etag: document._etag } : {}) };
+  return {
+    version: document._ts,
+    deleted: false,
+    ...(typeof document._etag === "string" ? { etag: document._etag } : {}),
+  };
 }
 
 function keyOf(paths: readonly string[], change: unknown): { key: DocKey; invalid?: PartitionKeyError } | null {

@@ -1,5 +1,12 @@
 import { readFileSync } from "node:fs";
-import { crossSettingProblems, parseSettings, parseSources, withoutBlanks, type ConfigProblem, type LoadConfigOptions } from "./load-config.js";
+import {
+  crossSettingProblems,
+  parseSettings,
+  parseSources,
+  withoutBlanks,
+  type ConfigProblem,
+  type LoadConfigOptions,
+} from "./load-config.js";
 import { secretSettings, settingsSchema } from "./settings.js";
 import type { SourceConfig } from "./source.js";
 
@@ -32,7 +39,10 @@ export function checkConfig(env: Record<string, string | undefined>, options: Lo
   const problems: ConfigProblem[] = [];
   const settings = parseSettings(env);
   if (!settings.ok) problems.push(...settings.problems);
-  const sources = parseSources({ DRIFTLESS_SOURCES: raw.DRIFTLESS_SOURCES, DRIFTLESS_SOURCES_FILE: raw.DRIFTLESS_SOURCES_FILE }, readFile);
+  const sources = parseSources(
+    { DRIFTLESS_SOURCES: raw.DRIFTLESS_SOURCES, DRIFTLESS_SOURCES_FILE: raw.DRIFTLESS_SOURCES_FILE },
+    readFile,
+  );
   if (!sources.ok) problems.push(...sources.problems);
   if (settings.ok) problems.push(...crossSettingProblems(settings.value));
   for (const setting of ["REDIS_CA_FILE", "ELASTICSEARCH_CA_FILE", "COSMOS_CA_FILE"]) {

@@ -5,9 +5,7 @@ import { isIndexVersionOf, rebuildAlias } from "../elastic/index-names.js";
  * One source: a Cosmos container kept in step with one Elasticsearch alias.
  * Sources come from one JSON file or setting (DRIFTLESS_SOURCES_FILE / DRIFTLESS_SOURCES).
  */
-const partitionKeyPath = z
-  .string()
-  .regex(/^(\/[^/\s]+)+$/, "must look like /field or /parent/field");
+const partitionKeyPath = z.string().regex(/^(\/[^/\s]+)+$/, "must look like /field or /parent/field");
 
 const transformSchema = z
   .object({
@@ -22,7 +20,10 @@ const transformSchema = z
         z
           .string()
           .min(1)
-          .refine((to) => to !== "driftless" && !to.startsWith("driftless."), "reserved for driftless's metadata (driftless.key, driftless.ts)"),
+          .refine(
+            (to) => to !== "driftless" && !to.startsWith("driftless."),
+            "reserved for driftless's metadata (driftless.key, driftless.ts)",
+          ),
       )
       .optional(),
   })
@@ -30,9 +31,7 @@ const transformSchema = z
 
 export const sourceSchema = z
   .object({
-    name: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, - and _, at most 63 characters"),
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, - and _, at most 63 characters"),
     database: z.string().min(1),
     container: z.string().min(1),
     /** One path, or up to three for hierarchical partition keys. */
@@ -92,10 +91,14 @@ function indexClash(later: SourceDefinition, earlier: SourceDefinition): string 
   const head = `source "${later.name}": index "${a}"`;
   const tail = `: each source needs names of its own, or a rebuild of one deletes the other's index`;
   if (a === b) return `${head} is also the index of source "${earlier.name}"${tail}`;
-  if (a === rebuildAlias(b)) return `${head} is the alias a rebuild of source "${earlier.name}" puts on its new index${tail}`;
-  if (isIndexVersionOf(b, a)) return `${head} is named like an index version of source "${earlier.name}" ("${b}-" and 17 digits)${tail}`;
-  if (b === rebuildAlias(a)) return `${head} has the rebuild alias "${b}", which is the index of source "${earlier.name}"${tail}`;
-  if (isIndexVersionOf(a, b)) return `${head} names its index versions "${a}-" and 17 digits, like the index "${b}" of source "${earlier.name}"${tail}`;
+  if (a === rebuildAlias(b))
+    return `${head} is the alias a rebuild of source "${earlier.name}" puts on its new index${tail}`;
+  if (isIndexVersionOf(b, a))
+    return `${head} is named like an index version of source "${earlier.name}" ("${b}-" and 17 digits)${tail}`;
+  if (b === rebuildAlias(a))
+    return `${head} has the rebuild alias "${b}", which is the index of source "${earlier.name}"${tail}`;
+  if (isIndexVersionOf(a, b))
+    return `${head} names its index versions "${a}-" and 17 digits, like the index "${b}" of source "${earlier.name}"${tail}`;
   return undefined;
 }
 

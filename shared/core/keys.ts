@@ -56,14 +56,24 @@ export function encodeKey(key: DocKey): string {
 
 export function decodeKey(member: string): DocKey {
   const parsed: unknown = JSON.parse(member);
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || !isPartitionKeyValue(parsed[1])) {
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== "string" ||
+    !isPartitionKeyValue(parsed[1])
+  ) {
     throw new TypeError(`not an encoded document key: ${member.slice(0, 80)}`);
   }
   return { id: parsed[0], pk: parsed[1] };
 }
 
 function isPartitionKeyScalar(value: unknown): value is PartitionKeyScalar {
-  return value === null || ["string", "number", "boolean"].includes(typeof value) || isNonePartitionKey(value) || isInvalidPartitionKey(value);
+  return (
+    value === null ||
+    ["string", "number", "boolean"].includes(typeof value) ||
+    isNonePartitionKey(value) ||
+    isInvalidPartitionKey(value)
+  );
 }
 
 function isPartitionKeyValue(value: unknown): value is PartitionKeyValue {
@@ -96,7 +106,10 @@ export function partitionKeyOf(doc: Record<string, unknown>, paths: readonly str
  * The partition key of a document, with every level that is an object or an array carried as an
  * InvalidPartitionKey; `invalid` gives the first such level's reason.
  */
-export function partitionKeyOrInvalid(doc: Record<string, unknown>, paths: readonly string[]): { pk: PartitionKeyValue; invalid?: PartitionKeyError } {
+export function partitionKeyOrInvalid(
+  doc: Record<string, unknown>,
+  paths: readonly string[],
+): { pk: PartitionKeyValue; invalid?: PartitionKeyError } {
   let invalid: PartitionKeyError | undefined;
   const values = paths.map((path): PartitionKeyScalar => {
     try {

@@ -1,7 +1,15 @@
-import { ChangeFeedMode, ChangeFeedStartFrom, type ChangeFeedPullModelIterator, type CosmosClient } from "@azure/cosmos";
+import {
+  ChangeFeedMode,
+  ChangeFeedStartFrom,
+  type ChangeFeedPullModelIterator,
+  type CosmosClient,
+} from "@azure/cosmos";
 import { describeCosmosError } from "./errors.js";
 
-export type StartFrom = { readonly kind: "now" } | { readonly kind: "beginning" } | { readonly kind: "time"; readonly at: Date };
+export type StartFrom =
+  | { readonly kind: "now" }
+  | { readonly kind: "beginning" }
+  | { readonly kind: "time"; readonly at: Date };
 export type FeedMode = "latestVersion" | "allVersionsAndDeletes";
 
 export interface FeedPage {
@@ -36,7 +44,11 @@ export class ChangeFeedError extends Error {
  */
 interface CompositeToken {
   readonly rid: string;
-  readonly Continuation: readonly { readonly minInclusive: string; readonly maxExclusive: string; readonly continuationToken: string }[];
+  readonly Continuation: readonly {
+    readonly minInclusive: string;
+    readonly maxExclusive: string;
+    readonly continuationToken: string;
+  }[];
 }
 
 /**
@@ -62,7 +74,9 @@ export async function openChangeFeed(
   const container = client.database(location.database).container(location.container);
   const iterator: ChangeFeedPullModelIterator<Record<string, unknown>> = container.items.getChangeFeedIterator({
     maxItemCount: options.maxItemCount,
-    changeFeedStartFrom: options.continuation ? ChangeFeedStartFrom.Continuation(options.continuation) : startFrom(options.startFrom),
+    changeFeedStartFrom: options.continuation
+      ? ChangeFeedStartFrom.Continuation(options.continuation)
+      : startFrom(options.startFrom),
     ...(options.mode === "allVersionsAndDeletes" ? { changeFeedMode: ChangeFeedMode.AllVersionsAndDeletes } : {}),
   });
   return {
@@ -95,7 +109,8 @@ function startFrom(start: StartFrom) {
 
 function parseToken(text: string): CompositeToken {
   const token = JSON.parse(text) as Partial<CompositeToken>;
-  if (typeof token.rid !== "string" || !Array.isArray(token.Continuation)) throw new Error("not a change feed continuation of @azure/cosmos");
+  if (typeof token.rid !== "string" || !Array.isArray(token.Continuation))
+    throw new Error("not a change feed continuation of @azure/cosmos");
   return token as CompositeToken;
 }
 
@@ -109,7 +124,10 @@ function parseToken(text: string): CompositeToken {
  */
 export function isComplete(text: string): boolean {
   const { Continuation } = parseToken(text);
-  return Continuation.length > 0 && Continuation.every(({ continuationToken }) => continuationToken !== "" && continuationToken !== "*");
+  return (
+    Continuation.length > 0 &&
+    Continuation.every(({ continuationToken }) => continuationToken !== "" && continuationToken !== "*")
+  );
 }
 
 /**
@@ -122,36 +140,66 @@ export function isComplete(text: string): boolean {
  * Now()). Tokens of another container, or ranges that overlap without one holding the other,
  * cannot be merged soundly and are refused.
  */
-export function mergeRangeContinuations(tokens: readonly string[], mode: FeedMode): { continuation: string; ranges: number; uncovered: number } {
+export function mergeRangeContinuations(
+  tokens: readonly string[],
+  mode: FeedMode,
+): { continuation: string; ranges: number; uncovered: number } {
   let parsed: CompositeToken[];
   try {
     parsed = tokens.map(parseToken);
   } catch (error) {
-    throw new ChangeFeedError(`a saved per-range continuation cannot be read: ${(error as Error).message}`, { cause: error });
+    throw new ChangeFeedError(`a saved per-range continuation cannot be read: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const rids = new Set(parsed.map((token) => token.rid));
-  if (rids.size !== 1) throw new ChangeFeedError(`the saved per-range continuations belong to ${rids.size} containers (${[...rids].join(", ")}), not one`);
+  if (rids.size !== 1)
+    throw new ChangeFeedError(
+      `the saved per-range continuations belong to ${rids.size} containers (${[...rids].join(", ")}), not one`,
+    );
   const entries = parsed
     .flatMap((token) => token.Continuation)
-    .sort((a, b) => (a.minInclusive !== b.minInclusive ? (a.minInclusive < b.minInclusive ? -1 : 1) : a.maxExclusive > b.maxExclusive ? -1 : 1));
+    .sort((a, b) =>
+      a.minInclusive !== b.minInclusive
+        ? a.minInclusive < b.minInclusive
+          ? -1
+          : 1
+        : a.maxExclusive > b.maxExclusive
+          ? -1
+          : 1,
+    );
   const merged: CompositeToken["Continuation"][number][] = [];
   let uncovered = 0;
   let covered = "";
   for (const entry of entries) {
     if (entry.maxExclusive <= covered && merged.length > 0) continue; // inside a range kept already
     if (entry.minInclusive < covered) {
-      throw new ChangeFeedError(`saved feed ranges [${merged.at(-1)!.minInclusive}, ${covered}) and [${entry.minInclusive}, ${entry.maxExclusive}) overlap without one holding the other`);
+      throw new ChangeFeedError(
+        `saved feed ranges [${merged.at(-1)!.minInclusive}, ${covered}) and [${entry.minInclusive}, ${entry.maxExclusive}) overlap without one holding the other`,
+      );
     }
     if (entry.minInclusive > covered) {
-      merged.push({ minInclusive: covered, maxExclusive: entry.minInclusive, continuationToken: mode === "allVersionsAndDeletes" ? "*" : "" });
+      merged.push({
+        minInclusive: covered,
+        maxExclusive: entry.minInclusive,
+        continuationToken: mode === "allVersionsAndDeletes" ? "*" : "",
+      });
       uncovered++;
     }
     merged.push(entry);
     covered = entry.maxExclusive;
   }
   if (covered < "FF") {
-    merged.push({ minInclusive: covered, maxExclusive: "FF", continuationToken: mode === "allVersionsAndDeletes" ? "*" : "" });
+    merged.push({
+      minInclusive: covered,
+      maxExclusive: "FF",
+      continuationToken: mode === "allVersionsAndDeletes" ? "*" : "",
+    });
     uncovered++;
   }
-  return { continuation: JSON.stringify({ rid: [...rids][0], Continuation: merged }), ranges: entries.length, uncovered };
+  return {
+    continuation: JSON.stringify({ rid: [...rids][0], Continuation: merged }),
+    ranges: entries.length,
+    uncovered,
+  };
 }

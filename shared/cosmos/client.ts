@@ -34,11 +34,19 @@ export function createCosmosClient(options: CosmosClientOptions): CosmosClient {
   });
   const auth = options.key
     ? { key: options.key }
-    : { aadCredentials: new DefaultAzureCredential(options.clientId ? { managedIdentityClientId: options.clientId } : {}) };
+    : {
+        aadCredentials: new DefaultAzureCredential(
+          options.clientId ? { managedIdentityClientId: options.clientId } : {},
+        ),
+      };
   return new CosmosClient({
     endpoint: options.endpoint,
     ...auth,
     agent,
-    connectionPolicy: { enableEndpointDiscovery: false, requestTimeout: options.requestTimeoutMs ?? 10_000, retryOptions: THROTTLE_RETRY },
+    connectionPolicy: {
+      enableEndpointDiscovery: false,
+      requestTimeout: options.requestTimeoutMs ?? 10_000,
+      retryOptions: THROTTLE_RETRY,
+    },
   });
 }

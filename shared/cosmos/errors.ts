@@ -15,8 +15,17 @@ function firstLine(message: string): string {
  * The HTTP status of a failed Cosmos call and, for 429, how long Cosmos asked to wait. Transport
  * failures (refused, reset, timed out) have a string code and no status.
  */
-export function cosmosErrorStatus(error: unknown): { statusCode?: number; subStatusCode?: number; retryAfterMs?: number } {
-  const { code, substatus, retryAfterInMs, retryAfterInMilliseconds } = (error ?? {}) as { code?: unknown; substatus?: unknown; retryAfterInMs?: unknown; retryAfterInMilliseconds?: unknown };
+export function cosmosErrorStatus(error: unknown): {
+  statusCode?: number;
+  subStatusCode?: number;
+  retryAfterMs?: number;
+} {
+  const { code, substatus, retryAfterInMs, retryAfterInMilliseconds } = (error ?? {}) as {
+    code?: unknown;
+    substatus?: unknown;
+    retryAfterInMs?: unknown;
+    retryAfterInMilliseconds?: unknown;
+  };
   if (typeof code !== "number") return {};
   const retryAfter = typeof retryAfterInMs === "number" ? retryAfterInMs : retryAfterInMilliseconds;
   return {
@@ -43,7 +52,13 @@ export function isDocumentNotFound(statusCode: number | undefined, subStatusCode
 }
 
 /** The read result of a key whose 404 was not about the document (see isDocumentNotFound). */
-export function missingOwnerError(member: string, subStatusCode: number): { member: string; error: string; statusCode: 404; subStatusCode: number } {
-  const what = subStatusCode === OWNER_RESOURCE_NOT_EXISTS ? "the container or its database does not exist" : "the document could not be looked up";
+export function missingOwnerError(
+  member: string,
+  subStatusCode: number,
+): { member: string; error: string; statusCode: 404; subStatusCode: number } {
+  const what =
+    subStatusCode === OWNER_RESOURCE_NOT_EXISTS
+      ? "the container or its database does not exist"
+      : "the document could not be looked up";
   return { member, error: `cosmos 404/${subStatusCode}: ${what}`, statusCode: 404, subStatusCode };
 }

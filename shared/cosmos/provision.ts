@@ -1,4 +1,9 @@
-import { PartitionKeyDefinitionVersion, PartitionKeyKind, type CosmosClient, type PartitionKeyDefinition } from "@azure/cosmos";
+import {
+  PartitionKeyDefinitionVersion,
+  PartitionKeyKind,
+  type CosmosClient,
+  type PartitionKeyDefinition,
+} from "@azure/cosmos";
 import type { SourceConfig } from "../config/source.js";
 import { describeCosmosError } from "./errors.js";
 
@@ -28,7 +33,11 @@ export function partitionKeyDefinition(paths: readonly string[]): PartitionKeyDe
  * and checked: one whose partition key differs from the source's is reported, never recreated.
  * Needs a key (or a control-plane role): Entra data-plane roles cannot create containers.
  */
-export async function provisionSource(client: CosmosClient, source: SourceConfig, leaseContainer: string): Promise<ProvisionedContainer[]> {
+export async function provisionSource(
+  client: CosmosClient,
+  source: SourceConfig,
+  leaseContainer: string,
+): Promise<ProvisionedContainer[]> {
   try {
     const { database } = await client.databases.createIfNotExists({ id: source.database });
     const results: ProvisionedContainer[] = [];
@@ -47,6 +56,8 @@ export async function provisionSource(client: CosmosClient, source: SourceConfig
     }
     return results;
   } catch (error) {
-    throw new Error(`cannot create the containers of source ${source.name}: ${describeCosmosError(error)}`, { cause: error });
+    throw new Error(`cannot create the containers of source ${source.name}: ${describeCosmosError(error)}`, {
+      cause: error,
+    });
   }
 }

@@ -37,7 +37,8 @@ export function createCosmosReader(
   { mode = "bulk", bulkConcurrency = 8, concurrency = 32 }: CosmosReaderOptions = {},
 ): SourceReader {
   const container = client.database(location.database).container(location.container);
-  const pointReads = (keys: readonly KeyToRead[]) => inParallel(keys.length, concurrency, (i) => readOne(container, keys[i]!));
+  const pointReads = (keys: readonly KeyToRead[]) =>
+    inParallel(keys.length, concurrency, (i) => readOne(container, keys[i]!));
   if (mode === "point") return { read: pointReads };
   return {
     async read(keys) {
@@ -46,8 +47,14 @@ export function createCosmosReader(
       const requests = Math.ceil(order.length / OPS_PER_BULK_REQUEST);
       await inParallel(requests, bulkConcurrency, async (r) => {
         const slice = order.slice(r * OPS_PER_BULK_REQUEST, (r + 1) * OPS_PER_BULK_REQUEST);
-        const read = await readBulk(container, slice.map((i) => keys[i]!), pointReads);
-        slice.forEach((keyIndex, n) => (results[keyIndex] = read[n]!));
+        const read = await readBulk(
+          container,
+          slice.map((i) => keys[i]!),
+          pointReads,
+        );
+        slice.forEach((keyIndex, n) => {
+          results[keyIndex] = read[n]!;
+        });
       });
       return results;
     },
@@ -57,7 +64,9 @@ export function createCosmosReader(
 /** Key positions sorted by partition key value, so one bulk request touches few partitions. */
 function groupByPartition(keys: readonly KeyToRead[]): number[] {
   const partition = keys.map(({ key }) => (typeof key.pk === "string" ? key.pk : JSON.stringify(key.pk)));
-  return keys.map((_, i) => i).sort((a, b) => (partition[a]! < partition[b]! ? -1 : partition[a]! > partition[b]! ? 1 : a - b));
+  return keys
+    .map((_, i) => i)
+    .sort((a, b) => (partition[a]! < partition[b]! ? -1 : partition[a]! > partition[b]! ? 1 : a - b));
 }
 
 /**
@@ -70,8 +79,16 @@ function groupByPartition(keys: readonly KeyToRead[]): number[] {
  * 2 MB, a partition key the bulk path refuses), and each then gets a precise answer, so no
  * document is ever stuck behind a bulk request that cannot succeed.
  */
-async function readBulk(container: Container, keys: readonly KeyToRead[], fallback: (keys: readonly KeyToRead[]) => Promise<ReadResult[]>): Promise<ReadResult[]> {
-  const operations: OperationInput[] = keys.map(({ key }) => ({ operationType: "Read", id: key.id, partitionKey: toPartitionKey(key.pk) }));
+async function readBulk(
+  container: Container,
+  keys: readonly KeyToRead[],
+  fallback: (keys: readonly KeyToRead[]) => Promise<ReadResult[]>,
+): Promise<ReadResult[]> {
+  const operations: OperationInput[] = keys.map(({ key }) => ({
+    operationType: "Read",
+    id: key.id,
+    partitionKey: toPartitionKey(key.pk),
+  }));
   let results: BulkOperationResult[];
   try {
     results = await container.items.executeBulkOperations(operations);
@@ -82,11 +99,14 @@ async function readBulk(container: Container, keys: readonly KeyToRead[], fallba
     const result = results[i];
     if (!result) return { member, error: "cosmos: the bulk response has no result for this key" };
     const { response, error } = result;
-    if (response?.statusCode === 200 && response.resourceBody) return { member, found: true, document: response.resourceBody as Record<string, unknown> };
+    if (response?.statusCode === 200 && response.resourceBody)
+      return { member, found: true, document: response.resourceBody as Record<string, unknown> };
     const statusCode = Number(response?.statusCode ?? error?.code);
     if (statusCode === 404) {
       const subStatusCode = error?.substatus ?? (response as { subStatusCode?: number } | undefined)?.subStatusCode;
-      return isDocumentNotFound(404, subStatusCode) ? { member, found: false } : missingOwnerError(member, subStatusCode as number);
+      return isDocumentNotFound(404, subStatusCode)
+        ? { member, found: false }
+        : missingOwnerError(member, subStatusCode as number);
     }
     if (!Number.isInteger(statusCode) || statusCode === 500) return undefined; // read on its own below
     return { member, error: `cosmos ${statusCode}: bulk read failed`, statusCode };
@@ -115,7 +135,9 @@ async function readOne(container: Container, { member, key }: KeyToRead): Promis
     const response = await container.item(key.id, toPartitionKey(key.pk)).read<Record<string, unknown>>();
     // The SDK answers a missing document with 404 and no resource rather than throwing.
     if (response.statusCode === 404 || !response.resource) {
-      return isDocumentNotFound(response.statusCode, response.substatus) ? { member, found: false } : missingOwnerError(member, response.substatus!);
+      return isDocumentNotFound(response.statusCode, response.substatus)
+        ? { member, found: false }
+        : missingOwnerError(member, response.substatus!);
     }
     return { member, found: true, document: response.resource };
   } catch (error) {

@@ -20,22 +20,37 @@ export interface ContainerScanner {
  * Pages should be large: each one is a request (and, on the local emulator, a scan of the whole
  * container). A failure is a DependencyError, retryable for throttling, timeouts and 5xx.
  */
-export function createContainerScanner(client: CosmosClient, location: { database: string; container: string }): ContainerScanner {
+export function createContainerScanner(
+  client: CosmosClient,
+  location: { database: string; container: string },
+): ContainerScanner {
   const container = client.database(location.database).container(location.container);
   return {
     async readPage(continuation, pageSize) {
       try {
         const response = await container.items
-          .readAll<Record<string, unknown>>({ maxItemCount: pageSize, ...(continuation ? { continuationToken: continuation } : {}) })
+          .readAll<Record<string, unknown>>({
+            maxItemCount: pageSize,
+            ...(continuation ? { continuationToken: continuation } : {}),
+          })
           .fetchNext();
         return { documents: response.resources ?? [], continuation: response.continuationToken || undefined };
       } catch (error) {
         const { statusCode } = cosmosErrorStatus(error);
-        const retryable = statusCode === undefined || statusCode === 408 || statusCode === 410 || statusCode === 429 || statusCode >= 500;
-        throw new DependencyError("cosmos", `reading a page of ${location.container} failed: ${describeCosmosError(error)}`, {
-          retryable,
-          ...(statusCode === undefined ? {} : { statusCode }),
-        });
+        const retryable =
+          statusCode === undefined ||
+          statusCode === 408 ||
+          statusCode === 410 ||
+          statusCode === 429 ||
+          statusCode >= 500;
+        throw new DependencyError(
+          "cosmos",
+          `reading a page of ${location.container} failed: ${describeCosmosError(error)}`,
+          {
+            retryable,
+            ...(statusCode === undefined ? {} : { statusCode }),
+          },
+        );
       }
     },
   };

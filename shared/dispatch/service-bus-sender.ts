@@ -15,7 +15,10 @@ export interface ServiceBusOptions {
 export function createServiceBusSender(options: ServiceBusOptions): TicketSender {
   const client = options.connectionString
     ? new ServiceBusClient(options.connectionString)
-    : new ServiceBusClient(options.namespace!, new DefaultAzureCredential(options.clientId ? { managedIdentityClientId: options.clientId } : {}));
+    : new ServiceBusClient(
+        options.namespace!,
+        new DefaultAzureCredential(options.clientId ? { managedIdentityClientId: options.clientId } : {}),
+      );
   const sender = client.createSender(options.queue);
   return {
     async send(tickets: readonly Ticket[]) {

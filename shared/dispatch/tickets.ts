@@ -20,7 +20,8 @@ export interface TicketSender {
 export function parseTicket(body: unknown): Ticket {
   const text = typeof body === "string" ? tryJson(body) : body;
   const parsed = ticketSchema.safeParse(text);
-  if (!parsed.success) throw new ValidationError("invalid_ticket", `not a work ticket: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  if (!parsed.success)
+    throw new ValidationError("invalid_ticket", `not a work ticket: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   return parsed.data;
 }
 

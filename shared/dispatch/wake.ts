@@ -45,7 +45,8 @@ export interface WakeUpOptions {
 export function createWakeUp({ redis, prefix, sender, debounceMs, clock, logger }: WakeUpOptions): WakeUp {
   registerScripts(redis);
   // Looked up per call, not bound once: a test may define the scripts again on the connection.
-  const run = async (name: "wake" | "startDrain" | "endDrain", ...args: (string | number)[]) => (await scriptCommand(redis, name)(...args)) as number;
+  const run = async (name: "wake" | "startDrain" | "endDrain", ...args: (string | number)[]) =>
+    (await scriptCommand(redis, name)(...args)) as number;
   return {
     async wake(source) {
       const keys = wakeKeys(prefix, source);
@@ -84,7 +85,10 @@ export function wakingQueue(queue: SourceQueue, wakeUp: WakeUp, logger: Logger):
       const result = await queue.enqueue(keys, options);
       if (options.lane === "live" && result.enqueued > 0) {
         await wakeUp.wake(queue.source).catch((error: unknown) => {
-          logger.warn({ source: queue.source, err: describeError(error) }, "wake-up check failed; the timer will drain the source");
+          logger.warn(
+            { source: queue.source, err: describeError(error) },
+            "wake-up check failed; the timer will drain the source",
+          );
         });
       }
       return result;

@@ -48,7 +48,11 @@ export async function deleteIndex(client: Client, index: string): Promise<void> 
 }
 
 /** Updates dynamic settings of a concrete index (`null` resets a setting to its default). */
-export async function putIndexSettings(client: Client, index: string, settings: Record<string, string | number | null>): Promise<void> {
+export async function putIndexSettings(
+  client: Client,
+  index: string,
+  settings: Record<string, string | number | null>,
+): Promise<void> {
   try {
     await client.indices.putSettings({ index, settings });
   } catch (error) {

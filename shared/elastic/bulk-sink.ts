@@ -74,7 +74,7 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
     /** The raw results of `sharedId` writes, which writeOverTombstones looks at again. */
     const items = new Map<number, BulkItemResult | undefined>();
     if (sent.length === 0) return { sent, items };
-    const body = lines.join("\n") + "\n";
+    const body = `${lines.join("\n")}\n`;
     const result = await send(client, alias, body, { refresh, requireAlias, guard }, sent.length);
     sent.forEach((opIndex, n) => {
       const item = "items" in result ? resultOf(result.items[n]) : undefined;
@@ -133,7 +133,11 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
     const again = await post(alias, ops, [...versions.keys()], versions, verdicts, guard);
     for (const [position, item] of again.items) {
       // A second conflict: another delete came in between. The key is tried again, not acked.
-      if (item?.status === 409) verdicts[position] = { outcome: "retry", error: "the document's _id was deleted again by another key while it was written" };
+      if (item?.status === 409)
+        verdicts[position] = {
+          outcome: "retry",
+          error: "the document's _id was deleted again by another key while it was written",
+        };
     }
   }
 }
@@ -225,10 +229,14 @@ async function send(
       const failure = toRequestFailure(error);
       const verdict = classifyRequestFailure(failure, opCount, Buffer.byteLength(body));
       if (verdict.outcome !== "throw") return { all: verdict };
-      throw new DependencyError("elasticsearch", `elasticsearch refused the bulk request to "${alias}": ${failure.description}`, {
-        retryable: false,
-        ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
-      });
+      throw new DependencyError(
+        "elasticsearch",
+        `elasticsearch refused the bulk request to "${alias}": ${failure.description}`,
+        {
+          retryable: false,
+          ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
+        },
+      );
     }
   }
 }
@@ -237,10 +245,14 @@ async function send(
 function requestFailed(alias: string, ops: readonly SinkOp[], failure: RequestFailure): ItemOutcome[] {
   const verdict = classifyRequestFailure(failure, ops.length, 0);
   if (verdict.outcome === "throw") {
-    throw new DependencyError("elasticsearch", `elasticsearch refused a request of the write to "${alias}": ${failure.description}`, {
-      retryable: false,
-      ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
-    });
+    throw new DependencyError(
+      "elasticsearch",
+      `elasticsearch refused a request of the write to "${alias}": ${failure.description}`,
+      {
+        retryable: false,
+        ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
+      },
+    );
   }
   return ops.map((op) => outcomeOf(op.member, verdict as ItemVerdict));
 }
@@ -274,5 +286,7 @@ function isIndexMissing(verdict: Verdict | undefined): boolean {
 }
 
 function outcomeOf(member: string, verdict: ItemVerdict): ItemOutcome {
-  return verdict.outcome === "ok" ? { member, outcome: "ok" } : { member, outcome: verdict.outcome, error: verdict.error };
+  return verdict.outcome === "ok"
+    ? { member, outcome: "ok" }
+    : { member, outcome: verdict.outcome, error: verdict.error };
 }

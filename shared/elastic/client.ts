@@ -82,7 +82,9 @@ function parseNode(node: string): URL {
 
 function basicAuth(url: URL, username?: string, password?: string): { username: string; password: string } | undefined {
   const inUrl = url.username !== "" || url.password !== "";
-  const fromUrl = inUrl ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
+  const fromUrl = inUrl
+    ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }
+    : undefined;
   url.username = "";
   url.password = "";
   if (fromUrl && (username || password)) {
@@ -99,7 +101,10 @@ function readCa(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new ConfigError("ELASTICSEARCH_CA_FILE", `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+    throw new ConfigError(
+      "ELASTICSEARCH_CA_FILE",
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+    );
   }
 }
 

@@ -41,7 +41,8 @@ function errorCauseOf(body: unknown): EsErrorCause | undefined {
   if (!body || typeof body !== "object") return undefined;
   const error = (body as { error?: unknown }).error;
   if (typeof error === "string") return { type: "error", reason: error };
-  if (error && typeof error === "object" && typeof (error as EsErrorCause).type === "string") return error as EsErrorCause;
+  if (error && typeof error === "object" && typeof (error as EsErrorCause).type === "string")
+    return error as EsErrorCause;
   return undefined;
 }
 

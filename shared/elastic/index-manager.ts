@@ -77,7 +77,13 @@ export async function createIndexVersion(
   const settings = options.overrides ? overrideSettings(definition.settings, options.overrides) : definition.settings;
   for (let attempt = 1; ; attempt++) {
     const index = indexVersionName(definition.alias, new Date(now.getTime() + attempt - 1));
-    const failure = await tryCreate(client, index, { ...definition, mapping, settings }, options.alias, options.skipShardWait);
+    const failure = await tryCreate(
+      client,
+      index,
+      { ...definition, mapping, settings },
+      options.alias,
+      options.skipShardWait,
+    );
     if (!failure) return index;
     if (attempt < 3 && failure.type === "resource_already_exists_exception") continue;
     throw createError(definition.alias, failure);
@@ -92,14 +98,24 @@ export async function createIndexVersion(
  * versions, if someone else moved the alias between the read and the swap. `retire` names
  * another alias of `newIndex` to remove in the same request (a rebuild's own), when it is still there.
  */
-export async function swapAlias(client: Client, alias: string, newIndex: string, retire?: string): Promise<{ previous: string[] }> {
+export async function swapAlias(
+  client: Client,
+  alias: string,
+  newIndex: string,
+  retire?: string,
+): Promise<{ previous: string[] }> {
   assertAliasName(alias);
-  const [behind, retiring] = await Promise.all([indexesBehind(client, alias), retire ? aliasTargets(client, retire) : Promise.resolve<string[]>([])]);
+  const [behind, retiring] = await Promise.all([
+    indexesBehind(client, alias),
+    retire ? aliasTargets(client, retire) : Promise.resolve<string[]>([]),
+  ]);
   const previous = behind.own.filter((index) => index !== newIndex);
   const actions: estypes.IndicesUpdateAliasesAction[] = [
     ...previous.map((index) => ({ remove: { index, alias, must_exist: true } })),
     { add: { index: newIndex, alias, is_write_index: true } },
-    ...(retire && retiring.includes(newIndex) ? [{ remove: { index: newIndex, alias: retire, must_exist: true } }] : []),
+    ...(retire && retiring.includes(newIndex)
+      ? [{ remove: { index: newIndex, alias: retire, must_exist: true } }]
+      : []),
   ];
   try {
     await client.indices.updateAliases({ actions });
@@ -133,7 +149,6 @@ export function overrideSettings(
   return { ...result, ...overrides };
 }
 
-
 /** The configured mapping plus driftless's metadata object, which the configuration may not define. */
 export function withMetadata(mapping: IndexMapping): IndexMapping {
   const properties = (mapping.properties ?? {}) as Record<string, unknown>;
@@ -148,7 +163,10 @@ export function withMetadata(mapping: IndexMapping): IndexMapping {
 
 export function assertAliasName(alias: string): void {
   if (!/^[a-z0-9][a-z0-9_.-]*$/.test(alias)) {
-    throw new AliasInvalidError(alias, "use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit");
+    throw new AliasInvalidError(
+      alias,
+      "use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
+    );
   }
   if (alias.length > 230) throw new AliasInvalidError(alias, "longer than 230 characters");
 }
@@ -165,7 +183,6 @@ async function readAlias(client: Client, alias: string): Promise<AliasState> {
     throw dependencyFailure(`read of "${alias}"`, failure);
   }
 }
-
 
 /** Puts the mapping when some index behind the alias lacks part of it; ES decides what is compatible. */
 async function addNewFields(
@@ -187,7 +204,8 @@ async function addNewFields(
   } catch (error) {
     const failure = toRequestFailure(error);
     const names = states.map(([name]) => name).join(", ");
-    if (failure.type === "illegal_argument_exception") throw new MappingIncompatibleError(alias, names, failure.description);
+    if (failure.type === "illegal_argument_exception")
+      throw new MappingIncompatibleError(alias, names, failure.description);
     if (failure.type === "mapper_parsing_exception") throw new MappingInvalidError(alias, failure.description);
     throw dependencyFailure(`mapping update of "${alias}"`, failure);
   }
@@ -223,7 +241,8 @@ function parseTimeValue(value: string): number | undefined {
 function withGcDeletes(settings: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
   const given = settings ?? {};
   const nested = (given.index as Record<string, unknown> | undefined)?.gc_deletes;
-  if (given["index.gc_deletes"] !== undefined || given.gc_deletes !== undefined || nested !== undefined) return { ...given };
+  if (given["index.gc_deletes"] !== undefined || given.gc_deletes !== undefined || nested !== undefined)
+    return { ...given };
   return { ...given, "index.gc_deletes": DEFAULT_GC_DELETES };
 }
 
@@ -239,7 +258,10 @@ async function tryCreate(
       index,
       ...(skipShardWait ? { wait_for_active_shards: 0 } : {}),
       // The mark that lets a rebuild tell its own versions from indices an operator attached.
-      mappings: { ...definition.mapping, _meta: { ...metaOf(definition.mapping), ...ownerMark(definition.alias) } } as estypes.MappingTypeMapping,
+      mappings: {
+        ...definition.mapping,
+        _meta: { ...metaOf(definition.mapping), ...ownerMark(definition.alias) },
+      } as estypes.MappingTypeMapping,
       settings: withGcDeletes(definition.settings) as estypes.IndicesIndexSettings,
       ...(alias ? { aliases: { [alias]: { is_write_index: true } } } : {}),
     });
@@ -265,7 +287,10 @@ function isCreateRace(failure: RequestFailure): boolean {
 
 function createError(alias: string, failure: RequestFailure): Error {
   if (failure.type === "invalid_alias_name_exception") return new AliasTakenError(alias);
-  if (failure.statusCode === 400 && (failure.type === "mapper_parsing_exception" || failure.type === "illegal_argument_exception")) {
+  if (
+    failure.statusCode === 400 &&
+    (failure.type === "mapper_parsing_exception" || failure.type === "illegal_argument_exception")
+  ) {
     return new MappingInvalidError(alias, failure.description);
   }
   return dependencyFailure(`creation of an index for "${alias}"`, failure);

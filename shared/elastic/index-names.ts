@@ -12,7 +12,11 @@ export function indexVersionName(alias: string, at: Date): string {
 
 /** Whether `index` is named as one of `alias`'s index versions (`<alias>-` and 17 digits). */
 export function isIndexVersionOf(alias: string, index: string): boolean {
-  return index.length === alias.length + 18 && index.startsWith(`${alias}-`) && /^\d{17}$/.test(index.slice(alias.length + 1));
+  return (
+    index.length === alias.length + 18 &&
+    index.startsWith(`${alias}-`) &&
+    /^\d{17}$/.test(index.slice(alias.length + 1))
+  );
 }
 
 /** The alias a rebuild puts on its new index while it fills it (shared/jobs/rebuild.ts). */

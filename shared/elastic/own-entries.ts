@@ -45,7 +45,11 @@ interface MgetDoc {
  * A decision per position of the `sharedId` deletes in `ops` that are not plain deletes; a
  * position without one is sent as it is.
  */
-export async function decideSharedDeletes(client: Client, target: string, ops: readonly SinkOp[]): Promise<Map<number, OwnEntryDecision>> {
+export async function decideSharedDeletes(
+  client: Client,
+  target: string,
+  ops: readonly SinkOp[],
+): Promise<Map<number, OwnEntryDecision>> {
   const decisions = new Map<number, OwnEntryDecision>();
   // The common case, every index write and most batches, costs one pass and nothing more.
   if (!ops.some((op) => op.action === "delete" && op.sharedId)) return decisions;
@@ -60,14 +64,23 @@ export async function decideSharedDeletes(client: Client, target: string, ops: r
   });
   if (toRead.length === 0) return decisions;
 
-  const read = await readEntries(client, target, toRead.map((i) => ops[i]!.id));
+  const read = await readEntries(
+    client,
+    target,
+    toRead.map((i) => ops[i]!.id),
+  );
   for (const i of toRead) {
     const op = ops[i]!;
     const doc = read?.get(op.id);
     if (read === undefined) continue;
-    else if (!doc || doc.error) decisions.set(i, { retry: `reading the entry to delete failed: ${doc?.error?.type ?? "no answer"} ${doc?.error?.reason ?? ""}`.trim() });
+    else if (!doc || doc.error)
+      decisions.set(i, {
+        retry:
+          `reading the entry to delete failed: ${doc?.error?.type ?? "no answer"} ${doc?.error?.reason ?? ""}`.trim(),
+      });
     else if (!doc.found) continue;
-    else if (doc._source?.driftless?.key === op.member && typeof doc._version === "number") decisions.set(i, { version: doc._version });
+    else if (doc._source?.driftless?.key === op.member && typeof doc._version === "number")
+      decisions.set(i, { version: doc._version });
     else decisions.set(i, { skip: true });
   }
   return decisions;
@@ -88,12 +101,17 @@ export async function overTombstones(
     return current === undefined ? [] : [{ position, op, current: Number(current) }];
   });
   if (candidates.length === 0) return versions;
-  const read = await readEntries(client, target, candidates.map(({ op }) => op.id));
+  const read = await readEntries(
+    client,
+    target,
+    candidates.map(({ op }) => op.id),
+  );
   // Unreadable: the conflict stands, as for any write; the key's next change is written as usual.
   if (read === undefined || typeof read === "string") return versions;
   for (const { position, op, current } of candidates) {
     const doc = read.get(op.id);
-    if (doc && !doc.error && doc.found === false && Number.isSafeInteger(current) && current > op.version) versions.set(position, current);
+    if (doc && !doc.error && doc.found === false && Number.isSafeInteger(current) && current > op.version)
+      versions.set(position, current);
   }
   return versions;
 }
@@ -102,11 +120,20 @@ export async function overTombstones(
  * The entries of `ids` on `target`'s write index, by id: undefined when there is no such index
  * (the bulk request reports that as for any write), a string saying why when they could not be read.
  */
-async function readEntries(client: Client, target: string, ids: readonly string[]): Promise<Map<string, MgetDoc> | undefined> {
+async function readEntries(
+  client: Client,
+  target: string,
+  ids: readonly string[],
+): Promise<Map<string, MgetDoc> | undefined> {
   try {
     const index = await writeIndexOf(client, target);
     if (index === undefined) return undefined;
-    const response = await client.mget({ index, ids: [...new Set(ids)], _source_includes: [DRIFTLESS_METADATA.keyField], realtime: true });
+    const response = await client.mget({
+      index,
+      ids: [...new Set(ids)],
+      _source_includes: [DRIFTLESS_METADATA.keyField],
+      realtime: true,
+    });
     return new Map((response.docs as unknown as MgetDoc[]).map((doc) => [doc._id, doc]));
   } catch (error) {
     throw new SharedEntriesUnreadable(toRequestFailure(error));

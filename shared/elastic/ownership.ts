@@ -29,7 +29,8 @@ export function ownerMark(alias: string): Record<string, unknown> {
 
 export function isOwnIndex(owner: string, index: string, meta: unknown): boolean {
   if (!isIndexVersionOf(owner, index)) return false;
-  const mark = meta !== null && typeof meta === "object" ? (meta as Record<string, unknown>)[DRIFTLESS_METADATA.field] : undefined;
+  const mark =
+    meta !== null && typeof meta === "object" ? (meta as Record<string, unknown>)[DRIFTLESS_METADATA.field] : undefined;
   if (mark === undefined) return true;
   return mark !== null && typeof mark === "object" && (mark as Record<string, unknown>).alias === owner;
 }
@@ -41,7 +42,11 @@ export function isOwnIndex(owner: string, index: string, meta: unknown): boolean
 export async function indexesBehind(client: Client, name: string, owner = name): Promise<IndexesBehind> {
   let indices: Record<string, estypes.IndicesIndexState>;
   try {
-    indices = await client.indices.get({ index: name, features: ["aliases", "mappings"], filter_path: "*.aliases,*.mappings._meta" });
+    indices = await client.indices.get({
+      index: name,
+      features: ["aliases", "mappings"],
+      filter_path: "*.aliases,*.mappings._meta",
+    });
   } catch (error) {
     const failure = toRequestFailure(error);
     if (failure.statusCode === 404) return { own: [], foreign: [] };

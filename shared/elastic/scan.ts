@@ -33,7 +33,12 @@ export class PointInTimeGoneError extends DriftlessError {
  */
 export interface IndexScanner {
   open(alias: string, keepAlive: string): Promise<string>;
-  page(options: { pit: string; after: readonly unknown[] | undefined; size: number; keepAlive: string }): Promise<IndexScanPage>;
+  page(options: {
+    pit: string;
+    after: readonly unknown[] | undefined;
+    size: number;
+    keepAlive: string;
+  }): Promise<IndexScanPage>;
   close(pit: string): Promise<void>;
 }
 
@@ -63,13 +68,20 @@ export function createIndexScanner(client: Client): IndexScanner {
         });
         const hits = response.hits.hits.map((hit) => {
           const values = (hit.fields?.[KEY_FIELD] ?? []) as unknown[];
-          return { id: hit._id ?? "", key: typeof values[0] === "string" ? values[0] : undefined, ...(typeof hit._version === "number" ? { version: hit._version } : {}) };
+          return {
+            id: hit._id ?? "",
+            key: typeof values[0] === "string" ? values[0] : undefined,
+            ...(typeof hit._version === "number" ? { version: hit._version } : {}),
+          };
         });
         const last = response.hits.hits.at(-1);
         return { hits, pit: response.pit_id ?? pit, after: last?.sort ?? after };
       } catch (error) {
         const failure = toRequestFailure(error);
-        if (failure.statusCode === 404 || /search_context_missing|No search context found|missing_pit|point in time/i.test(failure.description)) {
+        if (
+          failure.statusCode === 404 ||
+          /search_context_missing|No search context found|missing_pit|point in time/i.test(failure.description)
+        ) {
           throw new PointInTimeGoneError(failure.description);
         }
         throw dependencyFailure("a page of the index scan", failure);

@@ -49,7 +49,10 @@ export const MAPPINGS = {
  * Retention is applied by Elasticsearch's data stream lifecycle, which runs wherever the
  * data-streams module does (every regular distribution); the template keeps it either way.
  */
-export async function ensureSyncEventsStream(client: Client, { stream, retention }: SyncEventsStreamOptions): Promise<{ retention: boolean }> {
+export async function ensureSyncEventsStream(
+  client: Client,
+  { stream, retention }: SyncEventsStreamOptions,
+): Promise<{ retention: boolean }> {
   const template = (lifecycle: boolean) => ({
     name: stream,
     index_patterns: [stream],
@@ -63,7 +66,8 @@ export async function ensureSyncEventsStream(client: Client, { stream, retention
     return { retention: true };
   } catch (error) {
     const failure = toRequestFailure(error);
-    if (failure.statusCode !== 400 || !/lifecycle/i.test(failure.description)) throw dependencyFailure("sync events template", failure);
+    if (failure.statusCode !== 400 || !/lifecycle/i.test(failure.description))
+      throw dependencyFailure("sync events template", failure);
   }
   try {
     await client.indices.putIndexTemplate(template(false) as Parameters<Client["indices"]["putIndexTemplate"]>[0]);
@@ -85,7 +89,11 @@ export interface WriteEventsResult {
  * keeps a missing template from letting Elasticsearch auto-create a plain index by that name.
  * Never throws: a failed request counts every event as failed.
  */
-export async function writeSyncEvents(client: Client, stream: string, events: readonly SyncEvent[]): Promise<WriteEventsResult> {
+export async function writeSyncEvents(
+  client: Client,
+  stream: string,
+  events: readonly SyncEvent[],
+): Promise<WriteEventsResult> {
   if (events.length === 0) return { written: 0, failed: 0 };
   const operations: object[] = [];
   for (const event of events) {
@@ -155,12 +163,16 @@ export async function countSyncEvents(client: Client, stream: string, query: Cou
       date_range: {
         field: "@timestamp",
         keyed: true,
-        ranges: Object.entries(query.windows).map(([key, ms]) => ({ key, from: new Date(query.now - ms).toISOString() })),
+        ranges: Object.entries(query.windows).map(([key, ms]) => ({
+          key,
+          from: new Date(query.now - ms).toISOString(),
+        })),
       },
       aggs: { actions: { terms: { field: "action", size: 10 } } },
     },
   });
-  const buckets = ((aggregations?.windows as { buckets?: Record<string, RangeBucket> } | undefined)?.buckets ?? {}) as Record<string, RangeBucket>;
+  const buckets = ((aggregations?.windows as { buckets?: Record<string, RangeBucket> } | undefined)?.buckets ??
+    {}) as Record<string, RangeBucket>;
   const counts: EventCounts = { total: {}, byAction: { index: {}, delete: {} } };
   for (const key of Object.keys(query.windows)) {
     const bucket = buckets[key];
@@ -192,10 +204,17 @@ export interface TimelineBucket {
  * Events per fixed-width bucket over the last `spanMs` (a date_histogram with empty buckets kept),
  * for the status page's throughput chart. A stream that does not exist yet gives all zeros.
  */
-export async function syncEventsTimeline(client: Client, stream: string, query: TimelineQuery): Promise<TimelineBucket[]> {
+export async function syncEventsTimeline(
+  client: Client,
+  stream: string,
+  query: TimelineQuery,
+): Promise<TimelineBucket[]> {
   const from = Math.floor((query.now - query.spanMs) / query.bucketMs) * query.bucketMs;
   const to = Math.floor(query.now / query.bucketMs) * query.bucketMs;
-  const filter = [{ term: { source: query.source } }, { range: { "@timestamp": { gte: new Date(from).toISOString() } } }];
+  const filter = [
+    { term: { source: query.source } },
+    { range: { "@timestamp": { gte: new Date(from).toISOString() } } },
+  ];
   const aggregations = await aggregateEvents(client, stream, filter, {
     timeline: {
       date_histogram: {
@@ -207,7 +226,9 @@ export async function syncEventsTimeline(client: Client, stream: string, query: 
     },
   });
   const found = new Map(
-    ((aggregations?.timeline as { buckets?: { key: number; doc_count: number }[] } | undefined)?.buckets ?? []).map((bucket) => [bucket.key, bucket.doc_count]),
+    ((aggregations?.timeline as { buckets?: { key: number; doc_count: number }[] } | undefined)?.buckets ?? []).map(
+      (bucket) => [bucket.key, bucket.doc_count],
+    ),
   );
   const buckets: TimelineBucket[] = [];
   for (let at = from; at <= to; at += query.bucketMs) buckets.push({ at, synced: found.get(at) ?? 0 });

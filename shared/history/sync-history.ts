@@ -2,7 +2,14 @@ import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import { decodeKey } from "../core/keys.js";
 import type { SinkOp } from "../sync/ports.js";
-import type { CountEventsQuery, EventCounts, SyncEvent, TimelineBucket, TimelineQuery, WriteEventsResult } from "../elastic/sync-events.js";
+import type {
+  CountEventsQuery,
+  EventCounts,
+  SyncEvent,
+  TimelineBucket,
+  TimelineQuery,
+  WriteEventsResult,
+} from "../elastic/sync-events.js";
 import type { Logger } from "../telemetry/logger.js";
 import { HISTORY_WINDOWS } from "./windows.js";
 
@@ -55,7 +62,15 @@ export interface SyncHistory {
 }
 
 export function createSyncHistory(options: SyncHistoryOptions): SyncHistory {
-  const { store, clock, logger, onEvents, maxPendingWrites = 8, ensureRetryMs = 30_000, warnEveryMs = 60_000 } = options;
+  const {
+    store,
+    clock,
+    logger,
+    onEvents,
+    maxPendingWrites = 8,
+    ensureRetryMs = 30_000,
+    warnEveryMs = 60_000,
+  } = options;
   const totals: SyncHistoryTotals = { written: 0, failed: 0, dropped: 0 };
   const pending = new Set<Promise<void>>();
   let ensured: Promise<void> | undefined;
@@ -73,13 +88,17 @@ export function createSyncHistory(options: SyncHistoryOptions): SyncHistory {
     const now = clock.now();
     if (now - lastWarnAt < warnEveryMs) return;
     lastWarnAt = now;
-    logger.warn({ source, ...unwarned, reason: reason.slice(0, 300) }, "sync events not written; the sync goes on without them");
+    logger.warn(
+      { source, ...unwarned, reason: reason.slice(0, 300) },
+      "sync events not written; the sync goes on without them",
+    );
     unwarned = { failed: 0, dropped: 0 };
   };
 
   const ready = (): Promise<void> => {
     if (ensured) return ensured;
-    if (clock.now() - ensureFailedAt < ensureRetryMs) return Promise.reject(new Error("sync events template not ready; will try again"));
+    if (clock.now() - ensureFailedAt < ensureRetryMs)
+      return Promise.reject(new Error("sync events template not ready; will try again"));
     ensured = store.ensure().catch((error: unknown) => {
       ensured = undefined;
       ensureFailedAt = clock.now();
@@ -119,15 +138,24 @@ export function createSyncHistory(options: SyncHistoryOptions): SyncHistory {
       const running = write(source, events).finally(() => pending.delete(running));
       pending.add(running);
     },
-    counts: (source, id) => store.count({ source, ...(id === undefined ? {} : { id }), now: clock.now(), windows: HISTORY_WINDOWS }),
+    counts: (source, id) =>
+      store.count({ source, ...(id === undefined ? {} : { id }), now: clock.now(), windows: HISTORY_WINDOWS }),
     // About 30 to 60 buckets whatever the span, each a whole number of minutes.
-    timeline: (source, minutes) => store.timeline({ source, now: clock.now(), spanMs: minutes * 60_000, bucketMs: Math.max(1, Math.round(minutes / 30)) * 60_000 }),
+    timeline: (source, minutes) =>
+      store.timeline({
+        source,
+        now: clock.now(),
+        spanMs: minutes * 60_000,
+        bucketMs: Math.max(1, Math.round(minutes / 30)) * 60_000,
+      }),
     async flush(timeoutMs = Infinity) {
       const deadline = clock.now() + timeoutMs;
       while (pending.size > 0 && clock.now() < deadline) {
         let timer: NodeJS.Timeout | undefined;
         const left = deadline - clock.now();
-        const timeout = Number.isFinite(left) ? new Promise<void>((resolve) => (timer = setTimeout(resolve, left))) : undefined;
+        const timeout = Number.isFinite(left)
+          ? new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))
+          : undefined;
         await Promise.race([Promise.all([...pending]), ...(timeout ? [timeout] : [])]);
         clearTimeout(timer);
       }

@@ -85,7 +85,11 @@ export class ChunkContext {
   }
 
   /** Records progress atomically with the lease check; throws LeaseLostError when the lease is gone. */
-  async commit(update: JobUpdate, increments: Partial<Record<CounterName, number>> = {}, expectState?: JobState): Promise<void> {
+  async commit(
+    update: JobUpdate,
+    increments: Partial<Record<CounterName, number>> = {},
+    expectState?: JobState,
+  ): Promise<void> {
     // Entering a phase stamps when, so the job's view can say how long each one took.
     const entering = update.phase !== undefined && update.phase !== this.job.phase;
     const result = await this.deps.store.commit(this.job, this.token, this.deps.options.leaseMs, {

@@ -18,7 +18,10 @@ export interface JobLoopOptions {
  * lease has expired, and works each in chunks until it ends. Resolves after the signal aborts and
  * the chunks in progress have committed their last page.
  */
-export async function runJobLoop(jobs: JobsService, { pollMs, chunkMs = 60_000, logger, signal }: JobLoopOptions): Promise<void> {
+export async function runJobLoop(
+  jobs: JobsService,
+  { pollMs, chunkMs = 60_000, logger, signal }: JobLoopOptions,
+): Promise<void> {
   const running = new Map<string, Promise<void>>();
   const work = async (jobId: string) => {
     try {

@@ -1,4 +1,11 @@
-import { addAlias, aliasTargets, deleteIndex, putIndexSettings, refreshIndex, removeAlias } from "../elastic/aliases.js";
+import {
+  addAlias,
+  aliasTargets,
+  deleteIndex,
+  putIndexSettings,
+  refreshIndex,
+  removeAlias,
+} from "../elastic/aliases.js";
 import { createIndexVersion, swapAlias } from "../elastic/index-manager.js";
 import { rebuildAlias } from "../elastic/index-names.js";
 import { indexesBehind } from "../elastic/ownership.js";
@@ -25,14 +32,21 @@ export { rebuildAlias };
 const BULK_LOAD_SETTINGS = { "index.refresh_interval": "-1", "index.number_of_replicas": 0 } as const;
 
 /** The source's own values of the two settings, or null (Elasticsearch's default) where it sets none. */
-export function servingSettings(settings: Readonly<Record<string, unknown>> | undefined): Record<string, string | number | null> {
+export function servingSettings(
+  settings: Readonly<Record<string, unknown>> | undefined,
+): Record<string, string | number | null> {
   const configured = (name: string): string | number | null => {
     const nested = settings?.index;
     const value =
-      settings?.[name] ?? settings?.[`index.${name}`] ?? (nested && typeof nested === "object" ? (nested as Record<string, unknown>)[name] : undefined);
+      settings?.[name] ??
+      settings?.[`index.${name}`] ??
+      (nested && typeof nested === "object" ? (nested as Record<string, unknown>)[name] : undefined);
     return typeof value === "string" || typeof value === "number" ? value : null;
   };
-  return { "index.refresh_interval": configured("refresh_interval"), "index.number_of_replicas": configured("number_of_replicas") };
+  return {
+    "index.refresh_interval": configured("refresh_interval"),
+    "index.number_of_replicas": configured("number_of_replicas"),
+  };
 }
 
 /** Creates the new index version with the source's mapping, puts the rebuild alias on it and publishes it to live writes. */
@@ -108,7 +122,10 @@ export async function finishRebuild(ctx: ChunkContext): Promise<void> {
   await withdrawTarget(ctx);
   for (const index of ctx.job.previousIndices) if (index !== target) await deleteIndex(deps.elastic, index);
   await ctx.finish("succeeded");
-  ctx.logger.info({ source: source.config.name, job: ctx.job.id, index: target, deleted: ctx.job.previousIndices }, "rebuild: alias swapped");
+  ctx.logger.info(
+    { source: source.config.name, job: ctx.job.id, index: target, deleted: ctx.job.previousIndices },
+    "rebuild: alias swapped",
+  );
 }
 
 /**

@@ -32,14 +32,25 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   }
   const position = JSON.parse(ctx.job.continuation ?? "null") as Position | null;
   if (!position) throw new Error(`reconcile job ${ctx.job.id} has no saved position`);
-  let page;
+  let page: Awaited<ReturnType<typeof deps.indexScanner.page>>;
   try {
-    page = await deps.indexScanner.page({ pit: position.pit, after: position.after ?? undefined, size: deps.options.reconcileBatchSize, keepAlive: PIT_KEEP_ALIVE });
+    page = await deps.indexScanner.page({
+      pit: position.pit,
+      after: position.after ?? undefined,
+      size: deps.options.reconcileBatchSize,
+      keepAlive: PIT_KEEP_ALIVE,
+    });
   } catch (error) {
     if (!(error instanceof PointInTimeGoneError)) throw error;
     // Checking an entry twice is harmless; the scan starts over on a new point in time.
     const pit = await deps.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
-    await ctx.commit({ continuation: JSON.stringify({ ...position, pit, after: null } satisfies Position), lastError: `${error.message}; the scan started over` }, { errors: 1 });
+    await ctx.commit(
+      {
+        continuation: JSON.stringify({ ...position, pit, after: null } satisfies Position),
+        lastError: `${error.message}; the scan started over`,
+      },
+      { errors: 1 },
+    );
     return false;
   }
   if (page.hits.length === 0) {
@@ -101,8 +112,17 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   if (toQueue.length > 0) await source.queue.enqueue(toQueue, { lane: "bulk", now: ctx.now });
   ctx.pages++;
   await ctx.commit(
-    { continuation: JSON.stringify({ ...position, pit: page.pit, after: page.after ?? null } satisfies Position), failures: 0 },
-    { scanned: page.hits.length, missing: gone.length, enqueued: toQueue.length, errors: unreadable + foreign.length + unsure.length, pages: 1 },
+    {
+      continuation: JSON.stringify({ ...position, pit: page.pit, after: page.after ?? null } satisfies Position),
+      failures: 0,
+    },
+    {
+      scanned: page.hits.length,
+      missing: gone.length,
+      enqueued: toQueue.length,
+      errors: unreadable + foreign.length + unsure.length,
+      pages: 1,
+    },
   );
   return false;
 }
@@ -127,7 +147,10 @@ function deleteGuard(ctx: ChunkContext, total: number | undefined, goneOnPage: n
 }
 
 /** Point reads of every key; a key is gone when Cosmos has no document, or one the mapping turns into a delete (soft delete). */
-async function checkInCosmos(ctx: ChunkContext, keys: readonly { member: string; key: DocKey }[]): Promise<{ gone: DocKey[]; unsure: DocKey[] }> {
+async function checkInCosmos(
+  ctx: ChunkContext,
+  keys: readonly { member: string; key: DocKey }[],
+): Promise<{ gone: DocKey[]; unsure: DocKey[] }> {
   const config = ctx.source.config;
   const reader = ctx.deps.reader(config);
   const mapper = mapperFor(config);

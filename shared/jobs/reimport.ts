@@ -61,7 +61,10 @@ async function scanPage(ctx: ChunkContext, target: string): Promise<boolean> {
   // documents deleted since; written after Elasticsearch forgot those deletes, they would come back.
   const maxAgeMs = gcDeletesMs(config.settings) / 2;
   if (ctx.now - page.readAt > maxAgeMs) {
-    ctx.logger.info({ source: config.name, ageMs: ctx.now - page.readAt, maxAgeMs }, "reimport page read too long ago; reading it again");
+    ctx.logger.info(
+      { source: config.name, ageMs: ctx.now - page.readAt, maxAgeMs },
+      "reimport page read too long ago; reading it again",
+    );
     page = await read(ctx.job.continuation)();
   }
   // The next page is read from Cosmos, mapped and serialized while this one is written to
@@ -82,7 +85,13 @@ async function scanPage(ctx: ChunkContext, target: string): Promise<boolean> {
   ctx.pages++;
   await ctx.commit(
     { continuation: page.continuation ?? "", failures: 0 },
-    { scanned: page.scanned, indexed, enqueued: failed.size, errors: page.unkeyed.length + page.rejected.length, pages: 1 },
+    {
+      scanned: page.scanned,
+      indexed,
+      enqueued: failed.size,
+      errors: page.unkeyed.length + page.rejected.length,
+      pages: 1,
+    },
   );
   return page.continuation !== undefined;
 }
@@ -98,7 +107,11 @@ const readAhead = new ReadAhead();
  * page, which the runner retries with backoff: handing a whole page to the queue would read every
  * document from Cosmos a second time, and an outage would move the entire container into the queue.
  */
-async function writeAll(ctx: ChunkContext, target: string, requests: readonly (readonly SinkOp[])[]): Promise<ItemOutcome[]> {
+async function writeAll(
+  ctx: ChunkContext,
+  target: string,
+  requests: readonly (readonly SinkOp[])[],
+): Promise<ItemOutcome[]> {
   const { bulkConcurrency } = ctx.deps.options;
   const results: ItemOutcome[][] = [];
   let next = 0;
@@ -115,12 +128,18 @@ async function writeAll(ctx: ChunkContext, target: string, requests: readonly (r
 async function writeRequest(ctx: ChunkContext, target: string, chunk: readonly SinkOp[]): Promise<ItemOutcome[]> {
   let result = await ctx.deps.sink.write(target, chunk);
   for (let attempt = 1; attempt < WHOLE_REQUEST_ATTEMPTS && result.every((o) => o.outcome === "retry"); attempt++) {
-    ctx.logger.warn({ source: ctx.source.config.name, target, attempt, error: firstError(result) }, "reimport bulk request failed; trying again");
+    ctx.logger.warn(
+      { source: ctx.source.config.name, target, attempt, error: firstError(result) },
+      "reimport bulk request failed; trying again",
+    );
     await ctx.pause(500 * 2 ** attempt);
     result = await ctx.deps.sink.write(target, chunk);
   }
   if (result.length > 0 && result.every((o) => o.outcome === "retry")) {
-    throw new DependencyError("elasticsearch", `elasticsearch did not take the reimport's bulk request: ${firstError(result) ?? "no reason given"}`);
+    throw new DependencyError(
+      "elasticsearch",
+      `elasticsearch did not take the reimport's bulk request: ${firstError(result) ?? "no reason given"}`,
+    );
   }
   return result;
 }

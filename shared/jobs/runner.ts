@@ -20,7 +20,12 @@ import type { ChunkOptions, ChunkResult } from "./types.js";
  * The lease is renewed while the chunk runs; a runner that loses it (paused past its lease) stops
  * without touching the job.
  */
-export async function runJobChunk(deps: JobDeps, jobId: string, budgetMs: number, options: ChunkOptions = {}): Promise<ChunkResult> {
+export async function runJobChunk(
+  deps: JobDeps,
+  jobId: string,
+  budgetMs: number,
+  options: ChunkOptions = {},
+): Promise<ChunkResult> {
   const job = await deps.store.get(jobId);
   if (!job || isTerminal(job.state)) return { job, ran: false };
   const token = randomUUID();
@@ -31,18 +36,29 @@ export async function runJobChunk(deps: JobDeps, jobId: string, budgetMs: number
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) stop.abort();
-  const renew = setInterval(() => {
-    deps.store.acquire(job, token, leaseMs).then(
-      (held) => {
-        if (!held) stop.abort();
-      },
-      (error: unknown) => deps.logger.warn({ job: jobId, err: describeError(error) }, "job lease renewal failed"),
-    );
-  }, Math.max(100, Math.floor(leaseMs / 3)));
+  const renew = setInterval(
+    () => {
+      deps.store.acquire(job, token, leaseMs).then(
+        (held) => {
+          if (!held) stop.abort();
+        },
+        (error: unknown) => deps.logger.warn({ job: jobId, err: describeError(error) }, "job lease renewal failed"),
+      );
+    },
+    Math.max(100, Math.floor(leaseMs / 3)),
+  );
 
   const source = deps.sources.get(job.source);
   const ctx = source
-    ? new ChunkContext(deps, job, source, token, deps.clock.now() + budgetMs, stop.signal, options.maxPages ?? Number.POSITIVE_INFINITY)
+    ? new ChunkContext(
+        deps,
+        job,
+        source,
+        token,
+        deps.clock.now() + budgetMs,
+        stop.signal,
+        options.maxPages ?? Number.POSITIVE_INFINITY,
+      )
     : undefined;
   try {
     if (!ctx) {
@@ -75,9 +91,14 @@ async function work(ctx: ChunkContext, parent: Context): Promise<void> {
       ctx.logger.info({ job: job.id, source: job.source, kind: job.kind, mode: job.mode }, "job started");
       continue;
     }
-    const ended = await tracedStep(ctx, parent, () => (job.kind === "reimport" ? reimportStep(ctx) : reconcileStep(ctx)));
+    const ended = await tracedStep(ctx, parent, () =>
+      job.kind === "reimport" ? reimportStep(ctx) : reconcileStep(ctx),
+    );
     if (ended) {
-      ctx.logger.info({ job: job.id, state: ctx.job.state, scanned: ctx.job.scanned, enqueued: ctx.job.enqueued }, "job ended");
+      ctx.logger.info(
+        { job: job.id, state: ctx.job.state, scanned: ctx.job.scanned, enqueued: ctx.job.enqueued },
+        "job ended",
+      );
       return;
     }
   }

@@ -35,7 +35,12 @@ export interface PrepareOptions {
  * documents' JSON, which serializes them (serialize.ts keeps the text for the sink to send), so a
  * page prepared while the one before it is written (ReadAhead) leaves only sending to the step.
  */
-export function preparePage(config: SourceConfig, page: ScanPage, readAt: number, options: PrepareOptions): PreparedPage {
+export function preparePage(
+  config: SourceConfig,
+  page: ScanPage,
+  readAt: number,
+  options: PrepareOptions,
+): PreparedPage {
   const readAtSeconds = Math.floor(readAt / 1000);
   const mapper = mapperFor(config);
   const ops: SinkOp[] = [];
@@ -51,7 +56,11 @@ export function preparePage(config: SourceConfig, page: ScanPage, readAt: number
     const { pk, invalid } = partitionKeyOrInvalid(document, config.partitionKeyPaths);
     const key: DocKey = { id: document.id, pk };
     if (invalid) {
-      rejected.push({ member: encodeKey(key), reason: invalid.reason, error: `reimport cannot index the document's key: ${invalid.message}` });
+      rejected.push({
+        member: encodeKey(key),
+        reason: invalid.reason,
+        error: `reimport cannot index the document's key: ${invalid.message}`,
+      });
       continue;
     }
     const member = encodeKey(key);
@@ -93,7 +102,10 @@ function* splitRequests(ops: readonly SinkOp[], maxBytes: number, parts: number)
  * minute. A failed read-ahead fails nothing by itself: the page is read again when it is needed.
  */
 export class ReadAhead {
-  private readonly pages = new Map<string, { continuation: string; page: Promise<PreparedPage | undefined>; at: number }>();
+  private readonly pages = new Map<
+    string,
+    { continuation: string; page: Promise<PreparedPage | undefined>; at: number }
+  >();
 
   put(jobId: string, continuation: string, read: () => Promise<PreparedPage>): void {
     const now = Date.now();
@@ -101,7 +113,11 @@ export class ReadAhead {
     this.pages.set(jobId, { continuation, page: read().catch(() => undefined), at: now });
   }
 
-  async take(jobId: string, continuation: string | undefined, read: () => Promise<PreparedPage>): Promise<PreparedPage> {
+  async take(
+    jobId: string,
+    continuation: string | undefined,
+    read: () => Promise<PreparedPage>,
+  ): Promise<PreparedPage> {
     const entry = this.pages.get(jobId);
     this.pages.delete(jobId);
     const ahead = entry && entry.continuation === continuation ? await entry.page : undefined;

@@ -23,11 +23,16 @@ export function createJobs(deps: JobDeps): JobsService & { readonly deps: JobDep
     deps,
 
     async start(kind, sourceName, options = {}) {
-      if (!sources.has(sourceName)) throw new NotFoundError("unknown_source", `no source named "${sourceName.slice(0, 100)}"`);
+      if (!sources.has(sourceName))
+        throw new NotFoundError("unknown_source", `no source named "${sourceName.slice(0, 100)}"`);
       const mode = kind === "reimport" ? (options.mode ?? "in-place") : undefined;
       const result = await store.create(kind, sourceName, clock.now(), mode);
       if (!result.created) {
-        throw new ValidationError("job_active", `source "${sourceName}" already has an active ${kind} job: ${result.activeId}`, 409);
+        throw new ValidationError(
+          "job_active",
+          `source "${sourceName}" already has an active ${kind} job: ${result.activeId}`,
+          409,
+        );
       }
       deps.logger.info({ job: result.job.id, source: sourceName, kind, mode }, "job queued");
       for (const listener of queuedListeners) listener();
@@ -59,7 +64,10 @@ export function createJobs(deps: JobDeps): JobsService & { readonly deps: JobDep
 
     async runPending(budgetMs, options = {}) {
       const ids = await service.activeJobIds();
-      const chunkOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.parent ? { parent: options.parent } : {}) };
+      const chunkOptions = {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.parent ? { parent: options.parent } : {}),
+      };
       return Promise.all(ids.map((id) => runJobChunk(deps, id, budgetMs, chunkOptions)));
     },
 
@@ -112,9 +120,9 @@ const PHASE_ORDER: readonly JobPhase[] = ["prepare", "scan", "swap"];
 /** Each reached phase runs until the next reached one starts, the last until the job's end. */
 export function phaseDurations(job: Job): Partial<Record<JobPhase, number>> {
   if (job.startedAt === undefined) return {};
-  const starts = PHASE_ORDER.map((phase) => [phase, phase === "prepare" ? job.startedAt : job.phaseStartedAt[phase]] as const).filter(
-    (entry): entry is readonly [JobPhase, number] => entry[1] !== undefined,
-  );
+  const starts = PHASE_ORDER.map(
+    (phase) => [phase, phase === "prepare" ? job.startedAt : job.phaseStartedAt[phase]] as const,
+  ).filter((entry): entry is readonly [JobPhase, number] => entry[1] !== undefined);
   const durations: Partial<Record<JobPhase, number>> = {};
   starts.forEach(([phase, start], i) => {
     const end = i + 1 < starts.length ? starts[i + 1]![1] : job.finishedAt;

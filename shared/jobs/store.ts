@@ -35,7 +35,12 @@ export type CommitResult = "ok" | "lease_lost" | "missing" | "wrong_state";
 /** The job records and runner leases in Redis, one Lua script per state change (shared/redis/lua/). */
 export interface JobStore {
   /** Creates a queued job, or returns the id of the active job of that kind. */
-  create(kind: JobKind, source: string, now: number, mode?: ReimportMode): Promise<{ created: true; job: Job } | { created: false; activeId: string }>;
+  create(
+    kind: JobKind,
+    source: string,
+    now: number,
+    mode?: ReimportMode,
+  ): Promise<{ created: true; job: Job } | { created: false; activeId: string }>;
   get(jobId: string): Promise<Job | undefined>;
   list(source: string): Promise<Job[]>;
   /** The id of the source's active job of this kind, if any. */
@@ -48,9 +53,20 @@ export interface JobStore {
     job: Pick<Job, "id" | "source" | "kind">,
     token: string,
     leaseMs: number,
-    change: { increments?: Partial<Record<CounterName, number>>; update?: JobUpdate; expectState?: JobState; now: number },
+    change: {
+      increments?: Partial<Record<CounterName, number>>;
+      update?: JobUpdate;
+      expectState?: JobState;
+      now: number;
+    },
   ): Promise<CommitResult>;
-  finish(job: Pick<Job, "id" | "source" | "kind">, token: string, state: "succeeded" | "failed" | "cancelled", now: number, lastError?: string): Promise<boolean>;
+  finish(
+    job: Pick<Job, "id" | "source" | "kind">,
+    token: string,
+    state: "succeeded" | "failed" | "cancelled",
+    now: number,
+    lastError?: string,
+  ): Promise<boolean>;
   /** "now": cancelled here; "requested": its runner finishes the cancel; otherwise the state the job had ended in. */
   cancel(job: Pick<Job, "id" | "source" | "kind">, now: number): Promise<"missing" | "now" | "requested" | JobState>;
   keys(source: string): JobKeys;
@@ -92,10 +108,24 @@ export function createJobStore(redis: RedisClient, prefix: string): JobStore {
       const k = keys(source);
       for (let attempt = 0; attempt < 3; attempt++) {
         const id = newJobId(kind, source, now);
-        const fields: Record<string, string> = { id, kind, source, state: "queued", phase: "prepare", createdAt: String(now), updatedAt: String(now) };
+        const fields: Record<string, string> = {
+          id,
+          kind,
+          source,
+          state: "queued",
+          phase: "prepare",
+          createdAt: String(now),
+          updatedAt: String(now),
+        };
         if (mode) fields.mode = mode;
         const [created, other] = await run<[number, string]>("createJob", [
-          k.active(kind), k.job(id), k.list, id, now, LIST_KEEP, ...Object.entries(fields).flat(),
+          k.active(kind),
+          k.job(id),
+          k.list,
+          id,
+          now,
+          LIST_KEEP,
+          ...Object.entries(fields).flat(),
         ]);
         if (created === 1) return { created: true, job: parseJob(fields)! };
         // The active slot may point at a job that ended without freeing it or whose record expired.
@@ -129,7 +159,9 @@ export function createJobStore(redis: RedisClient, prefix: string): JobStore {
     },
 
     async acquire(job, token, leaseMs) {
-      return redisCall("taking the job lease", () => acquireLease(redis, keys(job.source).lease(job.kind), token, leaseMs));
+      return redisCall("taking the job lease", () =>
+        acquireLease(redis, keys(job.source).lease(job.kind), token, leaseMs),
+      );
     },
 
     async release(job, token) {
@@ -138,25 +170,56 @@ export function createJobStore(redis: RedisClient, prefix: string): JobStore {
 
     async commit(job, token, leaseMs, { increments = {}, update = {}, expectState, now }) {
       const k = keys(job.source);
-      const incr = Object.entries(increments).filter(([, delta]) => delta !== undefined && delta !== 0) as [string, number][];
+      const incr = Object.entries(increments).filter(([, delta]) => delta !== undefined && delta !== 0) as [
+        string,
+        number,
+      ][];
       const set = { ...serializeUpdate(update), updatedAt: String(now) };
       const reply = await run<number>("commitJob", [
-        k.lease(job.kind), k.job(job.id), token, leaseMs, expectState ?? "", incr.length, ...incr.flat(), ...Object.entries(set).flat(),
+        k.lease(job.kind),
+        k.job(job.id),
+        token,
+        leaseMs,
+        expectState ?? "",
+        incr.length,
+        ...incr.flat(),
+        ...Object.entries(set).flat(),
       ]);
-      return reply === 1 ? "ok" : reply === 0 ? "lease_lost" : reply === ScriptCode.JobMissing ? "missing" : "wrong_state";
+      return reply === 1
+        ? "ok"
+        : reply === 0
+          ? "lease_lost"
+          : reply === ScriptCode.JobMissing
+            ? "missing"
+            : "wrong_state";
     },
 
     async finish(job, token, state, now, lastError) {
       const k = keys(job.source);
       const reply = await run<number>("finishJob", [
-        k.lease(job.kind), k.job(job.id), k.active(job.kind), token, job.id, state, now, FINISHED_TTL_SECONDS, clip(lastError ?? ""),
+        k.lease(job.kind),
+        k.job(job.id),
+        k.active(job.kind),
+        token,
+        job.id,
+        state,
+        now,
+        FINISHED_TTL_SECONDS,
+        clip(lastError ?? ""),
       ]);
       return reply === 1;
     },
 
     async cancel(job, now) {
       const k = keys(job.source);
-      return run("cancelJob", [k.job(job.id), k.active(job.kind), k.lease(job.kind), job.id, now, FINISHED_TTL_SECONDS]);
+      return run("cancelJob", [
+        k.job(job.id),
+        k.active(job.kind),
+        k.lease(job.kind),
+        job.id,
+        now,
+        FINISHED_TTL_SECONDS,
+      ]);
     },
   };
   return store;
@@ -188,7 +251,8 @@ const PHASES: readonly JobPhase[] = ["prepare", "scan", "swap"];
 /** A job from its hash; undefined for an empty (missing) or foreign hash. */
 function parseJob(fields: Record<string, string>): Job | undefined {
   const { id, kind, source, state } = fields;
-  if (!id || !source || (kind !== "reimport" && kind !== "reconcile") || !STATES.includes(state as JobState)) return undefined;
+  if (!id || !source || (kind !== "reimport" && kind !== "reconcile") || !STATES.includes(state as JobState))
+    return undefined;
   const int = (name: string) => Number(fields[name] ?? 0) || 0;
   const time = (name: string) => (fields[name] ? Number(fields[name]) : undefined);
   const text = (name: string) => (fields[name] === undefined || fields[name] === "" ? undefined : fields[name]);
@@ -198,7 +262,12 @@ function parseJob(fields: Record<string, string>): Job | undefined {
     source,
     state: state as JobState,
     phase: PHASES.includes(fields.phase as JobPhase) ? (fields.phase as JobPhase) : "prepare",
-    mode: fields.mode === "rebuild" || fields.mode === "in-place" ? fields.mode : kind === "reimport" ? "in-place" : undefined,
+    mode:
+      fields.mode === "rebuild" || fields.mode === "in-place"
+        ? fields.mode
+        : kind === "reimport"
+          ? "in-place"
+          : undefined,
     createdAt: int("createdAt"),
     startedAt: time("startedAt"),
     finishedAt: time("finishedAt"),
@@ -221,5 +290,7 @@ function parseJob(fields: Record<string, string>): Job | undefined {
 }
 
 function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: number };
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: number;
+  };
 }

@@ -15,7 +15,9 @@ export function createWriteTargets(redis: RedisClient, prefix: string): WriteTar
       try {
         value = await redis.get(key(source));
       } catch (error) {
-        throw new DependencyError("redis", `reading the rebuild write target failed: ${describeError(error)}`, { cause: error });
+        throw new DependencyError("redis", `reading the rebuild write target failed: ${describeError(error)}`, {
+          cause: error,
+        });
       }
       return value ? [value] : [];
     },

@@ -39,7 +39,11 @@ export function coalesceEnqueues(queue: SourceQueue, maxKeys = MEMBERS_PER_CALL)
     batch.sent = true;
     if (open.get(id) === batch) open.delete(id);
     try {
-      const { isDuplicate } = await queue.enqueue(batch.keys, { lane: batch.lane, now: batch.now, delayMs: batch.delayMs });
+      const { isDuplicate } = await queue.enqueue(batch.keys, {
+        lane: batch.lane,
+        now: batch.now,
+        delayMs: batch.delayMs,
+      });
       for (const waiter of batch.waiters) waiter.resolve(share(isDuplicate, waiter.start, waiter.count));
     } catch (error) {
       for (const waiter of batch.waiters) waiter.reject(error);

@@ -32,7 +32,8 @@ export interface Queue {
 export function createQueue(redis: RedisClient, options: QueueOptions = {}): Queue {
   const { prefix = DEFAULT_PREFIX, jitter = 0.2, random = Math.random } = options;
   const retry = retryPolicy(options.retry);
-  if (!(jitter >= 0 && jitter < 1)) throw new ValidationError("invalid_argument", "jitter must be at least 0 and below 1");
+  if (!(jitter >= 0 && jitter < 1))
+    throw new ValidationError("invalid_argument", "jitter must be at least 0 and below 1");
   checkPrefix(prefix);
   registerScripts(redis);
   const queues = new Map<string, SourceQueue>();
@@ -54,7 +55,12 @@ function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
     throw new ValidationError("invalid_retry_policy", `maxAttempts must be a positive integer, got ${maxAttempts}`);
   }
-  if (!Number.isSafeInteger(backoffBaseMs) || backoffBaseMs < 0 || !Number.isSafeInteger(backoffMaxMs) || backoffMaxMs < backoffBaseMs) {
+  if (
+    !Number.isSafeInteger(backoffBaseMs) ||
+    backoffBaseMs < 0 ||
+    !Number.isSafeInteger(backoffMaxMs) ||
+    backoffMaxMs < backoffBaseMs
+  ) {
     throw new ValidationError(
       "invalid_retry_policy",
       `backoff must be whole milliseconds with 0 <= backoffBaseMs <= backoffMaxMs, got ${backoffBaseMs} and ${backoffMaxMs}`,

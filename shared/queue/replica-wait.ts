@@ -16,12 +16,18 @@ export interface ReplicaWait {
  * WAIT counts the writes of its own connection, so it must go on the connection that wrote
  * (ioredis keeps one connection's commands in order, pipelined or not).
  */
-export async function waitForReplicas(redis: RedisClient, { replicas, timeoutMs }: ReplicaWait, what: string): Promise<void> {
+export async function waitForReplicas(
+  redis: RedisClient,
+  { replicas, timeoutMs }: ReplicaWait,
+  what: string,
+): Promise<void> {
   let acknowledged: number;
   try {
     acknowledged = Number(await redis.wait(replicas, timeoutMs));
   } catch (error) {
-    throw new DependencyError("redis", `waiting for Redis replicas after ${what} failed: ${describeError(error)}`, { cause: error });
+    throw new DependencyError("redis", `waiting for Redis replicas after ${what} failed: ${describeError(error)}`, {
+      cause: error,
+    });
   }
   if (acknowledged < replicas) {
     throw new DependencyError(

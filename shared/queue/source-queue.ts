@@ -4,7 +4,19 @@ import { decodeKey, encodeKey } from "../core/keys.js";
 import type { RedisClient } from "../redis/client.js";
 import type { QueueKeys } from "../redis/keys.js";
 import type { QueueScriptName } from "../redis/scripts.js";
-import type { Claim, ClaimedKey, DeadLetter, Failure, Lane, NumberedDeadLetter, QueueStats, RecordedVersion, RetryResult, SettleResult, SourceQueue, TimeoutRecord } from "../sync/ports.js";
+import type {
+  Claim,
+  ClaimedKey,
+  DeadLetter,
+  Lane,
+  NumberedDeadLetter,
+  QueueStats,
+  RecordedVersion,
+  RetryResult,
+  SettleResult,
+  SourceQueue,
+  TimeoutRecord,
+} from "../sync/ports.js";
 import { runScript } from "./run-script.js";
 import type { RetryPolicy } from "./types.js";
 
@@ -45,7 +57,8 @@ function parseTimeout(raw: string): TimeoutRecord | undefined {
 
 export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
   const { redis, source, keys, retry: policy } = deps;
-  const run = <N extends QueueScriptName>(name: N, args: readonly (string | number)[]) => runScript(redis, keys, name, args);
+  const run = <N extends QueueScriptName>(name: N, args: readonly (string | number)[]) =>
+    runScript(redis, keys, name, args);
 
   async function settle(
     name: "ack" | "release",
@@ -102,7 +115,14 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
       let deadLettered = 0;
       const result = await sumSettled(chunks(failures), async (chunk) => {
         const args = chunk.flatMap((f) => [f.member, clip(f.error), deps.random() * deps.jitter]);
-        const [settled, stale, dead] = await run("retry", [now, token, maxAttempts, backoffBaseMs, backoffMaxMs, ...args]);
+        const [settled, stale, dead] = await run("retry", [
+          now,
+          token,
+          maxAttempts,
+          backoffBaseMs,
+          backoffMaxMs,
+          ...args,
+        ]);
         deadLettered += dead;
         return [settled, stale];
       });
@@ -123,7 +143,11 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
       checkLane(lane);
       checkMembers(failures.map((f) => f.member));
       return sum(chunks(failures), (chunk) =>
-        run("reject", [now, lane, ...chunk.flatMap((f) => [f.member, f.reason ?? DEFAULT_DEAD_LETTER_REASON, clip(f.error)])]),
+        run("reject", [
+          now,
+          lane,
+          ...chunk.flatMap((f) => [f.member, f.reason ?? DEFAULT_DEAD_LETTER_REASON, clip(f.error)]),
+        ]),
       );
     },
 
@@ -143,8 +167,10 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
 
     async stats(now): Promise<QueueStats> {
       checkTime(now);
-      const [pendingLive, pendingBulk, due, inflight, dirty, deadLettered, oldestPendingAgeMs, lastSyncAt] =
-        await run("stats", [now]);
+      const [pendingLive, pendingBulk, due, inflight, dirty, deadLettered, oldestPendingAgeMs, lastSyncAt] = await run(
+        "stats",
+        [now],
+      );
       return {
         pending: pendingLive + pendingBulk,
         pendingLive,
@@ -177,7 +203,10 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
       const page: NumberedDeadLetter[] = [];
       for (let i = 0; i + 2 < reply.length; i += 3) {
         const member = String(reply[i]);
-        page.push({ sequence: Number(reply[i + 2]), letter: { key: decodeKey(member), member, ...parseDeadInfo(reply[i + 1] ?? null) } });
+        page.push({
+          sequence: Number(reply[i + 2]),
+          letter: { key: decodeKey(member), member, ...parseDeadInfo(reply[i + 1] ?? null) },
+        });
       }
       return page;
     },
@@ -202,7 +231,10 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
     async recordVersions(entries, now) {
       checkTime(now);
       for (const chunk of chunks(entries)) {
-        await run("recordVersions", [now, ...chunk.flatMap(({ member, version, deleted, etag }) => [member, version, deleted ? "1" : "0", etag ?? ""])]);
+        await run("recordVersions", [
+          now,
+          ...chunk.flatMap(({ member, version, deleted, etag }) => [member, version, deleted ? "1" : "0", etag ?? ""]),
+        ]);
       }
     },
 
@@ -232,7 +264,11 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
     },
 
     async clearVersions(records) {
-      for (const chunk of chunks(records)) await run("clearVersions", chunk.flatMap(({ member, raw }) => [member, raw]));
+      for (const chunk of chunks(records))
+        await run(
+          "clearVersions",
+          chunk.flatMap(({ member, raw }) => [member, raw]),
+        );
     },
 
     async markSynced(now) {

@@ -20,8 +20,13 @@ export interface RedisConnectOptions {
  * while Redis restarts, but not forever: a call fails after `commandTimeoutMs`, so a sync batch
  * gives up and its keys stay safely in flight.
  */
-export function connectRedis(url: string, { commandTimeoutMs = 10_000, caFile, tlsInsecure = false }: RedisConnectOptions = {}): Redis {
-  const tls = url.startsWith("rediss:") ? { tls: { rejectUnauthorized: !tlsInsecure, ...(caFile ? { ca: readCa(caFile) } : {}) } } : {};
+export function connectRedis(
+  url: string,
+  { commandTimeoutMs = 10_000, caFile, tlsInsecure = false }: RedisConnectOptions = {},
+): Redis {
+  const tls = url.startsWith("rediss:")
+    ? { tls: { rejectUnauthorized: !tlsInsecure, ...(caFile ? { ca: readCa(caFile) } : {}) } }
+    : {};
   return new Redis(url, {
     commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: 3,

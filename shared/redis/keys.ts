@@ -53,7 +53,10 @@ const SAFE = /^[^{}\s]+$/;
 
 export function checkPrefix(prefix: string): void {
   if (!SAFE.test(prefix)) {
-    throw new ValidationError("invalid_queue_prefix", `queue prefix ${JSON.stringify(prefix)} must be non-empty, without braces or spaces`);
+    throw new ValidationError(
+      "invalid_queue_prefix",
+      `queue prefix ${JSON.stringify(prefix)} must be non-empty, without braces or spaces`,
+    );
   }
 }
 
@@ -61,7 +64,10 @@ export function checkPrefix(prefix: string): void {
 export function sourceBase(prefix: string, source: string): string {
   checkPrefix(prefix);
   if (!SAFE.test(source)) {
-    throw new ValidationError("invalid_source", `source name ${JSON.stringify(source)} must be non-empty, without braces or spaces`);
+    throw new ValidationError(
+      "invalid_source",
+      `source name ${JSON.stringify(source)} must be non-empty, without braces or spaces`,
+    );
   }
   return `${prefix}:{${source}}`;
 }

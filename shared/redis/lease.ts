@@ -7,7 +7,11 @@ import { registerScripts, scriptCommand } from "./scripts.js";
  * theirs here (lua/acquireLease-1.lua, lua/deleteIfEquals-1.lua).
  */
 
-async function run(redis: RedisClient, name: "acquireLease" | "deleteIfEquals", ...args: (string | number)[]): Promise<number> {
+async function run(
+  redis: RedisClient,
+  name: "acquireLease" | "deleteIfEquals",
+  ...args: (string | number)[]
+): Promise<number> {
   registerScripts(redis);
   return (await scriptCommand(redis, name)(...args)) as number;
 }

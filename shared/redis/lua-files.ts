@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
  */
 export function findLuaDir(moduleUrl: string = import.meta.url): string {
   const dir = fileURLToPath(new URL("./lua", moduleUrl));
-  if (!existsSync(dir)) throw new Error(`Lua scripts not found in ${dir}: build with npm run build, which copies shared/redis/lua/ there`);
+  if (!existsSync(dir))
+    throw new Error(`Lua scripts not found in ${dir}: build with npm run build, which copies shared/redis/lua/ there`);
   return dir;
 }
 

@@ -60,7 +60,13 @@ export const WAKE_SCRIPTS = {
 } as const satisfies Record<string, readonly (keyof WakeKeys)[]>;
 
 /** Every script with the keys it takes, in the order of its KEYS header. */
-export const SCRIPTS = { ...QUEUE_SCRIPTS, ...JOB_SCRIPTS, ...LEASE_SCRIPTS, ...CAPTURE_SCRIPTS, ...WAKE_SCRIPTS } as const;
+export const SCRIPTS = {
+  ...QUEUE_SCRIPTS,
+  ...JOB_SCRIPTS,
+  ...LEASE_SCRIPTS,
+  ...CAPTURE_SCRIPTS,
+  ...WAKE_SCRIPTS,
+} as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
 export type QueueScriptName = keyof typeof QUEUE_SCRIPTS;

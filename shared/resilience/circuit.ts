@@ -26,7 +26,11 @@ export interface CircuitOptions {
   readonly halfOpenMaxMs: number;
 }
 
-export const DEFAULT_CIRCUIT_OPTIONS: CircuitOptions = Object.freeze({ failureThreshold: 5, halfOpenAfterMs: 5000, halfOpenMaxMs: 60_000 });
+export const DEFAULT_CIRCUIT_OPTIONS: CircuitOptions = Object.freeze({
+  failureThreshold: 5,
+  halfOpenAfterMs: 5000,
+  halfOpenMaxMs: 60_000,
+});
 
 /** A circuit breaker around one dependency (cockatiel's, with a consecutive-failures breaker). */
 export interface Circuit {
@@ -57,14 +61,20 @@ class FailedResult<T> {
 
 /** Failures that say something about the dependency (not about one request's input). */
 export function isDependencyFailure(error: unknown): boolean {
-  return (error instanceof DependencyError && !(error instanceof DependencyPause)) || error instanceof TaskCancelledError;
+  return (
+    (error instanceof DependencyError && !(error instanceof DependencyPause)) || error instanceof TaskCancelledError
+  );
 }
 
 export function createCircuit(dependency: Dependency, options: CircuitOptions, logger: Logger): Circuit {
   const { failureThreshold, halfOpenAfterMs, halfOpenMaxMs } = options;
   let reopenAt = 0;
   const halfOpenAfter = observeBackoff(
-    new ExponentialBackoff({ initialDelay: halfOpenAfterMs, maxDelay: Math.max(halfOpenAfterMs, halfOpenMaxMs), generator: halfJitterGenerator }),
+    new ExponentialBackoff({
+      initialDelay: halfOpenAfterMs,
+      maxDelay: Math.max(halfOpenAfterMs, halfOpenMaxMs),
+      generator: halfJitterGenerator,
+    }),
     (duration) => (reopenAt = Date.now() + duration),
   );
   const policy: CircuitBreakerPolicy = circuitBreaker(
@@ -77,7 +87,10 @@ export function createCircuit(dependency: Dependency, options: CircuitOptions, l
     if (state === CircuitState.Open) {
       const last = policy.lastFailure;
       const reason = last && "error" in last ? last.error.message : "its last answer was a failure";
-      logger.warn({ ...fields, retryInMs: Math.max(0, reopenAt - Date.now()), reason: reason.slice(0, 300) }, `${dependency} circuit open`);
+      logger.warn(
+        { ...fields, retryInMs: Math.max(0, reopenAt - Date.now()), reason: reason.slice(0, 300) },
+        `${dependency} circuit open`,
+      );
     } else if (state === CircuitState.Closed) {
       logger.info(fields, `${dependency} circuit closed`);
     } else {
@@ -103,7 +116,12 @@ export function createCircuit(dependency: Dependency, options: CircuitOptions, l
       } catch (error) {
         if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
           // The call was not made.
-          throw new DependencyPause(dependency, "circuit_open", `${dependency} circuit is open; not calling it for now`, Math.max(1, reopenAt - Date.now()));
+          throw new DependencyPause(
+            dependency,
+            "circuit_open",
+            `${dependency} circuit is open; not calling it for now`,
+            Math.max(1, reopenAt - Date.now()),
+          );
         }
         throw error;
       }

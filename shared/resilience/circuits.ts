@@ -1,5 +1,11 @@
 import type { Logger } from "../telemetry/logger.js";
-import { createCircuit, DEFAULT_CIRCUIT_OPTIONS, type Circuit, type CircuitOptions, type CircuitStateName } from "./circuit.js";
+import {
+  createCircuit,
+  DEFAULT_CIRCUIT_OPTIONS,
+  type Circuit,
+  type CircuitOptions,
+  type CircuitStateName,
+} from "./circuit.js";
 import { DependencyPause, type Dependency } from "./errors.js";
 
 /** One circuit per dependency, shared by every source of the process (one Elasticsearch is down for all of them). */
@@ -51,7 +57,9 @@ export function createCircuits(
       return new DependencyPause(dependency, "circuit_open", `${dependency} circuit is open`, longest.retryAfterMs());
     },
     async idle() {
-      const due = all.filter((circuit) => circuit.state() !== "closed" && circuit.retryAfterMs() === 0 && probes[circuit.dependency]);
+      const due = all.filter(
+        (circuit) => circuit.state() !== "closed" && circuit.retryAfterMs() === 0 && probes[circuit.dependency],
+      );
       await Promise.all(due.map((circuit) => circuit.execute(probes[circuit.dependency]!).catch(() => undefined)));
     },
   };

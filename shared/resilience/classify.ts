@@ -17,7 +17,8 @@ const TIMED_OUT = `${REQUEST_FAILED}TimeoutError`;
 /** Item errors Elasticsearch gives when a node sheds load rather than because of the document. */
 const LOAD_SHEDDING = /^(es_rejected_execution_exception|circuit_breaking_exception)\b/;
 /** Item errors about the cluster or the index (starting up, shards not yet assigned, a write block). */
-const CLUSTER_STATE = /^(cluster_block_exception|unavailable_shards_exception|no_shard_available_action_exception|index_closed_exception|node_closed_exception)\b/;
+const CLUSTER_STATE =
+  /^(cluster_block_exception|unavailable_shards_exception|no_shard_available_action_exception|index_closed_exception|node_closed_exception)\b/;
 
 /**
  * A bulk response that says Elasticsearch did not take the request at all: every item `retry`
@@ -29,9 +30,10 @@ export function bulkRequestFailure(
   outcomes: readonly ItemOutcome[],
 ): { scope: Exclude<FailureScope, "document">; error: string; timedOut?: true } | undefined {
   const first = outcomes[0];
-  if (!first || first.outcome !== "retry") return undefined;
+  if (first?.outcome !== "retry") return undefined;
   const errors = outcomes.map((outcome) => (outcome.outcome === "retry" ? outcome.error : undefined));
-  if (errors.every((error) => error !== undefined && LOAD_SHEDDING.test(error))) return { scope: "throttled", error: first.error };
+  if (errors.every((error) => error !== undefined && LOAD_SHEDDING.test(error)))
+    return { scope: "throttled", error: first.error };
   if (errors.every((error) => error !== undefined && (CLUSTER_STATE.test(error) || LOAD_SHEDDING.test(error)))) {
     return { scope: "unavailable", error: first.error };
   }

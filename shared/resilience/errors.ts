@@ -20,7 +20,13 @@ export class DependencyPause extends DependencyError {
   readonly kind: PauseKind;
   readonly retryAfterMs: number;
 
-  constructor(dependency: Dependency, kind: PauseKind, message: string, retryAfterMs: number, options: { cause?: unknown; statusCode?: number } = {}) {
+  constructor(
+    dependency: Dependency,
+    kind: PauseKind,
+    message: string,
+    retryAfterMs: number,
+    options: { cause?: unknown; statusCode?: number } = {},
+  ) {
     super(dependency, message, { ...options, retryable: true });
     this.kind = kind;
     this.retryAfterMs = Math.max(0, Math.round(retryAfterMs));

@@ -24,10 +24,15 @@ export interface GuardQueueOptions {
  */
 export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQueueOptions = {}): SourceQueue {
   const { attempts = 3, initialDelayMs = 100 } = options;
-  const retryable = (error: Error) => error instanceof DependencyError && error.retryable && !(error instanceof DependencyPause);
+  const retryable = (error: Error) =>
+    error instanceof DependencyError && error.retryable && !(error instanceof DependencyPause);
   const policy: RetryPolicy = retry(handleWhen(retryable), {
     maxAttempts: Math.max(0, attempts - 1),
-    backoff: new ExponentialBackoff({ initialDelay: initialDelayMs, maxDelay: 2000, generator: decorrelatedJitterGenerator }),
+    backoff: new ExponentialBackoff({
+      initialDelay: initialDelayMs,
+      maxDelay: 2000,
+      generator: decorrelatedJitterGenerator,
+    }),
   });
   const once = <T>(call: () => Promise<T>) => circuit.execute(call);
   const repeatable = <T>(call: () => Promise<T>) => policy.execute(() => circuit.execute(call));

@@ -38,7 +38,13 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
         );
       } catch (error) {
         if (!(error instanceof TaskCancelledError)) throw error;
-        throw new DependencyPause("cosmos", "unavailable", `reading ${keys.length} documents took longer than ${timeoutMs} ms`, backoff.next(), { cause: error });
+        throw new DependencyPause(
+          "cosmos",
+          "unavailable",
+          `reading ${keys.length} documents took longer than ${timeoutMs} ms`,
+          backoff.next(),
+          { cause: error },
+        );
       }
       const summary = summarize(results);
       if (summary.failed === 0) {
@@ -47,7 +53,12 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
       }
       const scope = summary.unavailable > 0 ? "unavailable" : "throttled";
       const wait = Math.max(backoff.next(summary.retryAfterMs), circuit.retryAfterMs());
-      const what = scope === "throttled" ? "is throttling reads (429)" : summary.statusCode === 404 ? "cannot find the source's container" : "did not answer";
+      const what =
+        scope === "throttled"
+          ? "is throttling reads (429)"
+          : summary.statusCode === 404
+            ? "cannot find the source's container"
+            : "did not answer";
       throw new DependencyPause("cosmos", scope, `cosmos ${what}: ${summary.firstError}`, wait, {
         ...(summary.statusCode === undefined ? {} : { statusCode: summary.statusCode }),
       });

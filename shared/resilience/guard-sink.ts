@@ -18,7 +18,11 @@ import { BulkTimeoutPause, DependencyPause } from "./errors.js";
  * No retry inside the call: the client already retries a dropped connection once, and a longer
  * wait belongs in the queue, where the keys are not held.
  */
-export function guardSink(sink: Sink, circuit: Circuit, backoff: Backoff = createBackoff({ initialMs: 500, maxMs: 30_000 })): Sink {
+export function guardSink(
+  sink: Sink,
+  circuit: Circuit,
+  backoff: Backoff = createBackoff({ initialMs: 500, maxMs: 30_000 }),
+): Sink {
   return {
     async write(alias: string, ops: readonly SinkOp[], guard?: WriteGuard): Promise<ItemOutcome[]> {
       const outcomes = await circuit.execute(

@@ -1,5 +1,12 @@
 export { createBackoff, type Backoff } from "./backoff.js";
-export { createCircuit, DEFAULT_CIRCUIT_OPTIONS, isDependencyFailure, type Circuit, type CircuitOptions, type CircuitStateName } from "./circuit.js";
+export {
+  createCircuit,
+  DEFAULT_CIRCUIT_OPTIONS,
+  isDependencyFailure,
+  type Circuit,
+  type CircuitOptions,
+  type CircuitStateName,
+} from "./circuit.js";
 export { createCircuits, type Circuits, type Probe } from "./circuits.js";
 export { bulkRequestFailure, readFailureScope, type FailureScope } from "./classify.js";
 export { BulkTimeoutPause, DependencyPause, isPause, type Dependency, type PauseKind } from "./errors.js";

@@ -43,7 +43,8 @@ export function jobDeps(setup: JobsSetup): JobDeps {
     elastic: setup.elastic,
     // A scan copy must never replace a live write of the same second: `external`, not `external_gte`.
     sink: createBulkSink(setup.elastic, { versionType: "external" }),
-    scanner: (source: SourceConfig) => cached(scanners, source.name, () => createContainerScanner(setup.cosmos, source)),
+    scanner: (source: SourceConfig) =>
+      cached(scanners, source.name, () => createContainerScanner(setup.cosmos, source)),
     reader: (source: SourceConfig) => cached(readers, source.name, () => createCosmosReader(setup.cosmos, source)),
     indexScanner: createIndexScanner(setup.elastic),
     clock,

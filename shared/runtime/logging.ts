@@ -24,7 +24,14 @@ export function createServiceLogging(
   let shipper: ElasticLogShipper | undefined;
   let client: ReturnType<typeof createElasticClient> | undefined;
   if (elastic) {
-    client = createElasticClient({ node: elastic.node, apiKey: elastic.apiKey, caFile: elastic.caFile, requestTimeoutMs: 10_000, maxSockets: 2, maxRetries: 0 });
+    client = createElasticClient({
+      node: elastic.node,
+      apiKey: elastic.apiKey,
+      caFile: elastic.caFile,
+      requestTimeoutMs: 10_000,
+      maxSockets: 2,
+      maxRetries: 0,
+    });
     const report = options.report ?? ((message: string) => process.stderr.write(`driftless: ${message}\n`));
     shipper = createElasticLogShipper({ client, dataStream: elastic.dataStream, report });
   }

@@ -7,7 +7,13 @@ import { systemClock, type Clock } from "../core/clock.js";
 import { DependencyError, describeError } from "../core/errors.js";
 import { createCosmosClient } from "../cosmos/client.js";
 import { createCosmosReader } from "../cosmos/reader.js";
-import { createBulkSink, createElasticClient, ensureIndex, MappingIncompatibleError, type Client } from "../elastic/index.js";
+import {
+  createBulkSink,
+  createElasticClient,
+  ensureIndex,
+  MappingIncompatibleError,
+  type Client,
+} from "../elastic/index.js";
 import { createDeadLetterMirror, type DeadLetterMirror } from "../deadletters/mirror.js";
 import { createJobs, createWriteTargets, type JobsService } from "../jobs/index.js";
 import { redisMirrorCursor } from "../deadletters/redis-cursor.js";
@@ -24,7 +30,13 @@ import { createWakeUp, type WakeUp } from "../dispatch/wake.js";
 import type { TicketSender } from "../dispatch/tickets.js";
 import { decoratorStack } from "./decorators.js";
 import { jobDeps } from "./jobs.js";
-import { batchObserver, createServiceHistory, createServiceMetrics, createServiceTracing, observeGauges } from "./telemetry.js";
+import {
+  batchObserver,
+  createServiceHistory,
+  createServiceMetrics,
+  createServiceTracing,
+  observeGauges,
+} from "./telemetry.js";
 import { connectRedis } from "../redis/client.js";
 import { registerScripts } from "../redis/scripts.js";
 
@@ -79,7 +91,12 @@ export interface ServicesOptions {
  * The composition root: builds every adapter once from validated config and wires the core to
  * them. Functions and worker mode both start here, so they run the same code.
  */
-export function createServices(config: Config, logger: Logger, clock: Clock = systemClock, options: ServicesOptions = {}): Services {
+export function createServices(
+  config: Config,
+  logger: Logger,
+  clock: Clock = systemClock,
+  options: ServicesOptions = {},
+): Services {
   // A start that fails part-way (a CA file that cannot be read, a malformed connection string)
   // closes what it had opened: the Functions host starts again on the next invocation, and each
   // failed start used to leave a Redis connection, an Elasticsearch pool and exporters behind.
@@ -91,7 +108,10 @@ export function createServices(config: Config, logger: Logger, clock: Clock = sy
   try {
     return assemble(config, logger, clock, options, open);
   } catch (error) {
-    for (const close of opened.reverse()) void Promise.resolve().then(close).catch(() => undefined);
+    for (const close of opened.reverse())
+      void Promise.resolve()
+        .then(close)
+        .catch(() => undefined);
     throw error;
   }
 }
@@ -102,7 +122,9 @@ type Open = <T>(client: T, close: (client: T) => unknown) => T;
 function assemble(config: Config, logger: Logger, clock: Clock, options: ServicesOptions, open: Open): Services {
   const { commandTimeoutMs, caFile, tlsInsecure } = config.redis;
   if (tlsInsecure) logger.warn({}, "REDIS_TLS_INSECURE is on: the Redis server's certificate is not verified");
-  const redis = open(connectRedis(config.redis.url, { commandTimeoutMs, caFile, tlsInsecure }), (client) => client.disconnect());
+  const redis = open(connectRedis(config.redis.url, { commandTimeoutMs, caFile, tlsInsecure }), (client) =>
+    client.disconnect(),
+  );
   // Every script is defined before the first command: with auto-pipelining, one defined later can
   // be missing from a pipeline that the same tick already opened (registerScripts says more).
   registerScripts(redis);
@@ -116,14 +138,24 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
   const tracing = open(createServiceTracing(config, options.spanExports), (created) => created.shutdown());
   const history = createServiceHistory(config, elastic, metrics, clock, logger);
   const mirrorSender = config.deadLetterMirror
-    ? open(createServiceBusDeadLetterSender({ ...config.deadLetterMirror, clientId: config.cosmos.clientId }), (sender) => sender.close())
+    ? open(
+        createServiceBusDeadLetterSender({ ...config.deadLetterMirror, clientId: config.cosmos.clientId }),
+        (sender) => sender.close(),
+      )
     : undefined;
 
   // A running rebuild's new index: live writes go there too (shared/elastic/fan-out.ts).
   const writeTargets = createWriteTargets(redis, config.redis.keyPrefix);
   const wakeUp =
     options.ticketSender && config.dispatch
-      ? createWakeUp({ redis, prefix: config.redis.keyPrefix, sender: options.ticketSender, debounceMs: config.dispatch.wakeDebounceMs, clock, logger })
+      ? createWakeUp({
+          redis,
+          prefix: config.redis.keyPrefix,
+          sender: options.ticketSender,
+          debounceMs: config.dispatch.wakeDebounceMs,
+          clock,
+          logger,
+        })
       : undefined;
   // Every port's decorators are stacked in decorators.ts, and only there.
   const decorate = decoratorStack({
@@ -181,26 +213,27 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
 
   observeGauges(metrics, sources.values(), () => circuits.states(), clock);
 
-  const jobs = createJobs(jobDeps({
-    redis,
-    prefix: config.redis.keyPrefix,
-    elastic,
-    cosmos,
-    sources,
-    targets: writeTargets,
-    clock,
-    logger,
-    options: {
-      pageSize: config.jobs.pageSize,
-      bulkConcurrency: config.jobs.bulkConcurrency,
-      reconcileBatchSize: config.jobs.reconcileBatchSize,
-      reconcileMaxDeleteShare: config.jobs.reconcileMaxDeleteShare,
-      leaseMs: config.jobs.leaseMs,
-      batchMaxBytes: config.sync.batchMaxBytes,
-    },
-    tracer: tracing.tracer,
-  }));
-
+  const jobs = createJobs(
+    jobDeps({
+      redis,
+      prefix: config.redis.keyPrefix,
+      elastic,
+      cosmos,
+      sources,
+      targets: writeTargets,
+      clock,
+      logger,
+      options: {
+        pageSize: config.jobs.pageSize,
+        bulkConcurrency: config.jobs.bulkConcurrency,
+        reconcileBatchSize: config.jobs.reconcileBatchSize,
+        reconcileMaxDeleteShare: config.jobs.reconcileMaxDeleteShare,
+        leaseMs: config.jobs.leaseMs,
+        batchMaxBytes: config.sync.batchMaxBytes,
+      },
+      tracer: tracing.tracer,
+    }),
+  );
 
   return {
     config,
@@ -242,7 +275,13 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
     },
     async close() {
       await history?.flush(5000); // the last batches' events, while Elasticsearch is still connected
-      await Promise.allSettled([redis.quit(), elastic.close(), mirrorSender?.close(), metrics.shutdown(), tracing.shutdown()]);
+      await Promise.allSettled([
+        redis.quit(),
+        elastic.close(),
+        mirrorSender?.close(),
+        metrics.shutdown(),
+        tracing.shutdown(),
+      ]);
       // QUIT fails when Redis never accepted the connection (down, wrong password); without this
       // ioredis would keep reconnecting and hold a CLI process open after its error line.
       redis.disconnect();
@@ -252,7 +291,12 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
 }
 
 /** The calls that try an open circuit when the sync has nothing to do (Circuits.idle); the same ones /api/health makes. */
-function dependencyProbes(redis: Redis, elastic: Client, cosmos: CosmosClient, sources: readonly SourceConfig[]): Record<Dependency, Probe> {
+function dependencyProbes(
+  redis: Redis,
+  elastic: Client,
+  cosmos: CosmosClient,
+  sources: readonly SourceConfig[],
+): Record<Dependency, Probe> {
   const probe = (dependency: Dependency, call: () => Promise<unknown>) => async () => {
     try {
       await call();

@@ -10,7 +10,11 @@ import type { Services } from "./services.js";
  *
  * One change-feed reader per source (each waits for its source's lease), until the signal aborts.
  */
-export function startCapture(services: Services, signal: AbortSignal, counters?: Map<string, CaptureCounters>): Promise<void>[] {
+export function startCapture(
+  services: Services,
+  signal: AbortSignal,
+  counters?: Map<string, CaptureCounters>,
+): Promise<void>[] {
   const { config } = services;
   return [...services.sources.values()].map((source) => {
     const sourceCounters = { pages: 0, changes: 0, enqueued: 0 };
@@ -19,7 +23,11 @@ export function startCapture(services: Services, signal: AbortSignal, counters?:
       {
         source: source.config,
         queue: source.queue,
-        store: waitingStore(createCaptureStore(services.clients.redis, config.redis.keyPrefix, source.config.name), services.clients.redis, config.redis.wait),
+        store: waitingStore(
+          createCaptureStore(services.clients.redis, config.redis.keyPrefix, source.config.name),
+          services.clients.redis,
+          config.redis.wait,
+        ),
         openFeed: (continuation) =>
           openChangeFeed(services.clients.cosmos, source.config, {
             startFrom: config.capture.startFrom,

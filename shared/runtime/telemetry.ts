@@ -2,7 +2,12 @@ import type { Config } from "../config/load-config.js";
 import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import type { Client } from "../elastic/client.js";
-import { countSyncEvents, syncEventsTimeline, ensureSyncEventsStream, writeSyncEvents } from "../elastic/sync-events.js";
+import {
+  countSyncEvents,
+  syncEventsTimeline,
+  ensureSyncEventsStream,
+  writeSyncEvents,
+} from "../elastic/sync-events.js";
 import { createSyncHistory, type SyncHistory } from "../history/sync-history.js";
 import type { SourceQueue } from "../sync/ports.js";
 import type { SettledBatch } from "../sync/types.js";
@@ -38,7 +43,13 @@ export function createServiceTracing(config: Config, extra: readonly SpanExport[
 }
 
 /** The sync history over the events data stream; undefined when SYNC_EVENTS_ENABLED is off. */
-export function createServiceHistory(config: Config, elastic: Client, metrics: Metrics, clock: Clock, logger: Logger): SyncHistory | undefined {
+export function createServiceHistory(
+  config: Config,
+  elastic: Client,
+  metrics: Metrics,
+  clock: Clock,
+  logger: Logger,
+): SyncHistory | undefined {
   const events = config.telemetry.syncEvents;
   if (!events) return undefined;
   return createSyncHistory({
@@ -48,7 +59,11 @@ export function createServiceHistory(config: Config, elastic: Client, metrics: M
     store: {
       async ensure() {
         const { retention } = await ensureSyncEventsStream(elastic, events);
-        if (!retention) logger.warn({ stream: events.stream }, "this Elasticsearch refused the data stream lifecycle: sync events are kept until deleted");
+        if (!retention)
+          logger.warn(
+            { stream: events.stream },
+            "this Elasticsearch refused the data stream lifecycle: sync events are kept until deleted",
+          );
       },
       write: (batch) => writeSyncEvents(elastic, events.stream, batch),
       count: (query) => countSyncEvents(elastic, events.stream, query),
@@ -58,7 +73,12 @@ export function createServiceHistory(config: Config, elastic: Client, metrics: M
 }
 
 /** The engine's `onBatch` for one source: key counters, batch latency, and the batch's sync events. */
-export function batchObserver(source: string, metrics: Metrics, history: SyncHistory | undefined, logger: Logger): (batch: SettledBatch) => void {
+export function batchObserver(
+  source: string,
+  metrics: Metrics,
+  history: SyncHistory | undefined,
+  logger: Logger,
+): (batch: SettledBatch) => void {
   return (batch) => {
     try {
       const { report } = batch;
@@ -71,7 +91,11 @@ export function batchObserver(source: string, metrics: Metrics, history: SyncHis
       metrics.recordBatch(source, batch.settledAt - batch.startedAt);
       if (history) {
         const acked = new Set(batch.acked);
-        history.record(source, batch.written.filter((op) => acked.has(op.member)), batch.settledAt);
+        history.record(
+          source,
+          batch.written.filter((op) => acked.has(op.member)),
+          batch.settledAt,
+        );
       }
     } catch (error) {
       logger.warn({ source, err: describeError(error) }, "recording a batch's telemetry failed");

@@ -18,7 +18,10 @@ export interface DeadLetterQueueOptions {
 export function createServiceBusDeadLetterSender(options: DeadLetterQueueOptions): DeadLetterSender {
   const client = options.connectionString
     ? new ServiceBusClient(options.connectionString)
-    : new ServiceBusClient(options.namespace!, new DefaultAzureCredential(options.clientId ? { managedIdentityClientId: options.clientId } : {}));
+    : new ServiceBusClient(
+        options.namespace!,
+        new DefaultAzureCredential(options.clientId ? { managedIdentityClientId: options.clientId } : {}),
+      );
   const sender = client.createSender(options.queue);
   return {
     async send(messages) {
@@ -27,7 +30,8 @@ export function createServiceBusDeadLetterSender(options: DeadLetterQueueOptions
         if (batch.tryAddMessage(message)) continue;
         await sender.sendMessages(batch);
         batch = await sender.createMessageBatch();
-        if (!batch.tryAddMessage(message)) throw new Error(`dead letter ${message.messageId} is larger than a Service Bus message may be`);
+        if (!batch.tryAddMessage(message))
+          throw new Error(`dead letter ${message.messageId} is larger than a Service Bus message may be`);
       }
       if (batch.count > 0) await sender.sendMessages(batch);
     },
@@ -47,6 +51,11 @@ export function toServiceBusMessage(message: DeadLetterMessage): ServiceBusMessa
     subject: "driftless.deadletter",
     contentType: "application/json",
     body: message,
-    applicationProperties: { source: message.source, id: message.key.id, reason: message.reason, attempts: message.attempts },
+    applicationProperties: {
+      source: message.source,
+      id: message.key.id,
+      reason: message.reason,
+      attempts: message.attempts,
+    },
   };
 }

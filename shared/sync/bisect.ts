@@ -28,7 +28,11 @@ import type { Settlement } from "./settlement.js";
  */
 export const SOLO_TIMEOUTS = 2;
 
-export function planChunks(ops: readonly SinkOp[], records: ReadonlyMap<string, TimeoutRecord>, maxBytes: number): SinkOp[][] {
+export function planChunks(
+  ops: readonly SinkOp[],
+  records: ReadonlyMap<string, TimeoutRecord>,
+  maxBytes: number,
+): SinkOp[][] {
   const fresh: SinkOp[] = [];
   const byCap = new Map<number, SinkOp[]>();
   for (const op of ops) {
@@ -40,7 +44,8 @@ export function planChunks(ops: readonly SinkOp[], records: ReadonlyMap<string, 
   // The largest caps first: the keys most likely to time out again go last.
   for (const cap of [...byCap.keys()].sort((a, b) => b - a)) {
     for (const chunk of chunkByBytes(byCap.get(cap)!, maxBytes)) {
-      for (let start = 0; start < chunk.length; start += Math.max(1, cap)) planned.push(chunk.slice(start, start + Math.max(1, cap)));
+      for (let start = 0; start < chunk.length; start += Math.max(1, cap))
+        planned.push(chunk.slice(start, start + Math.max(1, cap)));
     }
   }
   return planned;
@@ -54,7 +59,10 @@ export async function timeoutRecords(deps: SyncDeps, ops: readonly SinkOp[]): Pr
     const records = await deps.queue.timeouts(members);
     return new Map(members.flatMap((member, i) => (records[i] ? [[member, records[i]] as const] : [])));
   } catch (error) {
-    deps.logger.warn({ source: deps.source.name, err: describeError(error) }, "could not read the bulk timeout records; sending the batch as usual");
+    deps.logger.warn(
+      { source: deps.source.name, err: describeError(error) },
+      "could not read the bulk timeout records; sending the batch as usual",
+    );
     return new Map();
   }
 }
@@ -64,7 +72,13 @@ export async function timeoutRecords(deps: SyncDeps, ops: readonly SinkOp[]): Pr
  * that has now timed out alone SOLO_TIMEOUTS times, which is dead-lettered. Returns the
  * dead-lettered members.
  */
-export async function noteTimeout(deps: SyncDeps, token: string, members: readonly string[], pause: BulkTimeoutPause, settlement: Settlement): Promise<string[]> {
+export async function noteTimeout(
+  deps: SyncDeps,
+  token: string,
+  members: readonly string[],
+  pause: BulkTimeoutPause,
+  settlement: Settlement,
+): Promise<string[]> {
   let solos: readonly number[];
   try {
     solos = await deps.queue.recordTimeouts(token, members, members.length, deps.clock.now());
@@ -80,8 +94,16 @@ export async function noteTimeout(deps: SyncDeps, token: string, members: readon
       return;
     }
     dead.push(member);
-    settlement.dead.push({ member, reason: `bulk request timed out ${solo} times with this document alone`, error: pause.message });
+    settlement.dead.push({
+      member,
+      reason: `bulk request timed out ${solo} times with this document alone`,
+      error: pause.message,
+    });
   });
-  if (dead.length > 0) deps.logger.warn({ source: deps.source.name, keys: dead.length }, "documents that time out every bulk request alone were dead-lettered");
+  if (dead.length > 0)
+    deps.logger.warn(
+      { source: deps.source.name, keys: dead.length },
+      "documents that time out every bulk request alone were dead-lettered",
+    );
   return dead;
 }

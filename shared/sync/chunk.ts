@@ -27,5 +27,7 @@ const ACTION_LINE_BYTES = 120;
 /** The bytes `op` adds to a bulk body, estimated (also the bulk span's `driftless.bulk.bytes`). */
 export function estimateBytes(op: SinkOp): number {
   // The sink sends this same text (serializedDocument caches it), so sizing costs no second serialization.
-  return ACTION_LINE_BYTES + op.id.length + (op.action === "index" ? (serializedDocument(op.document)?.length ?? 0) : 0);
+  return (
+    ACTION_LINE_BYTES + op.id.length + (op.action === "index" ? (serializedDocument(op.document)?.length ?? 0) : 0)
+  );
 }

@@ -25,6 +25,11 @@ export interface DrainReport extends Omit<BatchReport, "pause"> {
   errors: number;
   /** Times a loop waited because a dependency asked it to (open circuit, 429, outage). */
   pauses: number;
+  /**
+   * When the budget ended a pause before the time the dependency asked for, that time (clock ms):
+   * the caller that drains again waits until then, so a drain window's end never shortens a pause.
+   */
+  resumeAt?: number;
 }
 
 /**
@@ -40,7 +45,9 @@ export async function drain(deps: SyncDeps, options: DrainOptions): Promise<Drai
   const wait = (ms: number) => sleep(Math.min(ms, Math.max(0, deadline - deps.clock.now())), options.signal);
   const pauseFor = (pause: DependencyPause) => {
     total.pauses++;
-    return wait(Math.max(pause.retryAfterMs, options.idlePollMs));
+    const until = deps.clock.now() + Math.max(pause.retryAfterMs, options.idlePollMs);
+    if (until > deadline) total.resumeAt = Math.max(total.resumeAt ?? 0, until);
+    return wait(until - deps.clock.now());
   };
 
   const loop = async () => {

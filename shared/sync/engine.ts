@@ -62,8 +62,12 @@ export async function syncBatch(deps: SyncDeps, parent: Context = ROOT_CONTEXT):
     // version too; shared/elastic/fan-out.ts).
     await writeChunks(deps, claim, deps.source.index, writable, settlement, batchContext);
 
-    const report = await inSpan(tracerOf(deps), "driftless.queue.settle", batchContext, { kind: SpanKind.CLIENT, attributes: { "db.system.name": DEPENDENCY_SYSTEMS.redis } }, () =>
-      settle(deps, claim, settlement, writable),
+    const report = await inSpan(
+      tracerOf(deps),
+      "driftless.queue.settle",
+      batchContext,
+      { kind: SpanKind.CLIENT, attributes: { "db.system.name": DEPENDENCY_SYSTEMS.redis } },
+      () => settle(deps, claim, settlement, writable),
     );
     span.setAttributes({
       "driftless.keys.claimed": report.claimed,
@@ -91,14 +95,31 @@ const tracerOf = (deps: SyncDeps): Tracer => deps.tracer ?? noopTracer;
 
 /** Started back at the claim (a performance.now() time, which the SDK maps onto the wall clock). */
 function startBatchSpan(deps: SyncDeps, parent: Context, at: number): Span {
-  return tracerOf(deps).startSpan("driftless.sync.batch", { startTime: at, attributes: { "driftless.source": deps.source.name } }, parent);
+  return tracerOf(deps).startSpan(
+    "driftless.sync.batch",
+    { startTime: at, attributes: { "driftless.source": deps.source.name } },
+    parent,
+  );
 }
 
 /** The claim's span, opened and closed after the fact (see syncBatch); `keys` undefined when the claim failed. */
-function endClaimSpan(deps: SyncDeps, batchContext: Context, from: number, keys: number | undefined, error?: unknown): void {
+function endClaimSpan(
+  deps: SyncDeps,
+  batchContext: Context,
+  from: number,
+  keys: number | undefined,
+  error?: unknown,
+): void {
   const span = tracerOf(deps).startSpan(
     "driftless.queue.claim",
-    { kind: SpanKind.CLIENT, startTime: from, attributes: { "db.system.name": DEPENDENCY_SYSTEMS.redis, ...(keys !== undefined ? { "driftless.keys": keys } : {}) } },
+    {
+      kind: SpanKind.CLIENT,
+      startTime: from,
+      attributes: {
+        "db.system.name": DEPENDENCY_SYSTEMS.redis,
+        ...(keys !== undefined ? { "driftless.keys": keys } : {}),
+      },
+    },
     batchContext,
   );
   if (error !== undefined) failSpan(span, error);
@@ -110,11 +131,21 @@ function endClaimSpan(deps: SyncDeps, batchContext: Context, from: number, keys:
  * read errors spend an attempt; a mapping that throws dead-letters its key (it would throw again).
  * When Cosmos cannot serve the batch at all, every key is released (see guardReader).
  */
-async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, batchContext: Context): Promise<SinkOp[]> {
+async function readAndMap(
+  deps: SyncDeps,
+  claim: Claim,
+  settlement: Settlement,
+  batchContext: Context,
+): Promise<SinkOp[]> {
   const items = claim.items.filter((item) => {
     // A key capture dead-lettered for its partition key (core/keys.ts), redriven: no read can find it.
     const invalid = invalidKeyReason(item.key.pk);
-    if (invalid !== undefined) settlement.dead.push({ member: item.member, reason: invalid, error: `the key cannot be read from Cosmos: ${invalid}` });
+    if (invalid !== undefined)
+      settlement.dead.push({
+        member: item.member,
+        reason: invalid,
+        error: `the key cannot be read from Cosmos: ${invalid}`,
+      });
     return invalid === undefined;
   });
   if (items.length === 0) return [];
@@ -131,11 +162,21 @@ async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, 
   }
   try {
     const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.cosmos, "driftless.keys": items.length };
-    results = await inSpan(tracerOf(deps), "driftless.cosmos.read", batchContext, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-      const read = await deps.reader.read(items);
-      if (span.isRecording()) span.setAttribute("driftless.errors", read.reduce((n, result) => n + ("error" in result ? 1 : 0), 0));
-      return read;
-    });
+    results = await inSpan(
+      tracerOf(deps),
+      "driftless.cosmos.read",
+      batchContext,
+      { kind: SpanKind.CLIENT, attributes },
+      async (span) => {
+        const read = await deps.reader.read(items);
+        if (span.isRecording())
+          span.setAttribute(
+            "driftless.errors",
+            read.reduce((n, result) => n + ("error" in result ? 1 : 0), 0),
+          );
+        return read;
+      },
+    );
   } catch (error) {
     if (isPause(error)) releaseAfter(settlement, members, error);
     else retryAfter(settlement, members, error);
@@ -162,7 +203,11 @@ async function readAndMap(deps: SyncDeps, claim: Claim, settlement: Settlement, 
       const mapped = mapper(item.key, document, deleteVersion(record, readAtSeconds));
       ops.push({ ...mapped, member: result.member });
     } catch (error) {
-      settlement.dead.push({ member: result.member, error: `mapping failed: ${describeError(error)}`, reason: "mapping failed" });
+      settlement.dead.push({
+        member: result.member,
+        error: `mapping failed: ${describeError(error)}`,
+        reason: "mapping failed",
+      });
     }
   }
   return ops;

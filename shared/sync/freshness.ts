@@ -19,7 +19,12 @@ import type { RecordedVersion } from "./ports.js";
  * latest-version mode a document deleted after its last update reads 404 with a record that
  * never becomes a delete.
  */
-export function isStaleRead(record: RecordedVersion | undefined, document: Record<string, unknown> | null, now: number, graceMs: number): boolean {
+export function isStaleRead(
+  record: RecordedVersion | undefined,
+  document: Record<string, unknown> | null,
+  now: number,
+  graceMs: number,
+): boolean {
   if (!record || now - record.recordedAt > graceMs) return false;
   if (document === null) return !record.deleted;
   if (typeof document._ts !== "number") return false;

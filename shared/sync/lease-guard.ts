@@ -57,7 +57,9 @@ export function batchLease(deps: SyncDeps, claim: Claim): BatchLease {
             // chunk extends, and so checks, its own before its request.
             if (stale === 0 && (others?.stale ?? 0) === 0) heldUntil = now + leaseMs;
           } catch (error) {
-            throw new LeaseLostError(`could not extend the leases before a bulk request: ${describeError(error)}`, { cause: error });
+            throw new LeaseLostError(`could not extend the leases before a bulk request: ${describeError(error)}`, {
+              cause: error,
+            });
           }
           if (stale > 0) throw new LeaseLostError(`${stale} of ${members.length} leases expired before a bulk request`);
         },

@@ -5,7 +5,13 @@ import type { DocKey } from "../core/keys.js";
 const SYSTEM_FIELDS = ["_rid", "_self", "_etag", "_attachments", "_ts", "_lsn"];
 
 export type Mapped =
-  | { readonly action: "index"; readonly id: string; readonly version: number; readonly document: Record<string, unknown>; readonly sharedId?: boolean }
+  | {
+      readonly action: "index";
+      readonly id: string;
+      readonly version: number;
+      readonly document: Record<string, unknown>;
+      readonly sharedId?: boolean;
+    }
   | { readonly action: "delete"; readonly id: string; readonly version: number; readonly sharedId?: boolean };
 
 /** `deleteVersion`: the external version a missing document is deleted at (shared/sync/freshness.ts). */
@@ -64,5 +70,7 @@ export function documentId(source: Pick<SourceConfig, "documentId">, key: DocKey
  * tombstone (shared/elastic/own-entries.ts).
  */
 export function sharesIds(source: Pick<SourceConfig, "documentId" | "partitionKeyPaths">): boolean {
-  return source.documentId === "id" && !(source.partitionKeyPaths.length === 1 && source.partitionKeyPaths[0] === "/id");
+  return (
+    source.documentId === "id" && !(source.partitionKeyPaths.length === 1 && source.partitionKeyPaths[0] === "/id")
+  );
 }

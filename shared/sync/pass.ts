@@ -23,21 +23,26 @@ export interface SyncPassOptions {
  * parallel within the budget, then mirror new dead letters (when Service Bus is configured). This is the timer function's whole job; worker mode runs the same
  * drain continuously.
  */
-export async function runSyncPass(target: SyncPassTarget, options: SyncPassOptions): Promise<Record<string, DrainReport & { reaped: number; mirrored: number }>> {
+export async function runSyncPass(
+  target: SyncPassTarget,
+  options: SyncPassOptions,
+): Promise<Record<string, DrainReport & { reaped: number; mirrored: number }>> {
   const entries = await Promise.all(
-    [...target.sources].filter(([name]) => !options.only || options.only.includes(name)).map(async ([name, { sync, deadLetterMirror }]) => {
-      const reaped = await sync.queue.reap(sync.clock.now());
-      const report = await drain(sync, {
-        budgetMs: options.budgetMs,
-        concurrency: target.config.sync.concurrency,
-        idlePollMs: target.config.sync.idlePollMs,
-        untilIdle: options.untilIdle,
-        signal: options.signal,
-        parent: options.parent,
-      });
-      const mirrored = (await deadLetterMirror?.tick()) ?? 0;
-      return [name, { ...report, reaped: reaped.requeued, mirrored }] as const;
-    }),
+    [...target.sources]
+      .filter(([name]) => !options.only || options.only.includes(name))
+      .map(async ([name, { sync, deadLetterMirror }]) => {
+        const reaped = await sync.queue.reap(sync.clock.now());
+        const report = await drain(sync, {
+          budgetMs: options.budgetMs,
+          concurrency: target.config.sync.concurrency,
+          idlePollMs: target.config.sync.idlePollMs,
+          untilIdle: options.untilIdle,
+          signal: options.signal,
+          parent: options.parent,
+        });
+        const mirrored = (await deadLetterMirror?.tick()) ?? 0;
+        return [name, { ...report, reaped: reaped.requeued, mirrored }] as const;
+      }),
   );
   return Object.fromEntries(entries);
 }

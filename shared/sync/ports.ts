@@ -142,7 +142,10 @@ export interface SourceQueue {
   purgeDeadLetters(members?: readonly string[]): Promise<number>;
   markSynced(now: number): Promise<void>;
   /** Records the version capture saw for each key; a key keeps the newest one. */
-  recordVersions(entries: readonly { member: string; version: number; deleted: boolean; etag?: string }[], now: number): Promise<void>;
+  recordVersions(
+    entries: readonly { member: string; version: number; deleted: boolean; etag?: string }[],
+    now: number,
+  ): Promise<void>;
   /** The recorded version of each member, in order; undefined where none is recorded. */
   versions(members: readonly string[]): Promise<(RecordedVersion | undefined)[]>;
   /** The timeout record of each member, in order; undefined where none is kept. */
@@ -167,7 +170,13 @@ export type ReadResult =
    * `statusCode` and `retryAfterMs` when Cosmos answered (429 carries its retry-after), for
    * backpressure; `subStatusCode` when it sent one (a 404 whose container is missing has 1003).
    */
-  | { readonly member: string; readonly error: string; readonly statusCode?: number; readonly subStatusCode?: number; readonly retryAfterMs?: number };
+  | {
+      readonly member: string;
+      readonly error: string;
+      readonly statusCode?: number;
+      readonly subStatusCode?: number;
+      readonly retryAfterMs?: number;
+    };
 
 /** Reads the current version of documents by key: what the sync engine needs from Cosmos. */
 export interface SourceReader {

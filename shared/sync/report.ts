@@ -16,4 +16,13 @@ export interface BatchReport {
   pause?: DependencyPause;
 }
 
-export const emptyReport = (): BatchReport => ({ claimed: 0, indexed: 0, deleted: 0, retried: 0, deadLettered: 0, stale: 0, released: 0, deferred: 0 });
+export const emptyReport = (): BatchReport => ({
+  claimed: 0,
+  indexed: 0,
+  deleted: 0,
+  retried: 0,
+  deadLettered: 0,
+  stale: 0,
+  released: 0,
+  deferred: 0,
+});

@@ -9,7 +9,12 @@ import type { Settlement } from "./settlement.js";
  * (each is one atomic script over the keys this claim still holds). If Redis fails here the keys
  * stay in flight and the reaper returns them once their lease expires.
  */
-export async function settle(deps: SyncDeps, claim: Claim, settlement: Settlement, written: readonly SinkOp[]): Promise<BatchReport> {
+export async function settle(
+  deps: SyncDeps,
+  claim: Claim,
+  settlement: Settlement,
+  written: readonly SinkOp[],
+): Promise<BatchReport> {
   const { queue, clock, logger, source } = deps;
   const { acked, retries, dead, released, deferred } = settlement;
   const now = clock.now();
@@ -35,22 +40,53 @@ export async function settle(deps: SyncDeps, claim: Claim, settlement: Settlemen
   report.deadLettered = (deadResult?.settled ?? 0) + (retryResult?.deadLettered ?? 0);
   report.released = releaseResult?.settled ?? 0;
   report.deferred = deferResult?.settled ?? 0;
-  report.stale = (ackResult?.stale ?? 0) + (retryResult?.stale ?? 0) + (deadResult?.stale ?? 0) + (releaseResult?.stale ?? 0) + (deferResult?.stale ?? 0);
+  report.stale =
+    (ackResult?.stale ?? 0) +
+    (retryResult?.stale ?? 0) +
+    (deadResult?.stale ?? 0) +
+    (releaseResult?.stale ?? 0) +
+    (deferResult?.stale ?? 0);
   if (settlement.pause) report.pause = settlement.pause;
 
   if (acked.length) await queue.markSynced(now);
   if (report.deadLettered || report.stale) {
     logger.warn(
-      { source: source.name, deadLettered: report.deadLettered, stale: report.stale, firstError: dead[0]?.error ?? retries[0]?.error },
+      {
+        source: source.name,
+        deadLettered: report.deadLettered,
+        stale: report.stale,
+        firstError: dead[0]?.error ?? retries[0]?.error,
+      },
       "batch settled with dead letters or stale leases",
     );
   }
+  if (report.retried) {
+    // Each of these keys spent an attempt: say why, so an attempt spent during an outage (which
+    // should cost none) can be traced to the error that was taken for the document's own.
+    logger.info(
+      { source: source.name, retried: report.retried, firstError: retries[0]?.error },
+      "keys failed and wait for another attempt",
+    );
+  }
   if (report.deferred) {
-    logger.info({ source: source.name, deferred: report.deferred, retryInMs: deps.options.staleReadRetryMs }, "stale reads: Cosmos served versions older than captured; reading them again");
+    logger.info(
+      { source: source.name, deferred: report.deferred, retryInMs: deps.options.staleReadRetryMs },
+      "stale reads: Cosmos served versions older than captured; reading them again",
+    );
   }
   if (settlement.pause) {
     const { dependency, kind, retryAfterMs, message } = settlement.pause;
-    logger.warn({ source: source.name, dependency, kind, released: report.released, retryInMs: retryAfterMs, reason: message.slice(0, 300) }, "sync paused: keys released without spending an attempt");
+    logger.warn(
+      {
+        source: source.name,
+        dependency,
+        kind,
+        released: report.released,
+        retryInMs: retryAfterMs,
+        reason: message.slice(0, 300),
+      },
+      "sync paused: keys released without spending an attempt",
+    );
   }
   return report;
 }
@@ -67,6 +103,9 @@ async function forgetCaughtUp(deps: SyncDeps, settlement: Settlement): Promise<v
   try {
     await deps.queue.clearVersions(records);
   } catch (error) {
-    deps.logger.warn({ source: deps.source.name, err: describeError(error) }, "could not forget caught-up version records");
+    deps.logger.warn(
+      { source: deps.source.name, err: describeError(error) },
+      "could not forget caught-up version records",
+    );
   }
 }

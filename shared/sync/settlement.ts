@@ -27,7 +27,14 @@ export interface Settlement {
   refusal?: unknown;
 }
 
-export const emptySettlement = (): Settlement => ({ acked: [], retries: [], dead: [], released: [], deferred: [], caughtUp: [] });
+export const emptySettlement = (): Settlement => ({
+  acked: [],
+  retries: [],
+  dead: [],
+  released: [],
+  deferred: [],
+  caughtUp: [],
+});
 
 export function recordOutcomes(settlement: Settlement, outcomes: readonly ItemOutcome[]): void {
   for (const outcome of outcomes) {

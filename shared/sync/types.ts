@@ -13,9 +13,9 @@ import type { BatchReport } from "./report.js";
  */
 
 export interface SyncOptions {
-  /** Keys claimed per batch. @defaultValue 500 */
+  /** Keys claimed per batch (SYNC_BATCH_SIZE, whose default is in shared/config/settings.ts). */
   readonly batchSize: number;
-  /** Upper bound of one bulk request body; larger batches are split. @defaultValue 5000000 */
+  /** Upper bound of one bulk request body; larger batches are split (SYNC_BATCH_MAX_BYTES). */
   readonly batchMaxBytes: number;
   readonly leaseMs: number;
   readonly bulkShare: number;

@@ -47,32 +47,55 @@ export async function writeChunks(
     for (const [index, chunk] of chunks.entries()) {
       const members = chunk.map((op) => op.member);
       try {
-        const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.elasticsearch, "db.operation.name": "bulk", "driftless.bulk.docs": chunk.length };
-        const outcomes = await inSpan(tracer, "driftless.elasticsearch.bulk", parent, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-          const result = await deps.sink.write(target, chunk, lease.guard(members));
-          if (span.isRecording()) {
-            span.setAttributes({
-              "driftless.bulk.bytes": chunk.reduce((n, op) => n + estimateBytes(op), 0),
-              "driftless.bulk.errors": result.reduce((n, outcome) => n + (outcome.outcome === "ok" ? 0 : 1), 0),
-            });
-          }
-          return result;
-        });
+        const attributes = {
+          "db.system.name": DEPENDENCY_SYSTEMS.elasticsearch,
+          "db.operation.name": "bulk",
+          "driftless.bulk.docs": chunk.length,
+        };
+        const outcomes = await inSpan(
+          tracer,
+          "driftless.elasticsearch.bulk",
+          parent,
+          { kind: SpanKind.CLIENT, attributes },
+          async (span) => {
+            const result = await deps.sink.write(target, chunk, lease.guard(members));
+            if (span.isRecording()) {
+              span.setAttributes({
+                "driftless.bulk.bytes": chunk.reduce((n, op) => n + estimateBytes(op), 0),
+                "driftless.bulk.errors": result.reduce((n, outcome) => n + (outcome.outcome === "ok" ? 0 : 1), 0),
+              });
+            }
+            return result;
+          },
+        );
         recordOutcomes(settlement, outcomes);
         settledRecords.push(...members.filter((member) => records.has(member)));
       } catch (error) {
         if (error instanceof LeaseLostError) {
-          deps.logger.warn({ source: deps.source.name, keys: members.length, reason: error.message }, "leases lost before a bulk request; releasing the chunk unsent");
+          deps.logger.warn(
+            { source: deps.source.name, keys: members.length, reason: error.message },
+            "leases lost before a bulk request; releasing the chunk unsent",
+          );
           settlement.released.push(...members);
           continue;
         }
         if (error instanceof BulkTimeoutPause) {
           // Its keys are recorded and released (or dead-lettered); the rest waits, as for any pause.
           settledRecords.push(...(await noteTimeout(deps, claim.token, members, error, settlement)));
-          releaseAfter(settlement, chunks.slice(index + 1).flat().map((op) => op.member), error);
+          releaseAfter(
+            settlement,
+            chunks
+              .slice(index + 1)
+              .flat()
+              .map((op) => op.member),
+            error,
+          );
           return;
         }
-        const unwritten = chunks.slice(index).flat().map((op) => op.member);
+        const unwritten = chunks
+          .slice(index)
+          .flat()
+          .map((op) => op.member);
         releaseAfter(settlement, unwritten, error);
         return;
       }

@@ -41,7 +41,9 @@ function exporterOptions(options: Omit<AzureMonitorOptions, "exportIntervalMs">)
   const auth = parseAuthenticationString(options.authenticationString);
   return {
     connectionString: options.connectionString,
-    ...(auth.aad ? { credential: new DefaultAzureCredential(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}) } : {}),
+    ...(auth.aad
+      ? { credential: new DefaultAzureCredential(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}) }
+      : {}),
   };
 }
 

@@ -9,7 +9,9 @@ import type { LineSink } from "./invocation-logs.js";
  * turned off) and whose dynamic mapping would type `driftless.*` from whatever line came first.
  */
 export const LOG_MAPPINGS = {
-  dynamic_templates: [{ strings_as_keyword: { match_mapping_type: "string", mapping: { type: "keyword", ignore_above: 1024 } } }],
+  dynamic_templates: [
+    { strings_as_keyword: { match_mapping_type: "string", mapping: { type: "keyword", ignore_above: 1024 } } },
+  ],
   properties: {
     "@timestamp": { type: "date" },
     message: { type: "text" },
@@ -101,16 +103,24 @@ export function createElasticLogShipper(options: ElasticLogShipperOptions): Elas
         ensured = true;
       }
       const response = await client.bulk({ index: dataStream, require_data_stream: true, operations });
-      if (failing) report(`shipping logs to Elasticsearch works again${dropped ? ` (${dropped} lines were dropped meanwhile)` : ""}`);
+      if (failing)
+        report(
+          `shipping logs to Elasticsearch works again${dropped ? ` (${dropped} lines were dropped meanwhile)` : ""}`,
+        );
       failing = false;
       dropped = 0;
       if (response.errors) {
         const refused = response.items.map((item) => item.create?.error).filter((error) => error !== undefined);
-        report(`Elasticsearch refused ${refused.length} log lines in ${dataStream}: ${refused[0]?.type ?? "error"}: ${refused[0]?.reason ?? ""}`);
+        report(
+          `Elasticsearch refused ${refused.length} log lines in ${dataStream}: ${refused[0]?.type ?? "error"}: ${refused[0]?.reason ?? ""}`,
+        );
       }
     } catch (error) {
       dropped += lines.length;
-      if (!failing) report(`shipping logs to Elasticsearch failed; dropping log lines until it answers (${error instanceof Error ? error.name : "error"})`);
+      if (!failing)
+        report(
+          `shipping logs to Elasticsearch failed; dropping log lines until it answers (${error instanceof Error ? error.name : "error"})`,
+        );
       failing = true;
     }
   }

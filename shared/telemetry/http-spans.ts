@@ -1,4 +1,12 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  defaultTextMapGetter,
+  type Context,
+  type Span,
+  type Tracer,
+} from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 
 /**
@@ -36,11 +44,18 @@ export interface RequestSpanOptions {
 }
 
 /** Named `METHOD /route` (just `METHOD` without a route), as the HTTP semantic conventions name server spans. */
-export function startRequestSpan(tracer: Tracer, { method, route, parent, kind = SpanKind.SERVER }: RequestSpanOptions): Span {
+export function startRequestSpan(
+  tracer: Tracer,
+  { method, route, parent, kind = SpanKind.SERVER }: RequestSpanOptions,
+): Span {
   // Any other token a client sends stays out of names and attributes: the set must stay small.
   const known = KNOWN_METHODS.has(method) ? method : "_OTHER";
   const name = known === "_OTHER" ? "HTTP" : route ? `${known} ${route}` : known;
-  return tracer.startSpan(name, { kind, attributes: { "http.request.method": known, ...(route ? { "http.route": route } : {}) } }, parent);
+  return tracer.startSpan(
+    name,
+    { kind, attributes: { "http.request.method": known, ...(route ? { "http.route": route } : {}) } },
+    parent,
+  );
 }
 
 /** A 5xx fails the span; a 4xx is the client's error and leaves it unset (semantic conventions for server spans). */

@@ -30,7 +30,15 @@ export interface LineSink {
 }
 
 /** ECS fields the host records by itself for every invocation line; the rest are the line's own. */
-const HOST_FIELDS = new Set(["@timestamp", "log.level", "message", "ecs.version", "service.name", "process.pid", "host.hostname"]);
+const HOST_FIELDS = new Set([
+  "@timestamp",
+  "log.level",
+  "message",
+  "ecs.version",
+  "service.name",
+  "process.pid",
+  "host.hostname",
+]);
 
 /**
  * A destination for the logger: a line written inside an invocation goes to that invocation's
@@ -62,15 +70,20 @@ function toInvocation(log: InvocationLog, line: string): void {
   const args: unknown[] = Object.keys(own).length > 0 ? [message, JSON.stringify(own)] : [message];
   switch (fields["log.level"]) {
     case "trace":
-      return log.trace(...args);
+      log.trace(...args);
+      return;
     case "debug":
-      return log.debug(...args);
+      log.debug(...args);
+      return;
     case "warn":
-      return log.warn(...args);
+      log.warn(...args);
+      return;
     case "error":
     case "fatal":
-      return log.error(...args);
+      log.error(...args);
+      return;
     default:
-      return log.info(...args);
+      log.info(...args);
+      return;
   }
 }

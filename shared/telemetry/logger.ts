@@ -19,7 +19,22 @@ export const LOG_NAMESPACE = "driftless";
  * under `driftless.`: driftless logs `source` (a source name) and `url` (a string), while ECS
  * defines both as objects, and one such line would break the mapping of an ECS index.
  */
-const ECS_ROOTS = new Set(["@timestamp", "message", "log", "ecs", "service", "event", "error", "process", "host", "trace", "span", "transaction", "labels", "tags"]);
+const ECS_ROOTS = new Set([
+  "@timestamp",
+  "message",
+  "log",
+  "ecs",
+  "service",
+  "event",
+  "error",
+  "process",
+  "host",
+  "trace",
+  "span",
+  "transaction",
+  "labels",
+  "tags",
+]);
 
 /** Field names whose values are secrets wherever they appear (second line of defence). */
 const SECRET_FIELDS = ["apiKey", "key", "password", "authorization", "connectionString"];
@@ -45,7 +60,8 @@ export function createLogger(level: string, destination?: LineSink): Logger {
       formatters: {
         ...ecs.formatters,
         bindings: (bindings) => namespaced(ecsBindings(bindings) as Record<string, unknown>),
-        log: (fields) => namespaced(ecsLog(withErrorMessage(fields as Record<string, unknown>)) as Record<string, unknown>),
+        log: (fields) =>
+          namespaced(ecsLog(withErrorMessage(fields as Record<string, unknown>)) as Record<string, unknown>),
       },
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     },
@@ -85,7 +101,12 @@ function namespaced(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(fields)) {
     const root = name.split(".", 1)[0]!;
-    const ecsShaped = name.includes(".") || root === "@timestamp" || root === "message" || isObject(value) || (root === "tags" && Array.isArray(value));
+    const ecsShaped =
+      name.includes(".") ||
+      root === "@timestamp" ||
+      root === "message" ||
+      isObject(value) ||
+      (root === "tags" && Array.isArray(value));
     const ecsField = ECS_ROOTS.has(root) && ecsShaped;
     out[ecsField ? name : `${LOG_NAMESPACE}.${name}`] = value;
   }

@@ -45,7 +45,12 @@ export interface QueueReading {
  * Circuit states as gauge values: 0 closed (calls go through), 1 half-open (one trial call),
  * 2 open (calls refused), 3 isolated (held open by hand).
  */
-export const CIRCUIT_STATE_VALUES: Readonly<Record<string, number>> = { closed: 0, "half-open": 1, open: 2, isolated: 3 };
+export const CIRCUIT_STATE_VALUES: Readonly<Record<string, number>> = {
+  closed: 0,
+  "half-open": 1,
+  open: 2,
+  isolated: 3,
+};
 
 export interface MetricsOptions {
   /** `service.name` of the resource. @defaultValue "driftless" */
@@ -145,7 +150,8 @@ function counters<T extends Record<string, string>>(meter: Meter, prefix: string
 
 /** One read per collection feeds every queue gauge, so a scrape costs one stats call per source. */
 function observeQueueGauges(meter: Meter, read: () => Promise<readonly QueueReading[]>) {
-  const gauge = (name: string, description: string, unit?: string) => meter.createObservableGauge(name, { description, ...(unit ? { unit } : {}) });
+  const gauge = (name: string, description: string, unit?: string) =>
+    meter.createObservableGauge(name, { description, ...(unit ? { unit } : {}) });
   const pending = gauge("driftless.queue.pending", "keys waiting to be synced (the backlog)");
   const inflight = gauge("driftless.queue.inflight", "keys claimed by a batch and not settled yet");
   const dead = gauge("driftless.queue.dead_lettered", "keys in the dead letters");

@@ -1,4 +1,13 @@
-import { ProxyTracerProvider, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import {
+  ProxyTracerProvider,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from "@opentelemetry/api";
 import { describeError } from "../core/errors.js";
 
 /**
@@ -30,8 +39,18 @@ export interface ChildSpanOptions {
  * Runs `work` in a child span of `parent`: the span ends when the work settles, marked failed if
  * it throws (the error is rethrown untouched). `work` gets the span, to add what it learns.
  */
-export async function inSpan<T>(tracer: Tracer, name: string, parent: Context, options: ChildSpanOptions, work: (span: Span, context: Context) => Promise<T>): Promise<T> {
-  const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parent);
+export async function inSpan<T>(
+  tracer: Tracer,
+  name: string,
+  parent: Context,
+  options: ChildSpanOptions,
+  work: (span: Span, context: Context) => Promise<T>,
+): Promise<T> {
+  const span = tracer.startSpan(
+    name,
+    { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) },
+    parent,
+  );
   try {
     return await work(span, trace.setSpan(parent, span));
   } catch (error) {

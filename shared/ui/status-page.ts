@@ -7,7 +7,7 @@
  * so dead letters (a keyed route) show when the page is opened with a key. Jobs come from the
  * anonymous `GET /api/jobs?source=`, so they show without one.
  */
-export const statusPageHtml = String.raw`<!doctype html>
+export const statusPageHtml = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">

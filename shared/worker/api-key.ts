@@ -12,7 +12,10 @@ export function keyMatches(expected: string, presented: string | null | undefine
 }
 
 /** The key as Azure Functions accepts it: the `x-functions-key` header or the `code` query parameter. */
-export function presentedKey(headers: Record<string, string | string[] | undefined>, query: URLSearchParams): string | null {
+export function presentedKey(
+  headers: Record<string, string | string[] | undefined>,
+  query: URLSearchParams,
+): string | null {
   const header = headers["x-functions-key"];
   if (typeof header === "string" && header) return header;
   return query.get("code");

@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Tracer } from "@opentelemetry/api";
-import { errorBody, invokeRoute, isStateChanging, matchRoute, unsupportedMediaType, withoutDetails } from "../api/index.js";
+import {
+  errorBody,
+  invokeRoute,
+  isStateChanging,
+  matchRoute,
+  unsupportedMediaType,
+  withoutDetails,
+} from "../api/index.js";
 import type { ApiResponse, ApiServices, Route } from "../api/types.js";
 import { endRequestSpan, remoteParent, startRequestSpan } from "../telemetry/http-spans.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -43,7 +50,14 @@ interface Answer {
  * Every request but `/metrics` is a server span named by its route, continuing the caller's
  * W3C `traceparent`. A scrape every few seconds would only add noise, so `/metrics` has none.
  */
-export function createApiListener({ services, logger, apiKey, allowedHosts = [], metricsText, tracer = noopTracer }: ApiServerOptions): Handler {
+export function createApiListener({
+  services,
+  logger,
+  apiKey,
+  allowedHosts = [],
+  metricsText,
+  tracer = noopTracer,
+}: ApiServerOptions): Handler {
   // Without a key, reaching the port is the only credential, and a browser on this machine reaches
   // it for any web page (request-origin.ts): only loopback names and the allowed hosts may be used.
   // With a key a browser cannot send it cross-site, so listing hosts is the operator's choice.
@@ -60,17 +74,29 @@ export function createApiListener({ services, logger, apiKey, allowedHosts = [],
     // this port learns nothing, and its polling leaves no traces.
     if (checkHosts && !hostAllowed(request.headers.host, allowedHosts)) {
       request.resume();
-      return send(response, { status: 403, body: errorBody("host_not_allowed", "the Host header names neither a loopback address nor one of DRIFTLESS_ALLOWED_HOSTS") });
+      return send(response, {
+        status: 403,
+        body: errorBody(
+          "host_not_allowed",
+          "the Host header names neither a loopback address nor one of DRIFTLESS_ALLOWED_HOSTS",
+        ),
+      });
     }
     const url = parseTarget(request.url ?? "/");
     // Beside /api, where Prometheus looks by default; read-only counts, so no key, like /api/status.
     if (url.pathname === "/metrics" && metricsText) {
       request.resume();
-      if (request.method !== "GET") return send(response, { status: 405, body: errorBody("method_not_allowed", `${request.method} is not allowed here`) });
+      if (request.method !== "GET")
+        return send(response, {
+          status: 405,
+          body: errorBody("method_not_allowed", `${request.method} is not allowed here`),
+        });
       return send(response, { status: 200, body: await metricsText(), contentType: PROMETHEUS_CONTENT_TYPE });
     }
     const method = request.method ?? "GET";
-    const match: Match = url.pathname.startsWith("/api/") ? matchRoute(method, url.pathname.slice("/api/".length)) : null;
+    const match: Match = url.pathname.startsWith("/api/")
+      ? matchRoute(method, url.pathname.slice("/api/".length))
+      : null;
     const span = startRequestSpan(tracer, {
       method,
       route: match && match !== "method_not_allowed" ? `/api/${match.route.route}` : undefined,
@@ -94,23 +120,37 @@ export function createApiListener({ services, logger, apiKey, allowedHosts = [],
    * (dead letters and their errors) as well, so hiding the rest would protect nothing.
    */
   function showsDetails(route: Route, request: IncomingMessage, query: URLSearchParams): boolean {
-    return !apiKey || route.auth !== "anonymous" || !route.redact || keyMatches(apiKey, presentedKey(request.headers, query));
+    return (
+      !apiKey || route.auth !== "anonymous" || !route.redact || keyMatches(apiKey, presentedKey(request.headers, query))
+    );
   }
 
   async function answer(request: IncomingMessage, query: URLSearchParams, match: Match): Promise<Answer> {
     if (match === null) return { result: { status: 404, body: errorBody("not_found", "no such route") } };
     if (match === "method_not_allowed") {
-      return { result: { status: 405, body: errorBody("method_not_allowed", `${request.method} is not allowed here`) } };
+      return {
+        result: { status: 405, body: errorBody("method_not_allowed", `${request.method} is not allowed here`) },
+      };
     }
     const method = request.method ?? "GET";
     const origin = request.headers.origin;
     if (checkHosts && isStateChanging(method) && origin !== undefined && !originAllowed(origin, allowedHosts)) {
       request.resume();
-      return { result: { status: 403, body: errorBody("origin_not_allowed", "a state-changing request from a page of another site is refused") } };
+      return {
+        result: {
+          status: 403,
+          body: errorBody("origin_not_allowed", "a state-changing request from a page of another site is refused"),
+        },
+      };
     }
     if (match.route.auth === "key" && apiKey && !keyMatches(apiKey, presentedKey(request.headers, query))) {
       request.resume();
-      return { result: { status: 401, body: errorBody("unauthorized", "a valid key is required (x-functions-key header or code parameter)") } };
+      return {
+        result: {
+          status: 401,
+          body: errorBody("unauthorized", "a valid key is required (x-functions-key header or code parameter)"),
+        },
+      };
     }
     const mediaRefusal = unsupportedMediaType(method, request.headers["content-type"], hasBody(request));
     if (mediaRefusal) {
@@ -119,10 +159,20 @@ export function createApiListener({ services, logger, apiKey, allowedHosts = [],
     }
     const body = await readBody(request, services.limits.maxBodyBytes);
     if (body === null) {
-      return { result: { status: 413, body: errorBody("body_too_large", `the body exceeds ${services.limits.maxBodyBytes} bytes`) }, close: true };
+      return {
+        result: {
+          status: 413,
+          body: errorBody("body_too_large", `the body exceeds ${services.limits.maxBodyBytes} bytes`),
+        },
+        close: true,
+      };
     }
     const result = await invokeRoute(match.route, services, { method, params: match.params, query, body });
-    return { result: showsDetails(match.route, request, query) ? result : withoutDetails(match.route, result, "redacted: send the API key to see it") };
+    return {
+      result: showsDetails(match.route, request, query)
+        ? result
+        : withoutDetails(match.route, result, "redacted: send the API key to see it"),
+    };
   }
 }
 
@@ -135,7 +185,13 @@ export function createApiListener({ services, logger, apiKey, allowedHosts = [],
 export function parseTarget(target: string): { pathname: string; searchParams: URLSearchParams } {
   const queryAt = target.indexOf("?");
   const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
-  if (pathname.startsWith("/") && !pathname.startsWith("//") && !pathname.includes("/.") && !pathname.includes("\\") && !target.includes("#")) {
+  if (
+    pathname.startsWith("/") &&
+    !pathname.startsWith("//") &&
+    !pathname.includes("/.") &&
+    !pathname.includes("\\") &&
+    !target.includes("#")
+  ) {
     return { pathname, searchParams: new URLSearchParams(queryAt === -1 ? "" : target.slice(queryAt + 1)) };
   }
   const url = new URL(target, "http://localhost");

@@ -51,7 +51,8 @@ export async function listen(listener: Handler, host: string, port: number): Pro
         server.listen(boundPort, address, resolve);
       });
     } catch (error) {
-      const optionalIpv6 = i > 0 && ["EADDRNOTAVAIL", "EAFNOSUPPORT"].includes((error as NodeJS.ErrnoException).code ?? "");
+      const optionalIpv6 =
+        i > 0 && ["EADDRNOTAVAIL", "EAFNOSUPPORT"].includes((error as NodeJS.ErrnoException).code ?? "");
       if (optionalIpv6) continue;
       await closeServers(servers, () => 0, 0);
       throw error;
@@ -88,7 +89,9 @@ function answerMalformed(error: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const [status, code, reason] =
-    error.code === "HPE_HEADER_OVERFLOW" ? [431, "headers_too_large", "Request Header Fields Too Large"] : [400, "bad_request", "Bad Request"];
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "headers_too_large", "Request Header Fields Too Large"]
+      : [400, "bad_request", "Bad Request"];
   const body = JSON.stringify({ error: { code, message: "the request is not valid HTTP" } });
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,

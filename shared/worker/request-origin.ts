@@ -12,7 +12,7 @@ export function isLoopbackName(hostname: string): boolean {
   const name = hostname.toLowerCase();
   if (name === "localhost" || name === "[::1]") return true;
   const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name);
-  return octets !== null && octets.slice(1).every((octet) => Number(octet) <= 255);
+  return octets?.slice(1).every((octet) => Number(octet) <= 255) ?? false;
 }
 
 // `name` or `name:port`, the name a DNS name, an IPv4 address or a bracketed IPv6 address.

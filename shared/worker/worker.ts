@@ -31,9 +31,15 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
  * loop per source, and the lease reaper. The API is up at once; the sync starts once every index exists, so enqueueing
  * works while Elasticsearch is still coming up.
  */
-export async function startWorker(config: Config, { logger, clock, ...servicesOptions }: WorkerOptions): Promise<WorkerHandle> {
+export async function startWorker(
+  config: Config,
+  { logger, clock, ...servicesOptions }: WorkerOptions,
+): Promise<WorkerHandle> {
   if (!config.api.apiKey && !LOOPBACK.has(config.worker.host)) {
-    throw new ConfigError("DRIFTLESS_API_KEY", `required when WORKER_HOST is not loopback (it is ${config.worker.host})`);
+    throw new ConfigError(
+      "DRIFTLESS_API_KEY",
+      `required when WORKER_HOST is not loopback (it is ${config.worker.host})`,
+    );
   }
   const services = createServices(config, logger, clock, servicesOptions);
   const stopping = new AbortController();
@@ -55,12 +61,16 @@ export async function startWorker(config: Config, { logger, clock, ...servicesOp
   // The heap limit bounds the worker's memory (docs/operations.md, memory of a worker): logged so that a missing
   // --max-old-space-size (V8 then sizes the heap from the machine's memory) shows up.
   const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 1048576);
-  logger.info({ url, sources: [...services.sources.keys()], sync: config.worker.sync, heapLimitMb }, "worker listening");
+  logger.info(
+    { url, sources: [...services.sources.keys()], sync: config.worker.sync, heapLimitMb },
+    "worker listening",
+  );
 
   // A source whose container does not exist is said at start, in one line an operator can act on,
   // rather than first seen as an open circuit; the sync then waits for it with the circuit open.
   void services.health().then(({ cosmos }) => {
-    if (cosmos && !cosmos.ok && /container not found/.test(cosmos.error ?? "")) logger.error({ err: cosmos.error }, "a source's Cosmos container does not exist; its sync waits until it does");
+    if (cosmos && !cosmos.ok && /container not found/.test(cosmos.error ?? ""))
+      logger.error({ err: cosmos.error }, "a source's Cosmos container does not exist; its sync waits until it does");
   });
 
   const loops: Promise<void>[] = [];
@@ -71,11 +81,18 @@ export async function startWorker(config: Config, { logger, clock, ...servicesOp
       (async () => {
         await ensureIndexesUntilReady(services, logger, stopping.signal);
         if (stopping.signal.aborted) return;
-        reaper = setInterval(() => void reapAll(services, logger).then(() => mirrorAll(services)), config.queue.reapIntervalMs);
+        reaper = setInterval(
+          () => void reapAll(services, logger).then(() => mirrorAll(services)),
+          config.queue.reapIntervalMs,
+        );
         await Promise.all([
           ...[...services.sources.values()].map((source) => syncForever(services, source.sync, stopping.signal)),
           // Reimport and reconcile jobs: queued ones, and running ones whose runner died.
-          runJobLoop(services.jobs, { pollMs: config.jobs.pollMs, logger: logger.child({ part: "jobs" }), signal: stopping.signal }),
+          runJobLoop(services.jobs, {
+            pollMs: config.jobs.pollMs,
+            logger: logger.child({ part: "jobs" }),
+            signal: stopping.signal,
+          }),
         ]);
       })(),
     );
@@ -102,6 +119,8 @@ async function syncForever(services: Services, sync: SyncDeps, signal: AbortSign
   while (!signal.aborted) {
     const report = await drain(sync, { budgetMs: 60_000, concurrency, idlePollMs, signal });
     if (report.batches > 0) services.logger.debug({ source: sync.source.name, ...report }, "drain window");
+    // A pause the window's end cut short goes on: the dependency asked for that long.
+    if (report.resumeAt !== undefined) await sleep(report.resumeAt - sync.clock.now(), signal);
   }
 }
 
@@ -109,7 +128,8 @@ async function reapAll(services: Services, logger: Logger) {
   for (const [name, source] of services.sources) {
     try {
       const result = await source.queue.reap(services.clock.now());
-      if (result.requeued || result.deadLettered) logger.warn({ source: name, ...result }, "expired leases returned to the queue");
+      if (result.requeued || result.deadLettered)
+        logger.warn({ source: name, ...result }, "expired leases returned to the queue");
     } catch (error) {
       logger.warn({ source: name, err: describeError(error) }, "lease reaper failed; will try again");
     }

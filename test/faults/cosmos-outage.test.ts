@@ -9,10 +9,13 @@ import type { Job } from "../../shared/jobs/types.js";
 import type { SourceQueue } from "../../shared/sync/ports.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
-import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { differences } from "../setup/compare.js";
+import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos, queueProbe } from "./support/checks.js";
 import { fieldOf, messageOf } from "./support/logs.js";
+import { recordFigures } from "./support/figures.js";
+import { attemptsSpent } from "./support/spent.js";
 import { spawnWorker, type FaultWorker } from "./support/workers.js";
 
 const OUTAGE_MS = 15_000;
@@ -67,12 +70,17 @@ describe("fault: Cosmos DB outage", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const logged = (message: string) => workers.flatMap((worker) => worker.logs()).filter((line) => messageOf(line) === message);
+  const logged = (message: string) =>
+    workers.flatMap((worker) => worker.logs()).filter((line) => messageOf(line) === message);
 
   it("an outage while keys are queued spends no attempts, dead-letters nothing, and the index catches up", async () => {
     const probe = queueProbe(source.env.REDIS_URL!, source.env.REDIS_KEY_PREFIX!, source.name);
     await Promise.all(workers.map((worker) => worker.url()));
-    const stream = streamChanges({ container: source.container, keys, enqueue: (changed) => queue.enqueue(changed, { lane: "live", now: Date.now() }) });
+    const stream = streamChanges({
+      container: source.container,
+      keys,
+      enqueue: (changed) => queue.enqueue(changed, { lane: "live", now: Date.now() }),
+    });
     await new Promise((resolve) => setTimeout(resolve, 4000));
     const counts = await stream.stop();
 
@@ -94,15 +102,35 @@ describe("fault: Cosmos DB outage", () => {
     const { mismatches, deadLetters } = await indexMatchesCosmos(source, queue);
     const attemptsAfter = await probe.attempts();
     await probe.close();
-    const released = logged("sync paused: keys released without spending an attempt").reduce((n, line) => n + Number(fieldOf(line, "released") ?? 0), 0);
-    console.log(
-      `[faults] cosmos outage: ${counts.changes} changes, then ${DOCS} keys queued and Cosmos paused ${OUTAGE_MS / 1000} s; ` +
-        `${released} keys released, attempts spent ${seen.maxAttempts}, dead letters ${deadLetters}, final mismatches ${mismatches.length}`,
+    const released = logged("sync paused: keys released without spending an attempt").reduce(
+      (n, line) => n + Number(fieldOf(line, "released") ?? 0),
+      0,
     );
+    const spent = await attemptsSpent(workers, source.name);
+    const line =
+      `cosmos outage: ${counts.changes} changes, then ${DOCS} keys queued and Cosmos paused ${OUTAGE_MS / 1000} s; ` +
+      `${released} keys released, attempts spent ${spent}, dead letters ${deadLetters}, final mismatches ${mismatches.length}`;
+    console.log(`[faults] ${line}`);
     expect(released).toBeGreaterThan(0);
-    expect({ attemptsDuring: seen.maxAttempts, attemptsAfter, deadDuring: seen.maxDead, deadLetters }).toEqual({ attemptsDuring: 0, attemptsAfter: 0, deadDuring: 0, deadLetters: 0 });
+    // The workers' counters: a single attempt spent at any moment makes `spent` 1.
+    expect({ spent, attemptsDuring: seen.maxAttempts, attemptsAfter, deadDuring: seen.maxDead, deadLetters }).toEqual({
+      spent: 0,
+      attemptsDuring: 0,
+      attemptsAfter: 0,
+      deadDuring: 0,
+      deadLetters: 0,
+    });
     expect(mismatches).toEqual([]);
     expect(logged("cosmos circuit open").length).toBeGreaterThan(0);
+    await recordFigures("cosmos-outage", "outage with keys queued", line, {
+      "changes before": counts.changes,
+      "keys queued": DOCS,
+      "Cosmos paused (s)": OUTAGE_MS / 1000,
+      "keys released": released,
+      "attempts spent": spent,
+      "dead letters": deadLetters,
+      mismatches: mismatches.length,
+    });
   }, 300_000);
 
   it("an outage in the middle of a reimport pauses it, and it resumes and succeeds", async () => {
@@ -122,9 +150,21 @@ describe("fault: Cosmos DB outage", () => {
       done = await services.jobs.get(job.id);
     }
     const { resources } = await source.container.items.readAll().fetchAll();
-    console.log(`[faults] cosmos outage mid-reimport: state during the outage ${during.state}, ${during.pages} pages; ended ${done!.state} after ${done!.pages} pages, ${done!.errors} page errors, last error ${JSON.stringify(done!.lastError ?? null)}`);
+    const line = `cosmos outage mid-reimport: state during the outage ${during.state}, ${during.pages} pages; ended ${done!.state} after ${done!.pages} pages, ${done!.errors} page errors, last error ${JSON.stringify(done!.lastError ?? null)}`;
+    console.log(`[faults] ${line}`);
     expect(during.state).toBe("running");
     expect(done).toMatchObject({ state: "succeeded", scanned: resources.length });
     expect((await source.indexed()).size).toBe(resources.length);
+    // Equal to Cosmos document by document and version by version, not only in number.
+    const mismatches = await differences(source);
+    expect(mismatches).toEqual([]);
+    await recordFigures("cosmos-outage", "outage mid-reimport", line, {
+      "state during the outage": during.state,
+      "pages before the outage ended": during.pages,
+      "final state": done!.state,
+      pages: done!.pages,
+      "documents scanned": done!.scanned,
+      mismatches: mismatches.length,
+    });
   }, 300_000);
 });

@@ -11,7 +11,9 @@ import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos, onCluster, queueProbe } from "./support/checks.js";
-import { fieldOf, messageOf } from "./support/logs.js";
+import { recordFigures } from "./support/figures.js";
+import { fieldOf, messageOf, type LogLine } from "./support/logs.js";
+import { attemptsSpent } from "./support/spent.js";
 import { spawnWorker, type FaultWorker } from "./support/workers.js";
 
 const OUTAGE_MS = 30_000;
@@ -54,6 +56,9 @@ describe("fault: Elasticsearch outage and throttling", () => {
         CIRCUIT_FAILURE_THRESHOLD: "3",
         CIRCUIT_HALF_OPEN_AFTER_MS: "1000",
         CIRCUIT_HALF_OPEN_MAX_MS: "4000",
+        // One sync loop per worker: consecutive pauses of a worker are then one loop's, and the
+        // gap between them shows how long it waited.
+        SYNC_CONCURRENCY: "1",
       },
     });
     services = createServices(source.config, silentLogger);
@@ -72,7 +77,8 @@ describe("fault: Elasticsearch outage and throttling", () => {
   });
 
   const enqueue = (changed: DocKey[]) => queue.enqueue(changed, { lane: "live", now: Date.now() });
-  const status = async (): Promise<Status> => (await (await fetch(`${await workers[0]!.url()}/status`)).json()) as Status;
+  const status = async (): Promise<Status> =>
+    (await (await fetch(`${await workers[0]!.url()}/status`)).json()) as Status;
   const logged = (message: string, match: (line: Record<string, unknown>) => boolean = () => true) =>
     workers.flatMap((worker) => worker.logs()).filter((line) => messageOf(line) === message && match(line));
 
@@ -109,33 +115,65 @@ describe("fault: Elasticsearch outage and throttling", () => {
     const counts = await stream.stop();
 
     await drained(queue);
-    const { mismatches, deadLetters } = await indexMatchesCosmos(onCluster(source, elastic, source.config.sources[0]!.index), queue);
+    const { mismatches, deadLetters } = await indexMatchesCosmos(
+      onCluster(source, elastic, source.config.sources[0]!.index),
+      queue,
+    );
     const attemptsAfter = await probe.attempts();
     await probe.close();
-    const released = logged("sync paused: keys released without spending an attempt").reduce((n, line) => n + Number(fieldOf(line, "released") ?? 0), 0);
-
-    console.log(
-      `[faults] elasticsearch outage: ${counts.changes} changes sent, 1 outage of ${(outageMs / 1000).toFixed(0)} s (stopped ${OUTAGE_MS / 1000} s + restart), ` +
-        `status polled ${seen.polls} times (circuit open in ${seen.open}, backlog up to ${seen.maxBacklog}), ${released} keys released, ` +
-        `attempts spent ${seen.maxAttempts}, dead letters ${deadLetters}, final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    const spent = await attemptsSpent(workers, source.name);
+    const released = logged("sync paused: keys released without spending an attempt").reduce(
+      (n, line) => n + Number(fieldOf(line, "released") ?? 0),
+      0,
     );
+
+    const line =
+      `elasticsearch outage: ${counts.changes} changes sent, 1 outage of ${(outageMs / 1000).toFixed(0)} s (stopped ${OUTAGE_MS / 1000} s + restart), ` +
+      `status polled ${seen.polls} times (circuit open in ${seen.open}, backlog up to ${seen.maxBacklog}), ${released} keys released, ` +
+      `attempts spent ${spent}, dead letters ${deadLetters}, final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
+    console.log(`[faults] ${line}`);
+    for (const retried of logged("keys failed and wait for another attempt"))
+      console.log(`[faults] attempt spent: ${String(fieldOf(retried, "firstError"))}`);
     expect(seen.open).toBeGreaterThan(0);
     expect(seen.maxBacklog).toBeGreaterThan(0);
     expect(released).toBeGreaterThan(0);
-    expect({ attemptsDuring: seen.maxAttempts, attemptsAfter, deadDuring: seen.maxDead, deadLetters }).toEqual({ attemptsDuring: 0, attemptsAfter: 0, deadDuring: 0, deadLetters: 0 });
+    // The workers' own counters: one attempt spent anywhere during the run makes `spent` 1.
+    expect({ spent, attemptsDuring: seen.maxAttempts, attemptsAfter, deadDuring: seen.maxDead, deadLetters }).toEqual({
+      spent: 0,
+      attemptsDuring: 0,
+      attemptsAfter: 0,
+      deadDuring: 0,
+      deadLetters: 0,
+    });
     expect(mismatches).toEqual([]);
     // A worker with nothing left to do closes its circuit with a probe once the next trial is due
     // (CIRCUIT_HALF_OPEN_MAX_MS at most), not at the moment the queue drained.
-    await eventually(async () => expect((await status()).circuits.elasticsearch).toBe("closed"), { timeoutMs: 20_000, intervalMs: 250 });
+    await eventually(async () => expect((await status()).circuits.elasticsearch).toBe("closed"), {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+    });
     expect(logged("elasticsearch circuit open").length).toBeGreaterThan(0);
     expect(logged("elasticsearch circuit closed").length).toBeGreaterThan(0);
+    await recordFigures("elasticsearch-outage", "outage", line, {
+      changes: counts.changes,
+      "outage (s)": Math.round(outageMs / 1000),
+      "Elasticsearch stopped (s)": OUTAGE_MS / 1000,
+      "status polls with the circuit open": seen.open,
+      "largest backlog": seen.maxBacklog,
+      "keys released": released,
+      "attempts spent": spent,
+      "dead letters": deadLetters,
+      mismatches: mismatches.length,
+    });
   }, 300_000);
 
   it("a 429 on every bulk request slows the sync down instead of spending attempts", async () => {
     const started = Date.now();
     const probe = queueProbe(source.env.REDIS_URL!, source.env.REDIS_KEY_PREFIX!, source.name);
-    const throttled = () => logged("sync paused: keys released without spending an attempt", (line) => fieldOf(line, "kind") === "throttled");
+    const throttled = () =>
+      logged("sync paused: keys released without spending an attempt", (line) => fieldOf(line, "kind") === "throttled");
     const before = throttled().length;
+    const spentBefore = await attemptsSpent(workers, source.name);
     // A real 429 for the whole request: the in-flight requests breaker refuses any bulk body over 1 kB.
     await elastic.cluster.putSettings({ persistent: { "network.breaker.inflight_requests.limit": "1kb" } });
     const stream = streamChanges({ container: source.container, keys, enqueue });
@@ -154,21 +192,69 @@ describe("fault: Elasticsearch outage and throttling", () => {
     }
     const counts = await stream.stop();
     await drained(queue);
-    const { mismatches, deadLetters } = await indexMatchesCosmos(onCluster(source, elastic, source.config.sources[0]!.index), queue);
+    const { mismatches, deadLetters } = await indexMatchesCosmos(
+      onCluster(source, elastic, source.config.sources[0]!.index),
+      queue,
+    );
     const attemptsAfter = await probe.attempts();
     await probe.close();
+    const spent = (await attemptsSpent(workers, source.name)) - spentBefore;
     const pauses = throttled().slice(before);
-    const throttledMs = Date.now() - started;
     const waits = pauses.map((line) => Number(fieldOf(line, "retryInMs")));
-
-    console.log(
-      `[faults] elasticsearch 429: ${counts.changes} changes sent, ${pauses.length} throttled pauses ` +
-        `(waits ${Math.min(...waits)}–${Math.max(...waits)} ms), attempts spent ${maxAttempts}, dead letters ${deadLetters}, ` +
-        `final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    const early = pausesCutShort(
+      workers.map((worker) => worker.logs()),
+      (line) => fieldOf(line, "kind") === "throttled",
     );
+
+    const line =
+      `elasticsearch 429: ${counts.changes} changes sent, ${pauses.length} throttled pauses ` +
+      `(waits ${Math.min(...waits)}–${Math.max(...waits)} ms, ${early.length} cut short), attempts spent ${spent}, dead letters ${deadLetters}, ` +
+      `final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
+    console.log(`[faults] ${line}`);
     expect(pauses.length).toBeGreaterThanOrEqual(3);
-    expect(Math.max(...waits)).toBeGreaterThan(0);
-    expect({ maxAttempts, attemptsAfter, deadLetters }).toEqual({ maxAttempts: 0, attemptsAfter: 0, deadLetters: 0 });
+    expect(Math.min(...waits)).toBeGreaterThan(0);
+    // Each loop's next pause comes no sooner than the wait the previous one asked for.
+    expect(early).toEqual([]);
+    expect({ spent, maxAttempts, attemptsAfter, deadLetters }).toEqual({
+      spent: 0,
+      maxAttempts: 0,
+      attemptsAfter: 0,
+      deadLetters: 0,
+    });
     expect(mismatches).toEqual([]);
+    await recordFigures("elasticsearch-outage", "throttling", line, {
+      changes: counts.changes,
+      "throttled pauses": pauses.length,
+      "shortest wait asked (ms)": Math.min(...waits),
+      "longest wait asked (ms)": Math.max(...waits),
+      "pauses cut short": early.length,
+      "attempts spent": spent,
+      "dead letters": deadLetters,
+      mismatches: mismatches.length,
+    });
   }, 180_000);
 });
+
+/**
+ * Pauses that came sooner than the one before them asked, worker by worker (one sync loop each,
+ * SYNC_CONCURRENCY 1): for consecutive pause lines a and b of a worker, b logged before
+ * a's time + a's `retryInMs`. Log times are milliseconds, so the check allows 5 ms for rounding.
+ */
+function pausesCutShort(logs: readonly (readonly LogLine[])[], match: (line: LogLine) => boolean): string[] {
+  const early: string[] = [];
+  logs.forEach((lines, worker) => {
+    const pauses = lines.filter(
+      (line) => messageOf(line) === "sync paused: keys released without spending an attempt" && match(line),
+    );
+    for (let i = 1; i < pauses.length; i++) {
+      const [a, b] = [pauses[i - 1]!, pauses[i]!];
+      const gap = Date.parse(String(a["@timestamp"])) + Number(fieldOf(a, "retryInMs"));
+      const at = Date.parse(String(b["@timestamp"]));
+      if (at < gap - 5)
+        early.push(
+          `worker ${worker}: pause ${i} came ${gap - at} ms before the ${String(fieldOf(a, "retryInMs"))} ms asked`,
+        );
+    }
+  });
+  return early;
+}

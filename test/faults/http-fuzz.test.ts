@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { parsePrometheus, total } from "../setup/prometheus.js";
+import { recordFigures } from "./support/figures.js";
 import { spawnWorker, type FaultWorker } from "./support/workers.js";
 
 const API_KEY = "fuzz-test-key-0123456789abcdef";
@@ -22,7 +24,10 @@ function prng(seed: number) {
   };
   const int = (max: number) => Math.floor(next() * max);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  const text = (length: number) => Array.from({ length }, () => String.fromCodePoint(pick([32 + int(95), 0x80 + int(0x700), 0x4e00 + int(0x100)]))).join("");
+  const text = (length: number) =>
+    Array.from({ length }, () =>
+      String.fromCodePoint(pick([32 + int(95), 0x80 + int(0x700), 0x4e00 + int(0x100)])),
+    ).join("");
   const json = (depth: number): unknown => {
     const kind = depth > 3 ? int(4) : int(6);
     if (kind === 0) return next() * 1e6 - 5e5;
@@ -58,7 +63,14 @@ describe("fault: the HTTP API fuzzed with malformed requests", () => {
     source = await createTestSource();
     services = createServices(source.config, silentLogger);
     await services.ensureIndexes();
-    worker = spawnWorker("fuzz", { ...source.env, DRIFTLESS_API_KEY: API_KEY, ENQUEUE_MAX_ITEMS: "1000" });
+    // Sync off: a key enqueued by mistake stays pending for the check, instead of being claimed,
+    // found missing in Cosmos and acked away before it.
+    worker = spawnWorker("fuzz", {
+      ...source.env,
+      DRIFTLESS_API_KEY: API_KEY,
+      ENQUEUE_MAX_ITEMS: "1000",
+      WORKER_SYNC: "false",
+    });
   });
 
   afterAll(async () => {
@@ -88,28 +100,116 @@ describe("fault: the HTTP API fuzzed with malformed requests", () => {
       () => JSON.stringify({ items: [item("ok")] }).slice(0, -1 - r.int(10)),
       () => "[".repeat(1000 + r.int(50_000)),
       () => `${"[".repeat(2000)}${"]".repeat(2000)}`,
-      () => r.pick(["", " ", "null", "true", '"items"', "[]", "{}", "0", "{\"items\":null}", "\u0000", "\uFEFF{}"]),
+      () => r.pick(["", " ", "null", "true", '"items"', "[]", "{}", "0", '{"items":null}', "\u0000", "\uFEFF{}"]),
       () => JSON.stringify({ items: r.text(5) }),
       () => JSON.stringify({ items: [r.json(1)] }),
     ];
-    const redriveBodies = ['{"items":[]}', '{"items":"x"}', '{"foo":1}', "[]", "null", '{"items":[{"id":"","pk":"t"}]}', '{"items":[{"id":"a"}]}', "{not json"];
-    const purgeBodies = ["{}", "", '{"all":false}', '{"all":"yes"}', '{"items":[]}', '{"all":true,"items":[{"id":"a","pk":"t"}]}', "[", '{"items":[{"id":1,"pk":"t"}]}'];
+    const redriveBodies = [
+      '{"items":[]}',
+      '{"items":"x"}',
+      '{"foo":1}',
+      "[]",
+      "null",
+      '{"items":[{"id":"","pk":"t"}]}',
+      '{"items":[{"id":"a"}]}',
+      "{not json",
+    ];
+    const purgeBodies = [
+      "{}",
+      "",
+      '{"all":false}',
+      '{"all":"yes"}',
+      '{"items":[]}',
+      '{"all":true,"items":[{"id":"a","pk":"t"}]}',
+      "[",
+      '{"items":[{"id":1,"pk":"t"}]}',
+    ];
     const badEncodings = ["%E0%A4%A", "%", "%zz", "%C0%AF", "%ED%A0%80", "a%"];
 
     const generators: [number, () => FuzzCase][] = [
       [55, () => ({ kind: "enqueue body", method: "POST", path: enqueue, body: r.pick(enqueueBodies)() })],
       [4, () => ({ kind: "huge body", method: "POST", path: enqueue, body: "x".repeat(1_048_577 + r.int(100_000)) })],
-      [5, () => ({ kind: "redrive body", method: "POST", path: `/api/sources/${src}/deadletters/redrive`, body: r.pick(redriveBodies) })],
-      [5, () => ({ kind: "purge body", method: "POST", path: `/api/sources/${src}/deadletters/purge`, body: r.pick(purgeBodies) })],
-      [4, () => ({ kind: "list query", method: "GET", path: `/api/sources/${src}/deadletters?${r.pick(["offset=-1", "offset=1.5", "limit=0", "limit=1001", "limit=abc", "offset=NaN", "limit="])}` })],
-      [6, () => ({ kind: "unknown route", method: r.pick(["GET", "POST"]), path: r.pick([`/api/${r.int(1e6)}`, `/api/sources/${src}/x${r.int(99)}`, `/x${r.int(99)}`, `${enqueue}/more`, "/api", "/api/sources", `/api/sources/${src}`]) })],
-      [6, () => {
-        const [path, methods] = r.pick([[enqueue, ["PUT", "DELETE", "PATCH", "OPTIONS", "GET"]], ["/api/status", ["POST", "PUT", "DELETE"]], ["/api/health", ["POST", "PATCH"]]] as const);
-        return { kind: "bad method", method: r.pick(methods), path };
-      }],
-      [5, () => ({ kind: "bad percent-encoding", method: "POST", path: `/api/sources/${r.pick(badEncodings)}/enqueue`, body: JSON.stringify({ items: [item("a")] }) })],
-      [5, () => ({ kind: "unknown source", method: "POST", path: `/api/sources/nope-${r.int(1e6)}/enqueue`, body: JSON.stringify({ items: [item("a")] }) })],
-      [5, () => ({ kind: "missing or wrong key", method: "POST", path: enqueue, body: JSON.stringify({ items: [item(`k${r.int(100)}`)] }), key: r.pick([null, "", "wrong-key-wrong-key", API_KEY.slice(0, -1), `${API_KEY}x`]) })],
+      [
+        5,
+        () => ({
+          kind: "redrive body",
+          method: "POST",
+          path: `/api/sources/${src}/deadletters/redrive`,
+          body: r.pick(redriveBodies),
+        }),
+      ],
+      [
+        5,
+        () => ({
+          kind: "purge body",
+          method: "POST",
+          path: `/api/sources/${src}/deadletters/purge`,
+          body: r.pick(purgeBodies),
+        }),
+      ],
+      [
+        4,
+        () => ({
+          kind: "list query",
+          method: "GET",
+          path: `/api/sources/${src}/deadletters?${r.pick(["offset=-1", "offset=1.5", "limit=0", "limit=1001", "limit=abc", "offset=NaN", "limit="])}`,
+        }),
+      ],
+      [
+        6,
+        () => ({
+          kind: "unknown route",
+          method: r.pick(["GET", "POST"]),
+          path: r.pick([
+            `/api/${r.int(1e6)}`,
+            `/api/sources/${src}/x${r.int(99)}`,
+            `/x${r.int(99)}`,
+            `${enqueue}/more`,
+            "/api",
+            "/api/sources",
+            `/api/sources/${src}`,
+          ]),
+        }),
+      ],
+      [
+        6,
+        () => {
+          const [path, methods] = r.pick([
+            [enqueue, ["PUT", "DELETE", "PATCH", "OPTIONS", "GET"]],
+            ["/api/status", ["POST", "PUT", "DELETE"]],
+            ["/api/health", ["POST", "PATCH"]],
+          ] as const);
+          return { kind: "bad method", method: r.pick(methods), path };
+        },
+      ],
+      [
+        5,
+        () => ({
+          kind: "bad percent-encoding",
+          method: "POST",
+          path: `/api/sources/${r.pick(badEncodings)}/enqueue`,
+          body: JSON.stringify({ items: [item("a")] }),
+        }),
+      ],
+      [
+        5,
+        () => ({
+          kind: "unknown source",
+          method: "POST",
+          path: `/api/sources/nope-${r.int(1e6)}/enqueue`,
+          body: JSON.stringify({ items: [item("a")] }),
+        }),
+      ],
+      [
+        5,
+        () => ({
+          kind: "missing or wrong key",
+          method: "POST",
+          path: enqueue,
+          body: JSON.stringify({ items: [item(`k${r.int(100)}`)] }),
+          key: r.pick([null, "", "wrong-key-wrong-key", API_KEY.slice(0, -1), `${API_KEY}x`]),
+        }),
+      ],
     ];
     const total = generators.reduce((n, [weight]) => n + weight, 0);
     return Array.from({ length: count }, () => {
@@ -169,7 +269,9 @@ describe("fault: the HTTP API fuzzed with malformed requests", () => {
         const code = (body as { error?: { code?: unknown; message?: unknown } })?.error?.code;
         const message = (body as { error?: { message?: unknown } })?.error?.message;
         if (status < 400 || status > 499 || typeof code !== "string" || typeof message !== "string") {
-          failures.push(`${fuzz.kind} ${fuzz.method} ${fuzz.path.slice(0, 80)} ${JSON.stringify(fuzz.body?.slice(0, 80))} → ${status} ${JSON.stringify(body).slice(0, 200)}`);
+          failures.push(
+            `${fuzz.kind} ${fuzz.method} ${fuzz.path.slice(0, 80)} ${JSON.stringify(fuzz.body?.slice(0, 80))} → ${status} ${JSON.stringify(body).slice(0, 200)}`,
+          );
         } else {
           byCode.set(`${status} ${code}`, (byCode.get(`${status} ${code}`) ?? 0) + 1);
         }
@@ -189,23 +291,53 @@ describe("fault: the HTTP API fuzzed with malformed requests", () => {
     for (const bytes of raw) {
       const reply = await sendRaw(port, bytes);
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? 0);
-      const code = (JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4) || "{}") as { error?: { code?: string } }).error?.code;
+      const code = (JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4) || "{}") as { error?: { code?: string } })
+        .error?.code;
       byKind.set("not HTTP", (byKind.get("not HTTP") ?? 0) + 1);
-      if (status < 400 || status > 499 || typeof code !== "string") failures.push(`raw ${JSON.stringify(bytes.slice(0, 60))} → ${reply.slice(0, 200)}`);
+      if (status < 400 || status > 499 || typeof code !== "string")
+        failures.push(`raw ${JSON.stringify(bytes.slice(0, 60))} → ${reply.slice(0, 200)}`);
       else byCode.set(`${status} ${code}`, (byCode.get(`${status} ${code}`) ?? 0) + 1);
     }
 
     const health = await fetch(`${base}/api/health`);
     const stats = await services.sources.get(source.name)!.queue.stats(Date.now());
-    console.log(
-      `[faults] http fuzz (seed ${SEED}): ${all.length + raw.length} malformed requests ` +
-        `(${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(", ")}), answers ${[...byCode].sort().map(([code, n]) => `${code} ×${n}`).join(", ")}, ` +
-        `non-4xx or non-JSON answers ${failures.length}, worker alive ${worker.alive()}, keys enqueued ${stats.pending + stats.inflight + stats.deadLettered} ` +
-        `(${((Date.now() - started) / 1000).toFixed(0)} s)`,
-    );
+    // The worker's own enqueue counters: every key any request made pending, or found pending already.
+    const samples = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+    const enqueued =
+      total(samples, "driftless_keys_enqueued_total") + total(samples, "driftless_keys_duplicates_total");
+    const line =
+      `http fuzz (seed ${SEED}): ${all.length + raw.length} malformed requests ` +
+      `(${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(", ")}), answers ${[...byCode]
+        .sort()
+        .map(([code, n]) => `${code} ×${n}`)
+        .join(", ")}, ` +
+      `non-4xx or non-JSON answers ${failures.length}, worker alive ${worker.alive()}, keys enqueued ${enqueued}, left in the queue ${stats.pending + stats.inflight + stats.deadLettered} ` +
+      `(${((Date.now() - started) / 1000).toFixed(0)} s)`;
+    console.log(`[faults] ${line}`);
     expect(failures.slice(0, 20)).toEqual([]);
     expect(worker.alive()).toBe(true);
     expect(health.status).toBe(200);
-    expect({ pending: stats.pending, inflight: stats.inflight, dead: stats.deadLettered }).toEqual({ pending: 0, inflight: 0, dead: 0 });
+    expect({ enqueued, pending: stats.pending, inflight: stats.inflight, dead: stats.deadLettered }).toEqual({
+      enqueued: 0,
+      pending: 0,
+      inflight: 0,
+      dead: 0,
+    });
+    // The counters count: one good request moves them by exactly its one key.
+    const good = await fetch(`${base}/api/sources/${source.name}/enqueue`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-functions-key": API_KEY },
+      body: JSON.stringify({ items: [{ id: "good", pk: "t" }] }),
+    });
+    expect(good.status).toBe(202);
+    const after = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+    expect(total(after, "driftless_keys_enqueued_total")).toBe(1);
+    await recordFigures("http-fuzz", "malformed requests", line, {
+      requests: all.length + raw.length,
+      "non-4xx or non-JSON answers": failures.length,
+      "worker alive": worker.alive(),
+      "keys enqueued": enqueued,
+      "keys left in the queue": stats.pending + stats.inflight + stats.deadLettered,
+    });
   }, 180_000);
 });

@@ -5,6 +5,7 @@ import { runSyncPass } from "../../shared/sync/pass.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
 import { runJobToEnd } from "../setup/jobs.js";
+import { recordFigures } from "./support/figures.js";
 import { messageOf } from "./support/logs.js";
 import { spawnWorker } from "./support/workers.js";
 
@@ -49,7 +50,9 @@ describe("fault: the source's container does not exist", () => {
     await queue.enqueue(keys, { lane: "live", now: Date.now() });
     const reports = await runSyncPass(services, { budgetMs: 3_000 });
     const report = reports[source.name]!;
-    console.log(`[fault missing-container] sync pass: ${JSON.stringify({ deleted: report.deleted, deadLettered: report.deadLettered, retried: report.retried })}`);
+    console.log(
+      `[fault missing-container] sync pass: ${JSON.stringify({ deleted: report.deleted, deadLettered: report.deadLettered, retried: report.retried })}`,
+    );
     expect(report.deleted).toBe(0);
     expect(report.deadLettered).toBe(0);
     expect(report.retried).toBe(0);
@@ -62,7 +65,10 @@ describe("fault: the source's container does not exist", () => {
     expect(claimed.items.every((item) => item.attempts === 0)).toBe(true);
 
     const health = await services.health();
-    expect(health.cosmos).toMatchObject({ ok: false, error: expect.stringContaining(`container not found: driftless-test/${source.name}`) });
+    expect(health.cosmos).toMatchObject({
+      ok: false,
+      error: expect.stringContaining(`container not found: driftless-test/${source.name}`),
+    });
     expect(services.circuitStates!().cosmos).not.toBe("closed");
 
     // A worker started on such a source says so at start, naming the container.
@@ -70,7 +76,12 @@ describe("fault: the source's container does not exist", () => {
     try {
       await eventually(
         async () => {
-          const line = worker.logs().find((logged) => messageOf(logged) === "a source's Cosmos container does not exist; its sync waits until it does");
+          const line = worker
+            .logs()
+            .find(
+              (logged) =>
+                messageOf(logged) === "a source's Cosmos container does not exist; its sync waits until it does",
+            );
           expect(String(line?.["error.message"])).toContain(`driftless-test/${source.name}`);
         },
         { timeoutMs: 30_000, intervalMs: 200 },
@@ -78,6 +89,18 @@ describe("fault: the source's container does not exist", () => {
     } finally {
       await worker.kill();
     }
+    await recordFigures(
+      "missing-container",
+      "container dropped under an indexed source",
+      `missing container: ${DOCS} indexed documents, container dropped, a reconcile and a sync pass: ${DOCS} still indexed, ${report.deleted} deleted, 0 attempts, ${stats.deadLettered} dead letters`,
+      {
+        "documents indexed before": DOCS,
+        "still indexed": DOCS,
+        deleted: report.deleted,
+        "attempts spent": report.retried + report.deadLettered,
+        "dead letters": stats.deadLettered,
+      },
+    );
   }, 120_000);
 });
 
@@ -91,22 +114,31 @@ describe("fault: reconcile finds most of the index missing from Cosmos", () => {
   const PAGE = 5;
 
   it("stops before deleting more than the configured share, and deletes them all once the share allows it", async () => {
-    const source = await createTestSource({ env: { RECONCILE_BATCH_SIZE: String(PAGE), RECONCILE_MAX_DELETE_SHARE: "0.25" } });
+    const source = await createTestSource({
+      env: { RECONCILE_BATCH_SIZE: String(PAGE), RECONCILE_MAX_DELETE_SHARE: "0.25" },
+    });
     let services = createServices(source.config, silentLogger);
     try {
       await services.ensureIndexes();
       const docs = Array.from({ length: DOCS }, (_, n) => ({ id: `d${n}`, tenant: "t", n }));
       for (const doc of docs) await source.container.items.create(doc);
-      await services.sources.get(source.name)!.queue.enqueue(docs.map((doc) => ({ id: doc.id, pk: doc.tenant })), { lane: "live", now: Date.now() });
+      await services.sources.get(source.name)!.queue.enqueue(
+        docs.map((doc) => ({ id: doc.id, pk: doc.tenant })),
+        { lane: "live", now: Date.now() },
+      );
       await runSyncPass(services, { budgetMs: 30_000, untilIdle: true });
       expect((await source.indexed()).size).toBe(DOCS);
       // Half the container gone behind the index's back.
       for (const doc of docs.slice(0, DOCS / 2)) await source.container.item(doc.id, doc.tenant).delete();
 
       const stopped = await runJobToEnd(services, "reconcile", source.name);
-      console.log(`[fault reconcile-guard] ${JSON.stringify({ state: stopped.state, missing: stopped.missing, enqueued: stopped.enqueued, lastError: stopped.lastError })}`);
+      console.log(
+        `[fault reconcile-guard] ${JSON.stringify({ state: stopped.state, missing: stopped.missing, enqueued: stopped.enqueued, lastError: stopped.lastError })}`,
+      );
       expect(stopped.state).toBe("failed");
-      expect(stopped.lastError).toMatch(/reconcile stopped: \d+ of the 40 indexed documents .* RECONCILE_MAX_DELETE_SHARE \(25%\)/);
+      expect(stopped.lastError).toMatch(
+        /reconcile stopped: \d+ of the 40 indexed documents .* RECONCILE_MAX_DELETE_SHARE \(25%\)/,
+      );
       // Only pages that kept the total within 25% of 40 were queued.
       expect(stopped.missing).toBeLessThanOrEqual(10);
       await runSyncPass(services, { budgetMs: 30_000, untilIdle: true });
@@ -118,6 +150,18 @@ describe("fault: reconcile finds most of the index missing from Cosmos", () => {
       expect(allowed.state).toBe("succeeded");
       await runSyncPass(services, { budgetMs: 30_000, untilIdle: true });
       expect((await source.indexed()).size).toBe(DOCS / 2);
+      await recordFigures(
+        "missing-container",
+        "reconcile finding half the index missing",
+        `reconcile guard: half of ${DOCS} documents deleted behind the index's back; the reconcile stopped with ${stopped.missing} deletes queued; with the share at 1 it removed all ${DOCS / 2}`,
+        {
+          "documents indexed": DOCS,
+          "deleted behind the index's back": DOCS / 2,
+          "deletes queued before the stop": stopped.missing,
+          "state at the stop": stopped.state,
+          "left after the share was raised": DOCS / 2,
+        },
+      );
     } finally {
       await services.close();
       await source.dispose();

@@ -5,6 +5,7 @@ import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos } from "./support/checks.js";
+import { recordFigures } from "./support/figures.js";
 import { spawnWorker, type FaultWorker } from "./support/workers.js";
 
 const DOCS = 12;
@@ -54,13 +55,23 @@ describe("fault: three workers racing on rapid updates of the same documents", (
     const { mismatches, deadLetters } = await indexMatchesCosmos(source, queue);
     for (const worker of workers) expect(await worker.stop(), worker.stderr()).toBe(0);
 
-    console.log(
-      `[faults] racing workers: ${counts.changes} changes sent (${counts.deletes} deletes) to ${DOCS} documents ` +
-        `(${(counts.changes / DOCS / (STREAM_MS / 1000)).toFixed(1)} per document per second) by 3 workers, 0 kills, 0 outages, ` +
-        `dead letters ${deadLetters}, final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
-    );
-    expect(counts.changes / DOCS / (STREAM_MS / 1000)).toBeGreaterThan(2);
+    const perDocumentPerSecond = counts.changes / DOCS / (STREAM_MS / 1000);
+    const line =
+      `racing workers: ${counts.changes} changes sent (${counts.deletes} deletes) to ${DOCS} documents ` +
+      `(${(counts.changes / DOCS / (STREAM_MS / 1000)).toFixed(1)} per document per second) by 3 workers, 0 kills, 0 outages, ` +
+      `dead letters ${deadLetters}, final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
+    console.log(`[faults] ${line}`);
+    expect(perDocumentPerSecond).toBeGreaterThan(2);
     expect(mismatches).toEqual([]);
     expect(deadLetters).toBe(0);
+    await recordFigures("racing-workers", "three workers on hot documents", line, {
+      changes: counts.changes,
+      deletes: counts.deletes,
+      documents: DOCS,
+      "changes per document per second": Number(perDocumentPerSecond.toFixed(1)),
+      workers: 3,
+      "dead letters": deadLetters,
+      mismatches: mismatches.length,
+    });
   }, 120_000);
 });

@@ -3,6 +3,7 @@ import { createServices, type Services } from "../../shared/runtime/services.js"
 import { runSyncPass } from "../../shared/sync/pass.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { recordFigures } from "./support/figures.js";
 
 const PAGE = 5;
 const DOCS = 3 * PAGE;
@@ -34,7 +35,12 @@ describe("fault: a reimport page older than the index remembers deletes", () => 
   });
 
   it("reads the page again instead of writing what it read before the delete", async () => {
-    const docs = Array.from({ length: DOCS }, (_, n) => ({ id: `d${String(n).padStart(2, "0")}`, tenant: "t", title: `doc ${n}`, n }));
+    const docs = Array.from({ length: DOCS }, (_, n) => ({
+      id: `d${String(n).padStart(2, "0")}`,
+      tenant: "t",
+      title: `doc ${n}`,
+      n,
+    }));
     for (const doc of docs) await source.container.items.create(doc);
     const job = await services.jobs.start("reimport", source.name);
 
@@ -45,7 +51,9 @@ describe("fault: a reimport page older than the index remembers deletes", () => 
     const indexed = await source.indexed();
     const victim = docs.find((doc) => !indexed.has(doc.id))!;
     await source.container.item(victim.id, victim.tenant).delete();
-    await services.sources.get(source.name)!.queue.enqueue([{ id: victim.id, pk: victim.tenant }], { lane: "live", now: Date.now() });
+    await services.sources
+      .get(source.name)!
+      .queue.enqueue([{ id: victim.id, pk: victim.tenant }], { lane: "live", now: Date.now() });
     await runSyncPass(services, { budgetMs: 10_000, untilIdle: true });
     // Past the window, and refreshed, so Elasticsearch has pruned the delete's tombstone.
     await new Promise((resolve) => setTimeout(resolve, 3 * GC_DELETES_MS));
@@ -58,8 +66,20 @@ describe("fault: a reimport page older than the index remembers deletes", () => 
     }
     expect(await services.jobs.get(job.id)).toMatchObject({ state: "succeeded", scanned: DOCS - 1 });
     const after = await source.indexed();
-    console.log(`[fault reimport-ghost] ${after.size} indexed of ${DOCS - 1} in Cosmos; the deleted ${victim.id} ${after.has(victim.id) ? "came back" : "stayed deleted"}`);
+    console.log(
+      `[fault reimport-ghost] ${after.size} indexed of ${DOCS - 1} in Cosmos; the deleted ${victim.id} ${after.has(victim.id) ? "came back" : "stayed deleted"}`,
+    );
     expect(after.has(victim.id)).toBe(false);
     expect(after.size).toBe(DOCS - 1);
+    await recordFigures(
+      "reimport-ghost",
+      "a page read before a delete, written after the window",
+      `reimport ghost: ${after.size} indexed of ${DOCS - 1} in Cosmos; the deleted document stayed deleted`,
+      {
+        "documents in Cosmos": DOCS - 1,
+        indexed: after.size,
+        "deleted document came back": after.has(victim.id),
+      },
+    );
   }, 120_000);
 });

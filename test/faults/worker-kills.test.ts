@@ -4,6 +4,7 @@ import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos, queueProbe } from "./support/checks.js";
+import { recordFigures } from "./support/figures.js";
 import { spawnWorker, type FaultWorker } from "./support/workers.js";
 
 const STREAM_MS = 35_000;
@@ -54,7 +55,11 @@ describe("fault: workers killed with SIGKILL during a stream of changes", () => 
     await live[0]!.url();
 
     const keys = Array.from({ length: DOCS }, (_, i) => ({ id: `k${i}`, pk: `t${i % 7}` }));
-    const stream = streamChanges({ container: source.container, keys, enqueue: (changed) => queue.enqueue(changed, { lane: "live", now: Date.now() }) });
+    const stream = streamChanges({
+      container: source.container,
+      keys,
+      enqueue: (changed) => queue.enqueue(changed, { lane: "live", now: Date.now() }),
+    });
     let kills = 0;
     const until = Date.now() + STREAM_MS;
     while (Date.now() < until) {
@@ -78,16 +83,25 @@ describe("fault: workers killed with SIGKILL during a stream of changes", () => 
       expect(await worker.stop(), worker.stderr()).toBe(0);
     }
 
-    console.log(
-      `[faults] worker kills: ${counts.changes} changes sent (${counts.deletes} deletes) to ${DOCS} documents, ${kills} SIGKILLs, ` +
-        `${workers.length} worker processes, 0 outages, backlog at stream end ${midway.pending + midway.inflight}, ` +
-        `dead letters ${deadLetters}, final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
-    );
+    const line =
+      `worker kills: ${counts.changes} changes sent (${counts.deletes} deletes) to ${DOCS} documents, ${kills} SIGKILLs, ` +
+      `${workers.length} worker processes, 0 outages, backlog at stream end ${midway.pending + midway.inflight}, ` +
+      `dead letters ${deadLetters}, final mismatches ${mismatches.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
+    console.log(`[faults] ${line}`);
     expect(kills).toBeGreaterThanOrEqual(5);
     expect(counts.changes).toBeGreaterThan(500);
     expect(mismatches).toEqual([]);
     // The README quotes 0 dead letters: a kill must never cost a key its place in the index.
     expect(deadLetters).toBe(0);
     expect(attemptsLeft).toBe(0);
+    await recordFigures("worker-kills", "SIGKILLed workers", line, {
+      changes: counts.changes,
+      deletes: counts.deletes,
+      documents: DOCS,
+      SIGKILLs: kills,
+      "worker processes": workers.length,
+      "dead letters": deadLetters,
+      mismatches: mismatches.length,
+    });
   }, 180_000);
 });

@@ -28,9 +28,16 @@ describe("Azure Functions cold start", () => {
   });
 
   /** Connections the test Redis has open (this file's own included). */
-  const connections = async () => String(await redis.call("CLIENT", "LIST")).trim().split("\n").length;
+  const connections = async () =>
+    String(await redis.call("CLIENT", "LIST"))
+      .trim()
+      .split("\n").length;
   const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
-  const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
+  const timer = {
+    isPastDue: false,
+    schedule: { adjustForDST: false },
+    scheduleStatus: { last: "", next: "", lastUpdated: "" },
+  };
   const enqueueRequest = (items: { id: string; pk: string }[]) =>
     new HttpRequest({
       method: "POST",
@@ -47,9 +54,10 @@ describe("Azure Functions cold start", () => {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
+    const { httpFunction } = await import("../../functions/http.js");
     return {
-      ...(await import("../../functions/enqueue.js")),
-      ...(await import("../../functions/health.js")),
+      enqueue: httpFunction("enqueue"),
+      health: httpFunction("health"),
       ...(await import("../../functions/capture.js")),
       ...(await import("../../functions/sync-timer.js")),
       ...(await import("../../functions/lib/services.js")),
@@ -71,20 +79,49 @@ describe("Azure Functions cold start", () => {
 
   it("with Elasticsearch unreachable, enqueue and capture work, the sync waits, and no invocation opens new clients", async () => {
     const [deadPort] = await freePorts(1);
-    const fn = await coldStart({ ELASTICSEARCH_CA_FILE: undefined, ELASTICSEARCH_URL: `http://127.0.0.1:${deadPort}`, ELASTICSEARCH_REQUEST_TIMEOUT_MS: "1000" });
+    const fn = await coldStart({
+      ELASTICSEARCH_CA_FILE: undefined,
+      ELASTICSEARCH_URL: `http://127.0.0.1:${deadPort}`,
+      ELASTICSEARCH_REQUEST_TIMEOUT_MS: "1000",
+    });
     const before = await connections();
 
-    const enqueued = await fn.enqueue(enqueueRequest([{ id: "e1", pk: "a" }, { id: "e2", pk: "b" }]), context("enqueue"));
+    const enqueued = await fn.enqueue(
+      enqueueRequest([
+        { id: "e1", pk: "a" },
+        { id: "e2", pk: "b" },
+      ]),
+      context("enqueue"),
+    );
     expect(enqueued).toMatchObject({ status: 202, jsonBody: { enqueued: 2, duplicates: 0 } });
     const services = await fn.getServices();
     opened.push(services);
-    await fn.captureHandler(source.name)([{ id: "c1", tenant: "a" }, { id: "c2", tenant: "b" }], context(`capture-${source.name}`));
+    await fn.captureHandler(source.name)(
+      [
+        { id: "c1", tenant: "a" },
+        { id: "c2", tenant: "b" },
+      ],
+      context(`capture-${source.name}`),
+    );
     expect(await services.sources.get(source.name)!.queue.stats(Date.now())).toMatchObject({ pending: 4 });
 
-    for (let i = 0; i < 3; i++) await expect(fn.syncTimer(timer, context("sync-timer"))).rejects.toThrow(/elasticsearch/i);
-    const health = await fn.health(new HttpRequest({ method: "GET", url: "http://localhost:7071/api/health" }), context("health"));
-    expect(health).toMatchObject({ status: 503, jsonBody: { checks: { redis: { ok: true }, elasticsearch: { ok: false, error: "redacted: see the function logs or the driftless CLI" } } } });
-    for (let i = 0; i < 3; i++) expect((await fn.enqueue(enqueueRequest([{ id: `r${i}`, pk: "a" }]), context("enqueue"))).status).toBe(202);
+    for (let i = 0; i < 3; i++)
+      await expect(fn.syncTimer(timer, context("sync-timer"))).rejects.toThrow(/elasticsearch/i);
+    const health = await fn.health(
+      new HttpRequest({ method: "GET", url: "http://localhost:7071/api/health" }),
+      context("health"),
+    );
+    expect(health).toMatchObject({
+      status: 503,
+      jsonBody: {
+        checks: {
+          redis: { ok: true },
+          elasticsearch: { ok: false, error: "redacted: see the function logs or the driftless CLI" },
+        },
+      },
+    });
+    for (let i = 0; i < 3; i++)
+      expect((await fn.enqueue(enqueueRequest([{ id: `r${i}`, pk: "a" }]), context("enqueue"))).status).toBe(202);
 
     // One set of clients for every invocation above: its Redis connection, and no other.
     expect(await connections()).toBe(before + 1);

@@ -20,17 +20,29 @@ describe("Service Bus dispatch", () => {
   };
   const sent: Ticket[] = [];
   const recorder: TicketSender = { send: async (tickets) => void sent.push(...tickets), close: async () => undefined };
-  const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
+  const timer = {
+    isPastDue: false,
+    schedule: { adjustForDST: false },
+    scheduleStatus: { last: "", next: "", lastUpdated: "" },
+  };
   const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
 
   beforeAll(async () => {
     source = await createTestSource({
-      env: { SERVICEBUS_NAMESPACE: "example.servicebus.windows.net", DISPATCH_KEYS_PER_TICKET: "5", DISPATCH_MAX_TICKETS: "2", SYNC_TIME_BUDGET_MS: "3000" },
+      env: {
+        SERVICEBUS_NAMESPACE: "example.servicebus.windows.net",
+        DISPATCH_KEYS_PER_TICKET: "5",
+        DISPATCH_MAX_TICKETS: "2",
+        SYNC_TIME_BUDGET_MS: "3000",
+      },
     });
     Object.assign(process.env, source.env);
     // The process's sender too: with Service Bus configured, enqueues send wake-up tickets through it.
     (await import("../../functions/lib/ticket-sender.js")).useTicketSender(recorder);
-    modules = { ...(await import("../../functions/sync-timer.js")), ...(await import("../../functions/sync-ticket.js")) };
+    modules = {
+      ...(await import("../../functions/sync-timer.js")),
+      ...(await import("../../functions/sync-ticket.js")),
+    };
   });
 
   afterAll(async () => {
@@ -52,7 +64,8 @@ describe("Service Bus dispatch", () => {
   it("the timer dispatches tickets for the backlog (capped), and the ticket function drains it", async () => {
     const { getServices } = await import("../../functions/lib/services.js");
     const services = await getServices();
-    for (let i = 0; i < 12; i++) await source.container.items.create({ id: `s${i}`, tenant: "x", title: `t ${i}`, n: i });
+    for (let i = 0; i < 12; i++)
+      await source.container.items.create({ id: `s${i}`, tenant: "x", title: `t ${i}`, n: i });
     await services.sources.get(source.name)!.queue.enqueue(
       Array.from({ length: 12 }, (_, i) => ({ id: `s${i}`, pk: "x" })),
       { lane: "live", now: Date.now() },
@@ -62,7 +75,10 @@ describe("Service Bus dispatch", () => {
 
     await modules.syncTimerHandler(() => recorder)(timer, context("sync-timer"));
     // 12 due keys at 5 per ticket would be 3 tickets; the cap is 2.
-    expect(sent).toEqual([{ kind: "sync", source: source.name }, { kind: "sync", source: source.name }]);
+    expect(sent).toEqual([
+      { kind: "sync", source: source.name },
+      { kind: "sync", source: source.name },
+    ]);
     expect((await queueStats()).pending).toBe(12); // dispatching drains nothing itself
 
     // Service Bus delivers the body as JSON; one ticket drains until the queue is idle.
@@ -75,14 +91,18 @@ describe("Service Bus dispatch", () => {
   it("a malformed or unknown ticket fails the invocation and changes nothing", async () => {
     await expect(modules.syncTicket({ kind: "sync" }, context("sync-ticket"))).rejects.toThrow(/not a work ticket/);
     await expect(modules.syncTicket("garbage", context("sync-ticket"))).rejects.toThrow(/not a work ticket/);
-    await expect(modules.syncTicket({ kind: "sync", source: "nope" }, context("sync-ticket"))).rejects.toThrow(/unknown source/);
+    await expect(modules.syncTicket({ kind: "sync", source: "nope" }, context("sync-ticket"))).rejects.toThrow(
+      /unknown source/,
+    );
   });
 
   it("without Service Bus the timer drains in process", async () => {
     const { getServices } = await import("../../functions/lib/services.js");
     const services = await getServices();
     await source.container.items.create({ id: "solo", tenant: "x", title: "solo", n: 1 });
-    await services.sources.get(source.name)!.queue.enqueue([{ id: "solo", pk: "x" }], { lane: "live", now: Date.now() });
+    await services.sources
+      .get(source.name)!
+      .queue.enqueue([{ id: "solo", pk: "x" }], { lane: "live", now: Date.now() });
     const before = sent.length;
     await modules.syncTimerHandler(() => null)({ ...timer }, context("sync-timer"));
     expect(sent.length).toBe(before);

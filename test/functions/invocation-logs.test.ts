@@ -20,7 +20,9 @@ describe("Functions invocation logs", () => {
   const write = process.stdout.write.bind(process.stdout);
 
   beforeAll(async () => {
-    source = await createTestSource({ env: { LOG_LEVEL: "info", SYNC_TIME_BUDGET_MS: "5000", SYNC_EVENTS_ENABLED: "false" } });
+    source = await createTestSource({
+      env: { LOG_LEVEL: "info", SYNC_TIME_BUDGET_MS: "5000", SYNC_EVENTS_ENABLED: "false" },
+    });
     Object.assign(process.env, source.env);
     // What the process itself prints: nothing of the core's may land here while an invocation runs.
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
@@ -38,13 +40,21 @@ describe("Functions invocation logs", () => {
 
   const invocation = (functionName: string) => {
     const entries: Entry[] = [];
-    const context = new InvocationContext({ functionName, invocationId: `test-${functionName}-${Date.now()}`, logHandler: (level, ...args) => entries.push({ level, args }) });
+    const context = new InvocationContext({
+      functionName,
+      invocationId: `test-${functionName}-${Date.now()}`,
+      logHandler: (level, ...args) => entries.push({ level, args }),
+    });
     return { context, entries };
   };
-  const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
+  const timer = {
+    isPastDue: false,
+    schedule: { adjustForDST: false },
+    scheduleStatus: { last: "", next: "", lastUpdated: "" },
+  };
 
   it("sends the core's lines of an HTTP and a timer invocation to that invocation's log, by level, not to stdout", async () => {
-    const { reimport } = await import("../../functions/reimport.js");
+    const reimport = (await import("../../functions/http.js")).httpFunction("reimport");
     const { jobsTimer } = await import("../../functions/jobs-timer.js");
     stdout = "";
 
@@ -61,13 +71,19 @@ describe("Functions invocation logs", () => {
     const jobId = (response.jsonBody as { jobId: string }).jobId;
     const queued = http.entries.find((entry) => entry.args[0] === "job queued");
     expect(queued?.level).toBe("information");
-    expect(JSON.parse(String(queued!.args[1]))).toMatchObject({ "driftless.job": jobId, "driftless.source": source.name, "driftless.kind": "reimport" });
+    expect(JSON.parse(String(queued!.args[1]))).toMatchObject({
+      "driftless.job": jobId,
+      "driftless.source": source.name,
+      "driftless.kind": "reimport",
+    });
 
     const tick = invocation("jobs-timer");
     await jobsTimer(timer, tick.context);
     const messages = tick.entries.map((entry) => entry.args[0]);
     expect(messages).toContain("rebuild: new index version created");
-    expect(tick.entries.find((entry) => entry.args[0] === "rebuild: new index version created")?.level).toBe("information");
+    expect(tick.entries.find((entry) => entry.args[0] === "rebuild: new index version created")?.level).toBe(
+      "information",
+    );
     // Neither invocation's lines reached the process's stdout, and the HTTP one's did not leak into the timer's.
     expect(stdout).not.toContain("job queued");
     expect(stdout).not.toContain("rebuild: new index version created");
@@ -88,7 +104,10 @@ describe("Functions invocation logs", () => {
       ["error", "an error"],
     ]);
     expect(JSON.stringify(entries)).not.toContain("sekret-api-key-value");
-    expect(JSON.parse(String(entries[0]!.args[1]))).toMatchObject({ "driftless.apiKey": "[redacted]", "driftless.source": "orders" });
+    expect(JSON.parse(String(entries[0]!.args[1]))).toMatchObject({
+      "driftless.apiKey": "[redacted]",
+      "driftless.source": "orders",
+    });
     expect(JSON.parse(String(entries[1]!.args[1]))).toMatchObject({ "error.message": "it broke" });
 
     stdout = "";

@@ -4,6 +4,7 @@ import type { JobView } from "../../shared/jobs/types.js";
 import { differences } from "../setup/compare.js";
 import { createDocuments, makeDocs } from "../setup/documents.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import type { HttpFunction } from "../../functions/http.js";
 
 const { HttpRequest, InvocationContext } = functions;
 const DOCS = 300;
@@ -13,11 +14,11 @@ const BUDGET_MS = 1500;
 describe("Azure Functions job handlers", () => {
   let source: TestSource;
   let fn: {
-    reimport: typeof import("../../functions/reimport.js").reimport;
-    reconcile: typeof import("../../functions/reconcile.js").reconcile;
-    jobStatus: typeof import("../../functions/job-status.js").jobStatus;
-    jobCancel: typeof import("../../functions/job-cancel.js").jobCancel;
-    jobsList: typeof import("../../functions/jobs-list.js").jobsList;
+    reimport: HttpFunction;
+    reconcile: HttpFunction;
+    jobStatus: HttpFunction;
+    jobCancel: HttpFunction;
+    jobsList: HttpFunction;
     jobsTimer: typeof import("../../functions/jobs-timer.js").jobsTimer;
     reconcileTimer: typeof import("../../functions/reconcile-timer.js").reconcileTimer;
   };
@@ -26,12 +27,13 @@ describe("Azure Functions job handlers", () => {
     source = await createTestSource({ env: { SYNC_TIME_BUDGET_MS: String(BUDGET_MS), REIMPORT_PAGE_SIZE: "40" } });
     // Handlers read their settings from the environment, as in the Functions host.
     Object.assign(process.env, source.env);
+    const { httpFunction } = await import("../../functions/http.js");
     fn = {
-      ...(await import("../../functions/reimport.js")),
-      ...(await import("../../functions/reconcile.js")),
-      ...(await import("../../functions/job-status.js")),
-      ...(await import("../../functions/job-cancel.js")),
-      ...(await import("../../functions/jobs-list.js")),
+      reimport: httpFunction("reimport"),
+      reconcile: httpFunction("reconcile"),
+      jobStatus: httpFunction("job-status"),
+      jobCancel: httpFunction("job-cancel"),
+      jobsList: httpFunction("jobs-list"),
       ...(await import("../../functions/jobs-timer.js")),
       ...(await import("../../functions/reconcile-timer.js")),
     };
@@ -44,7 +46,11 @@ describe("Azure Functions job handlers", () => {
     await source?.dispose();
   });
 
-  const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
+  const timer = {
+    isPastDue: false,
+    schedule: { adjustForDST: false },
+    scheduleStatus: { last: "", next: "", lastUpdated: "" },
+  };
   const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
   const request = (method: string, path: string, params: Record<string, string>, body?: string) =>
     new HttpRequest({
@@ -72,14 +78,23 @@ describe("Azure Functions job handlers", () => {
   };
 
   it("reimport validates its input, queues a job, and the jobs timer runs it to the end in budgeted chunks", async () => {
-    const bad = await fn.reimport(request("POST", `sources/${source.name}/reimport`, { source: source.name }, '{"mode":"twice"}'), context("reimport"));
+    const bad = await fn.reimport(
+      request("POST", `sources/${source.name}/reimport`, { source: source.name }, '{"mode":"twice"}'),
+      context("reimport"),
+    );
     expect(bad).toMatchObject({ status: 400, jsonBody: { error: { code: "invalid_body" } } });
-    const unknown = await fn.reimport(request("POST", "sources/nope/reimport", { source: "nope" }, "{}"), context("reimport"));
+    const unknown = await fn.reimport(
+      request("POST", "sources/nope/reimport", { source: "nope" }, "{}"),
+      context("reimport"),
+    );
     expect(unknown).toMatchObject({ status: 404, jsonBody: { error: { code: "unknown_source" } } });
     const missing = await fn.jobStatus(request("GET", "jobs/x", { jobId: "x" }), context("job-status"));
     expect(missing).toMatchObject({ status: 404, jsonBody: { error: { code: "job_not_found" } } });
 
-    const started = await fn.reimport(request("POST", `sources/${source.name}/reimport`, { source: source.name }, ""), context("reimport"));
+    const started = await fn.reimport(
+      request("POST", `sources/${source.name}/reimport`, { source: source.name }, ""),
+      context("reimport"),
+    );
     expect(started.status).toBe(202);
     const { jobId } = started.jsonBody as { jobId: string };
     expect(await status(jobId)).toMatchObject({ state: "queued", scanned: 0, startedAt: null });
@@ -102,7 +117,10 @@ describe("Azure Functions job handlers", () => {
     expect(await tickUntilDone(reconciles[0]!.id)).toMatchObject({ state: "succeeded", scanned: DOCS, missing: 0 });
 
     // The HTTP route queues one too; cancelling it while queued ends it at once.
-    const started = await fn.reconcile(request("POST", `sources/${source.name}/reconcile`, { source: source.name }), context("reconcile"));
+    const started = await fn.reconcile(
+      request("POST", `sources/${source.name}/reconcile`, { source: source.name }),
+      context("reconcile"),
+    );
     expect(started.status).toBe(202);
     const { jobId } = started.jsonBody as { jobId: string };
     const cancelled = await fn.jobCancel(request("POST", `jobs/${jobId}/cancel`, { jobId }), context("job-cancel"));
@@ -128,10 +146,19 @@ describe("Azure Functions job handlers", () => {
     expect(all).toEqual({ status: 200, body: { jobs: expected } });
     const createdAt = all.body.jobs.map((job) => Date.parse(job.createdAt));
     expect(createdAt).toEqual([...createdAt].sort((a, b) => b - a));
-    expect(all.body.jobs[2]).toMatchObject({ kind: "reimport", mode: "in-place", scanned: DOCS, indexed: DOCS, finishedAt: expect.any(String) });
+    expect(all.body.jobs[2]).toMatchObject({
+      kind: "reimport",
+      mode: "in-place",
+      scanned: DOCS,
+      indexed: DOCS,
+      finishedAt: expect.any(String),
+    });
 
     expect(await list(`?source=${source.name}&limit=1`)).toEqual({ status: 200, body: { jobs: expected.slice(0, 1) } });
-    expect(await list(`?source=${encodeURIComponent(source.name)}&limit=100`)).toEqual({ status: 200, body: { jobs: expected } });
+    expect(await list(`?source=${encodeURIComponent(source.name)}&limit=100`)).toEqual({
+      status: 200,
+      body: { jobs: expected },
+    });
     // Without a source: every source's jobs (this host has one).
     expect(await list("")).toEqual({ status: 200, body: { jobs: expected } });
 
@@ -139,7 +166,10 @@ describe("Azure Functions job handlers", () => {
       expect(await list(query), query).toMatchObject({ status: 404, body: { error: { code: "unknown_source" } } });
     }
     for (const limit of ["0", "101", "-1", "1.5", "abc", "", "1e1", "%20", "99999999999"]) {
-      expect(await list(`?source=${source.name}&limit=${limit}`), limit).toMatchObject({ status: 400, body: { error: { code: "invalid_query" } } });
+      expect(await list(`?source=${source.name}&limit=${limit}`), limit).toMatchObject({
+        status: 400,
+        body: { error: { code: "invalid_query" } },
+      });
     }
   });
 });

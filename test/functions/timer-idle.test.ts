@@ -13,7 +13,11 @@ const { InvocationContext } = functions;
 describe("the timer pass without Service Bus", () => {
   let source: TestSource;
   let syncTimerHandler: typeof import("../../functions/sync-timer.js").syncTimerHandler;
-  const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
+  const timer = {
+    isPastDue: false,
+    schedule: { adjustForDST: false },
+    scheduleStatus: { last: "", next: "", lastUpdated: "" },
+  };
   const context = () => new InvocationContext({ functionName: "sync-timer", invocationId: "test-sync-timer" });
 
   beforeAll(async () => {
@@ -28,19 +32,26 @@ describe("the timer pass without Service Bus", () => {
     await source?.dispose();
   });
 
-  it("returns once the queue is empty, with its keys synced, long before the budget", { timeout: 120_000 }, async () => {
+  it("returns once the queue is empty, with its keys synced, long before the budget", {
+    timeout: 120_000,
+  }, async () => {
     const { getServices } = await import("../../functions/lib/services.js");
     const services = await getServices();
     expect(services.config.dispatch).toBeUndefined();
     expect(services.config.sync.timeBudgetMs).toBe(600_000);
-    for (let i = 0; i < 3; i++) await source.container.items.create({ id: `idle${i}`, tenant: "x", title: `t ${i}`, n: i });
+    for (let i = 0; i < 3; i++)
+      await source.container.items.create({ id: `idle${i}`, tenant: "x", title: `t ${i}`, n: i });
     await services.sources.get(source.name)!.queue.enqueue(
       Array.from({ length: 3 }, (_, i) => ({ id: `idle${i}`, pk: "x" })),
       { lane: "live", now: Date.now() },
     );
 
     await syncTimerHandler(() => null)(timer, context());
-    expect(await services.sources.get(source.name)!.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
+    expect(await services.sources.get(source.name)!.queue.stats(Date.now())).toMatchObject({
+      pending: 0,
+      inflight: 0,
+      deadLettered: 0,
+    });
     expect(await differences(source)).toEqual([]);
 
     // An idle run: nothing to claim, so it returns at once instead of polling for ten minutes.

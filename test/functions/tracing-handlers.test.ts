@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import type { HttpFunction } from "../../functions/http.js";
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -31,7 +32,7 @@ describe("Azure Functions handlers' traces", () => {
   let receiver: Server;
   const spans: OtlpSpan[] = [];
   let handlers: {
-    enqueue: typeof import("../../functions/enqueue.js").enqueue;
+    enqueue: HttpFunction;
     syncTimer: typeof import("../../functions/sync-timer.js").syncTimer;
   };
 
@@ -40,7 +41,9 @@ describe("Azure Functions handlers' traces", () => {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+          resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
+        };
         for (const resource of body.resourceSpans) for (const scope of resource.scopeSpans) spans.push(...scope.spans);
         response.writeHead(200, { "content-type": "application/json" }).end("{}");
       });
@@ -50,7 +53,8 @@ describe("Azure Functions handlers' traces", () => {
     source = await createTestSource({ env: { SYNC_TIME_BUDGET_MS: "1500", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } });
     // Handlers read their settings from the environment, as in the Functions host.
     Object.assign(process.env, source.env);
-    handlers = { ...(await import("../../functions/enqueue.js")), ...(await import("../../functions/sync-timer.js")) };
+    const { httpFunction } = await import("../../functions/http.js");
+    handlers = { enqueue: httpFunction("enqueue"), ...(await import("../../functions/sync-timer.js")) };
   });
 
   afterAll(async () => {
@@ -61,12 +65,17 @@ describe("Azure Functions handlers' traces", () => {
   });
 
   const hostContext = (name: string, traceId: string, spanId: string) =>
-    new InvocationContext({ functionName: name, invocationId: `test-${name}`, traceContext: { traceParent: `00-${traceId}-${spanId}-01`, traceState: undefined, attributes: {} } });
+    new InvocationContext({
+      functionName: name,
+      invocationId: `test-${name}`,
+      traceContext: { traceParent: `00-${traceId}-${spanId}-01`, traceState: undefined, attributes: {} },
+    });
 
   it("continue the host's trace: the HTTP invocation by route, the timer's batches under the timer", async () => {
     const enqueueTrace = { traceId: "a1".repeat(16), spanId: "b1".repeat(8) };
     const timerTrace = { traceId: "c2".repeat(16), spanId: "d2".repeat(8) };
-    for (let i = 0; i < 5; i++) await source.container.items.create({ id: `t${i}`, tenant: "a", title: `doc ${i}`, n: i });
+    for (let i = 0; i < 5; i++)
+      await source.container.items.create({ id: `t${i}`, tenant: "a", title: `doc ${i}`, n: i });
     const request = new HttpRequest({
       method: "POST",
       url: `http://localhost:7071/api/sources/${source.name}/enqueue`,
@@ -76,12 +85,20 @@ describe("Azure Functions handlers' traces", () => {
     });
     const response = await handlers.enqueue(request, hostContext("enqueue", enqueueTrace.traceId, enqueueTrace.spanId));
     expect(response.status).toBe(202);
-    const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
+    const timer = {
+      isPastDue: false,
+      schedule: { adjustForDST: false },
+      scheduleStatus: { last: "", next: "", lastUpdated: "" },
+    };
     // The timer flushes the spans before it returns (the platform may freeze the instance after).
     await handlers.syncTimer(timer, hostContext("sync-timer", timerTrace.traceId, timerTrace.spanId));
 
     const enqueue = spans.find((span) => span.traceId === enqueueTrace.traceId);
-    expect(enqueue).toMatchObject({ name: "POST /api/sources/{source}/enqueue", parentSpanId: enqueueTrace.spanId, kind: OTLP_KIND.INTERNAL });
+    expect(enqueue).toMatchObject({
+      name: "POST /api/sources/{source}/enqueue",
+      parentSpanId: enqueueTrace.spanId,
+      kind: OTLP_KIND.INTERNAL,
+    });
     expect(attribute(enqueue!, "http.response.status_code")).toBe(202);
     expect(attribute(enqueue!, "http.route")).toBe("/api/sources/{source}/enqueue");
 
@@ -90,7 +107,8 @@ describe("Azure Functions handlers' traces", () => {
     expect(attribute(invocation!, "faas.trigger")).toBe("timer");
     const batches = spans.filter((span) => span.name === "driftless.sync.batch");
     expect(batches.length).toBeGreaterThanOrEqual(1);
-    for (const batch of batches) expect(batch).toMatchObject({ traceId: timerTrace.traceId, parentSpanId: invocation!.spanId });
+    for (const batch of batches)
+      expect(batch).toMatchObject({ traceId: timerTrace.traceId, parentSpanId: invocation!.spanId });
     expect(batches.reduce((n, batch) => n + Number(attribute(batch, "driftless.keys.indexed")), 0)).toBe(5);
   });
 });

@@ -42,10 +42,16 @@ describe("a ticket drain stopped by its budget", () => {
     const { syncTicket } = await import("../../functions/sync-ticket.js");
     const queue = (await getServices()).sources.get(source.name)!.queue;
     // Keys of documents that do not exist: each batch reads, finds nothing and deletes from the index.
-    await queue.enqueue(Array.from({ length: 3000 }, (_, i) => ({ id: `gone${i}`, pk: "x" })), { lane: "live", now: Date.now() });
+    await queue.enqueue(
+      Array.from({ length: 3000 }, (_, i) => ({ id: `gone${i}`, pk: "x" })),
+      { lane: "live", now: Date.now() },
+    );
     expect(sent.splice(0)).toEqual([{ kind: "sync", source: source.name }]); // the enqueue's own wake-up
 
-    await syncTicket({ kind: "sync", source: source.name }, new InvocationContext({ functionName: "sync-ticket", invocationId: "t1" }));
+    await syncTicket(
+      { kind: "sync", source: source.name },
+      new InvocationContext({ functionName: "sync-ticket", invocationId: "t1" }),
+    );
     const stats = await queue.stats(Date.now());
     expect(stats.pending).toBeGreaterThan(0);
     expect(stats.pending).toBeLessThan(3000);

@@ -82,7 +82,8 @@ describe("wake-up tickets", () => {
   });
 
   it("sends none while the source's ticket drain runs, and wakes again at once after it ended", async () => {
-    for (const id of ["a1", "a2", "a3", "a4", "a5"]) await a.container.items.create({ id, tenant: "x", title: id, n: 1 });
+    for (const id of ["a1", "a2", "a3", "a4", "a5"])
+      await a.container.items.create({ id, tenant: "x", title: id, n: 1 });
     const services = await modules.getServices();
     // The ticket the wake-up sent, delivered as the host would: it drains a until idle.
     await modules.syncTicket(JSON.parse(JSON.stringify(ticketsFor(a)[0])), context("sync-ticket"));

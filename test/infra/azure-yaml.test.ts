@@ -33,7 +33,10 @@ describe("azure.yaml", () => {
     const { services } = azureYaml();
     expect(services).toEqual({ api: { project: ".", language: "ts", host: "function" } });
     const project = join(repoRoot, services.api!.project);
-    const manifest = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as { main: string; scripts: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as {
+      main: string;
+      scripts: Record<string, string>;
+    };
     // azd runs the build script of a TypeScript project before it packages; main is what the host loads.
     expect(manifest.scripts.build).toMatch(/\btsc\b/);
     expect(manifest.main).toBe("dist/functions/*.js");

@@ -90,7 +90,9 @@ export function syntaxProblems(root: Node): string[] {
   const walk = (node: Node) => {
     if (node.isError || node.isMissing) {
       const where = `${node.startPosition.row + 1}:${node.startPosition.column + 1}`;
-      problems.push(`${where} ${node.isMissing ? `missing ${node.type}` : `cannot parse ${JSON.stringify(node.text.slice(0, 60))}`}`);
+      problems.push(
+        `${where} ${node.isMissing ? `missing ${node.type}` : `cannot parse ${JSON.stringify(node.text.slice(0, 60))}`}`,
+      );
     }
     for (const child of node.children) walk(child);
   };
@@ -106,7 +108,7 @@ const declarationsOf = (root: Node, type: string) => root.namedChildren.filter((
 
 /** The text of a string literal, or undefined for an interpolated string or any other node. */
 export function literalString(node: Node | null | undefined): string | undefined {
-  if (!node || node.type !== "string") return undefined;
+  if (node?.type !== "string") return undefined;
   if (node.namedChildren.some((c) => c.type !== "string_content" && c.type !== "escape_sequence")) return undefined;
   const escapes: Record<string, string> = { n: "\n", r: "\r", t: "\t", "\\": "\\", "'": "'", $: "$" };
   return node.text.slice(1, -1).replace(/\\(.)/g, (_match, c: string) => escapes[c] ?? c);
@@ -131,7 +133,7 @@ export function objectProperties(object: Node): Map<string, Node> {
 export function objectPath(object: Node, ...keys: string[]): Node | undefined {
   let current: Node | undefined = object;
   for (const key of keys) {
-    if (!current || current.type !== "object") return undefined;
+    if (current?.type !== "object") return undefined;
     current = objectProperties(current).get(key);
   }
   return current;
@@ -153,16 +155,25 @@ function decoratorsBefore(node: Node): Map<string, Node> {
 export function params(file: BicepFile): Param[] {
   return declarationsOf(file.root, "parameter_declaration").map((decl) => {
     const [name, type, defaultValue] = decl.namedChildren;
-    return { name: name!.text, type: type!.text, defaultValue: defaultValue ?? null, decorators: decoratorsBefore(decl) };
+    return {
+      name: name!.text,
+      type: type!.text,
+      defaultValue: defaultValue ?? null,
+      decorators: decoratorsBefore(decl),
+    };
   });
 }
 
 export function variables(file: BicepFile): Map<string, Node> {
-  return new Map(declarationsOf(file.root, "variable_declaration").map((d) => [d.namedChildren[0]!.text, d.namedChildren[1]!]));
+  return new Map(
+    declarationsOf(file.root, "variable_declaration").map((d) => [d.namedChildren[0]!.text, d.namedChildren[1]!]),
+  );
 }
 
 export function outputs(file: BicepFile): Map<string, Node> {
-  return new Map(declarationsOf(file.root, "output_declaration").map((d) => [d.namedChildren[0]!.text, d.namedChildren.at(-1)!]));
+  return new Map(
+    declarationsOf(file.root, "output_declaration").map((d) => [d.namedChildren[0]!.text, d.namedChildren.at(-1)!]),
+  );
 }
 
 /** The object of a resource or module body, inside `if (…)` and `[for …: …]`. */

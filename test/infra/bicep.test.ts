@@ -141,7 +141,10 @@ const allResources = (): ResourceDecl[] => [...project.files.values()].flatMap(r
 const resourcesOfType = (type: string) => allResources().filter((r) => r.type === type && !r.existing);
 const onlyResource = (type: string): ResourceDecl => {
   const found = resourcesOfType(type);
-  expect(found.map((r) => `${r.file.path}:${r.symbol}`), type).toHaveLength(1);
+  expect(
+    found.map((r) => `${r.file.path}:${r.symbol}`),
+    type,
+  ).toHaveLength(1);
   return found[0]!;
 };
 
@@ -208,10 +211,14 @@ function trace(file: BicepFile, node: Node, seen = new Set<string>()): { file: s
   const next = follow(file, node);
   if (next) return [step, ...trace(next.file, next.node, seen)];
   let parts: Node[] = [];
-  if (node.type === "string") parts = node.namedChildren.filter((c) => c.type === "interpolation").map((i) => i.namedChildren[0]!);
-  else if (node.type === "ternary_expression") parts = [node.childForFieldName("consequence")!, node.childForFieldName("alternative")!];
+  if (node.type === "string")
+    parts = node.namedChildren.filter((c) => c.type === "interpolation").map((i) => i.namedChildren[0]!);
+  else if (node.type === "ternary_expression")
+    parts = [node.childForFieldName("consequence")!, node.childForFieldName("alternative")!];
   else if (node.type === "call_expression") {
-    parts = node.childForFieldName("arguments")!.namedChildren.map((arg) => (arg.type === "lambda_expression" ? arg.namedChildren.at(-1)! : arg));
+    parts = node
+      .childForFieldName("arguments")!
+      .namedChildren.map((arg) => (arg.type === "lambda_expression" ? arg.namedChildren.at(-1)! : arg));
   }
   return [step, ...parts.flatMap((part) => trace(file, part, seen))];
 }
@@ -267,7 +274,8 @@ function roleIdsOf(resource: ResourceDecl): string[] {
 }
 
 /** Where a role assignment's principal comes from, traced back to main.bicep. */
-const principalOrigin = (r: ResourceDecl, path: string[] = ["properties", "principalId"]) => trace(r.file, objectPath(r.body, ...path)!).at(-1)!;
+const principalOrigin = (r: ResourceDecl, path: string[] = ["properties", "principalId"]) =>
+  trace(r.file, objectPath(r.body, ...path)!).at(-1)!;
 /** Whether a resource grants something to main.bicep's deployerPrincipalId. */
 const grantsDeployer = (r: ResourceDecl, path?: string[]) => {
   const origin = principalOrigin(r, path);
@@ -298,19 +306,25 @@ describe("infra/*.bicep syntax (tree-sitter-bicep grammar)", () => {
   });
 
   it("parses every file with no ERROR or MISSING node", () => {
-    const problems = [...project.files.values()].flatMap((file) => syntaxProblems(file.root).map((p) => `${file.path}:${p}`));
+    const problems = [...project.files.values()].flatMap((file) =>
+      syntaxProblems(file.root).map((p) => `${file.path}:${p}`),
+    );
     expect(problems).toEqual([]);
   });
 
   it("reports broken Bicep, so the check above can fail", async () => {
-    const broken = await parseBicepText("param a\nresource x 'Microsoft.Web/sites@2024-04-01' = {\n  name: 'x'\n  properties: { a: }\n");
+    const broken = await parseBicepText(
+      "param a\nresource x 'Microsoft.Web/sites@2024-04-01' = {\n  name: 'x'\n  properties: { a: }\n",
+    );
     expect(syntaxProblems(broken).length).toBeGreaterThan(0);
   });
 
   it("puts @description on every parameter", () => {
     const missing = [...project.files.values()].flatMap((file) =>
       params(file)
-        .filter((p) => !literalString(p.decorators.get("description")?.childForFieldName("arguments")?.namedChildren[0]))
+        .filter(
+          (p) => !literalString(p.decorators.get("description")?.childForFieldName("arguments")?.namedChildren[0]),
+        )
         .map((p) => `${file.path}: ${p.name}`),
     );
     expect(missing).toEqual([]);
@@ -341,9 +355,15 @@ describe("module wiring (what bicep build would reject)", () => {
         const declared = params(project.files.get(mod.target)!);
         const passed = [...objectProperties(objectPath(mod.body, "params")!).keys()];
         const where = `${file.path} → ${mod.path}`;
-        expect(passed.filter((name) => !declared.some((p) => p.name === name)), `${where}: undeclared`).toEqual([]);
+        expect(
+          passed.filter((name) => !declared.some((p) => p.name === name)),
+          `${where}: undeclared`,
+        ).toEqual([]);
         const required = declared.filter((p) => !p.defaultValue).map((p) => p.name);
-        expect(required.filter((name) => !passed.includes(name)), `${where}: not passed`).toEqual([]);
+        expect(
+          required.filter((name) => !passed.includes(name)),
+          `${where}: not passed`,
+        ).toEqual([]);
       }
     }
   });
@@ -375,7 +395,9 @@ describe("resources", () => {
     const config = objectPath(site.body, "properties", "functionAppConfig")!;
     expect(literalAt(config, "deployment", "storage", "type")).toBe("blobContainer");
     expect(literalAt(config, "deployment", "storage", "authentication", "type")).toBe("UserAssignedIdentity");
-    expect(objectPath(config, "deployment", "storage", "authentication", "userAssignedIdentityResourceId")).toBeDefined();
+    expect(
+      objectPath(config, "deployment", "storage", "authentication", "userAssignedIdentityResourceId"),
+    ).toBeDefined();
     expect(objectPath(config, "scaleAndConcurrency", "instanceMemoryMB")).toBeDefined();
     expect(objectPath(config, "scaleAndConcurrency", "maximumInstanceCount")).toBeDefined();
     expect(literalAt(config, "runtime", "name")).toBe("node");
@@ -388,7 +410,9 @@ describe("resources", () => {
     expect(literalString(param.defaultValue)).toBe("22");
     const mainVersion = params(project.main).find((p) => p.name === "nodeVersion")!;
     expect(literalString(mainVersion.defaultValue)).toBe("22");
-    const parameters = JSON.parse(readFileSync(join(repoRoot, "infra/main.parameters.json"), "utf8")) as { parameters: Record<string, { value: unknown }> };
+    const parameters = JSON.parse(readFileSync(join(repoRoot, "infra/main.parameters.json"), "utf8")) as {
+      parameters: Record<string, { value: unknown }>;
+    };
     expect(parameters.parameters.nodeVersion?.value ?? "22").toBe("22");
     // Key Vault references resolve with the user-assigned identity.
     expect(objectPath(site.body, "properties", "keyVaultReferenceIdentity")).toBeDefined();
@@ -411,7 +435,9 @@ describe("resources", () => {
     const account = onlyResource("Microsoft.DocumentDB/databaseAccounts");
     expect(objectPath(account.body, "properties", "disableLocalAuth")?.text).toBe("true");
     // The all-versions-and-deletes change feed needs continuous backup; a new account gets it with that mode.
-    expect(objectPath(account.body, "properties", "backupPolicy")?.text).toMatch(/continuousBackup \? \{[\s\S]*type: 'Continuous'/);
+    expect(objectPath(account.body, "properties", "backupPolicy")?.text).toMatch(
+      /continuousBackup \? \{[\s\S]*type: 'Continuous'/,
+    );
     onlyResource("Microsoft.DocumentDB/databaseAccounts/sqlDatabases");
     const containers = resourcesOfType("Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers");
     const lease = containers.find((c) => c.symbol === "leaseContainer");
@@ -444,23 +470,36 @@ describe("resources", () => {
     const vault = onlyResource("Microsoft.KeyVault/vaults");
     expect(objectPath(vault.body, "properties", "enableRbacAuthorization")?.text).toBe("true");
     const secrets = resourcesOfType("Microsoft.KeyVault/vaults/secrets").map((s) => `${s.file.path}:${s.symbol}`);
-    expect(secrets.sort()).toEqual(["infra/app/key-vault.bicep:elasticsearchApiKeySecret", "infra/app/redis.bicep:redisUrlSecret"]);
+    expect(secrets.sort()).toEqual([
+      "infra/app/key-vault.bicep:elasticsearchApiKeySecret",
+      "infra/app/redis.bicep:redisUrlSecret",
+    ]);
   });
 
   it("grants the user-assigned identity every role it needs, and only to that identity", () => {
     onlyResource("Microsoft.ManagedIdentity/userAssignedIdentities");
-    const granted = resourcesOfType("Microsoft.Authorization/roleAssignments").filter((r) => !grantsDeployer(r)).flatMap((r) => {
-      const principal = objectPath(r.body, "properties", "principalId")!;
-      const origin = trace(r.file, principal).at(-1)!;
-      expect(origin.text, `${r.file.path}:${r.symbol}`).toBe("identity.properties.principalId");
-      expect(literalAt(r.body, "properties", "principalType")).toBe("ServicePrincipal");
-      return roleIdsOf(r);
-    });
-    const cosmosAssignments = resourcesOfType("Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments").filter((r) => !grantsDeployer(r));
+    const granted = resourcesOfType("Microsoft.Authorization/roleAssignments")
+      .filter((r) => !grantsDeployer(r))
+      .flatMap((r) => {
+        const principal = objectPath(r.body, "properties", "principalId")!;
+        const origin = trace(r.file, principal).at(-1)!;
+        expect(origin.text, `${r.file.path}:${r.symbol}`).toBe("identity.properties.principalId");
+        expect(literalAt(r.body, "properties", "principalType")).toBe("ServicePrincipal");
+        return roleIdsOf(r);
+      });
+    const cosmosAssignments = resourcesOfType("Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments").filter(
+      (r) => !grantsDeployer(r),
+    );
     expect(cosmosAssignments).toHaveLength(1);
     const cosmos = cosmosAssignments[0]!;
-    expect(trace(cosmos.file, objectPath(cosmos.body, "properties", "principalId")!).at(-1)!.text).toBe("identity.properties.principalId");
-    granted.push(...trace(cosmos.file, objectPath(cosmos.body, "properties", "roleDefinitionId")!).map((s) => literalString(s.node) ?? ""));
+    expect(trace(cosmos.file, objectPath(cosmos.body, "properties", "principalId")!).at(-1)!.text).toBe(
+      "identity.properties.principalId",
+    );
+    granted.push(
+      ...trace(cosmos.file, objectPath(cosmos.body, "properties", "roleDefinitionId")!).map(
+        (s) => literalString(s.node) ?? "",
+      ),
+    );
     expect(granted).toEqual(expect.arrayContaining(Object.values(ROLES)));
   });
 });
@@ -475,15 +514,25 @@ describe("deployerPrincipalId: the operator's data-plane roles", () => {
 
   it("grants Storage Blob Data Owner, Service Bus Data Owner, Key Vault Secrets User, Cosmos DB Built-in Data Contributor and Redis data access, each only when it is set", () => {
     const rbac = resourcesOfType("Microsoft.Authorization/roleAssignments").filter((r) => grantsDeployer(r));
-    expect(rbac.flatMap(roleIdsOf).sort()).toEqual([ROLES.storageBlobDataOwner, SERVICE_BUS_DATA_OWNER, ROLES.keyVaultSecretsUser].sort());
-    const cosmos = resourcesOfType("Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments").filter((r) => grantsDeployer(r));
+    expect(rbac.flatMap(roleIdsOf).sort()).toEqual(
+      [ROLES.storageBlobDataOwner, SERVICE_BUS_DATA_OWNER, ROLES.keyVaultSecretsUser].sort(),
+    );
+    const cosmos = resourcesOfType("Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments").filter((r) =>
+      grantsDeployer(r),
+    );
     expect(cosmos).toHaveLength(1);
-    expect(trace(cosmos[0]!.file, objectPath(cosmos[0]!.body, "properties", "roleDefinitionId")!).map((step) => literalString(step.node) ?? "")).toContain(ROLES.cosmosDataContributor);
+    expect(
+      trace(cosmos[0]!.file, objectPath(cosmos[0]!.body, "properties", "roleDefinitionId")!).map(
+        (step) => literalString(step.node) ?? "",
+      ),
+    ).toContain(ROLES.cosmosDataContributor);
     const redis = onlyResource("Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments");
     expect(grantsDeployer(redis, ["properties", "user", "objectId"])).toBe(true);
     expect(literalAt(redis.body, "properties", "accessPolicyName")).toBe("default");
     for (const r of [...rbac, ...cosmos, redis]) {
-      expect(conditionOf(r.body)?.replace(/\s/g, ""), `${r.file.path}:${r.symbol}`).toBe("(!empty(deployerPrincipalId))");
+      expect(conditionOf(r.body)?.replace(/\s/g, ""), `${r.file.path}:${r.symbol}`).toBe(
+        "(!empty(deployerPrincipalId))",
+      );
     }
   });
 
@@ -497,7 +546,13 @@ describe("deployerPrincipalId: the operator's data-plane roles", () => {
 
 describe("privateNetworking", () => {
   const mainModule = (symbol: string) => modules(project.main).find((m) => m.symbol === symbol)!;
-  const storesWithPublicAccess = ["Microsoft.DocumentDB/databaseAccounts", "Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults", "Microsoft.Cache/redisEnterprise", "Microsoft.ServiceBus/namespaces"];
+  const storesWithPublicAccess = [
+    "Microsoft.DocumentDB/databaseAccounts",
+    "Microsoft.Storage/storageAccounts",
+    "Microsoft.KeyVault/vaults",
+    "Microsoft.Cache/redisEnterprise",
+    "Microsoft.ServiceBus/namespaces",
+  ];
 
   it("is a bool, off by default", () => {
     const param = params(project.main).find((p) => p.name === "privateNetworking");
@@ -512,7 +567,9 @@ describe("privateNetworking", () => {
     const vnet = onlyResource("Microsoft.Network/virtualNetworks");
     const subnets = objectPath(vnet.body, "properties", "subnets")!.namedChildren.filter((n) => n.type === "object");
     expect(subnets.map((subnet) => literalAt(subnet, "name"))).toEqual(["app", "private-endpoints"]);
-    const delegation = objectPath(subnets[0]!, "properties", "delegations")!.namedChildren.find((n) => n.type === "object")!;
+    const delegation = objectPath(subnets[0]!, "properties", "delegations")!.namedChildren.find(
+      (n) => n.type === "object",
+    )!;
     expect(literalAt(delegation, "properties", "serviceName")).toBe("Microsoft.App/environments");
   });
 
@@ -520,9 +577,24 @@ describe("privateNetworking", () => {
     const endpoints = mainModule("privateEndpoints");
     expect(endpoints.target).toBe("infra/app/private-endpoint.bicep");
     expect(conditionOf(endpoints.body)).toBe("(privateNetworking)");
-    const targets = variables(project.main).get("privateEndpointTargets")!.namedChildren.filter((n) => n.type === "object");
-    const groups = new Map(targets.map((t) => [literalAt(t, "groupId")!, { zone: literalAt(t, "zone")!, target: objectPath(t, "targetId")!.text }]));
-    expect([...groups.keys()].sort()).toEqual(["Sql", "blob", "namespace", "queue", "redisEnterprise", "table", "vault"]);
+    const targets = variables(project.main)
+      .get("privateEndpointTargets")!
+      .namedChildren.filter((n) => n.type === "object");
+    const groups = new Map(
+      targets.map((t) => [
+        literalAt(t, "groupId")!,
+        { zone: literalAt(t, "zone")!, target: objectPath(t, "targetId")!.text },
+      ]),
+    );
+    expect([...groups.keys()].sort()).toEqual([
+      "Sql",
+      "blob",
+      "namespace",
+      "queue",
+      "redisEnterprise",
+      "table",
+      "vault",
+    ]);
     expect(groups.get("Sql")!.target).toContain("Microsoft.DocumentDB/databaseAccounts");
     expect(groups.get("redisEnterprise")!.target).toBe("redis.outputs.id");
     for (const group of ["blob", "queue", "table"]) expect(groups.get(group)!.target).toBe("storage.outputs.id");
@@ -548,14 +620,28 @@ describe("privateNetworking", () => {
       const store = onlyResource(type);
       // The value's origins, and the conditions that choose between its branches.
       const origins = trace(store.file, objectPath(store.body, "properties", "publicNetworkAccess")!);
-      const conditions = origins.filter((step) => step.node.type === "ternary_expression").flatMap((step) => trace(project.files.get(step.file)!, step.node.childForFieldName("condition")!));
+      const conditions = origins
+        .filter((step) => step.node.type === "ternary_expression")
+        .flatMap((step) => trace(project.files.get(step.file)!, step.node.childForFieldName("condition")!));
       const steps = [...origins, ...conditions].map((step) => `${step.file}:${step.text}`);
-      expect(steps.some((step) => step === "infra/main.bicep:privateNetworking" || (step.startsWith("infra/main.bicep:") && step.includes("privateNetworking ?"))), `${type}: ${steps.join(" → ")}`).toBe(true);
-      expect(steps.some((step) => step.includes("'Disabled'")), type).toBe(true);
+      expect(
+        steps.some(
+          (step) =>
+            step === "infra/main.bicep:privateNetworking" ||
+            (step.startsWith("infra/main.bicep:") && step.includes("privateNetworking ?")),
+        ),
+        `${type}: ${steps.join(" → ")}`,
+      ).toBe(true);
+      expect(
+        steps.some((step) => step.includes("'Disabled'")),
+        type,
+      ).toBe(true);
     }
     // Private endpoints for Service Bus exist on Premium only.
     const namespace = onlyResource("Microsoft.ServiceBus/namespaces");
-    expect(trace(namespace.file, objectPath(namespace.body, "sku", "name")!).map((step) => step.text)).toEqual(expect.arrayContaining(["'Premium'", "'Standard'"]));
+    expect(trace(namespace.file, objectPath(namespace.body, "sku", "name")!).map((step) => step.text)).toEqual(
+      expect.arrayContaining(["'Premium'", "'Standard'"]),
+    );
   });
 
   it("integrates the Function App with the app subnet when on", () => {
@@ -613,7 +699,10 @@ describe("Function App settings", () => {
     expect(literalConnections).toContain("SERVICEBUS"); // the scan of functions/ works
     for (const prefix of [triggerConnection, ...literalConnections, "AzureWebJobsStorage"]) {
       expect(literal(`${prefix}__credential`), prefix).toBe("managedidentity");
-      const clientId = trace(project.files.get("infra/app/function-app.bicep")!, settings.get(`${prefix}__clientId`)!.value);
+      const clientId = trace(
+        project.files.get("infra/app/function-app.bicep")!,
+        settings.get(`${prefix}__clientId`)!.value,
+      );
       expect(clientId.at(-1)!.text, prefix).toBe("identity.properties.clientId");
     }
     expect(settings.has(`${triggerConnection}__accountEndpoint`)).toBe(true);
@@ -626,14 +715,18 @@ describe("Function App settings", () => {
     const settings = appSettings();
     const functionApp = project.files.get("infra/app/function-app.bicep")!;
     const origin = (key: string) => trace(functionApp, settings.get(key)!.value).map((s) => `${s.file}: ${s.text}`);
-    expect(origin("COSMOS__accountEndpoint")).toContain("infra/app/cosmos-data.bicep: account.properties.documentEndpoint");
+    expect(origin("COSMOS__accountEndpoint")).toContain(
+      "infra/app/cosmos-data.bicep: account.properties.documentEndpoint",
+    );
     expect(origin("COSMOS_ENDPOINT")).toContain("infra/app/cosmos-data.bicep: account.properties.documentEndpoint");
     expect(origin("COSMOS_LEASE_CONTAINER")).toContain("infra/app/cosmos-data.bicep: leaseContainer.name");
     expect(origin("ELASTICSEARCH_URL").at(-1)).toBe("infra/main.bicep: elasticsearchUrl");
     expect(origin("DRIFTLESS_SOURCES")).toContain("infra/main.bicep: sources");
     expect(origin("REDIS_URL")).toContain("infra/app/redis.bicep: redisUrlSecretName");
     expect(origin("ELASTICSEARCH_API_KEY")).toContain("infra/app/key-vault.bicep: elasticsearchApiKeySecretName");
-    expect(origin("SERVICEBUS__fullyQualifiedNamespace").join("\n")).toContain("namespace.properties.serviceBusEndpoint");
+    expect(origin("SERVICEBUS__fullyQualifiedNamespace").join("\n")).toContain(
+      "namespace.properties.serviceBusEndpoint",
+    );
     expect(origin("SERVICEBUS_NAMESPACE").join("\n")).toContain("namespace.properties.serviceBusEndpoint");
     expect(origin("SERVICEBUS_QUEUE")).toContain("infra/app/service-bus.bicep: queue.name");
     expect(origin("AZURE_CLIENT_ID").at(-1)).toBe("infra/app/identity.bicep: identity.properties.clientId");
@@ -650,7 +743,10 @@ describe("Function App settings", () => {
     const functionApp = project.files.get("infra/app/function-app.bicep")!;
     for (const [key, { value }] of settings) {
       for (const step of trace(functionApp, value)) {
-        expect(calledFunctions(step.node).filter((fn) => /^list/i.test(fn)), `${key} via ${step.text}`).toEqual([]);
+        expect(
+          calledFunctions(step.node).filter((fn) => /^list/i.test(fn)),
+          `${key} via ${step.text}`,
+        ).toEqual([]);
         expect(step.text, key).not.toMatch(/AccountKey=|SharedAccessKey|InstrumentationKey=|password/i);
         for (const literal of [step.node, ...descendants(step.node, "string")].map((n) => literalString(n) ?? "")) {
           expect(literal, key).not.toMatch(/[A-Za-z0-9+/]{40,}={0,2}/);
@@ -666,18 +762,28 @@ describe("Function App settings", () => {
   it("lets keys travel only into Key Vault secrets, never into outputs", () => {
     for (const file of project.files.values()) {
       for (const call of descendants(file.root, "call_expression")) {
-        if (!calledFunctions(call).slice(0, 1).some((fn) => /^list/i.test(fn))) continue;
+        if (
+          !calledFunctions(call)
+            .slice(0, 1)
+            .some((fn) => /^list/i.test(fn))
+        )
+          continue;
         const declaration = ancestor(call, "resource_declaration");
         const type = declaration && literalString(declaration.namedChildren[1])?.split("@")[0];
         expect(type, `${file.path}: ${call.text}`).toBe("Microsoft.KeyVault/vaults/secrets");
       }
-      const secure = params(file).filter((p) => p.decorators.has("secure")).map((p) => p.name);
+      const secure = params(file)
+        .filter((p) => p.decorators.has("secure"))
+        .map((p) => p.name);
       for (const identifier of descendants(file.root, "identifier").filter((i) => secure.includes(i.text))) {
         if (identifier.parent?.type === "parameter_declaration") continue;
         expect(ancestor(identifier, "output_declaration"), `${file.path}: output uses ${identifier.text}`).toBeNull();
         const holder = ancestor(identifier, "resource_declaration") ?? ancestor(identifier, "module_declaration");
-        const holderType = holder?.type === "module_declaration" ? "module" : literalString(holder?.namedChildren[1])?.split("@")[0];
-        expect(["module", "Microsoft.KeyVault/vaults/secrets"], `${file.path}: ${identifier.text}`).toContain(holderType);
+        const holderType =
+          holder?.type === "module_declaration" ? "module" : literalString(holder?.namedChildren[1])?.split("@")[0];
+        expect(["module", "Microsoft.KeyVault/vaults/secrets"], `${file.path}: ${identifier.text}`).toContain(
+          holderType,
+        );
       }
     }
   });
@@ -685,14 +791,21 @@ describe("Function App settings", () => {
 
 describe("infra/main.parameters.json", () => {
   const parametersFile = join(repoRoot, "infra/main.parameters.json");
-  const parameters = () => (JSON.parse(readFileSync(parametersFile, "utf8")) as { parameters: Record<string, { value: unknown }> }).parameters;
+  const parameters = () =>
+    (JSON.parse(readFileSync(parametersFile, "utf8")) as { parameters: Record<string, { value: unknown }> }).parameters;
 
   it("sets only parameters main.bicep declares, and every required one but those the deploy guide passes", () => {
     const declared = params(project.main);
     const given = Object.keys(parameters());
     expect(given.filter((name) => !declared.some((p) => p.name === name))).toEqual([]);
     const guide = readFileSync(join(repoRoot, "docs/deploy.md"), "utf8");
-    const deployCommand = guide.split("\n").filter((line, i, lines) => /az deployment group create/.test(lines.slice(Math.max(0, i - 3), i + 1).join("\n")) || /^\s+-p /.test(line)).join("\n");
+    const deployCommand = guide
+      .split("\n")
+      .filter(
+        (line, i, lines) =>
+          /az deployment group create/.test(lines.slice(Math.max(0, i - 3), i + 1).join("\n")) || /^\s+-p /.test(line),
+      )
+      .join("\n");
     const passed = [...deployCommand.matchAll(/-p ([A-Za-z]+)=/g)].map((m) => m[1]!);
     expect(passed).toContain("elasticsearchUrl");
     const required = declared.filter((p) => !p.defaultValue).map((p) => p.name);
@@ -701,7 +814,8 @@ describe("infra/main.parameters.json", () => {
 
   it("describes sources that driftless accepts, in the database the template manages", () => {
     const sources = sourcesSchema.parse(parameters().sources!.value);
-    const database = (parameters().cosmosDatabaseName?.value as string | undefined) ??
+    const database =
+      (parameters().cosmosDatabaseName?.value as string | undefined) ??
       literalString(params(project.main).find((p) => p.name === "cosmosDatabaseName")!.defaultValue);
     for (const source of sources) expect(source.database).toBe(database);
   });
@@ -730,7 +844,11 @@ describe("infra/main.parameters.json", () => {
       if (node.type === "number") return node.text;
       if (node.type === "string") {
         // An interpolated string, e.g. 'ClientId=${identityClientId};Authorization=AAD'.
-        return node.namedChildren.map((part) => (part.type === "interpolation" ? resolve(file, part.namedChildren[0]!) : literalString(part) ?? part.text)).join("");
+        return node.namedChildren
+          .map((part) =>
+            part.type === "interpolation" ? resolve(file, part.namedChildren[0]!) : (literalString(part) ?? part.text),
+          )
+          .join("");
       }
       if (node.type === "call_expression" && node.childForFieldName("function")!.text === "string") {
         return resolve(file, node.childForFieldName("arguments")!.namedChildren[0]!);
@@ -760,6 +878,9 @@ describe("infra/main.parameters.json", () => {
     expect(config.dispatch?.namespace).toBe(env.SERVICEBUS_NAMESPACE);
     expect(config.dispatch?.queue).toBe("driftless-tickets");
     // Application Insights refuses the instrumentation key alone: the exporter signs in as the identity.
-    expect(parseAuthenticationString(config.telemetry.azureMonitor?.authenticationString)).toEqual({ aad: true, clientId: env.AZURE_CLIENT_ID });
+    expect(parseAuthenticationString(config.telemetry.azureMonitor?.authenticationString)).toEqual({
+      aad: true,
+      clientId: env.AZURE_CLIENT_ID,
+    });
   });
 });

@@ -45,7 +45,8 @@ function validator() {
   const { $schema: draft, ...schema } = JSON.parse(readFileSync(schemaPath, "utf8")) as Record<string, unknown>;
   // Draft-07, named by its https address, which Ajv's built-in draft-07 meta-schema is not
   // registered under: the meta-schema is Ajv's default, so the name is dropped, not the draft.
-  if (!/draft-07\/schema#?$/.test(String(draft))) throw new Error(`the Compose schema is no longer draft-07: ${String(draft)}`);
+  if (!/draft-07\/schema#?$/.test(String(draft)))
+    throw new Error(`the Compose schema is no longer draft-07: ${String(draft)}`);
   // The schema is draft-07 with the spec's own "deprecated" annotations and formats ("duration",
   // "expose"…) that only Compose defines: strict mode would refuse those, not the file.
   const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
@@ -55,16 +56,27 @@ function validator() {
 function schemaErrors(document: unknown): string[] {
   const validate = validator();
   if (validate(document)) return [];
-  return (validate.errors ?? []).map((error: ErrorObject) => `${error.instancePath || "/"} ${error.message ?? ""} ${JSON.stringify(error.params)}`);
+  return (validate.errors ?? []).map(
+    (error: ErrorObject) => `${error.instancePath || "/"} ${error.message ?? ""} ${JSON.stringify(error.params)}`,
+  );
 }
 
 /** Long-running services: everything but the one-shots, which others wait on to complete. */
 const oneShots = (file: ComposeFile) =>
-  new Set(Object.values(file.services).flatMap((service) => Object.entries(service.depends_on ?? {}).filter(([, dep]) => dep.condition === "service_completed_successfully").map(([name]) => name)));
+  new Set(
+    Object.values(file.services).flatMap((service) =>
+      Object.entries(service.depends_on ?? {})
+        .filter(([, dep]) => dep.condition === "service_completed_successfully")
+        .map(([name]) => name),
+    ),
+  );
 
 describe("docker-compose.yml against the Compose Specification schema", () => {
   it("the schema is the Compose Specification's", () => {
-    const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as { title?: string; properties?: Record<string, unknown> };
+    const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as {
+      title?: string;
+      properties?: Record<string, unknown>;
+    };
     expect(schema.title).toBe("Compose Specification");
     expect(Object.keys(schema.properties ?? {})).toEqual(expect.arrayContaining(["services", "volumes", "networks"]));
   });
@@ -117,7 +129,9 @@ describe("docker-compose.yml: what the schema does not check", () => {
       if (service.build) continue; // built here from the Dockerfile, whose base images are pinned
       const image = service.image!;
       if (name === "cosmos") {
-        expect(image).toMatch(/^\$\{COSMOS_EMULATOR_IMAGE:-mcr\.microsoft\.com\/cosmosdb\/linux\/azure-cosmos-emulator:latest\}$/);
+        expect(image).toMatch(
+          /^\$\{COSMOS_EMULATOR_IMAGE:-mcr\.microsoft\.com\/cosmosdb\/linux\/azure-cosmos-emulator:latest\}$/,
+        );
         continue;
       }
       const tag = image.split("/").at(-1)!.split(":")[1];
@@ -132,11 +146,14 @@ describe("docker-compose.yml: what the schema does not check", () => {
       for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
         expect(Object.keys(services), `${name} → ${dependency}`).toContain(dependency);
         expect(conditions.has(condition), `${name} → ${dependency}: ${condition}`).toBe(true);
-        if (condition === "service_healthy") expect(services[dependency]!.healthcheck?.test, `${dependency} has a healthcheck`).toBeDefined();
+        if (condition === "service_healthy")
+          expect(services[dependency]!.healthcheck?.test, `${dependency} has a healthcheck`).toBeDefined();
       }
     }
     // The seed waits for every store it writes to, and the worker for the seed.
-    expect(Object.keys(services.seed!.depends_on!)).toEqual(expect.arrayContaining(["cosmos", "elasticsearch", "redis", "cosmos-cert"]));
+    expect(Object.keys(services.seed!.depends_on!)).toEqual(
+      expect.arrayContaining(["cosmos", "elasticsearch", "redis", "cosmos-cert"]),
+    );
     expect(services.worker!.depends_on!.seed).toEqual({ condition: "service_completed_successfully" });
   });
 
@@ -152,7 +169,11 @@ describe("docker-compose.yml: what the schema does not check", () => {
   });
 
   it("`sources apply` is a command the image's CLI has", async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "cli/main.ts", ...compose().services.seed!.command!, "--help"], { cwd: repoRoot, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "cli/main.ts", ...compose().services.seed!.command!, "--help"],
+      { cwd: repoRoot, timeout: 60_000 },
+    );
     expect(stdout).toContain("create each source's Cosmos database");
   });
 
@@ -176,17 +197,24 @@ describe("docker-compose.yml: what the schema does not check", () => {
     const { services } = compose();
     for (const name of ["seed", "worker"]) {
       const env = services[name]!.environment!;
-      const mounts = new Map(services[name]!.volumes!.map((entry) => entry.split(":")).map(([from, to]) => [to!, from!]));
+      const mounts = new Map(
+        services[name]!.volumes!.map((entry) => entry.split(":")).map(([from, to]) => [to!, from!]),
+      );
       const sourcesFile = mounts.get(env.DRIFTLESS_SOURCES_FILE!);
       expect(sourcesFile, `${name} mounts ${env.DRIFTLESS_SOURCES_FILE}`).toBeDefined();
       // ${DRIFTLESS_API_KEY:-default}: what Compose substitutes when the variable is unset.
-      const values = Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value.replace(/^\$\{\w+:-(.*)\}$/, "$1")]));
-      const config = loadConfig(
-        values,
-        { readFile: (path) => readFileSync(join(repoRoot, path === env.DRIFTLESS_SOURCES_FILE ? sourcesFile! : path), "utf8") },
+      const values = Object.fromEntries(
+        Object.entries(env).map(([key, value]) => [key, value.replace(/^\$\{\w+:-(.*)\}$/, "$1")]),
       );
+      const config = loadConfig(values, {
+        readFile: (path) =>
+          readFileSync(join(repoRoot, path === env.DRIFTLESS_SOURCES_FILE ? sourcesFile! : path), "utf8"),
+      });
       expect(config.sources.length, name).toBeGreaterThan(0);
-      expect(config.api.apiKey?.length ?? 0, `${name}: a key, since the image listens on 0.0.0.0`).toBeGreaterThanOrEqual(16);
+      expect(
+        config.api.apiKey?.length ?? 0,
+        `${name}: a key, since the image listens on 0.0.0.0`,
+      ).toBeGreaterThanOrEqual(16);
     }
   });
 

@@ -29,7 +29,8 @@ const only = (stage: Stage, keyword: string) => {
   return found[0]!.args;
 };
 const workdir = (stage: Stage) => only(stage, "WORKDIR");
-const finalEnv = () => Object.assign({}, ...instructions(final, "ENV").map((i) => envPairs(i.args))) as Record<string, string>;
+const finalEnv = () =>
+  Object.assign({}, ...instructions(final, "ENV").map((i) => envPairs(i.args))) as Record<string, string>;
 const healthcheckCommand = () => execForm(only(final, "HEALTHCHECK").replace(/^(?:--\S+\s+)*CMD\s+/, ""));
 
 describe("Dockerfile: structure", () => {
@@ -44,7 +45,9 @@ describe("Dockerfile: structure", () => {
     const runtimeRuns = instructions(final, "RUN").map((i) => i.args);
     expect(runtimeRuns.some((cmd) => /^npm ci\b.*--omit=dev/.test(cmd))).toBe(true);
     expect(runtimeRuns.some((cmd) => /\btsc\b/.test(cmd))).toBe(false);
-    const fromBuild = instructions(final, "COPY").map((i) => copyArgs(i.args)).filter((copy) => copy.from === "build");
+    const fromBuild = instructions(final, "COPY")
+      .map((i) => copyArgs(i.args))
+      .filter((copy) => copy.from === "build");
     expect(fromBuild.map((copy) => copy.sources)).toEqual([[`${workdir(build)}/dist`]]);
   });
 
@@ -59,7 +62,8 @@ describe("Dockerfile: structure", () => {
   });
 
   it("pins both base images to one Node.js 22 release that package.json engines admits", () => {
-    const engines = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { engines: { node: string } }).engines.node;
+    const engines = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { engines: { node: string } })
+      .engines.node;
     expect(engines).toContain(">=22.12.0");
     for (const stage of stages) {
       const [, major, minor, patch] = /^node:(\d+)\.(\d+)\.(\d+)-[a-z]+(?:-slim)?$/.exec(stage.image) ?? [];
@@ -91,13 +95,26 @@ describe("Dockerfile: structure", () => {
   });
 
   it(".dockerignore keeps local dependencies, build output, secrets and state out of the context", () => {
-    const ignored = readFileSync(join(repoRoot, ".dockerignore"), "utf8").split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
-    expect(ignored).toEqual(expect.arrayContaining(["node_modules", "dist", ".driftless", ".git", "local.settings.json", ".env"]));
+    const ignored = readFileSync(join(repoRoot, ".dockerignore"), "utf8")
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith("#"));
+    expect(ignored).toEqual(
+      expect.arrayContaining(["node_modules", "dist", ".driftless", ".git", "local.settings.json", ".env"]),
+    );
     // …and nothing the Dockerfile copies from the context.
-    const copied = stages.flatMap((stage) => instructions(stage, "COPY").map((i) => copyArgs(i.args)).filter((copy) => !copy.from).flatMap((copy) => copy.sources));
+    const copied = stages.flatMap((stage) =>
+      instructions(stage, "COPY")
+        .map((i) => copyArgs(i.args))
+        .filter((copy) => !copy.from)
+        .flatMap((copy) => copy.sources),
+    );
     for (const path of copied) {
       expect(existsSync(join(repoRoot, path)), path).toBe(true);
-      expect(ignored.some((pattern) => path === pattern || path.startsWith(`${pattern}/`)), path).toBe(false);
+      expect(
+        ignored.some((pattern) => path === pattern || path.startsWith(`${pattern}/`)),
+        path,
+      ).toBe(false);
     }
   });
 });
@@ -115,12 +132,20 @@ describe("Dockerfile: the runtime stage, replayed here, serves the API", () => {
     mkdirSync(buildOut);
     // The build stage's tsc command, as written, with its output where the build stage has it.
     const build = stageNamed("build")!;
-    const tsc = instructions(build, "RUN").map((i) => i.args).find((cmd) => /\btsc\b/.test(cmd))!;
+    const tsc = instructions(build, "RUN")
+      .map((i) => i.args)
+      .find((cmd) => /\btsc\b/.test(cmd))!;
     const [npx, ...tscArgs] = tsc.split(/\s+/);
     expect(npx).toBe("npx");
-    await run("npx", [...tscArgs, "--outDir", join(buildOut, "dist")], { cwd: repoRoot, timeout: 300_000, maxBuffer: 16 << 20 });
+    await run("npx", [...tscArgs, "--outDir", join(buildOut, "dist")], {
+      cwd: repoRoot,
+      timeout: 300_000,
+      maxBuffer: 16 << 20,
+    });
     // Its copy of the Redis scripts, as written, into the same output.
-    const copy = instructions(build, "RUN").map((i) => i.args).find((cmd) => /copy-lua\.mjs/.test(cmd))!;
+    const copy = instructions(build, "RUN")
+      .map((i) => i.args)
+      .find((cmd) => /copy-lua\.mjs/.test(cmd))!;
     const [node, script] = copy.split(/\s+/);
     await run(node!, [script!, join(buildOut, "dist")], { cwd: repoRoot, timeout: 60_000 });
     // The runtime stage's COPY lines: from the context (the repository) or from the build stage.
@@ -133,8 +158,16 @@ describe("Dockerfile: the runtime stage, replayed here, serves the API", () => {
       }
     }
     // Its npm ci, as written (the cache clean after it is the image's business, not this machine's).
-    const install = instructions(final, "RUN").map((i) => i.args).find((cmd) => /^npm ci\b/.test(cmd))!.split("&&")[0]!.trim();
-    await run("sh", ["-c", `${install} --prefer-offline --loglevel=error`], { cwd: image, timeout: 300_000, maxBuffer: 16 << 20 });
+    const install = instructions(final, "RUN")
+      .map((i) => i.args)
+      .find((cmd) => /^npm ci\b/.test(cmd))!
+      .split("&&")[0]!
+      .trim();
+    await run("sh", ["-c", `${install} --prefer-offline --loglevel=error`], {
+      cwd: image,
+      timeout: 300_000,
+      maxBuffer: 16 << 20,
+    });
     source = await createTestSource();
   }, 600_000);
 
@@ -147,7 +180,8 @@ describe("Dockerfile: the runtime stage, replayed here, serves the API", () => {
     const entry = execForm(only(final, "ENTRYPOINT"))[1]!;
     expect(statSync(join(buildOut, entry)).isFile()).toBe(true);
     expect(statSync(join(image, entry)).isFile()).toBe(true);
-    for (const dev of ["vitest", "typescript", "tsx", "dclint"]) expect(existsSync(join(image, "node_modules", dev)), dev).toBe(false);
+    for (const dev of ["vitest", "typescript", "tsx", "dclint"])
+      expect(existsSync(join(image, "node_modules", dev)), dev).toBe(false);
     expect(existsSync(join(image, "node_modules/@azure/cosmos"))).toBe(true);
   });
 
@@ -155,7 +189,14 @@ describe("Dockerfile: the runtime stage, replayed here, serves the API", () => {
     const [port] = await freePorts(1);
     const [executable, ...args] = [...execForm(only(final, "ENTRYPOINT")), ...execForm(only(final, "CMD"))];
     expect(executable).toBe("node");
-    const env = { ...process.env, ...finalEnv(), ...source.env, WORKER_PORT: String(port), DRIFTLESS_API_KEY: "image-test-key-0123456789", LOG_LEVEL: "warn" };
+    const env = {
+      ...process.env,
+      ...finalEnv(),
+      ...source.env,
+      WORKER_PORT: String(port),
+      DRIFTLESS_API_KEY: "image-test-key-0123456789",
+      LOG_LEVEL: "warn",
+    };
     expect(finalEnv().WORKER_HOST).toBe("0.0.0.0");
     const child = spawn(process.execPath, args, { cwd: image, env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -164,10 +205,16 @@ describe("Dockerfile: the runtime stage, replayed here, serves the API", () => {
     const healthcheck = async () => {
       const [node, ...rest] = healthcheckCommand();
       expect(node).toBe("node");
-      return run(process.execPath, rest, { env: { ...process.env, WORKER_PORT: String(port) }, timeout: 10_000 }).then(() => 0, (error: { code?: number }) => error.code ?? -1);
+      return run(process.execPath, rest, { env: { ...process.env, WORKER_PORT: String(port) }, timeout: 10_000 }).then(
+        () => 0,
+        (error: { code?: number }) => error.code ?? -1,
+      );
     };
     try {
-      await eventually(async () => expect((await fetch(`http://127.0.0.1:${port}/api/live`)).status).toBe(200), { timeoutMs: 60_000, intervalMs: 250 }).catch((error: unknown) => {
+      await eventually(async () => expect((await fetch(`http://127.0.0.1:${port}/api/live`)).status).toBe(200), {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      }).catch((error: unknown) => {
         throw new Error(`the image's command did not serve /api/live: ${stderr}`, { cause: error });
       });
       const ready = await fetch(`http://127.0.0.1:${port}/api/ready`);

@@ -58,7 +58,8 @@ export const instructions = (stage: Stage, keyword: string) => stage.instruction
 /** An exec-form (`["a", "b"]`) argument list; shell form is refused, since it puts a shell in front of the signals. */
 export function execForm(args: string): string[] {
   const parsed: unknown = JSON.parse(args);
-  if (!Array.isArray(parsed) || !parsed.every((part) => typeof part === "string")) throw new Error(`not exec form: ${args}`);
+  if (!Array.isArray(parsed) || !parsed.every((part) => typeof part === "string"))
+    throw new Error(`not exec form: ${args}`);
   return parsed as string[];
 }
 
@@ -73,9 +74,11 @@ export function copyArgs(args: string): { from: string | undefined; sources: str
 
 /** `ENV A=1 B=2` (the only form this Dockerfile uses) → { A: "1", B: "2" }. */
 export function envPairs(args: string): Record<string, string> {
-  return Object.fromEntries(args.split(/\s+/).map((pair) => {
-    const at = pair.indexOf("=");
-    if (at < 1) throw new Error(`ENV in the key=value form only: ${args}`);
-    return [pair.slice(0, at), pair.slice(at + 1)];
-  }));
+  return Object.fromEntries(
+    args.split(/\s+/).map((pair) => {
+      const at = pair.indexOf("=");
+      if (at < 1) throw new Error(`ENV in the key=value form only: ${args}`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
 }

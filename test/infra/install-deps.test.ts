@@ -1,5 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -37,7 +46,10 @@ function machineWithout(removed: readonly string[], aptGet: string | null): Fake
     }
   }
   const calls = join(root, "apt-calls");
-  if (aptGet !== null) writeFileSync(join(stand, "apt-get"), aptGet.replaceAll("$CALLS", calls).replaceAll("$STAND", stand), { mode: 0o755 });
+  if (aptGet !== null)
+    writeFileSync(join(stand, "apt-get"), aptGet.replaceAll("$CALLS", calls).replaceAll("$STAND", stand), {
+      mode: 0o755,
+    });
   writeFileSync(join(stand, "sudo"), '#!/bin/sh\n[ "$1" = -n ] && shift\nexec "$@"\n', { mode: 0o755 });
   return { path: [stand, system].join(delimiter), stand, calls };
 }

@@ -54,7 +54,13 @@ interface Panel {
   readonly type: string;
   readonly panelIndex: string;
   readonly panelRefName?: string;
-  readonly gridData: { readonly x: number; readonly y: number; readonly w: number; readonly h: number; readonly i: string };
+  readonly gridData: {
+    readonly x: number;
+    readonly y: number;
+    readonly w: number;
+    readonly h: number;
+    readonly i: string;
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -68,7 +74,8 @@ function parseNdjson(text: string): SavedObject[] {
     const value: unknown = JSON.parse(line);
     if (!isRecord(value)) throw new Error(`line ${index + 1} is not a JSON object`);
     const { type, id, attributes, references = [] } = value;
-    if (typeof type !== "string" || typeof id !== "string" || !isRecord(attributes)) throw new Error(`line ${index + 1} lacks type, id or attributes`);
+    if (typeof type !== "string" || typeof id !== "string" || !isRecord(attributes))
+      throw new Error(`line ${index + 1} lacks type, id or attributes`);
     if (!Array.isArray(references)) throw new Error(`line ${index + 1}: references is not an array`);
     return { ...value, type, id, attributes, references: references as Reference[] };
   });
@@ -94,8 +101,13 @@ const searchSource = (object: SavedObject): Record<string, unknown> => {
   return JSON.parse(json) as Record<string, unknown>;
 };
 const visState = (object: SavedObject): { type: string; aggs: Agg[]; params: Record<string, unknown> } =>
-  JSON.parse(stringAttribute(object.attributes, "visState") ?? "null") as { type: string; aggs: Agg[]; params: Record<string, unknown> };
-const panels = (dashboard: SavedObject): Panel[] => JSON.parse(stringAttribute(dashboard.attributes, "panelsJSON") ?? "null") as Panel[];
+  JSON.parse(stringAttribute(object.attributes, "visState") ?? "null") as {
+    type: string;
+    aggs: Agg[];
+    params: Record<string, unknown>;
+  };
+const panels = (dashboard: SavedObject): Panel[] =>
+  JSON.parse(stringAttribute(dashboard.attributes, "panelsJSON") ?? "null") as Panel[];
 const queryOf = (object: SavedObject): string => {
   const query = searchSource(object).query;
   return isRecord(query) && typeof query.query === "string" ? query.query : "";
@@ -105,7 +117,9 @@ const queryOf = (object: SavedObject): string => {
 function indexRefNames(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(indexRefNames);
   if (!isRecord(value)) return [];
-  return Object.entries(value).flatMap(([name, inner]) => (name === "indexRefName" && typeof inner === "string" ? [inner] : indexRefNames(inner)));
+  return Object.entries(value).flatMap(([name, inner]) =>
+    name === "indexRefName" && typeof inner === "string" ? [inner] : indexRefNames(inner),
+  );
 }
 
 /**
@@ -115,13 +129,16 @@ function indexRefNames(value: unknown): string[] {
  */
 function panelReference(panel: Panel, references: readonly Reference[]): Reference | undefined {
   const prefix = `${panel.panelIndex}:`;
-  const own = references.filter((reference) => reference.name.startsWith(prefix)).map((reference) => ({ ...reference, name: reference.name.slice(prefix.length) }));
+  const own = references
+    .filter((reference) => reference.name.startsWith(prefix))
+    .map((reference) => ({ ...reference, name: reference.name.slice(prefix.length) }));
   return (own.length > 0 ? own : references).find((reference) => reference.name === panel.panelRefName);
 }
 
 /** Fields of the sync events data stream, with their Elasticsearch types, from the index template itself. */
-const EVENT_FIELDS: Record<string, string> = Object.fromEntries(Object.entries(MAPPINGS.properties).map(([name, mapping]) => [name, mapping.type]));
-
+const EVENT_FIELDS: Record<string, string> = Object.fromEntries(
+  Object.entries(MAPPINGS.properties).map(([name, mapping]) => [name, mapping.type]),
+);
 
 const FIELDS_BY_VIEW: Record<string, Record<string, string>> = { [EVENTS_VIEW]: EVENT_FIELDS, [LOGS_VIEW]: LOG_FIELDS };
 
@@ -133,7 +150,8 @@ function fieldsOf(object: SavedObject): Record<string, string> {
 }
 
 /** Field names a KQL query tests (`field : value`); driftless's queries use no other form. */
-const kqlFields = (query: string): string[] => [...query.matchAll(/([A-Za-z@_][\w.@]*)\s*:/g)].map((match) => match[1]!);
+const kqlFields = (query: string): string[] =>
+  [...query.matchAll(/([A-Za-z@_][\w.@]*)\s*:/g)].map((match) => match[1]!);
 
 /**
  * Attribute keys Kibana's create schemas accept; the schemas refuse any other key, which would fail
@@ -141,13 +159,54 @@ const kqlFields = (query: string): string[] => [...query.matchAll(/([A-Za-z@_][\
  * 1–5), dashboard (model version 1, `unknowns: 'forbid'`). index-pattern has no schema.
  */
 const ALLOWED_ATTRIBUTES: Record<string, readonly string[]> = {
-  visualization: ["title", "description", "version", "kibanaSavedObjectMeta", "uiStateJSON", "visState", "savedSearchRefName"],
+  visualization: [
+    "title",
+    "description",
+    "version",
+    "kibanaSavedObjectMeta",
+    "uiStateJSON",
+    "visState",
+    "savedSearchRefName",
+  ],
   search: [
-    ...["title", "description", "columns", "sort", "grid", "rowHeight", "rowsPerPage", "hideChart", "breakdownField", "kibanaSavedObjectMeta"],
-    ...["isTextBasedQuery", "usesAdHocDataView", "timeRestore", "timeRange", "refreshInterval", "viewMode", "hideAggregatedPreview", "hits"],
+    ...[
+      "title",
+      "description",
+      "columns",
+      "sort",
+      "grid",
+      "rowHeight",
+      "rowsPerPage",
+      "hideChart",
+      "breakdownField",
+      "kibanaSavedObjectMeta",
+    ],
+    ...[
+      "isTextBasedQuery",
+      "usesAdHocDataView",
+      "timeRestore",
+      "timeRange",
+      "refreshInterval",
+      "viewMode",
+      "hideAggregatedPreview",
+      "hits",
+    ],
     ...["version", "sampleSize", "headerRowHeight", "visContext", "density"],
   ],
-  dashboard: ["title", "description", "kibanaSavedObjectMeta", "timeRestore", "timeFrom", "timeTo", "refreshInterval", "controlGroupInput", "panelsJSON", "optionsJSON", "hits", "version"],
+  dashboard: [
+    "title",
+    "description",
+    "kibanaSavedObjectMeta",
+    "timeRestore",
+    "timeFrom",
+    "timeTo",
+    "refreshInterval",
+    "controlGroupInput",
+    "panelsJSON",
+    "optionsJSON",
+    "hits",
+    "version",
+  ],
 };
 
 function compareVersions(a: string, b: string): number {
@@ -201,7 +260,9 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
   });
 
   it("has a reference for every indexRefName in searchSourceJSON, pointing at a data view, and no stale index id", () => {
-    for (const object of objects().filter((o) => stringAttribute(o.attributes, "kibanaSavedObjectMeta.searchSourceJSON") !== undefined)) {
+    for (const object of objects().filter(
+      (o) => stringAttribute(o.attributes, "kibanaSavedObjectMeta.searchSourceJSON") !== undefined,
+    )) {
       const source = searchSource(object);
       // Exports replace `index` by `indexRefName`; an id left inline would bypass the references.
       expect(source.index, key(object)).toBeUndefined();
@@ -236,7 +297,8 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
     expect(dashboard.references.map((reference) => reference.name).sort()).toEqual([...used].sort());
     // Every visualization and saved search in the file is on the dashboard.
     const shown = new Set(list.map((panel) => panelReference(panel, dashboard.references)!.id));
-    for (const object of objects().filter((o) => o.type === "visualization" || o.type === "search")) expect(shown.has(object.id), object.id).toBe(true);
+    for (const object of objects().filter((o) => o.type === "visualization" || o.type === "search"))
+      expect(shown.has(object.id), object.id).toBe(true);
   });
 
   it("lays the panels out on Kibana's 48-column grid without overlaps", () => {
@@ -249,7 +311,11 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
     }
     for (const [n, a] of list.entries()) {
       for (const b of list.slice(n + 1)) {
-        const overlap = a.gridData.x < b.gridData.x + b.gridData.w && b.gridData.x < a.gridData.x + a.gridData.w && a.gridData.y < b.gridData.y + b.gridData.h && b.gridData.y < a.gridData.y + a.gridData.h;
+        const overlap =
+          a.gridData.x < b.gridData.x + b.gridData.w &&
+          b.gridData.x < a.gridData.x + a.gridData.w &&
+          a.gridData.y < b.gridData.y + b.gridData.h &&
+          b.gridData.y < a.gridData.y + a.gridData.h;
         expect(overlap, `${a.panelIndex} / ${b.panelIndex}`).toBe(false);
       }
     }
@@ -268,7 +334,9 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
         const field = agg.params.field ?? "";
         expect(Object.keys(fields), `${key(object)} agg ${agg.id}`).toContain(field);
         // date_histogram needs a date, terms an aggregatable keyword.
-        expect(fields[field], `${key(object)} agg ${agg.id} on ${field}`).toBe(agg.type === "date_histogram" ? "date" : "keyword");
+        expect(fields[field], `${key(object)} agg ${agg.id} on ${field}`).toBe(
+          agg.type === "date_histogram" ? "date" : "keyword",
+        );
         expect(["date_histogram", "terms"], `${key(object)} agg ${agg.id}`).toContain(agg.type);
       }
     }
@@ -288,29 +356,40 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
       }
     }
     for (const object of objects().filter((o) => o.type === "visualization" || o.type === "search")) {
-      for (const field of kqlFields(queryOf(object))) expect(Object.keys(fieldsOf(object)), `${key(object)} query`).toContain(field);
+      for (const field of kqlFields(queryOf(object)))
+        expect(Object.keys(fieldsOf(object)), `${key(object)} query`).toContain(field);
     }
   });
 
   it("has the panels the dashboard is for", () => {
     const viewOf = (object: SavedObject) => object.references.find((reference) => reference.name === INDEX_REF)?.id;
-    const aggs = (id: string) => visState(byId(id)).aggs.map((agg) => `${agg.schema}:${agg.type}:${agg.params.field ?? ""}`);
+    const aggs = (id: string) =>
+      visState(byId(id)).aggs.map((agg) => `${agg.schema}:${agg.type}:${agg.params.field ?? ""}`);
 
     expect(viewOf(byId("driftless-changes-over-time"))).toBe(EVENTS_VIEW);
-    expect(aggs("driftless-changes-over-time")).toEqual(["metric:count:", "segment:date_histogram:@timestamp", "group:terms:action"]);
+    expect(aggs("driftless-changes-over-time")).toEqual([
+      "metric:count:",
+      "segment:date_histogram:@timestamp",
+      "group:terms:action",
+    ]);
     expect(viewOf(byId("driftless-changes-per-source"))).toBe(EVENTS_VIEW);
     expect(aggs("driftless-changes-per-source")).toContain("segment:terms:source");
     expect(viewOf(byId("driftless-top-documents"))).toBe(EVENTS_VIEW);
     expect(aggs("driftless-top-documents")[1]).toBe("bucket:terms:id");
     expect(viewOf(byId("driftless-log-levels-over-time"))).toBe(LOGS_VIEW);
-    expect(aggs("driftless-log-levels-over-time")).toEqual(["metric:count:", "segment:date_histogram:@timestamp", "group:terms:log.level"]);
+    expect(aggs("driftless-log-levels-over-time")).toEqual([
+      "metric:count:",
+      "segment:date_histogram:@timestamp",
+      "group:terms:log.level",
+    ]);
 
     const search = byId("driftless-warnings-errors");
     expect(viewOf(search)).toBe(LOGS_VIEW);
     expect(queryOf(search)).toBe('service.name : "driftless" and log.level : ("warn" or "error")');
     expect(search.attributes.sort).toEqual([["@timestamp", "desc"]]);
     // The logs data view is a shared pattern: everything on it filters to driftless's lines.
-    for (const object of objects().filter((o) => viewOf(o) === LOGS_VIEW)) expect(queryOf(object), key(object)).toMatch(/^service\.name : "driftless"/);
+    for (const object of objects().filter((o) => viewOf(o) === LOGS_VIEW))
+      expect(queryOf(object), key(object)).toMatch(/^service\.name : "driftless"/);
 
     const dashboard = byId(DASHBOARD);
     expect(dashboard.attributes.title).toBe("driftless");
@@ -332,7 +411,9 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
       expect(visState(object).params, key(object)).toBeDefined();
       expect(JSON.parse(stringAttribute(object.attributes, "uiStateJSON") ?? "null"), key(object)).toEqual({});
     }
-    expect(JSON.parse(stringAttribute(byId(DASHBOARD).attributes, "optionsJSON") ?? "null")).toMatchObject({ useMargins: true });
+    expect(JSON.parse(stringAttribute(byId(DASHBOARD).attributes, "optionsJSON") ?? "null")).toMatchObject({
+      useMargins: true,
+    });
   });
 
   it("carries migration versions no newer than Kibana 8.19, so Kibana runs its migrations on import", () => {
@@ -341,7 +422,9 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
     for (const object of objects()) {
       for (const version of [object.coreMigrationVersion, object.typeMigrationVersion]) {
         expect(typeof version === "string" && /^\d+\.\d+\.\d+$/.test(version), key(object)).toBe(true);
-        expect(compareVersions(version as string, "8.19.0"), `${key(object)} ${String(version)}`).toBeLessThanOrEqual(0);
+        expect(compareVersions(version as string, "8.19.0"), `${key(object)} ${String(version)}`).toBeLessThanOrEqual(
+          0,
+        );
       }
     }
   });
@@ -354,7 +437,13 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
 
   it("reads with its logs data view the data stream driftless ships its logs to by default", () => {
     const pattern = String(byId(LOGS_VIEW).attributes.title);
-    const matches = (name: string) => new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(name);
+    const matches = (name: string) =>
+      new RegExp(
+        `^${pattern
+          .split("*")
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+          .join(".*")}$`,
+      ).test(name);
     expect(matches(settingsSchema.shape.LOG_ELASTICSEARCH_DATA_STREAM.parse(undefined))).toBe(true);
     // Any name the setting accepts is one the data view reads.
     expect(settingsSchema.shape.LOG_ELASTICSEARCH_DATA_STREAM.safeParse("driftless-logs").success).toBe(false);
@@ -369,12 +458,16 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
         done();
       },
     });
-    createLogger("info", sink).warn({ source: "orders", dependency: "elasticsearch", deadLettered: 2, err: "bulk request failed" }, "batch settled with dead letters");
+    createLogger("info", sink).warn(
+      { source: "orders", dependency: "elasticsearch", deadLettered: 2, err: "bulk request failed" },
+      "batch settled with dead letters",
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     const line = JSON.parse(output.trim().split("\n")[0]!) as Record<string, unknown>;
     const flat = new Map<string, unknown>();
     const flatten = (value: Record<string, unknown>, prefix: string) => {
-      for (const [name, inner] of Object.entries(value)) isRecord(inner) ? flatten(inner, `${prefix}${name}.`) : flat.set(`${prefix}${name}`, inner);
+      for (const [name, inner] of Object.entries(value))
+        isRecord(inner) ? flatten(inner, `${prefix}${name}.`) : flat.set(`${prefix}${name}`, inner);
     };
     flatten(line, "");
     for (const field of Object.keys(LOG_FIELDS)) expect(flat.has(field), field).toBe(true);
@@ -423,7 +516,12 @@ describe("scripts/kibana-import.sh", () => {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
-        requests.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body: Buffer.concat(chunks) });
+        requests.push({
+          method: request.method ?? "",
+          url: request.url ?? "",
+          headers: request.headers,
+          body: Buffer.concat(chunks),
+        });
         response.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body);
       });
     });
@@ -444,10 +542,15 @@ describe("scripts/kibana-import.sh", () => {
   /** Runs the script with only PATH and the given variables (none of the caller's KIBANA_* leak in). */
   function run(env: Record<string, string>, args: string[] = [], path = process.env.PATH ?? ""): Promise<Run> {
     return new Promise((resolve) => {
-      execFile("bash", [SCRIPT, ...args], { env: { PATH: path, TMPDIR: scratch, ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      });
+      execFile(
+        "bash",
+        [SCRIPT, ...args],
+        { env: { PATH: path, TMPDIR: scratch, ...env }, timeout: 30_000 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
     });
   }
 
@@ -510,7 +613,11 @@ describe("scripts/kibana-import.sh", () => {
   });
 
   it("retitles the events and logs data views from SYNC_EVENTS_STREAM and DRIFTLESS_LOGS_PATTERN, and nothing else", async () => {
-    const result = await run({ KIBANA_URL: kibanaUrl, SYNC_EVENTS_STREAM: "shop.sync-events_v2", DRIFTLESS_LOGS_PATTERN: "logs-driftless-*" });
+    const result = await run({
+      KIBANA_URL: kibanaUrl,
+      SYNC_EVENTS_STREAM: "shop.sync-events_v2",
+      DRIFTLESS_LOGS_PATTERN: "logs-driftless-*",
+    });
     expect(result.code, result.stderr).toBe(0);
     const sent = filePart(requests[0]!).content;
     const uploaded = parseNdjson(sent);
@@ -519,13 +626,26 @@ describe("scripts/kibana-import.sh", () => {
     const before = original.split("\n");
     const after = sent.split("\n");
     expect(after).toHaveLength(before.length);
-    const changed = after.map((line, i) => (line === before[i] ? undefined : (JSON.parse(line) as SavedObject).id)).filter(Boolean);
+    const changed = after
+      .map((line, i) => (line === before[i] ? undefined : (JSON.parse(line) as SavedObject).id))
+      .filter(Boolean);
     expect(changed.sort()).toEqual([EVENTS_VIEW, LOGS_VIEW].sort());
     expect(result.stdout).toContain("Events data view: shop.sync-events_v2");
   });
 
   it("accepts exactly the stream names the SYNC_EVENTS_STREAM setting accepts", async () => {
-    const names = ["driftless-sync-events", "a", "events.v2_x", "Events", "-events", "ev ents", "ev/ents", "ev&nts", "x".repeat(200), "x".repeat(201)];
+    const names = [
+      "driftless-sync-events",
+      "a",
+      "events.v2_x",
+      "Events",
+      "-events",
+      "ev ents",
+      "ev/ents",
+      "ev&nts",
+      "x".repeat(200),
+      "x".repeat(201),
+    ];
     for (const name of names) {
       const valid = settingsSchema.shape.SYNC_EVENTS_STREAM.safeParse(name).success;
       const result = await run({ KIBANA_URL: kibanaUrl, SYNC_EVENTS_STREAM: name });
@@ -539,13 +659,22 @@ describe("scripts/kibana-import.sh", () => {
       body: JSON.stringify({
         success: false,
         successCount: 7,
-        errors: [{ id: "driftless-top-documents", type: "visualization", meta: { title: "[driftless] Most changed documents" }, error: { type: "missing_references", references: [{ type: "index-pattern", id: "driftless-events" }] } }],
+        errors: [
+          {
+            id: "driftless-top-documents",
+            type: "visualization",
+            meta: { title: "[driftless] Most changed documents" },
+            error: { type: "missing_references", references: [{ type: "index-pattern", id: "driftless-events" }] },
+          },
+        ],
         successResults: [],
       }),
     };
     const withJq = await run({ KIBANA_URL: kibanaUrl });
     expect(withJq.code).toBe(1);
-    expect(withJq.stderr).toContain("visualization/driftless-top-documents ([driftless] Most changed documents): missing_references index-pattern/driftless-events");
+    expect(withJq.stderr).toContain(
+      "visualization/driftless-top-documents ([driftless] Most changed documents): missing_references index-pattern/driftless-events",
+    );
     expect(withJq.stdout).toBe("");
 
     const withoutJq = await run({ KIBANA_URL: kibanaUrl }, [], pathWithoutJq());
@@ -561,7 +690,14 @@ describe("scripts/kibana-import.sh", () => {
   });
 
   it("exits non-zero on an HTTP error and prints Kibana's answer, not the credentials", async () => {
-    answer = { status: 401, body: JSON.stringify({ statusCode: 401, error: "Unauthorized", message: "[security_exception] unable to authenticate user" }) };
+    answer = {
+      status: 401,
+      body: JSON.stringify({
+        statusCode: 401,
+        error: "Unauthorized",
+        message: "[security_exception] unable to authenticate user",
+      }),
+    };
     const result = await run({ KIBANA_URL: kibanaUrl, KIBANA_USERNAME: "elastic", KIBANA_PASSWORD: "wrong-secret" });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("HTTP 401");

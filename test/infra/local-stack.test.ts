@@ -4,7 +4,12 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadConfig } from "../../shared/config/index.js";
 import { repoRoot } from "./bicep-tree.js";
-import { hostResolvedSettings, schemaRequiredSettings, SOURCES_SETTINGS, triggerConnections } from "./required-settings.js";
+import {
+  hostResolvedSettings,
+  schemaRequiredSettings,
+  SOURCES_SETTINGS,
+  triggerConnections,
+} from "./required-settings.js";
 
 /*
  * The Docker path (`docker compose up -d`, then `func start` with local.settings.json) cannot run
@@ -17,9 +22,14 @@ interface ComposeService {
   ports?: (string | number)[];
 }
 
-const compose = () => parse(readFileSync(join(repoRoot, "docker-compose.yml"), "utf8")) as { services: Record<string, ComposeService> };
+const compose = () =>
+  parse(readFileSync(join(repoRoot, "docker-compose.yml"), "utf8")) as { services: Record<string, ComposeService> };
 const localSettings = () =>
-  (JSON.parse(readFileSync(join(repoRoot, "local.settings.example.json"), "utf8")) as { Values: Record<string, string> }).Values;
+  (
+    JSON.parse(readFileSync(join(repoRoot, "local.settings.example.json"), "utf8")) as {
+      Values: Record<string, string>;
+    }
+  ).Values;
 
 /** Host ports a service publishes: "9200:9200" → 9200, "10250-10255:10250-10255" → 10250…10255. */
 function publishedPorts(service: ComposeService): number[] {
@@ -33,7 +43,9 @@ function publishedPorts(service: ComposeService): number[] {
 describe("docker-compose.yml", () => {
   it("parses and has the services func start needs", () => {
     const { services } = compose();
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(["elasticsearch", "kibana", "redis", "azurite", "cosmos"]));
+    expect(Object.keys(services)).toEqual(
+      expect.arrayContaining(["elasticsearch", "kibana", "redis", "azurite", "cosmos"]),
+    );
     for (const [name, service] of Object.entries(services)) expect(service.image, name).toMatch(/\S/);
     expect(services.elasticsearch!.image).toMatch(/elasticsearch:8\./);
     expect(services.kibana!.image).toMatch(/kibana:8\./);

@@ -16,7 +16,11 @@ type Version = readonly [number, number, number];
 const json = (path: string) => JSON.parse(readFileSync(join(repoRoot, path), "utf8")) as Record<string, unknown>;
 
 function parseVersion(text: string): { version: Version; parts: number } {
-  const parts = text.replace(/^v/, "").split(".").filter((p) => p !== "" && p !== "x" && p !== "*").map(Number);
+  const parts = text
+    .replace(/^v/, "")
+    .split(".")
+    .filter((p) => p !== "" && p !== "x" && p !== "*")
+    .map(Number);
   return { version: [parts[0] ?? 0, parts[1] ?? 0, parts[2] ?? 0], parts: parts.length };
 }
 
@@ -27,20 +31,31 @@ function compare(a: Version, b: Version): number {
 /** npm's range syntax as the locked packages use it: `||` of space-separated `^`, `~`, `>=`, `>`, `<=`, `<`, `=` comparators. */
 function satisfies(version: Version, range: string): boolean {
   return range.split("||").some((alternative) => {
-    const comparators = alternative.trim().replace(/(>=|<=|>|<|=|\^|~)\s+/g, "$1").split(/\s+/).filter(Boolean);
+    const comparators = alternative
+      .trim()
+      .replace(/(>=|<=|>|<|=|\^|~)\s+/g, "$1")
+      .split(/\s+/)
+      .filter(Boolean);
     return comparators.every((comparator) => {
       const [, op = "", text = ""] = /^(>=|<=|>|<|=|\^|~)?(.*)$/.exec(comparator)!;
       if (text === "*" || text === "") return true;
       const { version: bound, parts } = parseVersion(text);
       const c = compare(version, bound);
       switch (op) {
-        case ">=": return c >= 0;
-        case ">": return c > 0;
-        case "<=": return c <= 0;
-        case "<": return c < 0;
-        case "^": return c >= 0 && (bound[0] > 0 ? version[0] === bound[0] : version[1] === bound[1]);
-        case "~": return c >= 0 && version[0] === bound[0] && (parts < 2 || version[1] === bound[1]);
-        default: return parts === 3 ? c === 0 : version[0] === bound[0] && (parts < 2 || version[1] === bound[1]);
+        case ">=":
+          return c >= 0;
+        case ">":
+          return c > 0;
+        case "<=":
+          return c <= 0;
+        case "<":
+          return c < 0;
+        case "^":
+          return c >= 0 && (bound[0] > 0 ? version[0] === bound[0] : version[1] === bound[1]);
+        case "~":
+          return c >= 0 && version[0] === bound[0] && (parts < 2 || version[1] === bound[1]);
+        default:
+          return parts === 3 ? c === 0 : version[0] === bound[0] && (parts < 2 || version[1] === bound[1]);
       }
     });
   });
@@ -66,13 +81,17 @@ describe("package.json engines.node", () => {
   });
 
   it("admits only versions every locked package runs on", () => {
-    const packages = json("package-lock.json").packages as Record<string, { engines?: { node?: string } | string[]; optional?: boolean }>;
+    const packages = json("package-lock.json").packages as Record<
+      string,
+      { engines?: { node?: string } | string[]; optional?: boolean }
+    >;
     const refusing: string[] = [];
     for (const [path, entry] of Object.entries(packages)) {
       const range = Array.isArray(entry.engines) ? undefined : entry.engines?.node;
       if (!path || !range || entry.optional) continue;
       for (const version of lowestAdmitted(engines)) {
-        if (!satisfies(version, range)) refusing.push(`${path.replace(/^.*node_modules\//, "")} wants ${range}, not ${version.join(".")}`);
+        if (!satisfies(version, range))
+          refusing.push(`${path.replace(/^.*node_modules\//, "")} wants ${range}, not ${version.join(".")}`);
       }
     }
     expect(refusing).toEqual([]);

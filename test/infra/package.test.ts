@@ -33,7 +33,11 @@ beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), "driftless-package-"));
   stage = join(workDir, "stage");
   zipFile = join(workDir, "driftless-functions.zip");
-  await run("bash", [join(repoRoot, "infra/package.sh"), stage, zipFile], { cwd: repoRoot, timeout: 300_000, maxBuffer: 16 << 20 });
+  await run("bash", [join(repoRoot, "infra/package.sh"), stage, zipFile], {
+    cwd: repoRoot,
+    timeout: 300_000,
+    maxBuffer: 16 << 20,
+  });
 }, 320_000);
 
 afterAll(() => {
@@ -43,19 +47,32 @@ afterAll(() => {
 describe("infra/package.sh", () => {
   it("stages compiled functions, host.json, package.json and every Lua script", () => {
     const functions = readdirSync(join(repoRoot, "functions")).filter((f) => f.endsWith(".ts"));
-    for (const file of functions) expect(existsSync(join(stage, "dist/functions", file.replace(/\.ts$/, ".js"))), file).toBe(true);
+    for (const file of functions)
+      expect(existsSync(join(stage, "dist/functions", file.replace(/\.ts$/, ".js"))), file).toBe(true);
     expect(JSON.parse(readFileSync(join(stage, "package.json"), "utf8")).main).toBe("dist/functions/*.js");
     expect(readFileSync(join(stage, "host.json"), "utf8")).toBe(readFileSync(join(repoRoot, "host.json"), "utf8"));
     expect(filesUnder(join(stage, "dist/shared/redis/lua"))).toEqual(filesUnder(join(repoRoot, "shared/redis/lua")));
     // Nothing from the source tree, and no local-stack scripts.
     expect(existsSync(join(stage, "shared")), "shared").toBe(false);
-    for (const dir of ["test", "scripts", "bench", "infra", ".driftless", "dist/scripts"]) expect(existsSync(join(stage, dir)), dir).toBe(false);
+    for (const dir of ["test", "scripts", "bench", "infra", ".driftless", "dist/scripts"])
+      expect(existsSync(join(stage, dir)), dir).toBe(false);
   });
 
   it("installs the production dependencies and none of the development ones", () => {
-    const manifest = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as Record<string, Record<string, string>>;
-    for (const name of Object.keys(manifest.dependencies!)) expect(existsSync(join(stage, "node_modules", name)), name).toBe(true);
-    for (const name of ["vitest", "typescript", "tsx", "@vercel/cosmosdb-server", "web-tree-sitter", "azure-functions-core-tools"]) {
+    const manifest = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as Record<
+      string,
+      Record<string, string>
+    >;
+    for (const name of Object.keys(manifest.dependencies!))
+      expect(existsSync(join(stage, "node_modules", name)), name).toBe(true);
+    for (const name of [
+      "vitest",
+      "typescript",
+      "tsx",
+      "@vercel/cosmosdb-server",
+      "web-tree-sitter",
+      "azure-functions-core-tools",
+    ]) {
       expect(existsSync(join(stage, "node_modules", name)), name).toBe(false);
     }
   });
@@ -94,11 +111,21 @@ describe("infra/package.sh", () => {
       ELASTICSEARCH_URL: elasticsearchUrl,
       COSMOS_ENDPOINT: cosmos.endpoint,
       COSMOS_KEY: cosmos.key,
-      DRIFTLESS_SOURCES: JSON.stringify([{ name: "pkg", database: "driftless", container: "pkg", partitionKeyPath: "/id", index: "pkg" }]),
+      DRIFTLESS_SOURCES: JSON.stringify([
+        { name: "pkg", database: "driftless", container: "pkg", partitionKeyPath: "/id", index: "pkg" },
+      ]),
       LOG_LEVEL: "silent",
     };
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe], { cwd: stage, env, timeout: 60_000 });
-    const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { functions: string[]; luaDir: string; loaded: Record<string, string> };
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe], {
+      cwd: stage,
+      env,
+      timeout: 60_000,
+    });
+    const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+      functions: string[];
+      luaDir: string;
+      loaded: Record<string, string>;
+    };
     expect(result.functions).toContain("sync-timer.js");
     expect(result.luaDir).toBe(join(stage, "dist/shared/redis/lua"));
     expect(Object.keys(result.loaded).sort()).toEqual(Object.keys(SCRIPTS).sort());
@@ -108,18 +135,31 @@ describe("infra/package.sh", () => {
     // The package leaves out scripts/ (the local stack); the CLI imported it statically, so the
     // packaged CLI failed to load at all, --version included.
     const cli = (args: string[]) =>
-      run(process.execPath, ["dist/cli/main.js", ...args], { cwd: stage, env: { PATH: process.env.PATH! }, timeout: 30_000 }).then(
+      run(process.execPath, ["dist/cli/main.js", ...args], {
+        cwd: stage,
+        env: { PATH: process.env.PATH! },
+        timeout: 30_000,
+      }).then(
         ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-        (error: { code?: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+        (error: { code?: number; stdout: string; stderr: string }) => ({
+          code: error.code,
+          stdout: error.stdout,
+          stderr: error.stderr,
+        }),
       );
     expect(existsSync(join(stage, "dist/scripts"))).toBe(false);
     const version = await cli(["--version"]);
     expect(version).toMatchObject({ code: 0, stderr: "" });
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version);
-    for (const args of [["stack", "split", "db", "container"], ["stack", "up", "--dir", join(workDir, "no-stack")]]) {
+    for (const args of [
+      ["stack", "split", "db", "container"],
+      ["stack", "up", "--dir", join(workDir, "no-stack")],
+    ]) {
       const refused = await cli(args);
       expect(refused.code, args.join(" ")).toBe(1);
-      expect(refused.stderr.trim().split("\n"), args.join(" ")).toEqual([expect.stringMatching(/^driftless: dev_only: .*not in this package/)]);
+      expect(refused.stderr.trim().split("\n"), args.join(" ")).toEqual([
+        expect.stringMatching(/^driftless: dev_only: .*not in this package/),
+      ]);
     }
     expect(existsSync(join(workDir, "no-stack"))).toBe(false);
   });
@@ -147,19 +187,29 @@ describe(".funcignore", () => {
   });
 
   it("keeps the runtime files and leaves out sources, tests and local files", async () => {
-    const { stdout } = await run("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: repoRoot, maxBuffer: 16 << 20 });
+    const { stdout } = await run("git", ["ls-files", "--cached", "--others", "--exclude-standard"], {
+      cwd: repoRoot,
+      maxBuffer: 16 << 20,
+    });
     const tracked = stdout.split("\n").filter(Boolean);
     const shipped = tracked.filter((path) => !ignored(path));
     // The Lua scripts ship inside dist/ (npm run build copies them), not from the source tree.
     expect(tracked.filter((path) => path.startsWith("shared/redis/lua/")).length).toBeGreaterThan(0);
     expect(shipped).toEqual(expect.arrayContaining(["host.json", "package.json"]));
     expect(shipped.filter((path) => path.startsWith("shared/"))).toEqual([]);
-    const development = /\.ts$|^(test|scripts|bench|infra|patches|\.driftless|\.ci)\/|^local\.settings|^docker-compose|^README\.md$|^docs\/|^Makefile$/;
+    const development =
+      /\.ts$|^(test|scripts|bench|infra|patches|\.driftless|\.ci)\/|^local\.settings|^docker-compose|^README\.md$|^docs\/|^Makefile$/;
     expect(shipped.filter((path) => development.test(path))).toEqual([]);
     // Built and installed files, which git does not list.
-    for (const path of ["dist/functions/sync-timer.js", "dist/shared/redis/lua-files.js", "dist/shared/redis/lua/claim-8.lua",
-      "dist/shared/redis/lua/includes/codes.lua", "node_modules/ioredis/built/index.js",
-      "node_modules/some-package/scripts/install.js", "node_modules/some-package/test/index.js"]) {
+    for (const path of [
+      "dist/functions/sync-timer.js",
+      "dist/shared/redis/lua-files.js",
+      "dist/shared/redis/lua/claim-8.lua",
+      "dist/shared/redis/lua/includes/codes.lua",
+      "node_modules/ioredis/built/index.js",
+      "node_modules/some-package/scripts/install.js",
+      "node_modules/some-package/test/index.js",
+    ]) {
       expect(ignored(path), path).toBe(false);
     }
   });

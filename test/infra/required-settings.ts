@@ -49,7 +49,8 @@ export function triggerConnections(): string[] {
   const dir = join(repoRoot, "functions");
   const names = new Set<string>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
-    for (const match of readFileSync(join(dir, file), "utf8").matchAll(/connection:\s*"([A-Za-z0-9_]+)"/g)) names.add(match[1]!);
+    for (const match of readFileSync(join(dir, file), "utf8").matchAll(/connection:\s*"([A-Za-z0-9_]+)"/g))
+      names.add(match[1]!);
   }
   return [...names].sort();
 }

@@ -25,7 +25,10 @@ describe("change capture in worker mode", () => {
       env: { CAPTURE_START_FROM: "beginning", CAPTURE_POLL_MS: "100", CAPTURE_LEASE_MS: "3000", ...env },
     });
     const services = createServices(source.config, silentLogger);
-    cleanups.push(() => source.dispose(), () => services.close());
+    cleanups.push(
+      () => source.dispose(),
+      () => services.close(),
+    );
     await services.ensureIndexes();
     return { source, services };
   }
@@ -35,9 +38,13 @@ describe("change capture in worker mode", () => {
     return process;
   };
   const converged = (source: TestSource, timeoutMs = 60_000) =>
-    eventually(async () => expect(await differences(source, { softDeleteField: "isDeleted" })).toEqual([]), { timeoutMs, intervalMs: 300 });
+    eventually(async () => expect(await differences(source, { softDeleteField: "isDeleted" })).toEqual([]), {
+      timeoutMs,
+      intervalMs: 300,
+    });
   const write = async (source: TestSource, from: number, to: number, title: string) => {
-    for (let i = from; i < to; i++) await source.container.items.upsert({ id: `d${i}`, tenant: `t${i % 3}`, title: `${title} ${i}`, n: i });
+    for (let i = from; i < to; i++)
+      await source.container.items.upsert({ id: `d${i}`, tenant: `t${i % 3}`, title: `${title} ${i}`, n: i });
   };
 
   it("creates, updates and soft deletes reach the index by themselves", async () => {
@@ -47,7 +54,14 @@ describe("change capture in worker mode", () => {
     await converged(source);
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the next writes get a later _ts
     await write(source, 0, 40, "updated");
-    for (let i = 40; i < 50; i++) await source.container.items.upsert({ id: `d${i}`, tenant: `t${i % 3}`, title: `gone ${i}`, n: i, isDeleted: true });
+    for (let i = 40; i < 50; i++)
+      await source.container.items.upsert({
+        id: `d${i}`,
+        tenant: `t${i % 3}`,
+        title: `gone ${i}`,
+        n: i,
+        isDeleted: true,
+      });
     await converged(source);
     const indexed = await source.indexed();
     expect(indexed.size).toBe(90);
@@ -80,9 +94,15 @@ describe("change capture in worker mode", () => {
   });
 
   it("documents without their partition key (Cosmos's None partition) are indexed and deleted apart from null ones", async () => {
-    const source = await createTestSource({ extra: { documentId: "partitionKeyAndId" }, env: { CAPTURE_MODE: "allVersionsAndDeletes", CAPTURE_START_FROM: "now", CAPTURE_POLL_MS: "100" } });
+    const source = await createTestSource({
+      extra: { documentId: "partitionKeyAndId" },
+      env: { CAPTURE_MODE: "allVersionsAndDeletes", CAPTURE_START_FROM: "now", CAPTURE_POLL_MS: "100" },
+    });
     const services = createServices(source.config, silentLogger);
-    cleanups.push(() => source.dispose(), () => services.close());
+    cleanups.push(
+      () => source.dispose(),
+      () => services.close(),
+    );
     await services.ensureIndexes();
     worker(source);
     await eventually(
@@ -96,16 +116,30 @@ describe("change capture in worker mode", () => {
     await source.container.items.create({ id: "n", tenant: "t", title: "in t" });
     await source.container.items.create({ id: "n", tenant: null, title: "in null" });
     await source.container.items.create({ id: "n", title: "in none" });
-    const titles = async () => Object.fromEntries([...(await source.indexed())].filter(([id]) => id.endsWith(":n")).map(([id, entry]) => [id, entry.source.title]));
-    await eventually(async () => expect(await titles()).toEqual({ '"t":n': "in t", "null:n": "in null", "{}:n": "in none" }), { timeoutMs: 30_000, intervalMs: 300 });
+    const titles = async () =>
+      Object.fromEntries(
+        [...(await source.indexed())]
+          .filter(([id]) => id.endsWith(":n"))
+          .map(([id, entry]) => [id, entry.source.title]),
+      );
+    await eventually(
+      async () => expect(await titles()).toEqual({ '"t":n': "in t", "null:n": "in null", "{}:n": "in none" }),
+      { timeoutMs: 30_000, intervalMs: 300 },
+    );
 
     const none = new PartitionKeyBuilder().addNoneValue().build();
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the update gets a later _ts
     await source.container.item("n", none).replace({ id: "n", title: "none updated" });
     await source.container.item("n", null).delete();
-    await eventually(async () => expect(await titles()).toEqual({ '"t":n': "in t", "{}:n": "none updated" }), { timeoutMs: 30_000, intervalMs: 300 });
+    await eventually(async () => expect(await titles()).toEqual({ '"t":n': "in t", "{}:n": "none updated" }), {
+      timeoutMs: 30_000,
+      intervalMs: 300,
+    });
     await source.container.item("n", none).delete();
-    await eventually(async () => expect(await titles()).toEqual({ '"t":n': "in t" }), { timeoutMs: 30_000, intervalMs: 300 });
+    await eventually(async () => expect(await titles()).toEqual({ '"t":n': "in t" }), {
+      timeoutMs: 30_000,
+      intervalMs: 300,
+    });
     expect((await services.sources.get(source.name)!.queue.stats(Date.now())).deadLettered).toBe(0);
   });
 
@@ -116,16 +150,26 @@ describe("change capture in worker mode", () => {
     await source.container.items.upsert({ id: "bad-key", tenant: { region: "eu" }, title: "unusable", n: -1 });
     await write(source, 10, 20, "after");
     // Everything written after the bad document arrives: its page was not retried forever.
-    await eventually(async () => expect((await source.indexed()).size).toBe(20), { timeoutMs: 60_000, intervalMs: 300 });
+    await eventually(async () => expect((await source.indexed()).size).toBe(20), {
+      timeoutMs: 60_000,
+      intervalMs: 300,
+    });
     const queue = services.sources.get(source.name)!.queue;
     expect(await queue.listDeadLetters()).toEqual([
-      expect.objectContaining({ key: { id: "bad-key", pk: { invalid: "partition key at /tenant is an object" } }, reason: "partition key at /tenant is an object", attempts: 0 }),
+      expect.objectContaining({
+        key: { id: "bad-key", pk: { invalid: "partition key at /tenant is an object" } },
+        reason: "partition key at /tenant is an object",
+        attempts: 0,
+      }),
     ]);
     // Later changes keep coming through.
     await write(source, 20, 25, "later");
-    await eventually(async () => expect((await source.indexed()).size).toBe(25), { timeoutMs: 30_000, intervalMs: 300 });
+    await eventually(async () => expect((await source.indexed()).size).toBe(25), {
+      timeoutMs: 30_000,
+      intervalMs: 300,
+    });
     expect((await queue.stats(Date.now())).deadLettered).toBe(1);
-  });
+  }, 120_000);
 
   it("a worker killed and restarted resumes from its checkpoint and misses nothing", async () => {
     const { source } = await prepare();
@@ -140,7 +184,7 @@ describe("change capture in worker mode", () => {
     worker(source, { CAPTURE_START_FROM: "now" });
     await converged(source);
     expect((await source.indexed()).size).toBe(300);
-  });
+  }, 120_000);
 
   it("per-range checkpoints of an earlier version are merged, a split parent's winning over its children's", async () => {
     const { source, services } = await prepare();
@@ -151,7 +195,9 @@ describe("change capture in worker mode", () => {
     await write(source, 0, 60, "a");
     const perRange = new Map<string, string>();
     for (const feedRange of await container.getFeedRanges()) {
-      const iterator = container.items.getChangeFeedIterator({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(feedRange) });
+      const iterator = container.items.getChangeFeedIterator({
+        changeFeedStartFrom: ChangeFeedStartFrom.Beginning(feedRange),
+      });
       let token = "";
       for (let page = await iterator.readNext(); ; page = await iterator.readNext()) {
         token = page.continuationToken;
@@ -160,14 +206,27 @@ describe("change capture in worker mode", () => {
       perRange.set(range(feedRange), token);
     }
     const queue = services.sources.get(source.name)!.queue;
-    await queue.enqueue(Array.from({ length: 60 }, (_, i) => ({ id: `d${i}`, pk: `t${i % 3}` })), { lane: "live", now: Date.now() });
+    await queue.enqueue(
+      Array.from({ length: 60 }, (_, i) => ({ id: `d${i}`, pk: `t${i % 3}` })),
+      { lane: "live", now: Date.now() },
+    );
     // Batch B after those checkpoints; then a split, after which that version started the children
     // "from now" (the loss this version fixes); then batch C.
     await write(source, 60, 120, "b");
-    const { children } = await splitPartitionKeyRange(testServices().cosmos, { database: "driftless-test", container: container.id });
+    const { children } = await splitPartitionKeyRange(testServices().cosmos, {
+      database: "driftless-test",
+      container: container.id,
+    });
     for (const child of children) {
       const feedRange = (await container.getFeedRanges()).find((r) => r.minInclusive === child.minInclusive)!;
-      perRange.set(range(feedRange), (await container.items.getChangeFeedIterator({ changeFeedStartFrom: ChangeFeedStartFrom.Now(feedRange) }).readNext()).continuationToken);
+      perRange.set(
+        range(feedRange),
+        (
+          await container.items
+            .getChangeFeedIterator({ changeFeedStartFrom: ChangeFeedStartFrom.Now(feedRange) })
+            .readNext()
+        ).continuationToken,
+      );
     }
     await write(source, 120, 150, "c");
     const redis = new Redis(source.env.REDIS_URL!);

@@ -13,9 +13,16 @@ const TSX = import.meta.resolve("tsx");
 const API_KEY = "remote-cli-test-key-0123456789";
 
 /** The CLI as its bin runs it, from any directory; the environment is only what is given (no Redis, Cosmos or ES settings unless passed). */
-function driftless(args: string[], env: Record<string, string | undefined> = {}, cwd = process.cwd()): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function driftless(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  cwd = process.cwd(),
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", TSX, "--", MAIN, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+    const child = spawn(process.execPath, ["--import", TSX, "--", MAIN, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -58,7 +65,16 @@ describe("driftless CLI, remote mode", () => {
     const body = JSON.parse(status.stdout) as { sources: { name: string }[] };
     expect(body.sources.map((s) => s.name)).toEqual([source.name]);
 
-    const enqueued = await driftless(["--api-url", url, "--api-key", API_KEY, "enqueue", source.name, "doc-1", "tenant-1"]);
+    const enqueued = await driftless([
+      "--api-url",
+      url,
+      "--api-key",
+      API_KEY,
+      "enqueue",
+      source.name,
+      "doc-1",
+      "tenant-1",
+    ]);
     expect([enqueued.code, enqueued.stderr]).toEqual([0, ""]);
     expect(JSON.parse(enqueued.stdout)).toEqual({ enqueued: expect.any(Number), duplicates: expect.any(Number) });
     expect(Object.values(JSON.parse(enqueued.stdout) as Record<string, number>).reduce((a, b) => a + b)).toBe(1);
@@ -88,7 +104,10 @@ describe("driftless CLI, remote mode", () => {
   it("reimport --wait, reconcile and jobs run the jobs at the deployment and follow them", async () => {
     const reimport = await driftless(["reimport", source.name, "--wait"], remote);
     expect([reimport.code, reimport.stderr.includes("driftless:")]).toEqual([0, false]);
-    const [started, final] = reimport.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const [started, final] = reimport.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(final).toMatchObject({ jobId: started!.jobId, kind: "reimport", source: source.name, state: "succeeded" });
 
     const reconcile = await driftless(["reconcile", source.name], remote);
@@ -108,8 +127,13 @@ describe("driftless CLI, remote mode", () => {
   }, 240_000);
 
   it("a wrong or missing key exits 5 with one line naming the API's error code, and changes nothing", async () => {
-    const before = JSON.parse((await driftless(["status", "--json"], remote)).stdout) as { sources: { pending: number; inflight: number }[] };
-    const wrong = await driftless(["--api-key", "wrong-key-wrong-key-wrong", "enqueue", source.name, "doc-2", "tenant-1"], { DRIFTLESS_API_URL: url });
+    const before = JSON.parse((await driftless(["status", "--json"], remote)).stdout) as {
+      sources: { pending: number; inflight: number }[];
+    };
+    const wrong = await driftless(
+      ["--api-key", "wrong-key-wrong-key-wrong", "enqueue", source.name, "doc-2", "tenant-1"],
+      { DRIFTLESS_API_URL: url },
+    );
     expect(wrong.code).toBe(5);
     expect(wrong.stdout).toBe("");
     expect(wrong.stderr.split("\n").filter(Boolean)).toHaveLength(1);
@@ -118,19 +142,31 @@ describe("driftless CLI, remote mode", () => {
     const none = await driftless(["deadletters", "list", source.name], { DRIFTLESS_API_URL: url });
     expect(none.code).toBe(5);
     expect(none.stderr).toMatch(/^driftless: unauthorized: .*no key given/);
-    const after = JSON.parse((await driftless(["status", "--json"], remote)).stdout) as { sources: { pending: number; inflight: number }[] };
-    expect(after.sources[0]!.pending + after.sources[0]!.inflight).toBeLessThanOrEqual(before.sources[0]!.pending + before.sources[0]!.inflight);
+    const after = JSON.parse((await driftless(["status", "--json"], remote)).stdout) as {
+      sources: { pending: number; inflight: number }[];
+    };
+    expect(after.sources[0]!.pending + after.sources[0]!.inflight).toBeLessThanOrEqual(
+      before.sources[0]!.pending + before.sources[0]!.inflight,
+    );
   }, 120_000);
 
   it("an unreachable API exits 4 with one line, and a malformed --api-url is a usage error", async () => {
     const port = await freePort();
-    const down = await driftless(["status"], { DRIFTLESS_API_URL: `http://127.0.0.1:${port}`, DRIFTLESS_API_KEY: API_KEY });
+    const down = await driftless(["status"], {
+      DRIFTLESS_API_URL: `http://127.0.0.1:${port}`,
+      DRIFTLESS_API_KEY: API_KEY,
+    });
     expect(down.code).toBe(4);
     expect(down.stderr.split("\n").filter(Boolean)).toHaveLength(1);
-    expect(down.stderr).toMatch(new RegExp(`^driftless: api_unreachable: cannot reach the driftless API at http://127\\.0\\.0\\.1:${port}`));
+    expect(down.stderr).toMatch(
+      new RegExp(`^driftless: api_unreachable: cannot reach the driftless API at http://127\\.0\\.0\\.1:${port}`),
+    );
     neverShowsKey(down.stderr);
     const bad = await driftless(["--api-url", "ftp://example", "status"]);
-    expect([bad.code, bad.stderr]).toEqual([2, "driftless: invalid_arguments: --api-url: must be an http:// or https:// URL\n"]);
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      "driftless: invalid_arguments: --api-url: must be an http:// or https:// URL\n",
+    ]);
   }, 60_000);
 });
 
@@ -143,14 +179,30 @@ describe("driftless CLI, local.settings.json", () => {
         ELASTICSEARCH_URL: "http://127.0.0.1:1",
         COSMOS_ENDPOINT: "https://localhost:1",
         COSMOS_KEY: "cosmos-key-from-local-settings",
-        DRIFTLESS_SOURCES: JSON.stringify([{ name: "orders", database: "shop", container: "orders", partitionKeyPath: "/tenant", index: "orders" }]),
+        DRIFTLESS_SOURCES: JSON.stringify([
+          { name: "orders", database: "shop", container: "orders", partitionKeyPath: "/tenant", index: "orders" },
+        ]),
       };
-      writeFileSync(join(dir, "local.settings.json"), JSON.stringify({ IsEncrypted: false, Values: { ...base, LOG_LEVEL: "debug", SYNC_BATCH_SIZE: "7", ENQUEUE_MAX_ITEMS: "9" } }));
+      writeFileSync(
+        join(dir, "local.settings.json"),
+        JSON.stringify({
+          IsEncrypted: false,
+          Values: { ...base, LOG_LEVEL: "debug", SYNC_BATCH_SIZE: "7", ENQUEUE_MAX_ITEMS: "9" },
+        }),
+      );
       writeFileSync(join(dir, "settings.env"), "SYNC_BATCH_SIZE=8\nENQUEUE_MAX_ITEMS=10\n");
-      const check = await driftless(["--env-file", "settings.env", "config", "check", "--json"], { ENQUEUE_MAX_ITEMS: "11" }, dir);
+      const check = await driftless(
+        ["--env-file", "settings.env", "config", "check", "--json"],
+        { ENQUEUE_MAX_ITEMS: "11" },
+        dir,
+      );
       expect([check.code, check.stderr]).toEqual([0, ""]);
       const { settings } = JSON.parse(check.stdout) as { settings: Record<string, { value: unknown }> };
-      expect([settings.LOG_LEVEL?.value, settings.SYNC_BATCH_SIZE?.value, settings.ENQUEUE_MAX_ITEMS?.value]).toEqual(["debug", 8, 11]);
+      expect([settings.LOG_LEVEL?.value, settings.SYNC_BATCH_SIZE?.value, settings.ENQUEUE_MAX_ITEMS?.value]).toEqual([
+        "debug",
+        8,
+        11,
+      ]);
       expect(check.stdout).not.toContain("cosmos-key-from-local-settings");
 
       // Without the file, the same command lacks the settings it gave.

@@ -24,7 +24,13 @@ describe("driftless sources apply", () => {
     const database = uniqueName("apply");
     const sources = [
       { name: "flat", database, container: "orders", partitionKeyPath: "/tenant", index: uniqueName("apply-flat") },
-      { name: "nested", database, container: "events", partitionKeyPath: ["/tenant", "/region"], index: uniqueName("apply-nested") },
+      {
+        name: "nested",
+        database,
+        container: "events",
+        partitionKeyPath: ["/tenant", "/region"],
+        index: uniqueName("apply-nested"),
+      },
     ];
     const env = {
       REDIS_URL: stack.redisUrl,
@@ -35,12 +41,19 @@ describe("driftless sources apply", () => {
       ...(stack.cosmos.caFile ? { COSMOS_CA_FILE: stack.cosmos.caFile } : {}),
       DRIFTLESS_SOURCES: JSON.stringify(sources),
     };
-    const cosmos = createCosmosClient({ endpoint: stack.cosmos.endpoint, key: stack.cosmos.key, ...(stack.cosmos.caFile ? { caFile: stack.cosmos.caFile } : {}) });
+    const cosmos = createCosmosClient({
+      endpoint: stack.cosmos.endpoint,
+      key: stack.cosmos.key,
+      ...(stack.cosmos.caFile ? { caFile: stack.cosmos.caFile } : {}),
+    });
     const elastic = createElasticClient({ node: stack.elasticsearchUrl });
     try {
       const first = driftless(["sources", "apply", "--json"], env);
       expect(first.code, first.stderr).toBe(0);
-      const answer = JSON.parse(first.stdout) as { containers: { container: string; created: boolean }[]; problems: string[] };
+      const answer = JSON.parse(first.stdout) as {
+        containers: { container: string; created: boolean }[];
+        problems: string[];
+      };
       expect(answer.problems).toEqual([]);
       expect(answer.containers.map((c) => [c.container, c.created])).toEqual([
         ["orders", true],
@@ -57,8 +70,12 @@ describe("driftless sources apply", () => {
       expect(again.stdout).not.toMatch(/^created/m);
       expect(again.stdout).toMatch(/^exists +cosmos .*\/events$/m);
     } finally {
-      await cosmos.database(database).delete().catch(() => undefined);
-      for (const source of sources) await elastic.indices.delete({ index: `${source.index}-*`, ignore_unavailable: true }).catch(() => undefined);
+      await cosmos
+        .database(database)
+        .delete()
+        .catch(() => undefined);
+      for (const source of sources)
+        await elastic.indices.delete({ index: `${source.index}-*`, ignore_unavailable: true }).catch(() => undefined);
       await elastic.close();
       cosmos.dispose();
     }

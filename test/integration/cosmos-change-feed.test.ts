@@ -1,4 +1,11 @@
-import { ChangeFeedMode, ChangeFeedStartFrom, type ChangeFeedIteratorResponse, type ChangeFeedPullModelIterator, type Container, type CosmosClient } from "@azure/cosmos";
+import {
+  ChangeFeedMode,
+  ChangeFeedStartFrom,
+  type ChangeFeedIteratorResponse,
+  type ChangeFeedPullModelIterator,
+  type Container,
+  type CosmosClient,
+} from "@azure/cosmos";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCosmosClient } from "../../shared/cosmos/client.js";
 import { services, uniqueName } from "../setup/services.js";
@@ -35,7 +42,10 @@ afterAll(async () => {
 
 async function freshContainer(): Promise<Container> {
   const { database } = await client.databases.createIfNotExists({ id: "driftless-test" });
-  const { container } = await database.containers.createIfNotExists({ id: uniqueName("cf"), partitionKey: { paths: ["/tenant"] } });
+  const { container } = await database.containers.createIfNotExists({
+    id: uniqueName("cf"),
+    partitionKey: { paths: ["/tenant"] },
+  });
   containers.push(container);
   return container;
 }
@@ -46,7 +56,9 @@ async function createInOrder(container: Container, ids: readonly string[], tenan
 }
 
 /** Reads pages until the feed answers 304; every page before must be a 200 with items. */
-async function drain(iterator: ChangeFeedPullModelIterator<Doc>): Promise<{ pages: Doc[][]; caughtUp: ChangeFeedIteratorResponse<Doc[]> }> {
+async function drain(
+  iterator: ChangeFeedPullModelIterator<Doc>,
+): Promise<{ pages: Doc[][]; caughtUp: ChangeFeedIteratorResponse<Doc[]> }> {
   const pages: Doc[][] = [];
   for (let i = 0; i < 1_000; i++) {
     const response = await iterator.readNext();
@@ -62,7 +74,8 @@ async function drain(iterator: ChangeFeedPullModelIterator<Doc>): Promise<{ page
 const ids = (docs: readonly Doc[]): string[] => docs.map((doc) => doc.id);
 
 function expectIncreasingLsns(docs: readonly Doc[]): void {
-  for (const doc of docs) expect(Number.isInteger(doc._lsn) && doc._lsn > 0, `${doc.id} has _lsn ${doc._lsn}`).toBe(true);
+  for (const doc of docs)
+    expect(Number.isInteger(doc._lsn) && doc._lsn > 0, `${doc.id} has _lsn ${doc._lsn}`).toBe(true);
   const lsns = docs.map((doc) => doc._lsn);
   expect(lsns).toEqual([...lsns].sort((a, b) => a - b));
   expect(new Set(lsns).size).toBe(lsns.length);
@@ -85,7 +98,9 @@ describe("emulator change feed (latest version mode)", () => {
     await container.item("c", "t1").patch([{ op: "set", path: "/n", value: 1 }]);
     await container.item("a", "t1").replace({ id: "a", tenant: "t1", n: 2 });
 
-    const { pages } = await drain(container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() }));
+    const { pages } = await drain(
+      container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() }),
+    );
     const changes = pages.flat();
     expect(ids(changes)).toEqual(["b", "d", "c", "a"]);
     expect(changes.map((doc) => doc.n)).toEqual([1, 0, 1, 2]);
@@ -100,8 +115,14 @@ describe("emulator change feed (latest version mode)", () => {
 
   it("pages by maxItemCount, answers 304 with the same continuation when caught up, then serves new changes", async () => {
     const container = await freshContainer();
-    await createInOrder(container, Array.from({ length: 25 }, (_, i) => `doc-${String(i).padStart(2, "0")}`));
-    const iterator = container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(), maxItemCount: 10 });
+    await createInOrder(
+      container,
+      Array.from({ length: 25 }, (_, i) => `doc-${String(i).padStart(2, "0")}`),
+    );
+    const iterator = container.items.getChangeFeedIterator<Doc>({
+      changeFeedStartFrom: ChangeFeedStartFrom.Beginning(),
+      maxItemCount: 10,
+    });
 
     const { pages, caughtUp } = await drain(iterator);
     expect(pages.map((page) => page.length)).toEqual([10, 10, 5]);
@@ -140,14 +161,21 @@ describe("emulator change feed (latest version mode)", () => {
     await createInOrder(container, ["new-1"]);
     await container.item("old-1", "t1").replace({ id: "old-1", tenant: "t1", n: 1 });
 
-    const beginning = await drain(container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() }));
+    const beginning = await drain(
+      container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() }),
+    );
     expect(ids(beginning.pages.flat())).toEqual(["old-2", "mid-1", "new-1", "old-1"]);
 
     const fromNow = await drain(now);
     expect(ids(fromNow.pages.flat())).toEqual(["new-1", "old-1"]);
 
     // Paged, so that the later pages carry both if-none-match and if-modified-since.
-    const fromTime = await drain(container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Time(boundary), maxItemCount: 1 }));
+    const fromTime = await drain(
+      container.items.getChangeFeedIterator<Doc>({
+        changeFeedStartFrom: ChangeFeedStartFrom.Time(boundary),
+        maxItemCount: 1,
+      }),
+    );
     expect(fromTime.pages.map((page) => page.length)).toEqual([1, 1, 1]);
     expect(ids(fromTime.pages.flat())).toEqual(["mid-1", "new-1", "old-1"]);
 
@@ -162,7 +190,10 @@ describe("emulator change feed (latest version mode)", () => {
     const all = Array.from({ length: 12 }, (_, i) => `doc-${String(i).padStart(2, "0")}`);
     await createInOrder(container, all);
 
-    const reader = container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(), maxItemCount: 5 });
+    const reader = container.items.getChangeFeedIterator<Doc>({
+      changeFeedStartFrom: ChangeFeedStartFrom.Beginning(),
+      maxItemCount: 5,
+    });
     const firstPage = await reader.readNext();
     expect(ids(firstPage.result)).toEqual(all.slice(0, 5));
     const saved = firstPage.continuationToken;
@@ -173,10 +204,13 @@ describe("emulator change feed (latest version mode)", () => {
 
     const other = newClient();
     try {
-      const resumed = other.database(container.database.id).container(container.id).items.getChangeFeedIterator<Doc>({
-        changeFeedStartFrom: ChangeFeedStartFrom.Continuation(saved),
-        maxItemCount: 5,
-      });
+      const resumed = other
+        .database(container.database.id)
+        .container(container.id)
+        .items.getChangeFeedIterator<Doc>({
+          changeFeedStartFrom: ChangeFeedStartFrom.Continuation(saved),
+          maxItemCount: 5,
+        });
       const { pages } = await drain(resumed);
       const changes = pages.flat();
       // In modification order within the partition key t1; t3's change may come on a page of its own.
@@ -202,7 +236,12 @@ describe("emulator change feed (latest version mode)", () => {
     const seen: string[] = [];
     const tokens: string[] = [];
     for (const range of ranges) {
-      const { pages, caughtUp } = await drain(container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(range), maxItemCount: 2 }));
+      const { pages, caughtUp } = await drain(
+        container.items.getChangeFeedIterator<Doc>({
+          changeFeedStartFrom: ChangeFeedStartFrom.Beginning(range),
+          maxItemCount: 2,
+        }),
+      );
       seen.push(...ids(pages.flat()));
       tokens.push(caughtUp.continuationToken);
     }
@@ -211,24 +250,41 @@ describe("emulator change feed (latest version mode)", () => {
     await createInOrder(container, ["b2"], "tenant-b");
     const resumed: string[] = [];
     for (const token of tokens) {
-      const { pages } = await drain(container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Continuation(token) }));
+      const { pages } = await drain(
+        container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Continuation(token) }),
+      );
       resumed.push(...ids(pages.flat()));
     }
     expect(resumed).toEqual(["b2"]);
 
-    const tenantA = await drain(container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning("tenant-a"), maxItemCount: 2 }));
+    const tenantA = await drain(
+      container.items.getChangeFeedIterator<Doc>({
+        changeFeedStartFrom: ChangeFeedStartFrom.Beginning("tenant-a"),
+        maxItemCount: 2,
+      }),
+    );
     expect(tenantA.pages.map(ids)).toEqual([["a1", "a2"], ["a3"]]);
   });
 
   it("does not report deletes in latest version mode", async () => {
     const container = await freshContainer();
     await createInOrder(container, ["keep", "gone"]);
-    const iterator = container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() });
+    const iterator = container.items.getChangeFeedIterator<Doc>({
+      changeFeedStartFrom: ChangeFeedStartFrom.Beginning(),
+    });
     expect(ids((await drain(iterator)).pages.flat())).toEqual(["keep", "gone"]);
 
     await container.item("gone", "t1").delete();
     expect((await iterator.readNext()).statusCode).toBe(304);
-    expect(ids((await drain(container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() }))).pages.flat())).toEqual(["keep"]);
+    expect(
+      ids(
+        (
+          await drain(
+            container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() }),
+          )
+        ).pages.flat(),
+      ),
+    ).toEqual(["keep"]);
 
     // A document recreated after its delete is a change again.
     await container.items.create({ id: "gone", tenant: "t1", n: 9 });
@@ -239,7 +295,13 @@ describe("emulator change feed (latest version mode)", () => {
 
   it("refuses all versions and deletes mode from the beginning with a clear 400, as the service does", async () => {
     const container = await freshContainer();
-    const iterator = container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(), changeFeedMode: ChangeFeedMode.AllVersionsAndDeletes });
-    await expect(iterator.readNext()).rejects.toMatchObject({ code: 400, message: expect.stringMatching(/starts from now or from a continuation/) });
+    const iterator = container.items.getChangeFeedIterator<Doc>({
+      changeFeedStartFrom: ChangeFeedStartFrom.Beginning(),
+      changeFeedMode: ChangeFeedMode.AllVersionsAndDeletes,
+    });
+    await expect(iterator.readNext()).rejects.toMatchObject({
+      code: 400,
+      message: expect.stringMatching(/starts from now or from a continuation/),
+    });
   });
 });

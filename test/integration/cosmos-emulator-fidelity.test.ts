@@ -38,8 +38,13 @@ afterAll(async () => {
   client?.dispose();
 });
 
-async function container(partitionKey: { paths: string[]; kind?: PartitionKeyKind; version?: PartitionKeyDefinitionVersion } | undefined): Promise<Container> {
-  const { container: made } = await database.containers.createIfNotExists({ id: uniqueName("fidelity"), ...(partitionKey ? { partitionKey } : {}) });
+async function container(
+  partitionKey: { paths: string[]; kind?: PartitionKeyKind; version?: PartitionKeyDefinitionVersion } | undefined,
+): Promise<Container> {
+  const { container: made } = await database.containers.createIfNotExists({
+    id: uniqueName("fidelity"),
+    ...(partitionKey ? { partitionKey } : {}),
+  });
   created.push(made);
   return made;
 }
@@ -50,16 +55,27 @@ describe("404 sub-status codes", () => {
   it("answers a missing document with sub-status 0 and a missing container or database with 1003", async () => {
     const present = await container({ paths: ["/tenant"] });
     const missingItem = await present.item("nope", "t").read();
-    expect({ status: missingItem.statusCode, substatus: missingItem.substatus ?? 0 }).toEqual({ status: 404, substatus: 0 });
+    expect({ status: missingItem.statusCode, substatus: missingItem.substatus ?? 0 }).toEqual({
+      status: 404,
+      substatus: 0,
+    });
 
     // The SDK answers a point read's 404 without throwing; the sub-status is on the response.
     const noContainer = database.container(uniqueName("never-created"));
     const inMissingContainer = await noContainer.item("a", "t").read();
-    expect({ status: inMissingContainer.statusCode, substatus: inMissingContainer.substatus }).toEqual({ status: 404, substatus: 1003 });
+    expect({ status: inMissingContainer.statusCode, substatus: inMissingContainer.substatus }).toEqual({
+      status: 404,
+      substatus: 1003,
+    });
     const inMissingDatabase = await client.database(uniqueName("no-db")).container("c").item("a", "t").read();
-    expect({ status: inMissingDatabase.statusCode, substatus: inMissingDatabase.substatus }).toEqual({ status: 404, substatus: 1003 });
+    expect({ status: inMissingDatabase.statusCode, substatus: inMissingDatabase.substatus }).toEqual({
+      status: 404,
+      substatus: 1003,
+    });
     // A bulk read against a missing container fails as a whole with the same 1003.
-    await expect(noContainer.items.bulk([{ operationType: "Read", id: "a", partitionKey: "t" }])).rejects.toMatchObject({ code: 404, substatus: 1003 });
+    await expect(noContainer.items.bulk([{ operationType: "Read", id: "a", partitionKey: "t" }])).rejects.toMatchObject(
+      { code: 404, substatus: 1003 },
+    );
   });
 });
 
@@ -80,7 +96,11 @@ describe("partition keys", () => {
   });
 
   it("keys a hierarchical container by every level: one id under two full keys", async () => {
-    const c = await container({ paths: ["/a", "/b"], kind: PartitionKeyKind.MultiHash, version: PartitionKeyDefinitionVersion.V2 });
+    const c = await container({
+      paths: ["/a", "/b"],
+      kind: PartitionKeyKind.MultiHash,
+      version: PartitionKeyDefinitionVersion.V2,
+    });
     await c.items.create({ id: "x", a: "1", b: "p", v: "p" });
     await c.items.create({ id: "x", a: "1", b: "q", v: "q" });
     expect((await c.item("x", ["1", "p"]).read()).resource).toMatchObject({ v: "p" });
@@ -113,7 +133,9 @@ describe("_lsn", () => {
     const { resources: queried } = await c.items.query("SELECT * FROM c").fetchAll();
     const { resources: all } = await c.items.readAll().fetchAll();
     for (const doc of [...queried, ...all]) expect(doc).not.toHaveProperty("_lsn");
-    const feed = await c.items.getChangeFeedIterator<{ _lsn: number }>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() }).readNext();
+    const feed = await c.items
+      .getChangeFeedIterator<{ _lsn: number }>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() })
+      .readNext();
     expect(feed.result[0]?._lsn).toEqual(expect.any(Number));
   });
 });
@@ -121,7 +143,10 @@ describe("_lsn", () => {
 describe("all versions and deletes change feed", () => {
   it("gives every create, replace and delete in order, with the service's metadata", async () => {
     const c = await container({ paths: ["/tenant"] });
-    const iterator = c.items.getChangeFeedIterator<Record<string, unknown>>({ changeFeedStartFrom: ChangeFeedStartFrom.Now(), changeFeedMode: ChangeFeedMode.AllVersionsAndDeletes });
+    const iterator = c.items.getChangeFeedIterator<Record<string, unknown>>({
+      changeFeedStartFrom: ChangeFeedStartFrom.Now(),
+      changeFeedMode: ChangeFeedMode.AllVersionsAndDeletes,
+    });
     expect((await iterator.readNext()).statusCode).toBe(304);
     await c.items.create({ id: "a", tenant: "t", v: 1 });
     await c.items.upsert({ id: "a", tenant: "t", v: 2 });
@@ -134,15 +159,28 @@ describe("all versions and deletes change feed", () => {
     // change feed", https://learn.microsoft.com/azure/cosmos-db/change-feed).
     type Change = { current?: Record<string, unknown>; metadata: Record<string, unknown> };
     const changes: Change[] = [];
-    for (let page = await iterator.readNext(); page.statusCode === 200; page = await iterator.readNext()) changes.push(...(page.result as unknown as Change[]));
+    for (let page = await iterator.readNext(); page.statusCode === 200; page = await iterator.readNext())
+      changes.push(...(page.result as unknown as Change[]));
     const idOf = (change: Change) => change.current?.id ?? change.metadata.id;
     const [created, replaced, deleted] = changes.filter((change) => idOf(change) === "a");
     const [createdNone, deletedNone] = changes.filter((change) => idOf(change) === "b");
-    expect(created).toMatchObject({ current: { id: "a", v: 1 }, metadata: { operationType: "create", lsn: expect.any(Number), crts: expect.any(Number) } });
-    expect(replaced).toMatchObject({ current: { id: "a", v: 2 }, metadata: { operationType: "replace", previousImageLSN: created!.metadata.lsn } });
+    expect(created).toMatchObject({
+      current: { id: "a", v: 1 },
+      metadata: { operationType: "create", lsn: expect.any(Number), crts: expect.any(Number) },
+    });
+    expect(replaced).toMatchObject({
+      current: { id: "a", v: 2 },
+      metadata: { operationType: "replace", previousImageLSN: created!.metadata.lsn },
+    });
     expect(deleted).not.toHaveProperty("current");
     // A delete names the item by id and by partition key property name (not path).
-    expect(deleted!.metadata).toMatchObject({ operationType: "delete", id: "a", partitionKey: { tenant: "t" }, previousImageLSN: replaced!.metadata.lsn, timeToLiveExpired: false });
+    expect(deleted!.metadata).toMatchObject({
+      operationType: "delete",
+      id: "a",
+      partitionKey: { tenant: "t" },
+      previousImageLSN: replaced!.metadata.lsn,
+      timeToLiveExpired: false,
+    });
     expect(createdNone).toMatchObject({ current: { id: "b" }, metadata: { operationType: "create" } });
     expect(deletedNone!.metadata).toMatchObject({ operationType: "delete", id: "b", partitionKey: {} });
     expect(changes).toHaveLength(5);
@@ -153,13 +191,22 @@ describe("all versions and deletes change feed", () => {
   });
 
   it("names every level of a hierarchical key in a delete's metadata", async () => {
-    const c = await container({ paths: ["/tenant", "/region"], kind: PartitionKeyKind.MultiHash, version: PartitionKeyDefinitionVersion.V2 });
-    const iterator = c.items.getChangeFeedIterator<Record<string, unknown>>({ changeFeedStartFrom: ChangeFeedStartFrom.Now(), changeFeedMode: ChangeFeedMode.AllVersionsAndDeletes });
+    const c = await container({
+      paths: ["/tenant", "/region"],
+      kind: PartitionKeyKind.MultiHash,
+      version: PartitionKeyDefinitionVersion.V2,
+    });
+    const iterator = c.items.getChangeFeedIterator<Record<string, unknown>>({
+      changeFeedStartFrom: ChangeFeedStartFrom.Now(),
+      changeFeedMode: ChangeFeedMode.AllVersionsAndDeletes,
+    });
     await iterator.readNext();
     await c.items.create({ id: "h", tenant: "t", region: "eu" });
     await c.item("h", ["t", "eu"]).delete();
     const page = await iterator.readNext();
-    expect(page.result.at(-1)).toMatchObject({ metadata: { operationType: "delete", id: "h", partitionKey: { tenant: "t", region: "eu" } } });
+    expect(page.result.at(-1)).toMatchObject({
+      metadata: { operationType: "delete", id: "h", partitionKey: { tenant: "t", region: "eu" } },
+    });
   });
 });
 
@@ -185,11 +232,15 @@ describe("throttling", () => {
       for (let n = 0; n < 6; n++) await c.items.create({ id: `d${n}`, tenant: "t" });
       const reads = await Promise.all(Array.from({ length: 6 }, (_, n) => c.item(`d${n}`, "t").read()));
       expect(reads.map((read) => read.statusCode)).toEqual(Array(6).fill(200));
-      expect(reads.some((read) => read.diagnostics.clientSideRequestStatistics.retryDiagnostics.failedAttempts.length > 0)).toBe(true);
+      expect(
+        reads.some((read) => read.diagnostics.clientSideRequestStatistics.retryDiagnostics.failedAttempts.length > 0),
+      ).toBe(true);
 
       // Without retries the 429 itself shows, with what the service sends.
       const outcomes = await Promise.allSettled(Array.from({ length: 4 }, (_, n) => readOnce(emulator, `d${n}`)));
-      const refused = outcomes.filter((outcome) => outcome.status === "rejected").map((outcome) => (outcome as PromiseRejectedResult).reason);
+      const refused = outcomes
+        .filter((outcome) => outcome.status === "rejected")
+        .map((outcome) => (outcome as PromiseRejectedResult).reason);
       expect(refused.length).toBeGreaterThan(0);
       expect(refused[0]).toMatchObject({ code: 429, substatus: 3200, retryAfterInMs: 5 });
     } finally {
@@ -207,7 +258,9 @@ async function readOnce(emulator: { endpoint: string; key: string; caFile: strin
     endpoint: emulator.endpoint,
     key: emulator.key,
     agent: new Agent({ ca: readFileSync(emulator.caFile) }),
-    connectionPolicy: { retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 } },
+    connectionPolicy: {
+      retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 },
+    },
   });
   try {
     return await client.database("throttled").container("c").item(id, "t").read();

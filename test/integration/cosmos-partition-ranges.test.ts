@@ -53,13 +53,19 @@ function newClient(): CosmosClient {
 
 /** The SDK's own EPK hashing (utils/hashing/hash.js), which it routes bulk and change feed requests by. */
 const sdkRequire = createRequire(import.meta.url);
-const { hashPartitionKey } = sdkRequire(join(dirname(sdkRequire.resolve("@azure/cosmos/package.json")), "dist/commonjs/utils/hashing/hash.js")) as {
+const { hashPartitionKey } = sdkRequire(
+  join(dirname(sdkRequire.resolve("@azure/cosmos/package.json")), "dist/commonjs/utils/hashing/hash.js"),
+) as {
   hashPartitionKey(values: unknown[], definition: PartitionKeyDefinition): string;
 };
 
 const V1: PartitionKeyDefinition = { paths: ["/tenant"] };
 const V2: PartitionKeyDefinition = { paths: ["/tenant"], version: PartitionKeyDefinitionVersion.V2 };
-const MULTI: PartitionKeyDefinition = { paths: ["/tenant", "/region"], kind: PartitionKeyKind.MultiHash, version: PartitionKeyDefinitionVersion.V2 };
+const MULTI: PartitionKeyDefinition = {
+  paths: ["/tenant", "/region"],
+  kind: PartitionKeyKind.MultiHash,
+  version: PartitionKeyDefinitionVersion.V2,
+};
 
 async function freshContainer(partitionKey: PartitionKeyDefinition = V1): Promise<Container> {
   const { database } = await client.databases.createIfNotExists({ id: "ranges" });
@@ -100,7 +106,8 @@ function expectContiguous(ranges: readonly { minInclusive: string; maxExclusive:
 }
 
 /** Document ids over many partition keys, so that every range (and both halves of a split) gets some. */
-const docsFor = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => ({ id: `d${from + k}`, tenant: `tenant-${from + k}`, n: 0 }));
+const docsFor = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, k) => ({ id: `d${from + k}`, tenant: `tenant-${from + k}`, n: 0 }));
 
 async function createAll(container: Container, docs: readonly object[]): Promise<void> {
   for (const doc of docs) await container.items.create(doc);
@@ -143,17 +150,24 @@ describe("partition key ranges", () => {
         if (value !== undefined) doc.tenant = value;
         if (definition.kind === PartitionKeyKind.MultiHash) doc.region = `r${i % 3}`;
         await container.items.create(doc);
-        keys.push(value === undefined && definition.kind !== PartitionKeyKind.MultiHash ? none : (value as PartitionKey));
+        keys.push(
+          value === undefined && definition.kind !== PartitionKeyKind.MultiHash ? none : (value as PartitionKey),
+        );
       }
       const ranges = await container.getFeedRanges();
       const seen = new Map<string, FeedRange>();
       for (const range of ranges) {
-        for (const doc of await drain(container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(range) }))) {
+        for (const doc of await drain(
+          container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(range) }),
+        )) {
           expect(seen.has(doc.id), `${doc.id} in two ranges`).toBe(false);
           seen.set(doc.id, range);
           const values = definition.paths.map((path) => (path.slice(1) in doc ? doc[path.slice(1) as keyof Doc] : {}));
           const epk = hashPartitionKey(values, definition);
-          expect(epk >= range.minInclusive && epk < range.maxExclusive, `${doc.id} (EPK ${epk}) read from [${range.minInclusive}, ${range.maxExclusive})`).toBe(true);
+          expect(
+            epk >= range.minInclusive && epk < range.maxExclusive,
+            `${doc.id} (EPK ${epk}) read from [${range.minInclusive}, ${range.maxExclusive})`,
+          ).toBe(true);
         }
       }
       expect([...seen.keys()].sort()).toEqual(Array.from({ length: 40 }, (_, i) => `d${i}`).sort());
@@ -171,7 +185,9 @@ describe("partition key ranges", () => {
       { id: "4", tenant: "a", region: "z", n: 0 },
     ]);
     // The SDK turns a prefix key into the EPK range [hash(a), hash(a) + "FF") inside one range.
-    const prefix = await drain(container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(["a"]) }));
+    const prefix = await drain(
+      container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(["a"]) }),
+    );
     expect(prefix.map((doc) => doc.id)).toEqual(["1", "2", "4"]);
   });
 });
@@ -184,7 +200,11 @@ describe("splits", () => {
     const iterator = container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Now() });
     await iterator.readNext(); // the SDK caches the routing map from before the split
 
-    const { parent, children } = await splitPartitionKeyRange(emulator, { database: "ranges", container: container.id, rangeId: "0" });
+    const { parent, children } = await splitPartitionKeyRange(emulator, {
+      database: "ranges",
+      container: container.id,
+      rangeId: "0",
+    });
     expect(parent.id).toBe("0");
     expect(children.map((child) => child.id)).toEqual(["4", "5"]);
     expect(children[0].minInclusive).toBe(parent.minInclusive);
@@ -195,15 +215,24 @@ describe("splits", () => {
     const after = (await container.readPartitionKeyRanges().fetchAll()).resources;
     expect(after.map((range) => range.id).sort()).toEqual(["1", "2", "3", "4", "5"]);
     expectContiguous(after);
-    expect(after.filter((range) => range.id !== "4" && range.id !== "5")).toEqual(before.filter((range) => range.id !== "0"));
+    expect(after.filter((range) => range.id !== "4" && range.id !== "5")).toEqual(
+      before.filter((range) => range.id !== "0"),
+    );
 
     // The iterator still routes by the old map: the emulator answers 410 with sub-status 1002 for
     // range 0, the SDK refreshes its map and reads the children instead, where the new document is.
     const late = keyIn(parent);
     await container.items.create({ id: "late", tenant: late, n: 0 });
     const page = await iterator.readNext();
-    const calls = page.diagnostics.clientSideRequestStatistics.gatewayStatistics as unknown as { partitionKeyRangeId?: string; statusCode: number; subStatusCode?: number }[];
-    expect(calls.find((call) => call.partitionKeyRangeId === "0")).toMatchObject({ statusCode: 410, subStatusCode: 1002 });
+    const calls = page.diagnostics.clientSideRequestStatistics.gatewayStatistics as unknown as {
+      partitionKeyRangeId?: string;
+      statusCode: number;
+      subStatusCode?: number;
+    }[];
+    expect(calls.find((call) => call.partitionKeyRangeId === "0")).toMatchObject({
+      statusCode: 410,
+      subStatusCode: 1002,
+    });
     const rest = [...page.result, ...(await drain(iterator))];
     expect(rest.map((doc) => doc.id)).toEqual(["late"]);
 
@@ -211,7 +240,10 @@ describe("splits", () => {
     const reader = newClient();
     try {
       const readers = reader.database("ranges").container(container.id);
-      const reads = () => readers.items.bulk(docsFor(0, 40).map((doc) => ({ operationType: "Read" as const, id: doc.id, partitionKey: doc.tenant })));
+      const reads = () =>
+        readers.items.bulk(
+          docsFor(0, 40).map((doc) => ({ operationType: "Read" as const, id: doc.id, partitionKey: doc.tenant })),
+        );
       expect((await reads()).map((read) => read.statusCode)).toEqual(Array(40).fill(200));
       await splitPartitionKeyRange(emulator, { database: "ranges", container: container.id });
       expect((await reads()).map((read) => read.statusCode)).toEqual(Array(40).fill(200));
@@ -223,7 +255,10 @@ describe("splits", () => {
   it("an iterator mid-stream across splits, and a continuation saved before them, lose and repeat no change", async () => {
     const container = await freshContainer();
     await createAll(container, docsFor(0, 60));
-    const iterator = container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(), maxItemCount: 5 });
+    const iterator = container.items.getChangeFeedIterator<Doc>({
+      changeFeedStartFrom: ChangeFeedStartFrom.Beginning(),
+      maxItemCount: 5,
+    });
     const read: string[] = [];
     let saved = "";
     for (let page = 0; page < 3; page++) {
@@ -233,7 +268,10 @@ describe("splits", () => {
     }
     const readBeforeSave = [...read];
     // What the SDK saves: a composite token, one etag per range it reads.
-    const token = JSON.parse(saved) as { rid: string; Continuation: { minInclusive: string; maxExclusive: string; continuationToken: string }[] };
+    const token = JSON.parse(saved) as {
+      rid: string;
+      Continuation: { minInclusive: string; maxExclusive: string; continuationToken: string }[];
+    };
     expect(token.rid).toEqual(expect.any(String));
     expectContiguous(token.Continuation);
     expect(token.Continuation).toHaveLength(RANGES);
@@ -241,21 +279,36 @@ describe("splits", () => {
     // Two splits, the second of a child of the first (its children name both ancestors), then
     // more changes in every range.
     const { children } = await splitPartitionKeyRange(emulator, { database: "ranges", container: container.id });
-    const second = await splitPartitionKeyRange(emulator, { database: "ranges", container: container.id, rangeId: children[0].id });
+    const second = await splitPartitionKeyRange(emulator, {
+      database: "ranges",
+      container: container.id,
+      rangeId: children[0].id,
+    });
     expect(second.children[0].parents).toEqual([...children[0].parents, children[0].id]);
     await createAll(container, docsFor(60, 90));
 
     read.push(...(await drain(iterator)).map((doc) => doc.id));
     expect(repeated(read)).toEqual([]);
-    expect(read.sort()).toEqual(docsFor(0, 90).map((doc) => doc.id).sort());
+    expect(read.sort()).toEqual(
+      docsFor(0, 90)
+        .map((doc) => doc.id)
+        .sort(),
+    );
 
     // A second client, resuming from the token taken before the splits, reads exactly the rest.
     const other = newClient();
     try {
-      const resumed = other.database("ranges").container(container.id).items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Continuation(saved) });
+      const resumed = other
+        .database("ranges")
+        .container(container.id)
+        .items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Continuation(saved) });
       const rest = (await drain(resumed)).map((doc) => doc.id);
       expect(repeated(rest)).toEqual([]);
-      expect([...readBeforeSave, ...rest].sort()).toEqual(docsFor(0, 90).map((doc) => doc.id).sort());
+      expect([...readBeforeSave, ...rest].sort()).toEqual(
+        docsFor(0, 90)
+          .map((doc) => doc.id)
+          .sort(),
+      );
       // Its token now names the children, each with an etag of its own.
       const now = JSON.parse((await resumed.readNext()).continuationToken) as typeof token;
       expect(now.Continuation).toHaveLength(RANGES + 2);
@@ -269,7 +322,10 @@ describe("splits", () => {
     const container = await freshContainer();
     await createAll(container, docsFor(0, 60));
     const [first] = [...(await container.getFeedRanges())].sort(byMin);
-    const iterator = container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(first!), maxItemCount: 3 });
+    const iterator = container.items.getChangeFeedIterator<Doc>({
+      changeFeedStartFrom: ChangeFeedStartFrom.Beginning(first!),
+      maxItemCount: 3,
+    });
     const read = (await iterator.readNext()).result.map((doc) => doc.id);
     await splitPartitionKeyRange(emulator, { database: "ranges", container: container.id, rangeId: "0" });
     await createAll(container, docsFor(60, 120));
@@ -280,22 +336,38 @@ describe("splits", () => {
       return epk >= first!.minInclusive && epk < first!.maxExclusive;
     };
     expect(repeated(read)).toEqual([]);
-    expect(read.sort()).toEqual(docsFor(0, 120).map((doc) => doc.id).filter(inFirst).sort());
+    expect(read.sort()).toEqual(
+      docsFor(0, 120)
+        .map((doc) => doc.id)
+        .filter(inFirst)
+        .sort(),
+    );
   });
 
   it("driftless stack split splits through the emulator named in .driftless/local.env", async () => {
     const container = await freshContainer();
     const state = join(dir, "cli-state");
-    await writeLocalEnv(join(state, "local.env"), { COSMOS_ENDPOINT: emulator.endpoint, COSMOS_CA_FILE: emulator.caFile });
+    await writeLocalEnv(join(state, "local.env"), {
+      COSMOS_ENDPOINT: emulator.endpoint,
+      COSMOS_CA_FILE: emulator.caFile,
+    });
     const run = (args: string[]) =>
-      spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "stack", "split", ...args], { encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME }, timeout: 60_000 });
+      spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "stack", "split", ...args], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        timeout: 60_000,
+      });
     const split = run(["ranges", container.id, "2", "--dir", state]);
     expect(split.stderr).toBe("");
     expect(split.status).toBe(0);
-    expect(split.stdout).toMatch(/^split range 2 \["05C1E0", "05C1E8"\) into 4 \["05C1E0", "[0-9A-F]+"\) and 5 \["[0-9A-F]+", "05C1E8"\)\n$/);
+    expect(split.stdout).toMatch(
+      /^split range 2 \["05C1E0", "05C1E8"\) into 4 \["05C1E0", "[0-9A-F]+"\) and 5 \["[0-9A-F]+", "05C1E8"\)\n$/,
+    );
     const gone = run(["ranges", container.id, "2", "--dir", state]);
     expect(gone.status).toBe(1);
-    expect(gone.stderr).toMatch(/^driftless: stack_cosmos_failed: the emulator refused the split \(404\): partition key range 2 does not exist/);
+    expect(gone.stderr).toMatch(
+      /^driftless: stack_cosmos_failed: the emulator refused the split \(404\): partition key range 2 does not exist/,
+    );
     const nowhere = run(["ranges", container.id, "--dir", join(dir, "no-state")]);
     expect(nowhere.status).toBe(3);
     expect(nowhere.stderr).toMatch(/COSMOS_ENDPOINT/);
@@ -303,9 +375,15 @@ describe("splits", () => {
 
   it("refuses a split of a missing container or range with 404", async () => {
     const container = await freshContainer();
-    await expect(splitPartitionKeyRange(emulator, { database: "ranges", container: container.id, rangeId: "9" })).rejects.toThrow(/\(404\).*range 9 does not exist/);
-    await expect(splitPartitionKeyRange(emulator, { database: "ranges", container: "nope" })).rejects.toThrow(/\(404\).*does not exist/);
+    await expect(
+      splitPartitionKeyRange(emulator, { database: "ranges", container: container.id, rangeId: "9" }),
+    ).rejects.toThrow(/\(404\).*range 9 does not exist/);
+    await expect(splitPartitionKeyRange(emulator, { database: "ranges", container: "nope" })).rejects.toThrow(
+      /\(404\).*does not exist/,
+    );
     await splitPartitionKeyRange(emulator, { database: "ranges", container: container.id, rangeId: "1" });
-    await expect(splitPartitionKeyRange(emulator, { database: "ranges", container: container.id, rangeId: "1" })).rejects.toThrow(/\(404\)/);
+    await expect(
+      splitPartitionKeyRange(emulator, { database: "ranges", container: container.id, rangeId: "1" }),
+    ).rejects.toThrow(/\(404\)/);
   });
 });

@@ -27,7 +27,10 @@ beforeAll(async () => {
   const { endpoint, key, caFile } = services().cosmos;
   client = createCosmosClient({ endpoint, key, ...(caFile === null ? {} : { caFile }) });
   const { database } = await client.databases.createIfNotExists({ id: "driftless-test" });
-  ({ container } = await database.containers.createIfNotExists({ id: uniqueName("rf"), partitionKey: { paths: ["/tenant"] } }));
+  ({ container } = await database.containers.createIfNotExists({
+    id: uniqueName("rf"),
+    partitionKey: { paths: ["/tenant"] },
+  }));
   await upsertAll(Array.from({ length: 300 }, (_, n) => n));
 });
 
@@ -41,7 +44,9 @@ const docOf = (n: number, revision = 0) => ({ id: `d-${n}`, tenant: `t-${n % 7}`
 async function upsertAll(numbers: readonly number[], revision = 0): Promise<void> {
   for (let start = 0; start < numbers.length; start += 100) {
     const results = await container.items.bulk(
-      numbers.slice(start, start + 100).map((n) => ({ operationType: "Upsert" as const, resourceBody: docOf(n, revision) })),
+      numbers
+        .slice(start, start + 100)
+        .map((n) => ({ operationType: "Upsert" as const, resourceBody: docOf(n, revision) })),
     );
     expect(results.every((result) => result.statusCode < 300)).toBe(true);
   }
@@ -56,9 +61,14 @@ type Page = { ids: string[]; continuation: string | undefined };
 /** One page of the read feed (readAll) or of the query engine's equivalent. */
 async function page(kind: "readAll" | "query", options: FeedOptions): Promise<Page> {
   const iterator =
-    kind === "readAll" ? container.items.readAll<Doc>(options) : container.items.query<Doc>("SELECT * FROM c WHERE true", options);
+    kind === "readAll"
+      ? container.items.readAll<Doc>(options)
+      : container.items.query<Doc>("SELECT * FROM c WHERE true", options);
   const response = await iterator.fetchNext();
-  return { ids: response.resources.map((doc) => `${doc.id}@${doc._etag}`), continuation: response.continuationToken || undefined };
+  return {
+    ids: response.resources.map((doc) => `${doc.id}@${doc._etag}`),
+    continuation: response.continuationToken || undefined,
+  };
 }
 
 async function all(kind: "readAll" | "query", maxItemCount: number): Promise<Page[]> {
@@ -102,7 +112,9 @@ describe("emulator read feed (readAll)", () => {
   });
 
   it("leaves other queries to the query engine", async () => {
-    const filtered = await container.items.query<Doc>({ query: "SELECT * FROM c WHERE c.tenant = @t", parameters: [{ name: "@t", value: "t-1" }] }).fetchAll();
+    const filtered = await container.items
+      .query<Doc>({ query: "SELECT * FROM c WHERE c.tenant = @t", parameters: [{ name: "@t", value: "t-1" }] })
+      .fetchAll();
     expect(filtered.resources.length).toBeGreaterThan(0);
     expect(filtered.resources.every((doc) => doc.tenant === "t-1")).toBe(true);
     const sorted = await container.items.query<Doc>("SELECT * FROM c ORDER BY c.n DESC").fetchAll();

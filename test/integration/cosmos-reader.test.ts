@@ -16,7 +16,10 @@ describe("cosmos reader", () => {
   let cosmos: CosmosClient;
   const stored = Array.from({ length: 230 }, (_, n) => ({ id: `d${n}`, tenant: `t${n % 7}`, title: `doc ${n}`, n }));
   // Present and missing keys interleaved across partitions, in no particular order.
-  const keys: DocKey[] = [...stored.map((doc) => ({ id: doc.id, pk: doc.tenant })), ...Array.from({ length: 25 }, (_, n) => ({ id: `missing${n}`, pk: `t${n % 4}` }))]
+  const keys: DocKey[] = [
+    ...stored.map((doc) => ({ id: doc.id, pk: doc.tenant })),
+    ...Array.from({ length: 25 }, (_, n) => ({ id: `missing${n}`, pk: `t${n % 4}` })),
+  ]
     .map((key, i) => ({ key, order: (i * 7919) % 255 }))
     .sort((a, b) => a.order - b.order)
     .map(({ key }) => key);
@@ -25,7 +28,10 @@ describe("cosmos reader", () => {
   beforeAll(async () => {
     source = await createTestSource();
     cosmos = createCosmosClient(source.config.cosmos);
-    for (let i = 0; i < stored.length; i += 100) await source.container.items.bulk(stored.slice(i, i + 100).map((doc) => ({ operationType: "Create" as const, resourceBody: doc })));
+    for (let i = 0; i < stored.length; i += 100)
+      await source.container.items.bulk(
+        stored.slice(i, i + 100).map((doc) => ({ operationType: "Create" as const, resourceBody: doc })),
+      );
   });
 
   afterAll(async () => {
@@ -35,7 +41,13 @@ describe("cosmos reader", () => {
 
   const location = () => source.config.sources[0]!;
   const summary = (results: readonly ReadResult[]) =>
-    results.map((result) => ("error" in result ? { member: result.member, error: true } : result.found ? { member: result.member, n: result.document.n } : { member: result.member, found: false }));
+    results.map((result) =>
+      "error" in result
+        ? { member: result.member, error: true }
+        : result.found
+          ? { member: result.member, n: result.document.n }
+          : { member: result.member, found: false },
+    );
 
   it("bulk reads answer every key in order: found documents whole, missing ones as not found", async () => {
     const results = await createCosmosReader(cosmos, location()).read(request);
@@ -43,7 +55,11 @@ describe("cosmos reader", () => {
     for (const [i, result] of results.entries()) {
       const key = keys[i]!;
       if (key.id.startsWith("missing")) expect(result).toEqual({ member: request[i]!.member, found: false });
-      else expect(result).toMatchObject({ found: true, document: { id: key.id, tenant: key.pk, n: Number(key.id.slice(1)), _ts: expect.any(Number) } });
+      else
+        expect(result).toMatchObject({
+          found: true,
+          document: { id: key.id, tenant: key.pk, n: Number(key.id.slice(1)), _ts: expect.any(Number) },
+        });
     }
   });
 
@@ -84,7 +100,9 @@ describe("cosmos reader", () => {
     });
     const results = await createCosmosReader(failing, location()).read(request);
     expect(bulkCalls).toBe(Math.ceil(request.length / 100));
-    expect(summary(results)).toEqual(summary(await createCosmosReader(cosmos, location(), { mode: "point" }).read(request)));
+    expect(summary(results)).toEqual(
+      summary(await createCosmosReader(cosmos, location(), { mode: "point" }).read(request)),
+    );
   });
   it("reads on their own the keys whose batch the SDK reports failed as a whole (500), and keeps the others' answers", async () => {
     // Fault injection: executeBulkOperations answers some keys with the 500 it gives every key of a batch whose request failed.
@@ -95,22 +113,44 @@ describe("cosmos reader", () => {
         if (key !== "executeBulkOperations") return Reflect.get(its, key, receiver);
         return async (operations: OperationInput[]) => {
           const results = await its.executeBulkOperations(operations);
-          return results.map((result, i) => (i % 3 === 0 ? { operationInput: result.operationInput, error: Object.assign(new Error("batch failed"), { code: 500 }) } : result));
+          return results.map((result, i) =>
+            i % 3 === 0
+              ? {
+                  operationInput: result.operationInput,
+                  error: Object.assign(new Error("batch failed"), { code: 500 }),
+                }
+              : result,
+          );
         };
       },
     });
     const readItem = container.item.bind(container);
     const faulty = new Proxy(container, {
-      get: (c, key, r) => (key === "items" ? items : key === "item" ? (id: string, pk: PartitionKey) => (reread.push(id), readItem(id, pk)) : Reflect.get(c, key, r)),
+      get: (c, key, r) =>
+        key === "items"
+          ? items
+          : key === "item"
+            ? (id: string, pk: PartitionKey) => {
+                reread.push(id);
+                return readItem(id, pk);
+              }
+            : Reflect.get(c, key, r),
     });
     const client = new Proxy(cosmos, {
       get: (target, property, receiver) =>
-        property === "database" ? () => new Proxy(target.database(location().database), { get: (db, name, r) => (name === "container" ? () => faulty : Reflect.get(db, name, r)) }) : Reflect.get(target, property, receiver),
+        property === "database"
+          ? () =>
+              new Proxy(target.database(location().database), {
+                get: (db, name, r) => (name === "container" ? () => faulty : Reflect.get(db, name, r)),
+              })
+          : Reflect.get(target, property, receiver),
     });
     const results = await createCosmosReader(client, location()).read(request);
     expect(results.filter((result) => "error" in result)).toEqual([]);
     expect(reread.length).toBeGreaterThan(0);
     expect(reread.length).toBeLessThan(request.length);
-    expect(summary(results)).toEqual(summary(await createCosmosReader(cosmos, location(), { mode: "point" }).read(request)));
+    expect(summary(results)).toEqual(
+      summary(await createCosmosReader(cosmos, location(), { mode: "point" }).read(request)),
+    );
   });
 });

@@ -53,7 +53,10 @@ function newClient(consistencyLevel?: ConsistencyLevel): CosmosClient {
 async function containers(): Promise<{ writer: Container; other: Container }> {
   const writerClient = newClient(ConsistencyLevel.Session);
   const { database } = await writerClient.databases.createIfNotExists({ id: "lag" });
-  const { container } = await database.containers.createIfNotExists({ id: uniqueName("lag"), partitionKey: { paths: ["/tenant"] } });
+  const { container } = await database.containers.createIfNotExists({
+    id: uniqueName("lag"),
+    partitionKey: { paths: ["/tenant"] },
+  });
   return { writer: container, other: newClient().database("lag").container(container.id) };
 }
 
@@ -100,7 +103,9 @@ describe("replica lag", () => {
     expect(await seen(writer)).toEqual({ point: 2, bulk: 2 });
     expect(await seen(other)).toEqual({ point: 1, bulk: 1 });
     // The writer's token, handed to the other client, is enough to see the write.
-    const withToken = await other.item("a", "t").read<{ v: number }>({ sessionToken: replaced.headers["x-ms-session-token"] as string });
+    const withToken = await other
+      .item("a", "t")
+      .read<{ v: number }>({ sessionToken: replaced.headers["x-ms-session-token"] as string });
     expect(withToken.resource?.v).toBe(2);
     await pause(LAG_MS + 200);
     expect(await seen(other)).toEqual({ point: 2, bulk: 2 });

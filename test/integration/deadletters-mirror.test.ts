@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { DocKey } from "../../shared/core/keys.js";
-import { createDeadLetterMirror, type DeadLetterMessage, type DeadLetterSender } from "../../shared/deadletters/mirror.js";
+import {
+  createDeadLetterMirror,
+  type DeadLetterMessage,
+  type DeadLetterSender,
+} from "../../shared/deadletters/mirror.js";
 import { redisMirrorCursor } from "../../shared/deadletters/redis-cursor.js";
 import { createQueue } from "../../shared/queue/index.js";
 import type { SourceQueue } from "../../shared/sync/ports.js";
@@ -38,7 +42,10 @@ async function deadLetterAt(queue: SourceQueue, id: string, now: number): Promis
   await queue.enqueue([key], { lane: "live", now });
   const claim = await queue.claim({ max: 10, leaseMs: 60_000, now });
   const item = claim.items.find((claimed) => claimed.key.id === id)!;
-  expect(await queue.deadLetter(claim.token, [{ member: item.member, error: "mapping conflict" }], now)).toEqual({ settled: 1, stale: 0 });
+  expect(await queue.deadLetter(claim.token, [{ member: item.member, error: "mapping conflict" }], now)).toEqual({
+    settled: 1,
+    stale: 0,
+  });
 }
 
 describe("dead-letter mirror", () => {
@@ -48,7 +55,13 @@ describe("dead-letter mirror", () => {
     const sender = recordingSender();
     // The clock the mirror runs with plays no part in what it selects.
     const mirror = (clock = { now: () => T }) =>
-      createDeadLetterMirror({ queue, sender, cursor: redisMirrorCursor(redis, prefix, SOURCE), clock, logger: silentLogger });
+      createDeadLetterMirror({
+        queue,
+        sender,
+        cursor: redisMirrorCursor(redis, prefix, SOURCE),
+        clock,
+        logger: silentLogger,
+      });
     const first = mirror();
     const ids = () => sender.sent.map((message) => message.key.id);
 
@@ -75,14 +88,25 @@ describe("dead-letter mirror", () => {
     expect(await restarted.tick()).toBe(1);
     expect(await mirror().tick()).toBe(0);
     expect(ids()).toEqual(["a", "same-ms", "skewed", "after-outage"]);
-    expect(sender.sent.at(-1)).toMatchObject({ source: SOURCE, key: { id: "after-outage", pk: "t" }, reason: "rejected", lastError: "mapping conflict" });
+    expect(sender.sent.at(-1)).toMatchObject({
+      source: SOURCE,
+      key: { id: "after-outage", pk: "t" },
+      reason: "rejected",
+      lastError: "mapping conflict",
+    });
   });
 
   it("sends a key dead-lettered again after a redrive as a new message", async () => {
     const prefix = freshPrefix("mirror");
     const queue = createQueue(redis, { prefix }).forSource(SOURCE);
     const sender = recordingSender();
-    const mirror = createDeadLetterMirror({ queue, sender, cursor: redisMirrorCursor(redis, prefix, SOURCE), clock: { now: () => T }, logger: silentLogger });
+    const mirror = createDeadLetterMirror({
+      queue,
+      sender,
+      cursor: redisMirrorCursor(redis, prefix, SOURCE),
+      clock: { now: () => T },
+      logger: silentLogger,
+    });
 
     await deadLetterAt(queue, "again", T);
     expect(await mirror.tick()).toBe(1);

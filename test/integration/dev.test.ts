@@ -27,7 +27,9 @@ describe("make dev", () => {
         timeout: 120_000,
       });
       expect(result.status, result.stderr).toBe(1);
-      expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^driftless dev: redis-server not found on PATH: apt-get install -y redis-server/)]);
+      expect(result.stderr.trim().split("\n")).toEqual([
+        expect.stringMatching(/^driftless dev: redis-server not found on PATH: apt-get install -y redis-server/),
+      ]);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePrometheus, total } from "../setup/prometheus.js";
 import { loadConfig } from "../../shared/config/index.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { startWorker, type WorkerHandle } from "../../shared/worker/worker.js";
@@ -15,7 +16,13 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     source = await createTestSource({ extra: { softDeleteField: "isDeleted" } });
     // Keys come from the HTTP producer only: with capture on, the change feed would enqueue the same
     // changes again at its own pace, and "enqueues nothing" could see them arrive late.
-    const config = loadConfig({ ...source.env, WORKER_PORT: "0", DRIFTLESS_API_KEY: API_KEY, SYNC_BATCH_SIZE: "50", CAPTURE_ENABLED: "false" });
+    const config = loadConfig({
+      ...source.env,
+      WORKER_PORT: "0",
+      DRIFTLESS_API_KEY: API_KEY,
+      SYNC_BATCH_SIZE: "50",
+      CAPTURE_ENABLED: "false",
+    });
     worker = await startWorker(config, { logger: silentLogger });
   });
 
@@ -32,7 +39,12 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     });
 
   it("creates, updates, soft and hard deletes reach the index with Cosmos's versions", async () => {
-    const docs = Array.from({ length: 60 }, (_, i) => ({ id: `doc-${i}`, tenant: `t${i % 4}`, title: `first ${i}`, n: i }));
+    const docs = Array.from({ length: 60 }, (_, i) => ({
+      id: `doc-${i}`,
+      tenant: `t${i % 4}`,
+      title: `first ${i}`,
+      n: i,
+    }));
     for (const doc of docs) await source.container.items.create(doc);
     const created = await enqueue({ items: docs.map((d) => ({ id: d.id, pk: d.tenant })) });
     expect(created.status).toBe(202);
@@ -65,13 +77,22 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
     expect(indexed.has("doc-20") || indexed.has("doc-30")).toBe(false);
     expect(indexed.get("doc-3")?.source.title).toBe("second 3");
 
-    const status = (await (await fetch(`${worker.url}/status`)).json()) as { sources: { name: string; pending: number; inflight: number; deadLettered: number; lastSyncAt: string | null }[] };
+    const status = (await (await fetch(`${worker.url}/status`)).json()) as {
+      sources: { name: string; pending: number; inflight: number; deadLettered: number; lastSyncAt: string | null }[];
+    };
     const mine = status.sources.find((s) => s.name === source.name)!;
     expect(mine).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
     expect(mine.lastSyncAt).not.toBeNull();
-  });
+  }, 120_000);
 
   it("rejects bad requests with a JSON error code and enqueues nothing", async () => {
+    // Through the enqueue counters: this worker syncs, so a key enqueued by mistake would be
+    // claimed, found missing and acked before any look at the queue.
+    const enqueueCount = async () => {
+      const samples = parsePrometheus(await (await fetch(worker.url.replace(/\/api$/, "/metrics"))).text());
+      return total(samples, "driftless_keys_enqueued_total") + total(samples, "driftless_keys_duplicates_total");
+    };
+    const before = await enqueueCount();
     const cases: [unknown, number, string, string | null][] = [
       ["{not json", 400, "invalid_json", API_KEY],
       [{ items: [{ id: 7, pk: "t" }] }, 400, "invalid_body", API_KEY],
@@ -85,7 +106,11 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
       expect(response.status, code).toBe(status);
       expect(await response.json()).toEqual({ error: { code, message: expect.any(String) } });
     }
-    const unknown = await fetch(`${worker.url}/sources/nope/enqueue`, { method: "POST", headers: { "content-type": "application/json", "x-functions-key": API_KEY }, body: "{}" });
+    const unknown = await fetch(`${worker.url}/sources/nope/enqueue`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-functions-key": API_KEY },
+      body: "{}",
+    });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe("unknown_source");
     const huge = await enqueue("x".repeat(2_000_000));
@@ -93,7 +118,8 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
 
     const stats = await worker.services.sources.get(source.name)!.queue.stats(Date.now());
     expect(stats.pending + stats.inflight).toBe(0);
-  });
+    expect(await enqueueCount()).toBe(before);
+  }, 120_000);
 
   it("answers concurrent requests for the same keys each with the counts of its own keys", async () => {
     // A second worker with a queue of its own and no sync, so that no key is claimed between its two copies.
@@ -119,17 +145,23 @@ describe("end to end: HTTP producer → worker mode → Elasticsearch", () => {
         ),
       );
       expect(responses.map((response) => response.status)).toEqual(responses.map(() => 202));
-      const bodies = (await Promise.all(responses.map((response) => response.json()))) as { enqueued: number; duplicates: number }[];
+      const bodies = (await Promise.all(responses.map((response) => response.json()))) as {
+        enqueued: number;
+        duplicates: number;
+      }[];
       for (const body of bodies) expect(body.enqueued + body.duplicates).toBe(1);
       expect(bodies.reduce((sum, body) => sum + body.enqueued, 0)).toBe(40);
     } finally {
       await producer.stop();
     }
-  });
+  }, 120_000);
 
   it("answers health with every dependency up", async () => {
     const response = await fetch(`${worker.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: "ok", checks: { redis: { ok: true }, elasticsearch: { ok: true }, cosmos: { ok: true } } });
-  });
+    expect(await response.json()).toMatchObject({
+      status: "ok",
+      checks: { redis: { ok: true }, elasticsearch: { ok: true }, cosmos: { ok: true } },
+    });
+  }, 120_000);
 });

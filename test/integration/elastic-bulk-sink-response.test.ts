@@ -14,7 +14,11 @@ describe("bulk sink with a filtered response", () => {
   beforeAll(async () => {
     client = createElasticClient({ node: services().elasticsearchUrl });
     alias = uniqueName("es-filtered");
-    await ensureIndex(client, { alias, mapping: { properties: { n: { type: "integer" } } }, settings: { number_of_replicas: 0 } });
+    await ensureIndex(client, {
+      alias,
+      mapping: { properties: { n: { type: "integer" } } },
+      settings: { number_of_replicas: 0 },
+    });
   });
 
   afterAll(async () => {
@@ -23,7 +27,13 @@ describe("bulk sink with a filtered response", () => {
     await client.close();
   });
 
-  const op = (id: string, document: Record<string, unknown>, version = 1_700_000_000): SinkOp => ({ action: "index", member: JSON.stringify([id, "pk"]), id, version, document });
+  const op = (id: string, document: Record<string, unknown>, version = 1_700_000_000): SinkOp => ({
+    action: "index",
+    member: JSON.stringify([id, "pk"]),
+    id,
+    version,
+    document,
+  });
 
   it("classifies every item with Elasticsearch's reasons intact", async () => {
     const sink = createBulkSink(client, { refresh: "wait_for" });
@@ -36,8 +46,16 @@ describe("bulk sink with a filtered response", () => {
     ]);
     expect(outcomes).toEqual([
       { member: JSON.stringify(["good", "pk"]), outcome: "ok" },
-      { member: JSON.stringify(["conflict", "pk"]), outcome: "dead", error: expect.stringMatching(/^document_parsing_exception: .*\[n\].*\(caused by number_format_exception/) },
-      { member: JSON.stringify(["bigint", "pk"]), outcome: "dead", error: expect.stringMatching(/^document cannot be serialized to JSON: .*BigInt/) },
+      {
+        member: JSON.stringify(["conflict", "pk"]),
+        outcome: "dead",
+        error: expect.stringMatching(/^document_parsing_exception: .*\[n\].*\(caused by number_format_exception/),
+      },
+      {
+        member: JSON.stringify(["bigint", "pk"]),
+        outcome: "dead",
+        error: expect.stringMatching(/^document cannot be serialized to JSON: .*BigInt/),
+      },
       { member: JSON.stringify(["never", "pk"]), outcome: "ok" },
       { member: JSON.stringify(["older", "pk"]), outcome: "ok" },
     ]);
@@ -46,6 +64,8 @@ describe("bulk sink with a filtered response", () => {
   });
 
   it("an alias that does not exist is still refused as a whole", async () => {
-    await expect(createBulkSink(client).write(`${alias}-missing`, [op("x", { n: 1 })])).rejects.toThrow(/does not exist|missing/i);
+    await expect(createBulkSink(client).write(`${alias}-missing`, [op("x", { n: 1 })])).rejects.toThrow(
+      /does not exist|missing/i,
+    );
   });
 });

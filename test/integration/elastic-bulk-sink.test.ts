@@ -1,8 +1,15 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { inspect } from "node:util";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DriftlessError } from "../../shared/core/errors.js";
-import { createBulkSink, createElasticClient, createIndexVersion, ensureIndex, IndexMissingError, type Client } from "../../shared/elastic/index.js";
+import {
+  createBulkSink,
+  createElasticClient,
+  createIndexVersion,
+  ensureIndex,
+  IndexMissingError,
+  type Client,
+} from "../../shared/elastic/index.js";
 import type { ItemOutcome, Sink, SinkOp } from "../../shared/sync/ports.js";
 import { services, uniqueName } from "../setup/services.js";
 
@@ -21,7 +28,12 @@ const put = (id: string, version: number, document: Record<string, unknown>): Si
   version,
   document,
 });
-const del = (id: string, version: number): SinkOp => ({ action: "delete", member: JSON.stringify([id, "pk"]), id, version });
+const del = (id: string, version: number): SinkOp => ({
+  action: "delete",
+  member: JSON.stringify([id, "pk"]),
+  id,
+  version,
+});
 
 async function source(id: string): Promise<{ version: number; doc: Record<string, unknown> } | undefined> {
   const result = await client.get<Record<string, unknown>>({ index: alias, id }, { ignore: [404] });
@@ -58,7 +70,24 @@ describe("bulk sink against Elasticsearch", () => {
   });
 
   it("writes nothing and sends nothing for an empty batch", async () => {
-    expect(await sink.write(alias, [])).toEqual([]);
+    const requests: string[] = [];
+    const record = (_error: unknown, event: { meta: { request: { params: { path: string } } } } | null) =>
+      void requests.push(event?.meta.request.params.path ?? "?");
+    client.diagnostic.on("request", record);
+    try {
+      expect(await sink.write(alias, [])).toEqual([]);
+    } finally {
+      client.diagnostic.off("request", record);
+    }
+    expect(requests).toEqual([]);
+    // The recorder sees what the client does send.
+    client.diagnostic.on("request", record);
+    try {
+      await client.cluster.health();
+    } finally {
+      client.diagnostic.off("request", record);
+    }
+    expect(requests).toEqual(["/_cluster/health"]);
   });
 
   it("indexes with the external version and stamps driftless.key and driftless.ts", async () => {
@@ -159,7 +188,9 @@ describe("bulk sink against Elasticsearch", () => {
     expect(errorOf(outcomes[1])).toContain('field "driftless.ts"');
     expect(errorOf(outcomes[2])).toContain('field "driftless.x.y"');
     for (const id of ["ns-key", "ns-ts", "ns-deep"]) expect(await source(id)).toBeUndefined();
-    expect(await source("ns-fine")).toMatchObject({ doc: { driftless: { key: ops[3]!.member, ts: 5 }, driftlessly: 1 } });
+    expect(await source("ns-fine")).toMatchObject({
+      doc: { driftless: { key: ops[3]!.member, ts: 5 }, driftlessly: 1 },
+    });
     const forgedHits = await client.search({ index: alias, query: { term: { "driftless.key": forged } } });
     expect(forgedHits.hits.hits).toEqual([]);
   });
@@ -201,7 +232,11 @@ describe("bulk sink when the alias or the cluster is not there", () => {
 
       expect(outcomes).toHaveLength(3);
       for (const [i, outcome] of outcomes.entries()) {
-        expect(outcome).toEqual({ member: ops[i]!.member, outcome: "retry", error: expect.stringContaining("ECONNREFUSED") });
+        expect(outcome).toEqual({
+          member: ops[i]!.member,
+          outcome: "retry",
+          error: expect.stringContaining("ECONNREFUSED"),
+        });
       }
     } finally {
       await down.close();
@@ -219,7 +254,9 @@ describe("bulk sink when the alias or the cluster is not there", () => {
           return;
         }
         const body = JSON.stringify({ errors: false, items: [{ index: { status: 201 } }] });
-        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-elastic-product: Elasticsearch\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        socket.end(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-elastic-product: Elasticsearch\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -227,18 +264,24 @@ describe("bulk sink when the alias or the cluster is not there", () => {
     const flaky = createElasticClient({ node: `http://127.0.0.1:${port}`, requestTimeoutMs: 2000 });
     try {
       let asked = 0;
-      const outcomes = await createBulkSink(flaky, { requireAlias: false }).write("anything", [put("a", 1, { title: "x" })], {
-        beforeRequest: async () => void asked++,
-      });
+      const outcomes = await createBulkSink(flaky, { requireAlias: false }).write(
+        "anything",
+        [put("a", 1, { title: "x" })],
+        {
+          beforeRequest: async () => void asked++,
+        },
+      );
       expect(outcomes).toEqual([{ member: put("a", 1, {}).member, outcome: "ok" }]);
       expect({ requests, asked }).toEqual({ requests: 2, asked: 2 });
 
       const refusal = new Error("lease lost");
-      const error = await createBulkSink(flaky, { requireAlias: false }).write("anything", [put("b", 1, { title: "y" })], {
-        beforeRequest: async () => {
-          throw refusal;
-        },
-      }).catch((e: unknown) => e);
+      const error = await createBulkSink(flaky, { requireAlias: false })
+        .write("anything", [put("b", 1, { title: "y" })], {
+          beforeRequest: async () => {
+            throw refusal;
+          },
+        })
+        .catch((e: unknown) => e);
       expect(error).toBe(refusal);
       expect(requests).toBe(2);
     } finally {

@@ -26,7 +26,9 @@ function aliasName(): string {
   return name;
 }
 
-async function indicesBehind(alias: string): Promise<Record<string, { aliases?: Record<string, { is_write_index?: boolean }> }>> {
+async function indicesBehind(
+  alias: string,
+): Promise<Record<string, { aliases?: Record<string, { is_write_index?: boolean }> }>> {
   return client.indices.getAlias({ name: alias });
 }
 
@@ -79,7 +81,9 @@ describe("ensureIndex", () => {
 
   it("is safe when several instances start at once: one index behind the alias", async () => {
     const alias = aliasName();
-    const results = await Promise.all(Array.from({ length: 4 }, () => ensureIndex(client, { alias, mapping, settings })));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => ensureIndex(client, { alias, mapping, settings })),
+    );
 
     const created = results.map((r) => r.created).filter(Boolean);
     expect(created).toHaveLength(1);
@@ -119,7 +123,9 @@ describe("ensureIndex", () => {
     expect(error).toBeInstanceOf(MappingIncompatibleError);
     expect((error as MappingIncompatibleError).code).toBe("elastic_mapping_incompatible");
     expect((error as Error).message).toContain("reimport into a new index");
-    expect((error as MappingIncompatibleError).reason).toContain("mapper [n] cannot be changed from type [integer] to [keyword]");
+    expect((error as MappingIncompatibleError).reason).toContain(
+      "mapper [n] cannot be changed from type [integer] to [keyword]",
+    );
     const stored = await client.indices.getMapping({ index: alias });
     expect(stored[created!]?.mappings.properties?.n).toEqual({ type: "integer" });
   });
@@ -151,7 +157,10 @@ describe("ensureIndex", () => {
 
 describe("createIndexVersion and swapAlias", () => {
   async function seed(index: string, count: number): Promise<void> {
-    const operations = Array.from({ length: count }, (_, i) => [{ index: { _index: index, _id: String(i) } }, { n: i }]).flat();
+    const operations = Array.from({ length: count }, (_, i) => [
+      { index: { _index: index, _id: String(i) } },
+      { n: i },
+    ]).flat();
     await client.bulk({ operations, refresh: true });
   }
 
@@ -179,10 +188,17 @@ describe("createIndexVersion and swapAlias", () => {
     for (const configured of spellings) {
       const alias = aliasName();
       const own = `${alias}-rebuild`;
-      const index = await createIndexVersion(client, { alias, mapping, settings: configured }, new Date(), { overrides, alias: own });
+      const index = await createIndexVersion(client, { alias, mapping, settings: configured }, new Date(), {
+        overrides,
+        alias: own,
+      });
 
       const stored = (await client.indices.getSettings({ index }))[index]?.settings?.index;
-      expect(stored, JSON.stringify(configured)).toMatchObject({ refresh_interval: "-1", number_of_replicas: "0", number_of_shards: "2" });
+      expect(stored, JSON.stringify(configured)).toMatchObject({
+        refresh_interval: "-1",
+        number_of_replicas: "0",
+        number_of_shards: "2",
+      });
       expect((await indicesBehind(own))[index]?.aliases?.[own]?.is_write_index).toBe(true);
       // The source's alias is still not on it: only a swap puts it there.
       expect(Object.keys((await client.indices.getAlias({ index }))[index]?.aliases ?? {})).toEqual([own]);
@@ -215,7 +231,13 @@ describe("createIndexVersion and swapAlias", () => {
     const counts: number[] = [];
     const reader = (async () => {
       // -1 stands for a failed read (the alias pointing nowhere).
-      while (swapping) counts.push(await client.count({ index: alias }).then((r) => r.count, () => -1));
+      while (swapping)
+        counts.push(
+          await client.count({ index: alias }).then(
+            (r) => r.count,
+            () => -1,
+          ),
+        );
     })();
     const swaps: { previous: string[] }[] = [];
     try {

@@ -28,13 +28,26 @@ describe("a per-item 403 from Elasticsearch (write-blocked index)", () => {
 
   beforeAll(async () => {
     source = await createTestSource({
-      env: { SYNC_BATCH_SIZE: "50", CIRCUIT_FAILURE_THRESHOLD: "2", CIRCUIT_HALF_OPEN_AFTER_MS: "200", CIRCUIT_HALF_OPEN_MAX_MS: "400" },
+      env: {
+        SYNC_BATCH_SIZE: "50",
+        CIRCUIT_FAILURE_THRESHOLD: "2",
+        CIRCUIT_HALF_OPEN_AFTER_MS: "200",
+        CIRCUIT_HALF_OPEN_MAX_MS: "400",
+      },
     });
     services = createServices(source.config, silentLogger);
     await services.ensureIndexes();
     redis = new Redis(source.env.REDIS_URL!);
     await Promise.all(
-      keys.map((key, n) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: `doc ${n}`, n, ...(key === poison ? { driftless: "mine" } : {}) })),
+      keys.map((key, n) =>
+        source.container.items.upsert({
+          id: key.id,
+          tenant: key.pk,
+          title: `doc ${n}`,
+          n,
+          ...(key === poison ? { driftless: "mine" } : {}),
+        }),
+      ),
     );
   });
 
@@ -46,13 +59,19 @@ describe("a per-item 403 from Elasticsearch (write-blocked index)", () => {
   });
 
   const alias = () => source.config.sources[0]!.index;
-  const block = (on: boolean) => source.elastic.indices.putSettings({ index: alias(), settings: { "index.blocks.write": on } });
+  const block = (on: boolean) =>
+    source.elastic.indices.putSettings({ index: alias(), settings: { "index.blocks.write": on } });
   const attempts = () => redis.hlen(queueKeys(source.env.REDIS_KEY_PREFIX!, source.name).attempts);
   const queue = () => services.sources.get(source.name)!.queue;
 
   async function drainUntil(done: () => Promise<boolean>) {
     const stop = new AbortController();
-    const running = drain(services.sources.get(source.name)!.sync, { budgetMs: 60_000, concurrency: 1, idlePollMs: 50, signal: stop.signal });
+    const running = drain(services.sources.get(source.name)!.sync, {
+      budgetMs: 60_000,
+      concurrency: 1,
+      idlePollMs: 50,
+      signal: stop.signal,
+    });
     try {
       await eventually(async () => expect(await done()).toBe(true), { timeoutMs: 20_000, intervalMs: 100 });
     } finally {
@@ -64,14 +83,24 @@ describe("a per-item 403 from Elasticsearch (write-blocked index)", () => {
   it("the sink throws the refusal a whole request refused with 403 gets, instead of returning item outcomes", async () => {
     await block(true);
     try {
-      const ops: SinkOp[] = ["x1", "x2"].map((id) => ({ action: "index", member: JSON.stringify(["t", id]), id, version: 1, document: { title: id } }));
-      const refused = await createBulkSink(services.clients.elastic).write(alias(), ops).then(
-        (outcomes) => outcomes,
-        (error: unknown) => error,
-      );
+      const ops: SinkOp[] = ["x1", "x2"].map((id) => ({
+        action: "index",
+        member: JSON.stringify(["t", id]),
+        id,
+        version: 1,
+        document: { title: id },
+      }));
+      const refused = await createBulkSink(services.clients.elastic)
+        .write(alias(), ops)
+        .then(
+          (outcomes) => outcomes,
+          (error: unknown) => error,
+        );
       expect(refused).toBeInstanceOf(DependencyError);
       expect(refused).toMatchObject({ dependency: "elasticsearch", statusCode: 403, retryable: false });
-      expect((refused as Error).message).toMatch(/refused 2 of 2 writes .*403 cluster_block_exception: .*FORBIDDEN\/8\/index write/);
+      expect((refused as Error).message).toMatch(
+        /refused 2 of 2 writes .*403 cluster_block_exception: .*FORBIDDEN\/8\/index write/,
+      );
     } finally {
       await block(false);
     }
@@ -84,7 +113,12 @@ describe("a per-item 403 from Elasticsearch (write-blocked index)", () => {
 
     expect(await queue().stats(Date.now())).toMatchObject({ pending: keys.length, inflight: 0, deadLettered: 0 });
     expect(await attempts()).toBe(0);
-    const status = await invokeRoute(routeNamed("status"), services, { method: "GET", params: {}, query: new URLSearchParams(), body: "" });
+    const status = await invokeRoute(routeNamed("status"), services, {
+      method: "GET",
+      params: {},
+      query: new URLSearchParams(),
+      body: "",
+    });
     expect(status.body).toMatchObject({ circuits: { elasticsearch: "open" } });
 
     await block(false);
@@ -96,6 +130,11 @@ describe("a per-item 403 from Elasticsearch (write-blocked index)", () => {
     // The poison document is dead-lettered for its own reason now that it is judged on its own.
     expect(await queue().stats(Date.now())).toMatchObject({ deadLettered: 1 });
     const indexed = await source.indexed();
-    expect([...indexed.keys()].sort()).toEqual(keys.filter((key) => key !== poison).map((key) => key.id).sort());
+    expect([...indexed.keys()].sort()).toEqual(
+      keys
+        .filter((key) => key !== poison)
+        .map((key) => key.id)
+        .sort(),
+    );
   });
 });

@@ -31,16 +31,34 @@ describe("logs into Elasticsearch", () => {
   const streamName = () => `logs-driftless-${uniqueName("t").replace(/-/g, ".")}`;
   const documents = async (stream: string) => {
     await es.indices.refresh({ index: stream });
-    const result = await es.search<Record<string, unknown>>({ index: stream, size: 100, sort: [{ "@timestamp": "asc" }] });
+    const result = await es.search<Record<string, unknown>>({
+      index: stream,
+      size: 100,
+      sort: [{ "@timestamp": "asc" }],
+    });
     return result.hits.hits.map((hit) => hit._source!);
   };
 
   it("the logger as the composition root wires it writes ECS documents the dashboard's fields and types fit, secrets redacted", async () => {
     const stream = streamName();
-    const config = loadConfig({ ...source.env, LOG_LEVEL: "info", LOG_ELASTICSEARCH_URL: services().elasticsearchUrl, LOG_ELASTICSEARCH_DATA_STREAM: stream });
+    const config = loadConfig({
+      ...source.env,
+      LOG_LEVEL: "info",
+      LOG_ELASTICSEARCH_URL: services().elasticsearchUrl,
+      LOG_ELASTICSEARCH_DATA_STREAM: stream,
+    });
     const stdout: string[] = [];
     const logging = createServiceLogging(config, { destination: { write: (line: string) => stdout.push(line) } });
-    logging.logger.warn({ source: "orders", dependency: "elasticsearch", deadLettered: 2, err: "bulk request failed", apiKey: "sekret-api-key-value" }, "batch settled with dead letters");
+    logging.logger.warn(
+      {
+        source: "orders",
+        dependency: "elasticsearch",
+        deadLettered: 2,
+        err: "bulk request failed",
+        apiKey: "sekret-api-key-value",
+      },
+      "batch settled with dead letters",
+    );
     logging.logger.info({ source: "orders" }, "worker listening");
     logging.logger.debug({}, "below the level");
     await logging.close();
@@ -61,17 +79,25 @@ describe("logs into Elasticsearch", () => {
     const resolved = await es.indices.resolveIndex({ name: stream });
     expect(resolved.data_streams.map((ds) => ds.name)).toEqual([stream]);
     const caps = await es.fieldCaps({ index: stream, fields: Object.keys(LOG_FIELDS) });
-    const types = Object.fromEntries(Object.keys(LOG_FIELDS).map((name) => [name, Object.keys(caps.fields[name] ?? {}).join(",")]));
+    const types = Object.fromEntries(
+      Object.keys(LOG_FIELDS).map((name) => [name, Object.keys(caps.fields[name] ?? {}).join(",")]),
+    );
     expect(types).toEqual(LOG_FIELDS);
   });
 
   it("a worker started with LOG_ELASTICSEARCH_URL ships its log lines", async () => {
     const stream = streamName();
-    const worker = spawnWorker("logs", { ...source.env, LOG_ELASTICSEARCH_URL: services().elasticsearchUrl, LOG_ELASTICSEARCH_DATA_STREAM: stream });
+    const worker = spawnWorker("logs", {
+      ...source.env,
+      LOG_ELASTICSEARCH_URL: services().elasticsearchUrl,
+      LOG_ELASTICSEARCH_DATA_STREAM: stream,
+    });
     workers.push(worker);
     const url = await worker.url();
     await eventually(async () => {
-      const docs = (await es.indices.exists({ index: stream })) ? (await documents(stream)).map((doc) => flatten(doc)) : [];
+      const docs = (await es.indices.exists({ index: stream }))
+        ? (await documents(stream)).map((doc) => flatten(doc))
+        : [];
       const listening = docs.find((doc) => doc.get("message") === "worker listening");
       expect(listening?.get("driftless.url")).toBe(url);
       expect(listening?.get("log.level")).toBe("info");
@@ -82,7 +108,14 @@ describe("logs into Elasticsearch", () => {
   it("with Elasticsearch down, logging neither throws nor waits, keeps a bounded buffer, and says so once", async () => {
     const reports: string[] = [];
     const down = new Client({ node: "http://127.0.0.1:1", maxRetries: 0, requestTimeout: 2000 });
-    const shipper = createElasticLogShipper({ client: down, dataStream: "logs-driftless-down", flushIntervalMs: 50, maxBatch: 100, maxBuffered: 1000, report: (m) => reports.push(m) });
+    const shipper = createElasticLogShipper({
+      client: down,
+      dataStream: "logs-driftless-down",
+      flushIntervalMs: 50,
+      maxBatch: 100,
+      maxBuffered: 1000,
+      report: (m) => reports.push(m),
+    });
     const started = Date.now();
     for (let i = 0; i < 50_000; i++) shipper.write(`{"@timestamp":"2026-01-01T00:00:00Z","message":"line ${i}"}\n`);
     const writing = Date.now() - started;
@@ -109,7 +142,8 @@ describe("logs into Elasticsearch", () => {
 
 function flatten(value: Record<string, unknown>, prefix = "", into = new Map<string, unknown>()): Map<string, unknown> {
   for (const [name, inner] of Object.entries(value)) {
-    if (inner !== null && typeof inner === "object" && !Array.isArray(inner)) flatten(inner as Record<string, unknown>, `${prefix}${name}.`, into);
+    if (inner !== null && typeof inner === "object" && !Array.isArray(inner))
+      flatten(inner as Record<string, unknown>, `${prefix}${name}.`, into);
     else into.set(`${prefix}${name}`, inner);
   }
   return into;

@@ -10,7 +10,12 @@ import { createTestSource, eventually, type TestSource } from "../setup/fixtures
 // term vectors, which takes Elasticsearch 3 to 5 s for one document of 1.2 MB here, against a
 // request timeout of 1 s (the test distribution has no ingest processors, so a mapping does it
 // instead of a pipeline).
-const heavy = { type: "text", index_prefixes: { min_chars: 1, max_chars: 19 }, index_phrases: true, term_vector: "with_positions_offsets" };
+const heavy = {
+  type: "text",
+  index_prefixes: { min_chars: 1, max_chars: 19 },
+  index_phrases: true,
+  term_vector: "with_positions_offsets",
+};
 const mapping = {
   properties: {
     title: { type: "text" },
@@ -43,7 +48,10 @@ describe("engine: a document that times out every bulk request", () => {
   let deps: SyncDeps;
 
   beforeAll(async () => {
-    source = await createTestSource({ extra: { mapping }, env: { ELASTICSEARCH_REQUEST_TIMEOUT_MS: "1000", SYNC_BATCH_SIZE: "10" } });
+    source = await createTestSource({
+      extra: { mapping },
+      env: { ELASTICSEARCH_REQUEST_TIMEOUT_MS: "1000", SYNC_BATCH_SIZE: "10" },
+    });
     services = createServices(source.config, silentLogger);
     await services.ensureIndexes();
     deps = services.sources.get(source.name)!.sync;
@@ -63,11 +71,27 @@ describe("engine: a document that times out every bulk request", () => {
       { timeoutMs: 30_000, intervalMs: 250 },
     );
 
-  it("is split off its batch down to itself and dead-lettered with its reason; the others are written", { timeout: 180_000 }, async () => {
-    const small = Array.from({ length: 6 }, (_, i) => ({ id: `bisect-${i + 1}`, tenant: "t1", title: `small ${i + 1}`, n: i }));
+  it("is split off its batch down to itself and dead-lettered with its reason; the others are written", {
+    timeout: 180_000,
+  }, async () => {
+    const small = Array.from({ length: 6 }, (_, i) => ({
+      id: `bisect-${i + 1}`,
+      tenant: "t1",
+      title: `small ${i + 1}`,
+      n: i,
+    }));
     for (const doc of small) await source.container.items.create(doc);
-    await source.container.items.create({ id: "bisect-slow", tenant: "t1", title: "slow", n: 99, big: bigText(1_200_000) });
-    await deps.queue.enqueue([...small, { id: "bisect-slow" }].map((doc) => ({ id: doc.id, pk: "t1" })), { lane: "live", now: Date.now() });
+    await source.container.items.create({
+      id: "bisect-slow",
+      tenant: "t1",
+      title: "slow",
+      n: 99,
+      big: bigText(1_200_000),
+    });
+    await deps.queue.enqueue(
+      [...small, { id: "bisect-slow" }].map((doc) => ({ id: doc.id, pk: "t1" })),
+      { lane: "live", now: Date.now() },
+    );
 
     const reports: BatchReport[] = [];
     for (let batch = 0; batch < 8; batch++) {
@@ -83,7 +107,9 @@ describe("engine: a document that times out every bulk request", () => {
         await bulkIdle();
       }
     }
-    console.log(`[bisect] ${reports.map((r) => `claimed ${r.claimed}, indexed ${r.indexed}, released ${r.released}, dead ${r.deadLettered}`).join(" | ")}`);
+    console.log(
+      `[bisect] ${reports.map((r) => `claimed ${r.claimed}, indexed ${r.indexed}, released ${r.released}, dead ${r.deadLettered}`).join(" | ")}`,
+    );
 
     const letters = await deps.queue.listDeadLetters();
     expect(letters).toEqual([
@@ -99,8 +125,8 @@ describe("engine: a document that times out every bulk request", () => {
     expect(reports.length).toBeLessThanOrEqual(5);
     expect(reports.reduce((n, r) => n + r.indexed, 0)).toBe(6);
     expect(await deps.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, deadLettered: 1 });
-    expect(await deps.queue.timeouts(["bisect-slow", ...small.map((doc) => doc.id)].map((id) => JSON.stringify([id, "t1"])))).toEqual(
-      Array(7).fill(undefined),
-    );
+    expect(
+      await deps.queue.timeouts(["bisect-slow", ...small.map((doc) => doc.id)].map((id) => JSON.stringify([id, "t1"]))),
+    ).toEqual(Array(7).fill(undefined));
   });
 });

@@ -14,7 +14,10 @@ import { createTestSource, eventually, type TestSource } from "../setup/fixtures
  * at once. Per-key exclusivity means that number never exceeds 1, however many batches and
  * workers run.
  */
-function recordingSink(inner: Sink, { delayMs = 0, hold }: { delayMs?: number; hold?: (op: SinkOp) => Promise<void> | undefined } = {}) {
+function recordingSink(
+  inner: Sink,
+  { delayMs = 0, hold }: { delayMs?: number; hold?: (op: SinkOp) => Promise<void> | undefined } = {},
+) {
   const inFlight = new Map<string, number>();
   const writes = new Map<string, number>();
   const overlaps: string[] = [];
@@ -81,7 +84,11 @@ describe("engine: per-key exclusivity and ordering", () => {
     await writeStarted;
     // The document changes while the first write is held, and its key arrives again.
     await source.container.items.upsert({ id: key.id, tenant: key.pk, title: "second", n: 2 });
-    expect(await base.queue.enqueue([key], { lane: "live", now: Date.now() })).toEqual({ enqueued: 1, duplicates: 0, isDuplicate: [false] });
+    expect(await base.queue.enqueue([key], { lane: "live", now: Date.now() })).toEqual({
+      enqueued: 1,
+      duplicates: 0,
+      isDuplicate: [false],
+    });
     expect(await base.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 1, dirty: 1 });
 
     // A second worker finds nothing to claim: the key is not pending while it is in flight.
@@ -100,8 +107,13 @@ describe("engine: per-key exclusivity and ordering", () => {
   });
 
   it("a bulk request held up past the lease is not sent once another worker claimed its keys; the newer body stays", async () => {
-    const keys = [{ id: "late-a", pk: "t1" }, { id: "late-b", pk: "t1" }];
-    await Promise.all(keys.map((key) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "old", n: 1 })));
+    const keys = [
+      { id: "late-a", pk: "t1" },
+      { id: "late-b", pk: "t1" },
+    ];
+    await Promise.all(
+      keys.map((key) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "old", n: 1 })),
+    );
     await base.queue.enqueue(keys, { lane: "live", now: Date.now() });
 
     // Worker 1 has a client of its own, so every bulk request it sends is seen here.
@@ -131,7 +143,11 @@ describe("engine: per-key exclusivity and ordering", () => {
     };
     const leaseMs = 1500;
     // One document per chunk; the request timeout leaves the whole lease for the write at claim time.
-    const worker1: SyncDeps = { ...base, sink: slow, options: { ...base.options, leaseMs, writeTimeoutMs: 200, batchMaxBytes: 1 } };
+    const worker1: SyncDeps = {
+      ...base,
+      sink: slow,
+      options: { ...base.options, leaseMs, writeTimeoutMs: 200, batchMaxBytes: 1 },
+    };
 
     const startedAt = Date.now();
     const first = syncBatch(worker1);
@@ -152,8 +168,13 @@ describe("engine: per-key exclusivity and ordering", () => {
   });
 
   it("while a later chunk waits for its request, the leases of the chunks already written are kept until the settle", async () => {
-    const keys = [{ id: "kept-a", pk: "t1" }, { id: "kept-b", pk: "t1" }];
-    await Promise.all(keys.map((key) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "kept", n: 1 })));
+    const keys = [
+      { id: "kept-a", pk: "t1" },
+      { id: "kept-b", pk: "t1" },
+    ];
+    await Promise.all(
+      keys.map((key) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "kept", n: 1 })),
+    );
     await base.queue.enqueue(keys, { lane: "live", now: Date.now() });
     const inner = realSink();
     const leaseMs = 1500;
@@ -174,7 +195,11 @@ describe("engine: per-key exclusivity and ordering", () => {
         });
       },
     };
-    const worker: SyncDeps = { ...base, sink: slowSecond, options: { ...base.options, leaseMs, writeTimeoutMs: 200, batchMaxBytes: 1 } };
+    const worker: SyncDeps = {
+      ...base,
+      sink: slowSecond,
+      options: { ...base.options, leaseMs, writeTimeoutMs: 200, batchMaxBytes: 1 },
+    };
     expect(await syncBatch(worker)).toMatchObject({ claimed: 2, indexed: 2, stale: 0 });
     expect(reaped).toEqual({ requeued: 0, deadLettered: 0 });
     expect(await base.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0 });
@@ -182,21 +207,33 @@ describe("engine: per-key exclusivity and ordering", () => {
 
   it("under a stream of rapid updates and two workers with two loops each, no id is ever written twice at once", async () => {
     const keys = Array.from({ length: 24 }, (_, i) => ({ id: `race-${i}`, pk: `t${i % 3}` }));
-    await Promise.all(keys.map((key, n) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "v0", n })));
+    await Promise.all(
+      keys.map((key, n) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: "v0", n })),
+    );
     const recorder = recordingSink(realSink(), { delayMs: 15 });
     const stop = new AbortController();
     const workers = [0, 1].map(() =>
-      drain({ ...base, sink: recorder.sink }, { budgetMs: 120_000, concurrency: 2, idlePollMs: 20, signal: stop.signal }),
+      drain(
+        { ...base, sink: recorder.sink },
+        { budgetMs: 120_000, concurrency: 2, idlePollMs: 20, signal: stop.signal },
+      ),
     );
 
     let updates = 0;
     const until = Date.now() + 6000;
     while (Date.now() < until) {
       const batch = keys.filter(() => Math.random() < 0.4);
-      await Promise.all(batch.map((key) => source.container.items.upsert({ id: key.id, tenant: key.pk, title: `v${++updates}`, n: updates })));
+      await Promise.all(
+        batch.map((key) =>
+          source.container.items.upsert({ id: key.id, tenant: key.pk, title: `v${++updates}`, n: updates }),
+        ),
+      );
       await base.queue.enqueue(batch, { lane: "live", now: Date.now() });
     }
-    await eventually(async () => expect(await base.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, dirty: 0 }), { timeoutMs: 60_000 });
+    await eventually(
+      async () => expect(await base.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, dirty: 0 }),
+      { timeoutMs: 60_000 },
+    );
     stop.abort();
     const reports = await Promise.all(workers);
 
@@ -209,5 +246,5 @@ describe("engine: per-key exclusivity and ordering", () => {
     // Every key was processed after its last change: the index holds Cosmos's last version of each.
     expect(await differences(source)).toEqual([]);
     expect(keys.every((key) => (recorder.writes.get(key.id) ?? 0) >= 1)).toBe(true);
-  });
+  }, 120_000);
 });

@@ -68,7 +68,10 @@ describe("two keys with one _id (a document moved between partitions)", () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await syncKeys(from);
     await syncKeys(to);
-    expect((await entry("moved-delete-first"))?.source).toMatchObject({ tenant: "t2", driftless: { key: encodeKey(to) } });
+    expect((await entry("moved-delete-first"))?.source).toMatchObject({
+      tenant: "t2",
+      driftless: { key: encodeKey(to) },
+    });
   });
 
   it("the old key's delete processed again once its entry is gone: its tombstone does not keep the moved document out", async () => {

@@ -14,14 +14,20 @@ describe("hierarchical partition keys end to end", () => {
   let source: TestSource;
   let services: Services;
   // The `_id` must tell the two "a" documents apart: partition key and id together.
-  const entries = () => source.indexed().then((all) => Object.fromEntries([...all].map(([id, entry]) => [id, entry.source.title])));
+  const entries = () =>
+    source.indexed().then((all) => Object.fromEntries([...all].map(([id, entry]) => [id, entry.source.title])));
 
   beforeAll(async () => {
     source = await createTestSource({
       partitionKeyPath: ["/tenant", "/region"],
       extra: { documentId: "partitionKeyAndId" },
       // One of three documents is a third of the index: above the reconcile's default delete guard.
-      env: { CAPTURE_MODE: "allVersionsAndDeletes", CAPTURE_START_FROM: "now", CAPTURE_POLL_MS: "100", RECONCILE_MAX_DELETE_SHARE: "1" },
+      env: {
+        CAPTURE_MODE: "allVersionsAndDeletes",
+        CAPTURE_START_FROM: "now",
+        CAPTURE_POLL_MS: "100",
+        RECONCILE_MAX_DELETE_SHARE: "1",
+      },
     });
     services = createServices(source.config, silentLogger);
     await services.ensureIndexes();
@@ -46,9 +52,15 @@ describe("hierarchical partition keys end to end", () => {
       );
       await source.container.items.create({ id: "a", tenant: "t", region: "eu", title: "a in eu" });
       await source.container.items.create({ id: "a", tenant: "t", region: "us", title: "a in us" });
-      await eventually(async () => expect(await entries()).toMatchObject({ '["t","eu"]:a': "a in eu", '["t","us"]:a': "a in us" }), { timeoutMs: 30_000, intervalMs: 300 });
+      await eventually(
+        async () => expect(await entries()).toMatchObject({ '["t","eu"]:a': "a in eu", '["t","us"]:a': "a in us" }),
+        { timeoutMs: 30_000, intervalMs: 300 },
+      );
       await source.container.item("a", ["t", "eu"]).delete();
-      await eventually(async () => expect(await entries()).toEqual({ '["t","eu"]:probe': "probe", '["t","us"]:a': "a in us" }), { timeoutMs: 30_000, intervalMs: 300 });
+      await eventually(
+        async () => expect(await entries()).toEqual({ '["t","eu"]:probe': "probe", '["t","us"]:a': "a in us" }),
+        { timeoutMs: 30_000, intervalMs: 300 },
+      );
     } finally {
       await worker.kill();
     }
@@ -58,7 +70,11 @@ describe("hierarchical partition keys end to end", () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await source.container.items.create({ id: "a", tenant: "t", region: "eu", title: "a back in eu" });
     expect(await runJob("reimport")).toMatchObject({ state: "succeeded", scanned: 3 });
-    expect(await entries()).toEqual({ '["t","eu"]:probe': "probe", '["t","us"]:a': "a in us", '["t","eu"]:a': "a back in eu" });
+    expect(await entries()).toEqual({
+      '["t","eu"]:probe': "probe",
+      '["t","us"]:a': "a in us",
+      '["t","eu"]:a': "a back in eu",
+    });
     await source.container.item("a", ["t", "us"]).delete();
     expect(await runJob("reconcile")).toMatchObject({ state: "succeeded", scanned: 3, missing: 1 });
     const { runSyncPass } = await import("../../shared/sync/pass.js");

@@ -19,7 +19,9 @@ describe("jobs over HTTP and the CLI", () => {
 
   beforeAll(async () => {
     source = await createTestSource({ env: { REIMPORT_PAGE_SIZE: "150", JOBS_POLL_MS: "100" } });
-    worker = await startWorker(loadConfig({ ...source.env, WORKER_PORT: "0", DRIFTLESS_API_KEY: API_KEY }), { logger: silentLogger });
+    worker = await startWorker(loadConfig({ ...source.env, WORKER_PORT: "0", DRIFTLESS_API_KEY: API_KEY }), {
+      logger: silentLogger,
+    });
     await createDocuments(source.container, makeDocs(DOCS));
   });
 
@@ -81,7 +83,16 @@ describe("jobs over HTTP and the CLI", () => {
     expect(again.body).toEqual({ error: { code: "job_active", message: expect.stringContaining(jobId) } });
 
     const job = await finished(jobId);
-    expect(job).toMatchObject({ jobId, kind: "reimport", mode: "in-place", state: "succeeded", scanned: DOCS, indexed: DOCS, enqueued: 0, errors: 0 });
+    expect(job).toMatchObject({
+      jobId,
+      kind: "reimport",
+      mode: "in-place",
+      state: "succeeded",
+      scanned: DOCS,
+      indexed: DOCS,
+      enqueued: 0,
+      errors: 0,
+    });
     expect(Date.parse(job.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(job.startedAt!));
     // In place there is nothing to prepare or swap: the scan is the whole run.
     expect(Object.keys(job.phaseMs).sort()).toEqual(["prepare", "scan"]);
@@ -97,13 +108,24 @@ describe("jobs over HTTP and the CLI", () => {
     const rebuild = await call("POST", `sources/${source.name}/reimport`, '{"mode":"rebuild"}');
     expect(rebuild.status).toBe(202);
     const job = await finished(rebuild.body.jobId as string);
-    expect(job).toMatchObject({ state: "succeeded", mode: "rebuild", scanned: DOCS, targetIndex: expect.stringMatching(/-\d{17}$/) });
+    expect(job).toMatchObject({
+      state: "succeeded",
+      mode: "rebuild",
+      scanned: DOCS,
+      targetIndex: expect.stringMatching(/-\d{17}$/),
+    });
     const aliases = await source.elastic.indices.getAlias({ name: source.config.sources[0]!.index });
     expect(Object.keys(aliases)).toEqual([job.targetIndex]);
 
     const reconcile = await call("POST", `sources/${source.name}/reconcile`);
     expect(reconcile.status).toBe(202);
-    expect(await finished(reconcile.body.jobId as string)).toMatchObject({ kind: "reconcile", state: "succeeded", scanned: DOCS, missing: 0, enqueued: 0 });
+    expect(await finished(reconcile.body.jobId as string)).toMatchObject({
+      kind: "reconcile",
+      state: "succeeded",
+      scanned: DOCS,
+      missing: 0,
+      enqueued: 0,
+    });
   });
 
   it("CLI: `jobs <id>` prints the job, an unknown source exits 1 with one line", async () => {

@@ -26,11 +26,14 @@ describe("rebuild and indexes driftless did not create", () => {
 
   afterAll(async () => {
     await services?.close();
-    await source?.elastic.indices.delete({ index: `${alias}-operator-archive`, ignore_unavailable: true }).catch(() => undefined);
+    await source?.elastic.indices
+      .delete({ index: `${alias}-operator-archive`, ignore_unavailable: true })
+      .catch(() => undefined);
     await source?.dispose();
   });
 
-  const aliasTargets = async (name: string) => Object.keys(await source.elastic.indices.getAlias({ name }).catch(() => ({}))).sort();
+  const aliasTargets = async (name: string) =>
+    Object.keys(await source.elastic.indices.getAlias({ name }).catch(() => ({}))).sort();
   const exists = (index: string) => source.elastic.indices.exists({ index });
 
   it("marks the index versions it creates as its own in the mapping's _meta", async () => {
@@ -44,7 +47,12 @@ describe("rebuild and indexes driftless did not create", () => {
     // An operator's index, searched through the alias beside driftless's.
     const archive = `${alias}-operator-archive`;
     await source.elastic.indices.create({ index: archive, aliases: { [alias]: { is_write_index: false } } });
-    await source.elastic.index({ index: archive, id: "archived-1", document: { title: "from the archive" }, refresh: true });
+    await source.elastic.index({
+      index: archive,
+      id: "archived-1",
+      document: { title: "from the archive" },
+      refresh: true,
+    });
     // An index version an earlier driftless created (before the _meta mark), attached by hand
     // the way a restore from a snapshot would: named as driftless names them, so it is driftless's.
     const legacy = indexVersionName(alias, new Date(Date.UTC(2020, 0, 1)));
@@ -64,7 +72,10 @@ describe("rebuild and indexes driftless did not create", () => {
     expect((await source.elastic.count({ index: alias })).count).toBe(21);
 
     // A second rebuild leaves it where it is too.
-    const again = await runToEnd(services, (await services.jobs.start("reimport", source.name, { mode: "rebuild" })).id);
+    const again = await runToEnd(
+      services,
+      (await services.jobs.start("reimport", source.name, { mode: "rebuild" })).id,
+    );
     expect(again).toMatchObject({ state: "succeeded" });
     expect(await exists(archive)).toBe(true);
     expect(await exists(job.targetIndex!)).toBe(false);

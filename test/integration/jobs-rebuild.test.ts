@@ -29,7 +29,9 @@ describe("rebuild, cancel and reconcile", () => {
   let alias: string;
 
   beforeAll(async () => {
-    source = await createTestSource({ env: { REIMPORT_PAGE_SIZE: String(PAGE), RECONCILE_BATCH_SIZE: "700", COSMOS_REQUEST_TIMEOUT_MS: "60000" } });
+    source = await createTestSource({
+      env: { REIMPORT_PAGE_SIZE: String(PAGE), RECONCILE_BATCH_SIZE: "700", COSMOS_REQUEST_TIMEOUT_MS: "60000" },
+    });
     services = createServices(source.config, silentLogger);
     alias = source.config.sources[0]!.index;
     await services.ensureIndexes();
@@ -46,10 +48,13 @@ describe("rebuild, cancel and reconcile", () => {
   });
 
   // What a sync process would read right after its claim.
-  const extraTargets = () => createWriteTargets(services.clients.redis, source.config.redis.keyPrefix).extraTargets(source.name);
-  const indexSettings = async (index: string) => (await source.elastic.indices.getSettings({ index }))[index]!.settings!.index as Record<string, unknown>;
+  const extraTargets = () =>
+    createWriteTargets(services.clients.redis, source.config.redis.keyPrefix).extraTargets(source.name);
+  const indexSettings = async (index: string) =>
+    (await source.elastic.indices.getSettings({ index }))[index]!.settings!.index as Record<string, unknown>;
   const sync = () => runSyncPass(services, { budgetMs: 60_000, untilIdle: true });
-  const aliasTargets = async (name: string) => Object.keys(await source.elastic.indices.getAlias({ name }).catch(() => ({})));
+  const aliasTargets = async (name: string) =>
+    Object.keys(await source.elastic.indices.getAlias({ name }).catch(() => ({})));
 
   it("rebuilds into a new index while searches are served throughout and live changes reach both indexes", async () => {
     const before = await aliasTargets(alias);
@@ -63,7 +68,12 @@ describe("rebuild, cancel and reconcile", () => {
     const searcher = (async () => {
       while (!searching.signal.aborted) {
         try {
-          const result = await source.elastic.search({ index: alias, size: 0, track_total_hits: true, query: { match_all: {} } });
+          const result = await source.elastic.search({
+            index: alias,
+            size: 0,
+            track_total_hits: true,
+            query: { match_all: {} },
+          });
           samples.push(typeof result.hits.total === "number" ? result.hits.total : (result.hits.total?.value ?? 0));
         } catch (error) {
           searchErrors.push(String(error));
@@ -84,11 +94,17 @@ describe("rebuild, cancel and reconcile", () => {
     expect(await indexSettings(target)).toMatchObject({ refresh_interval: "-1", number_of_replicas: "0" });
 
     const changed = docs.filter((_, i) => i % 50 === 0); // 60 documents spread over all pages
-    for (const doc of changed) await retrying(() => source.container.items.upsert({ ...doc, title: `during rebuild ${doc.n}`, n: doc.n + 50_000 }));
+    for (const doc of changed)
+      await retrying(() =>
+        source.container.items.upsert({ ...doc, title: `during rebuild ${doc.n}`, n: doc.n + 50_000 }),
+      );
     const removed = docs.filter((_, i) => i % 300 === 7); // 10 documents
     for (const doc of removed) await retrying(() => source.container.item(doc.id, doc.tenant).delete());
     const queue = services.sources.get(source.name)!.queue;
-    await queue.enqueue([...changed, ...removed].map((doc) => ({ id: doc.id, pk: doc.tenant })), { lane: "live", now: Date.now() });
+    await queue.enqueue(
+      [...changed, ...removed].map((doc) => ({ id: doc.id, pk: doc.tenant })),
+      { lane: "live", now: Date.now() },
+    );
     await sync();
 
     job = await runToEnd(services, started);
@@ -102,7 +118,7 @@ describe("rebuild, cancel and reconcile", () => {
     expect(samples.length).toBeGreaterThan(10);
     expect(Math.min(...samples)).toBeGreaterThanOrEqual(DOCS - removed.length);
     expect(await aliasTargets(alias)).toEqual([target]);
-    expect((await source.elastic.indices.exists({ index: before[0]! }))).toBe(false);
+    expect(await source.elastic.indices.exists({ index: before[0]! })).toBe(false);
     expect(await aliasTargets(rebuildAlias(alias))).toEqual([]);
     expect(await extraTargets()).toEqual([]);
     // The source sets neither, so both are back at Elasticsearch's defaults (absent from the index's own settings).
@@ -111,7 +127,14 @@ describe("rebuild, cancel and reconcile", () => {
     expect(live).not.toHaveProperty("number_of_replicas", "0");
     expect(await differences(source)).toEqual([]);
     const view = services.jobs.toView(job);
-    expect(view).toMatchObject({ jobId: started, state: "succeeded", mode: "rebuild", targetIndex: target, startedAt: expect.any(String), finishedAt: expect.any(String) });
+    expect(view).toMatchObject({
+      jobId: started,
+      state: "succeeded",
+      mode: "rebuild",
+      targetIndex: target,
+      startedAt: expect.any(String),
+      finishedAt: expect.any(String),
+    });
     // Its three phases, which add up to the whole run.
     const { prepare, scan, swap } = view.phaseMs;
     expect([prepare, scan, swap].every((ms) => typeof ms === "number" && ms >= 0)).toBe(true);
@@ -169,7 +192,10 @@ describe("rebuild, cancel and reconcile", () => {
     // Died between the create (which puts the rebuild alias on the index) and recording it.
     // Named as driftless names its index versions: a rebuild deletes only indexes it made.
     const leftover = indexVersionName(alias, new Date(Date.UTC(2021, 0, 1)));
-    await source.elastic.indices.create({ index: leftover, aliases: { [rebuildAlias(alias)]: { is_write_index: true } } });
+    await source.elastic.indices.create({
+      index: leftover,
+      aliases: { [rebuildAlias(alias)]: { is_write_index: true } },
+    });
     const first = (await services.jobs.start("reimport", source.name, { mode: "rebuild" })).id;
     let job = (await services.jobs.runChunk(first, 60_000, { maxPages: 1 })).job!;
     expect(job).toMatchObject({ state: "running", phase: "scan", scanned: PAGE });
@@ -179,7 +205,11 @@ describe("rebuild, cancel and reconcile", () => {
     expect((await services.jobs.runChunk(first, 60_000)).job).toMatchObject({ state: "cancelled" });
 
     // Recorded an index created bare (as an earlier driftless did, adding settings and alias after).
-    const bare = await createIndexVersion(source.elastic, { alias, mapping: configured!.mapping, settings: configured!.settings });
+    const bare = await createIndexVersion(source.elastic, {
+      alias,
+      mapping: configured!.mapping,
+      settings: configured!.settings,
+    });
     const second = (await services.jobs.start("reimport", source.name, { mode: "rebuild" })).id;
     await services.clients.redis.hset(jobKey(second), "targetIndex", bare, "targetAlias", rebuildAlias(alias));
     job = (await services.jobs.runChunk(second, 60_000, { maxPages: 1 })).job!;
@@ -196,7 +226,10 @@ describe("rebuild, cancel and reconcile", () => {
     // Its own alias pair, so the other tests' indexes are not involved.
     const live = `${alias}-race`;
     // Named as driftless names its versions: a swap replaces only those.
-    const [oldIndex, newIndex] = [indexVersionName(live, new Date(Date.UTC(2021, 0, 1))), indexVersionName(live, new Date(Date.UTC(2021, 0, 2)))];
+    const [oldIndex, newIndex] = [
+      indexVersionName(live, new Date(Date.UTC(2021, 0, 1))),
+      indexVersionName(live, new Date(Date.UTC(2021, 0, 2))),
+    ];
     await source.elastic.indices.create({ index: oldIndex, aliases: { [live]: { is_write_index: true } } });
     await source.elastic.indices.create({ index: newIndex, aliases: { [rebuildAlias(live)]: {} } });
     const targets = createWriteTargets(services.clients.redis, `${source.config.redis.keyPrefix}-race`);
@@ -217,10 +250,20 @@ describe("rebuild, cancel and reconcile", () => {
           return outcomes;
         },
       };
-      const op = { action: "index", member: '["race-1","t"]', id: "race-1", version: 1_800_000_000, document: { title: "newest" } } as const;
+      const op = {
+        action: "index",
+        member: '["race-1","t"]',
+        id: "race-1",
+        version: 1_800_000_000,
+        document: { title: "newest" },
+      } as const;
       const outcomes = await withExtraTargets(sink, targets, source.name).write(live, [op]);
       expect(outcomes.map((outcome) => outcome.outcome)).toEqual(["ok"]);
-      expect(await source.elastic.get({ index: live, id: "race-1" })).toMatchObject({ _index: newIndex, _version: 1_800_000_000, _source: { title: "newest" } });
+      expect(await source.elastic.get({ index: live, id: "race-1" })).toMatchObject({
+        _index: newIndex,
+        _version: 1_800_000_000,
+        _source: { title: "newest" },
+      });
     } finally {
       await source.elastic.indices.delete({ index: [oldIndex, newIndex], ignore_unavailable: true });
     }
@@ -235,7 +278,13 @@ describe("rebuild, cancel and reconcile", () => {
     expect((await source.indexed()).has(gone[0]!.id)).toBe(true);
 
     const job = await runToEnd(services, (await services.jobs.start("reconcile", source.name)).id);
-    expect(job).toMatchObject({ state: "succeeded", scanned: indexedBefore, missing: gone.length, enqueued: gone.length, errors: 0 });
+    expect(job).toMatchObject({
+      state: "succeeded",
+      scanned: indexedBefore,
+      missing: gone.length,
+      enqueued: gone.length,
+      errors: 0,
+    });
     expect(job.pages).toBe(Math.ceil(indexedBefore / 700));
 
     await sync();
@@ -249,7 +298,9 @@ describe("rebuild, cancel and reconcile", () => {
     const live = await aliasTargets(alias);
     const [configured] = source.config.sources;
     // integer → keyword: Elasticsearch refuses the change on the existing index.
-    const mapping = { properties: { ...(configured!.mapping.properties as Record<string, unknown>), n: { type: "keyword" } } };
+    const mapping = {
+      properties: { ...(configured!.mapping.properties as Record<string, unknown>), n: { type: "keyword" } },
+    };
     const changed = createServices({ ...source.config, sources: [{ ...configured!, mapping }] }, silentLogger);
     try {
       const incompatible = await changed.ensureIndexes();
@@ -276,7 +327,7 @@ describe("rebuild, cancel and reconcile", () => {
       await createDocuments(bare.container, makeDocs(5));
       const job = await runToEnd(bareServices, (await bareServices.jobs.start("reimport", bare.name)).id);
       expect(job).toMatchObject({ state: "failed", scanned: 0, lastError: expect.stringContaining("no alias") });
-      expect((await bareServices.jobs.activeJobIds())).toEqual([]);
+      expect(await bareServices.jobs.activeJobIds()).toEqual([]);
       const next = await bareServices.jobs.start("reimport", bare.name);
       await bareServices.jobs.cancel(next.id);
     } finally {

@@ -41,7 +41,11 @@ describe("reconcile with entries whose key does not name them", () => {
     // a key Cosmos does not have whose _id is the victim's, so acting on it would delete the
     // victim; the second has no key at all.
     const forged = encodeKey({ id: "victim", pk: "t-nowhere" });
-    await source.elastic.index({ index: alias, id: "forged", document: { driftless: { key: forged, ts: 1 }, title: "forged" } });
+    await source.elastic.index({
+      index: alias,
+      id: "forged",
+      document: { driftless: { key: forged, ts: 1 }, title: "forged" },
+    });
     await source.elastic.index({ index: alias, id: "keyless", document: { title: "keyless" }, refresh: true });
 
     const job = await runToEnd(services, (await services.jobs.start("reconcile", source.name)).id);

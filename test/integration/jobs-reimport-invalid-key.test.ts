@@ -32,6 +32,11 @@ describe("reimport of a document whose partition key is an object", () => {
     expect(job).toMatchObject({ state: "succeeded", scanned: 3, indexed: 2, errors: 1 });
     expect([...(await source.indexed()).keys()].sort()).toEqual(["ok-1", "ok-2"]);
     const dead = await services.sources.get(source.name)!.queue.listDeadLetters();
-    expect(dead).toEqual([expect.objectContaining({ key: expect.objectContaining({ id: "bad" }), reason: "partition key at /tenant is an object" })]);
+    expect(dead).toEqual([
+      expect.objectContaining({
+        key: expect.objectContaining({ id: "bad" }),
+        reason: "partition key at /tenant is an object",
+      }),
+    ]);
   });
 });

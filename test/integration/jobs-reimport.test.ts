@@ -48,47 +48,61 @@ describe("reimport", () => {
   // A rebuild publishes its new index to the sync and starts scanning at once, without waiting for
   // the sync processes to notice: a live change the scan has read past must still reach the new
   // index, or it would be stale once the alias swaps to it (shared/elastic/fan-out.ts says why it does).
-  it.each(["in place", "rebuild"] as const)("%s: indexes 20,000 documents while live updates keep flowing, and every live update ends in its newest version", async (mode) => {
-    const queue = services.sources.get(source.name)!.queue;
-    const stop = new AbortController();
-    // A worker's two halves: the drain loop for live changes, the job loop for the reimport.
-    const sync = runSyncPass(services, { budgetMs: 10 * 60_000, signal: stop.signal });
-    const jobLoop = runJobLoop(services.jobs, { pollMs: 100, logger: silentLogger, signal: stop.signal });
-    try {
-      const started = Date.now();
-      const job = await services.jobs.start("reimport", source.name, mode === "rebuild" ? { mode: "rebuild" } : {});
-      let round = 0;
-      let updatesWhileRunning = 0;
-      let current: Job | undefined = job;
-      while (current && !isTerminal(current.state)) {
-        round++;
-        // Ten documents spread over the container, so some were scanned already and some not yet.
-        const picked = Array.from({ length: 10 }, (_, k) => docs[(round * 997 + k * 2003) % DOCS]!);
-        for (const doc of picked) {
-          await retrying(() => source.container.items.upsert({ ...doc, title: `live ${round}`, n: doc.n + round * 100_000 }));
+  it.each(["in place", "rebuild"] as const)(
+    "%s: indexes 20,000 documents while live updates keep flowing, and every live update ends in its newest version",
+    async (mode) => {
+      const queue = services.sources.get(source.name)!.queue;
+      const stop = new AbortController();
+      // A worker's two halves: the drain loop for live changes, the job loop for the reimport.
+      const sync = runSyncPass(services, { budgetMs: 10 * 60_000, signal: stop.signal });
+      const jobLoop = runJobLoop(services.jobs, { pollMs: 100, logger: silentLogger, signal: stop.signal });
+      try {
+        const started = Date.now();
+        const job = await services.jobs.start("reimport", source.name, mode === "rebuild" ? { mode: "rebuild" } : {});
+        let round = 0;
+        let updatesWhileRunning = 0;
+        let current: Job | undefined = job;
+        while (current && !isTerminal(current.state)) {
+          round++;
+          // Ten documents spread over the container, so some were scanned already and some not yet.
+          const picked = Array.from({ length: 10 }, (_, k) => docs[(round * 997 + k * 2003) % DOCS]!);
+          for (const doc of picked) {
+            await retrying(() =>
+              source.container.items.upsert({ ...doc, title: `live ${round}`, n: doc.n + round * 100_000 }),
+            );
+          }
+          await queue.enqueue(
+            picked.map((doc) => ({ id: doc.id, pk: doc.tenant })),
+            { lane: "live", now: Date.now() },
+          );
+          current = await services.jobs.get(job.id);
+          if (current?.state === "running") updatesWhileRunning += picked.length;
+          await new Promise((resolve) => setTimeout(resolve, 200));
         }
-        await queue.enqueue(picked.map((doc) => ({ id: doc.id, pk: doc.tenant })), { lane: "live", now: Date.now() });
-        current = await services.jobs.get(job.id);
-        if (current?.state === "running") updatesWhileRunning += picked.length;
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        const seconds = (Date.now() - started) / 1000;
+        console.log(
+          `[jobs-reimport] ${mode} reimport of ${DOCS} documents took ${seconds.toFixed(1)} s with ${round * 10} live updates`,
+        );
+
+        // Every document counted once; `errors` may count a page the emulator was too slow to serve (read again).
+        expect(current).toMatchObject({ state: "succeeded", scanned: DOCS, pages: PAGES });
+        expect(current!.indexed + current!.enqueued).toBe(DOCS);
+        expect(updatesWhileRunning).toBeGreaterThan(0);
+
+        await eventually(
+          async () => expect(await queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 }),
+          {
+            timeoutMs: 60_000,
+          },
+        );
+      } finally {
+        stop.abort();
+        await Promise.all([sync, jobLoop]);
       }
-      const seconds = (Date.now() - started) / 1000;
-      console.log(`[jobs-reimport] ${mode} reimport of ${DOCS} documents took ${seconds.toFixed(1)} s with ${round * 10} live updates`);
-
-      // Every document counted once; `errors` may count a page the emulator was too slow to serve (read again).
-      expect(current).toMatchObject({ state: "succeeded", scanned: DOCS, pages: PAGES });
-      expect(current!.indexed + current!.enqueued).toBe(DOCS);
-      expect(updatesWhileRunning).toBeGreaterThan(0);
-
-      await eventually(async () => expect(await queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 }), {
-        timeoutMs: 60_000,
-      });
-    } finally {
-      stop.abort();
-      await Promise.all([sync, jobLoop]);
-    }
-    expect(await differences(source)).toEqual([]);
-  }, 240_000);
+      expect(await differences(source)).toEqual([]);
+    },
+    240_000,
+  );
 
   it("resumes a runner killed half-way from its last committed page instead of starting over", async () => {
     // `driftless reimport --wait` works on the job itself while it waits; it is killed mid-scan.
@@ -103,8 +117,13 @@ describe("reimport", () => {
     const exited = once(child, "exit");
     let jobId = "";
     try {
-      jobId = await eventually(async () => (JSON.parse(stdout.split("\n")[0]!) as { jobId: string }).jobId, { timeoutMs: 60_000 });
-      await eventually(async () => expect((await services.jobs.get(jobId))!.pages).toBeGreaterThanOrEqual(2), { timeoutMs: 120_000, intervalMs: 100 });
+      jobId = await eventually(async () => (JSON.parse(stdout.split("\n")[0]!) as { jobId: string }).jobId, {
+        timeoutMs: 60_000,
+      });
+      await eventually(async () => expect((await services.jobs.get(jobId))!.pages).toBeGreaterThanOrEqual(2), {
+        timeoutMs: 120_000,
+        intervalMs: 100,
+      });
     } finally {
       child.kill("SIGKILL");
       await exited;

@@ -36,7 +36,9 @@ describe("scan writes against live writes of the same second", () => {
     const live = createBulkSink(source.elastic, { refresh: "wait_for" });
     const scan = createBulkSink(source.elastic, { refresh: "wait_for", versionType: "external" });
     expect(await live.write(alias, [op("live", 1_700_000_000)])).toEqual([{ member: op("", 0).member, outcome: "ok" }]);
-    expect(await scan.write(alias, [op("older scan copy", 1_700_000_000)])).toEqual([{ member: op("", 0).member, outcome: "ok" }]);
+    expect(await scan.write(alias, [op("older scan copy", 1_700_000_000)])).toEqual([
+      { member: op("", 0).member, outcome: "ok" },
+    ]);
     expect((await source.indexed()).get("same-second")?.source.title).toBe("live");
 
     // The live path (external_gte) would have replaced it: the reason the scan does not use it.
@@ -44,6 +46,9 @@ describe("scan writes against live writes of the same second", () => {
     expect((await source.indexed()).get("same-second")?.source.title).toBe("replaced at an equal version");
     // And a newer scan copy still wins over an older version.
     await scan.write(alias, [op("newer scan copy", 1_700_000_001)]);
-    expect((await source.indexed()).get("same-second")).toMatchObject({ version: 1_700_000_001, source: { title: "newer scan copy" } });
+    expect((await source.indexed()).get("same-second")).toMatchObject({
+      version: 1_700_000_001,
+      source: { title: "newer scan copy" },
+    });
   });
 });

@@ -43,24 +43,63 @@ describe("job store", () => {
   it("lets one runner hold a job; after its lease expires another takes over and the first can no longer commit", async () => {
     const created = await store.create("reconcile", "other", 1000);
     const job = created.created ? created.job : undefined!;
-    expect(await store.acquire(job, "a", 200)).toBe(true);
-    expect(await store.acquire(job, "b", 200)).toBe(false);
-    expect(await store.commit(job, "a", 200, { update: { state: "running", startedAt: 1100 }, expectState: "queued", now: 1100 })).toBe("ok");
-    expect(await store.commit(job, "a", 200, { increments: { scanned: 500, pages: 1 }, update: { continuation: "page-2" }, now: 1200 })).toBe("ok");
-    expect(await store.commit(job, "a", 200, { update: { state: "running" }, expectState: "queued", now: 1200 })).toBe("wrong_state");
+    // A lease of 2 s: the calls below fit in it on a loaded machine, and the test waits it out.
+    const LEASE = 2000;
+    expect(await store.acquire(job, "a", LEASE)).toBe(true);
+    expect(await store.acquire(job, "b", LEASE)).toBe(false);
+    expect(
+      await store.commit(job, "a", LEASE, {
+        update: { state: "running", startedAt: 1100 },
+        expectState: "queued",
+        now: 1100,
+      }),
+    ).toBe("ok");
+    expect(
+      await store.commit(job, "a", LEASE, {
+        increments: { scanned: 500, pages: 1 },
+        update: { continuation: "page-2" },
+        now: 1200,
+      }),
+    ).toBe("ok");
+    expect(
+      await store.commit(job, "a", LEASE, { update: { state: "running" }, expectState: "queued", now: 1200 }),
+    ).toBe("wrong_state");
 
-    await new Promise((resolve) => setTimeout(resolve, 300)); // a's lease expires: a is paused, or dead
-    expect(await store.acquire(job, "b", 10_000)).toBe(true);
-    expect(await store.commit(job, "a", 200, { increments: { scanned: 500 }, update: { continuation: "stale" }, now: 1300 })).toBe("lease_lost");
-    expect(await store.commit(job, "b", 10_000, { increments: { scanned: 500, pages: 1 }, update: { continuation: "page-3" }, now: 1400 })).toBe("ok");
-    expect(await store.get(job.id)).toMatchObject({ state: "running", scanned: 1000, pages: 2, continuation: "page-3" });
+    // a's lease expires (a is paused, or dead): b gets the job as soon as it has.
+    const deadline = Date.now() + 15_000;
+    while (!(await store.acquire(job, "b", 10_000))) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(
+      await store.commit(job, "a", LEASE, {
+        increments: { scanned: 500 },
+        update: { continuation: "stale" },
+        now: 1300,
+      }),
+    ).toBe("lease_lost");
+    expect(
+      await store.commit(job, "b", 10_000, {
+        increments: { scanned: 500, pages: 1 },
+        update: { continuation: "page-3" },
+        now: 1400,
+      }),
+    ).toBe("ok");
+    expect(await store.get(job.id)).toMatchObject({
+      state: "running",
+      scanned: 1000,
+      pages: 2,
+      continuation: "page-3",
+    });
   });
 
   it("tells a commit to a job whose record is gone from one in another state", async () => {
     const created = await store.create("reimport", "vanishing", 1000);
     const job = created.created ? created.job : undefined!;
     expect(await store.acquire(job, "a", 10_000)).toBe(true);
-    expect(await store.commit(job, "a", 10_000, { update: { state: "running" }, expectState: "running", now: 1100 })).toBe("wrong_state");
+    expect(
+      await store.commit(job, "a", 10_000, { update: { state: "running" }, expectState: "running", now: 1100 }),
+    ).toBe("wrong_state");
     await redis.del(store.keys(job.source).job(job.id)); // expired, or deleted by hand
     expect(await store.commit(job, "a", 10_000, { increments: { scanned: 1 }, now: 1200 })).toBe("missing");
     expect(await redis.exists(store.keys(job.source).job(job.id))).toBe(0);

@@ -20,7 +20,10 @@ const { redis, prefix: freshPrefix } = useTestRedis();
  */
 function coalescedQueue(maxKeys?: number, client: Redis = redis) {
   const prefix = freshPrefix("coalesce");
-  const queue = createQueue(client, { prefix, retry: { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 8000 } }).forSource(SOURCE);
+  const queue = createQueue(client, {
+    prefix,
+    retry: { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 8000 },
+  }).forSource(SOURCE);
   const calls: number[] = [];
   const recorded: SourceQueue = {
     ...queue,

@@ -76,8 +76,16 @@ async function snapshot(redis: Redis, keys: QueueKeys): Promise<Snapshot> {
   const set = (i: number) => new Set(values[i] as string[]);
   const hash = (i: number) => values[i] as Record<string, string>;
   return {
-    live: set(0), bulk: set(1), inflight: set(2), dead: set(3),
-    lease: hash(4), lane: hash(5), dirty: hash(6), attempts: hash(7), errors: hash(8), deadinfo: hash(9),
+    live: set(0),
+    bulk: set(1),
+    inflight: set(2),
+    dead: set(3),
+    lease: hash(4),
+    lane: hash(5),
+    dirty: hash(6),
+    attempts: hash(7),
+    errors: hash(8),
+    deadinfo: hash(9),
     deadseq: set(10),
   };
 }
@@ -111,7 +119,10 @@ describe("queue under random workers", () => {
       random,
     }).forSource(source);
 
-    const universe = Array.from({ length: KEY_COUNT }, (_, i) => ({ id: `doc-${i}`, pk: i % 3 === 0 ? null : `p${i % 5}` }));
+    const universe = Array.from({ length: KEY_COUNT }, (_, i) => ({
+      id: `doc-${i}`,
+      pk: i % 3 === 0 ? null : `p${i % 5}`,
+    }));
     const members = universe.map(encodeKey);
     const held = new Map<string, Held>();
     const enqueued = new Set<string>();
@@ -120,7 +131,17 @@ describe("queue under random workers", () => {
     const acked = new Set<string>();
     const claims: { token: string; members: string[] }[][] = Array.from({ length: WORKERS }, () => []);
     let now = 1_000_000;
-    const counts = { claimed: 0, acked: 0, retried: 0, released: 0, deadLettered: 0, extended: 0, stale: 0, crashed: 0, reaped: 0 };
+    const counts = {
+      claimed: 0,
+      acked: 0,
+      retried: 0,
+      released: 0,
+      deadLettered: 0,
+      extended: 0,
+      stale: 0,
+      crashed: 0,
+      reaped: 0,
+    };
 
     /** Reads the Redis structures back and lists every way they disagree with the invariants. */
     const check = async (step: string): Promise<void> => {
@@ -138,7 +159,8 @@ describe("queue under random workers", () => {
         expectThat(s.lease[m] === h?.token, "lease token is the holder's", m);
         expectThat(m in s.dirty === (h?.changed === true), "dirty iff enqueued while held", m);
         expectThat(m in s.lane === (h !== undefined), "lane recorded iff in flight", m);
-        if (m in s.attempts) expectThat(s.live.has(m) || s.bulk.has(m) || s.inflight.has(m), "attempts only while owed", m);
+        if (m in s.attempts)
+          expectThat(s.live.has(m) || s.bulk.has(m) || s.inflight.has(m), "attempts only while owed", m);
         if (m in s.errors) expectThat(m in s.attempts, "error only with attempts", m);
         expectThat(m in s.deadinfo === s.dead.has(m), "dead info iff dead", m);
         expectThat(s.deadseq.has(m) === s.dead.has(m), "a dead-letter sequence number iff dead", m);
@@ -165,7 +187,12 @@ describe("queue under random workers", () => {
         }
         label = "enqueue";
       } else if (roll < 0.4) {
-        const claim = await queue.claim({ max: 1 + Math.floor(random() * 8), leaseMs: LEASE_MS, now, bulkShare: pick([0, 0.1, 0.5]) });
+        const claim = await queue.claim({
+          max: 1 + Math.floor(random() * 8),
+          leaseMs: LEASE_MS,
+          now,
+          bulkShare: pick([0, 0.1, 0.5]),
+        });
         for (const item of claim.items) {
           expect(held.has(item.member), `${item.member} claimed while held (seed ${seed})`).toBe(false);
           held.set(item.member, { token: claim.token, deadline: claim.leaseDeadline, changed: false });
@@ -185,9 +212,14 @@ describe("queue under random workers", () => {
         else if (action === "extend") result = await queue.extend(claim.token, chosen, LEASE_MS, now);
         else {
           const failures = chosen.map((m) => ({ member: m, error: `${action} at ${now}` }));
-          result = action === "retry" ? await queue.retry(claim.token, failures, now) : await queue.deadLetter(claim.token, failures, now);
+          result =
+            action === "retry"
+              ? await queue.retry(claim.token, failures, now)
+              : await queue.deadLetter(claim.token, failures, now);
         }
-        expect(result, `${action} (seed ${seed}, step ${step})`).toEqual(expect.objectContaining({ settled: valid.length, stale }));
+        expect(result, `${action} (seed ${seed}, step ${step})`).toEqual(
+          expect.objectContaining({ settled: valid.length, stale }),
+        );
         counts.stale += stale;
         for (const m of valid) {
           if (action === "extend") {
@@ -201,7 +233,17 @@ describe("queue under random workers", () => {
           held.delete(m);
         }
         if (action !== "extend") claim.members = claim.members.filter((m) => !chosen.includes(m));
-        counts[action === "ack" ? "acked" : action === "retry" ? "retried" : action === "release" ? "released" : action === "extend" ? "extended" : "deadLettered"] += valid.length;
+        counts[
+          action === "ack"
+            ? "acked"
+            : action === "retry"
+              ? "retried"
+              : action === "release"
+                ? "released"
+                : action === "extend"
+                  ? "extended"
+                  : "deadLettered"
+        ] += valid.length;
         label = action;
       } else if (roll < 0.8) {
         claims[w] = []; // the worker dies holding whatever it claimed
@@ -232,7 +274,11 @@ describe("queue under random workers", () => {
         expect(held.has(item.member)).toBe(false);
         held.set(item.member, { token: claim.token, deadline: claim.leaseDeadline, changed: false });
       }
-      const result = await queue.ack(claim.token, claim.items.map((i) => i.member), now);
+      const result = await queue.ack(
+        claim.token,
+        claim.items.map((i) => i.member),
+        now,
+      );
       expect(result).toEqual({ settled: claim.items.length, stale: 0 });
       for (const item of claim.items) {
         held.delete(item.member);
@@ -254,7 +300,16 @@ describe("queue under random workers", () => {
     }
     // The run exercised what it claims to, not a quiet corner of the state space.
     expect(counts.claimed).toBeGreaterThan(100);
-    for (const name of ["acked", "retried", "released", "deadLettered", "extended", "stale", "crashed", "reaped"] as const) {
+    for (const name of [
+      "acked",
+      "retried",
+      "released",
+      "deadLettered",
+      "extended",
+      "stale",
+      "crashed",
+      "reaped",
+    ] as const) {
       expect(counts[name], `${name} never happened (seed ${seed})`).toBeGreaterThan(0);
     }
     expect(enqueued.size).toBe(KEY_COUNT);

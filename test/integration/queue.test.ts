@@ -45,8 +45,16 @@ describe("enqueue", () => {
       duplicates: 1,
       isDuplicate: [false, false, true],
     });
-    expect(await queue.enqueue([key("a")], { lane: "live", now: T, delayMs: 1000 })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
-    expect(await queue.enqueue([key("a")], { lane: "live", now: T, delayMs: 9000 })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
+    expect(await queue.enqueue([key("a")], { lane: "live", now: T, delayMs: 1000 })).toEqual({
+      enqueued: 0,
+      duplicates: 1,
+      isDuplicate: [true],
+    });
+    expect(await queue.enqueue([key("a")], { lane: "live", now: T, delayMs: 9000 })).toEqual({
+      enqueued: 0,
+      duplicates: 1,
+      isDuplicate: [true],
+    });
     expect(Number(await redis.zscore(keys.live, member("a")))).toBe(T + 1000);
 
     expect((await queue.claim({ max: 10, leaseMs: 1000, now: T + 999 })).items).toEqual([]);
@@ -67,8 +75,16 @@ describe("enqueue", () => {
     const { queue, keys } = newQueue();
     await queue.enqueue([key("up"), key("stay")], { lane: "bulk", now: T, delayMs: 500 });
     await queue.enqueue([key("stay2")], { lane: "live", now: T });
-    expect(await queue.enqueue([key("up")], { lane: "live", now: T, delayMs: 2000 })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
-    expect(await queue.enqueue([key("stay2")], { lane: "bulk", now: T })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
+    expect(await queue.enqueue([key("up")], { lane: "live", now: T, delayMs: 2000 })).toEqual({
+      enqueued: 0,
+      duplicates: 1,
+      isDuplicate: [true],
+    });
+    expect(await queue.enqueue([key("stay2")], { lane: "bulk", now: T })).toEqual({
+      enqueued: 0,
+      duplicates: 1,
+      isDuplicate: [true],
+    });
 
     expect(await redis.zscore(keys.bulk, member("up"))).toBeNull();
     expect(Number(await redis.zscore(keys.live, member("up")))).toBe(T + 500); // earliest due kept
@@ -77,7 +93,7 @@ describe("enqueue", () => {
     expect([stats.pendingLive, stats.pendingBulk]).toEqual([2, 1]);
   });
 
-  it("rejects malformed input before touching Redis", async () => {
+  it("rejects malformed input with a ValidationError and queues nothing", async () => {
     const { queue } = newQueue();
     await expect(queue.enqueue([key("a")], { lane: "fast" as "live", now: T })).rejects.toBeInstanceOf(ValidationError);
     await expect(queue.enqueue([key("a")], { lane: "live", now: -1 })).rejects.toBeInstanceOf(ValidationError);
@@ -95,7 +111,13 @@ describe("enqueue", () => {
     expect(result.isDuplicate).toEqual([...many.map(() => false), ...many.slice(0, 10).map(() => true)]);
     const claim = await queue.claim({ max: 2500, leaseMs: 1000, now: T });
     expect(claim.items).toHaveLength(2500);
-    expect(await queue.ack(claim.token, claim.items.map((i) => i.member), T)).toEqual({ settled: 2500, stale: 0 });
+    expect(
+      await queue.ack(
+        claim.token,
+        claim.items.map((i) => i.member),
+        T,
+      ),
+    ).toEqual({ settled: 2500, stale: 0 });
     expect((await queue.stats(T)).inflight).toBe(0);
   });
 });
@@ -103,21 +125,36 @@ describe("enqueue", () => {
 describe("claim", () => {
   it("takes live first, keeps the bulk share, and fills spare slots from either lane", async () => {
     const { queue } = newQueue();
-    await queue.enqueue(Array.from({ length: 20 }, (_, i) => key(`live${String(i).padStart(2, "0")}`)), { lane: "live", now: T });
-    await queue.enqueue(Array.from({ length: 20 }, (_, i) => key(`bulk${String(i).padStart(2, "0")}`)), { lane: "bulk", now: T });
+    await queue.enqueue(
+      Array.from({ length: 20 }, (_, i) => key(`live${String(i).padStart(2, "0")}`)),
+      { lane: "live", now: T },
+    );
+    await queue.enqueue(
+      Array.from({ length: 20 }, (_, i) => key(`bulk${String(i).padStart(2, "0")}`)),
+      { lane: "bulk", now: T },
+    );
     const lanes = (items: readonly ClaimedKey[]) => ({
       live: items.filter((i) => i.lane === "live").length,
       bulk: items.filter((i) => i.lane === "bulk").length,
     });
 
-    expect(lanes((await queue.claim({ max: 10, leaseMs: 1000, now: T, bulkShare: 0.2 })).items)).toEqual({ live: 8, bulk: 2 });
+    expect(lanes((await queue.claim({ max: 10, leaseMs: 1000, now: T, bulkShare: 0.2 })).items)).toEqual({
+      live: 8,
+      bulk: 2,
+    });
     // The default share of 0.1 keeps one slot of ten.
     expect(lanes((await queue.claim({ max: 10, leaseMs: 1000, now: T })).items)).toEqual({ live: 9, bulk: 1 });
     // Live has 3 left: bulk fills the other 7 even with no share.
-    expect(lanes((await queue.claim({ max: 10, leaseMs: 1000, now: T, bulkShare: 0 })).items)).toEqual({ live: 3, bulk: 7 });
+    expect(lanes((await queue.claim({ max: 10, leaseMs: 1000, now: T, bulkShare: 0 })).items)).toEqual({
+      live: 3,
+      bulk: 7,
+    });
     // Tiny share, two slots: still one for bulk.
     await queue.enqueue([key("late-live1"), key("late-live2")], { lane: "live", now: T });
-    expect(lanes((await queue.claim({ max: 2, leaseMs: 1000, now: T, bulkShare: 0.01 })).items)).toEqual({ live: 1, bulk: 1 });
+    expect(lanes((await queue.claim({ max: 2, leaseMs: 1000, now: T, bulkShare: 0.01 })).items)).toEqual({
+      live: 1,
+      bulk: 1,
+    });
     // One slot: live wins.
     expect(lanes((await queue.claim({ max: 1, leaseMs: 1000, now: T })).items)).toEqual({ live: 1, bulk: 0 });
     // Live empty: everything left from bulk.
@@ -166,7 +203,11 @@ describe("bulk timeout records", () => {
     const [a, b] = items.map((item) => item.member) as [string, string];
 
     expect(await queue.recordTimeouts(token, [a, b], 6, T)).toEqual([0, 0]);
-    expect(await queue.timeouts([a, b, member("never")])).toEqual([{ cap: 6, solo: 0, at: T }, { cap: 6, solo: 0, at: T }, undefined]);
+    expect(await queue.timeouts([a, b, member("never")])).toEqual([
+      { cap: 6, solo: 0, at: T },
+      { cap: 6, solo: 0, at: T },
+      undefined,
+    ]);
     expect(await queue.recordTimeouts(token, [a], 6, T + 1)).toEqual([0]);
     expect(await queue.timeouts([a])).toEqual([{ cap: 3, solo: 0, at: T + 1 }]);
 
@@ -209,12 +250,15 @@ describe("leases", () => {
     const { queue } = newQueue();
     await queue.enqueue([key("a")], { lane: "live", now: T });
     const { token } = await claimOne(queue, T, 1000);
-    expect(await queue.extend(token, [member("a"), member("never-claimed")], 5000, T + 900)).toEqual({ settled: 1, stale: 1 });
+    expect(await queue.extend(token, [member("a"), member("never-claimed")], 5000, T + 900)).toEqual({
+      settled: 1,
+      stale: 1,
+    });
     expect(await queue.reap(T + 1000)).toEqual({ requeued: 0, deadLettered: 0 });
     expect(await queue.reap(T + 5900)).toEqual({ requeued: 1, deadLettered: 0 });
   });
 
-  it("dead-letters a key whose leases keep expiring, with reason \"lease expired\"", async () => {
+  it('dead-letters a key whose leases keep expiring, with reason "lease expired"', async () => {
     const { queue } = newQueue({ retry: { maxAttempts: 2 } });
     await queue.enqueue([key("poison")], { lane: "bulk", now: T });
     await claimOne(queue, T, 100);
@@ -250,8 +294,16 @@ describe("dirty keys", () => {
     await queue.enqueue([key("a")], { lane: "bulk", now: T });
     const first = await claimOne(queue, T);
 
-    expect(await queue.enqueue([key("a")], { lane: "bulk", now: T + 1 })).toEqual({ enqueued: 1, duplicates: 0, isDuplicate: [false] });
-    expect(await queue.enqueue([key("a")], { lane: "live", now: T + 2 })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
+    expect(await queue.enqueue([key("a")], { lane: "bulk", now: T + 1 })).toEqual({
+      enqueued: 1,
+      duplicates: 0,
+      isDuplicate: [false],
+    });
+    expect(await queue.enqueue([key("a")], { lane: "live", now: T + 2 })).toEqual({
+      enqueued: 0,
+      duplicates: 1,
+      isDuplicate: [true],
+    });
     expect(await queue.stats(T + 2)).toMatchObject({ pending: 0, inflight: 1, dirty: 1 });
     expect((await queue.claim({ max: 10, leaseMs: 1000, now: T + 3 })).items).toEqual([]);
 
@@ -274,7 +326,10 @@ describe("dirty keys", () => {
       stale: 0,
       deadLettered: 0,
     });
-    expect(await queue.deadLetter(claim.token, [{ member: member("d"), error: "400" }], T + 2)).toEqual({ settled: 1, stale: 0 });
+    expect(await queue.deadLetter(claim.token, [{ member: member("d"), error: "400" }], T + 2)).toEqual({
+      settled: 1,
+      stale: 0,
+    });
     expect(await queue.release(claim.token, [member("l")], T + 2)).toEqual({ settled: 1, stale: 0 });
 
     expect(await queue.stats(T + 2)).toMatchObject({ pendingLive: 3, due: 3, deadLettered: 0, dirty: 0, inflight: 0 });
@@ -349,7 +404,11 @@ describe("retry", () => {
     await queue.enqueue([key("a")], { lane: "live", now: T });
     const { token } = await claimOne(queue, T);
     await queue.retry(token, [{ member: member("a"), error: "timeout" }], T);
-    expect(await queue.enqueue([key("a")], { lane: "live", now: T + 10 })).toEqual({ enqueued: 0, duplicates: 1, isDuplicate: [true] });
+    expect(await queue.enqueue([key("a")], { lane: "live", now: T + 10 })).toEqual({
+      enqueued: 0,
+      duplicates: 1,
+      isDuplicate: [true],
+    });
     const { item } = await claimOne(queue, T + 10); // due now, not at T + 1000
     expect(item.attempts).toBe(0);
   });
@@ -364,15 +423,30 @@ describe("dead letters", () => {
       await queue.deadLetter(
         claim.token,
         [
-          { member: member("a"), error: "mapper_parsing_exception: failed to parse [price]", reason: "elasticsearch 400" },
+          {
+            member: member("a"),
+            error: "mapper_parsing_exception: failed to parse [price]",
+            reason: "elasticsearch 400",
+          },
           { member: member("b"), error: "illegal_argument_exception" },
         ],
         T + 5,
       ),
     ).toEqual({ settled: 2, stale: 0 });
-    expect(await queue.deadLetter("not-the-token", [{ member: member("a"), error: "x" }], T + 6)).toEqual({ settled: 0, stale: 1 });
+    expect(await queue.deadLetter("not-the-token", [{ member: member("a"), error: "x" }], T + 6)).toEqual({
+      settled: 0,
+      stale: 1,
+    });
     const dead = await queue.listDeadLetters();
-    expect(dead.map(({ key: k, reason, attempts, lastError, deadLetteredAt }) => [k.id, reason, attempts, lastError, deadLetteredAt])).toEqual([
+    expect(
+      dead.map(({ key: k, reason, attempts, lastError, deadLetteredAt }) => [
+        k.id,
+        reason,
+        attempts,
+        lastError,
+        deadLetteredAt,
+      ]),
+    ).toEqual([
       ["a", "elasticsearch 400", 1, "mapper_parsing_exception: failed to parse [price]", T + 5],
       ["b", "rejected", 1, "illegal_argument_exception", T + 5],
     ]);
@@ -384,7 +458,11 @@ describe("dead letters", () => {
     await queue.enqueue([key("a")], { lane: "live", now: T });
     const { token } = await claimOne(queue, T);
     await queue.deadLetter(token, [{ member: member("a"), error: "400" }], T);
-    expect(await queue.enqueue([key("a")], { lane: "bulk", now: T + 1 })).toEqual({ enqueued: 1, duplicates: 0, isDuplicate: [false] });
+    expect(await queue.enqueue([key("a")], { lane: "bulk", now: T + 1 })).toEqual({
+      enqueued: 1,
+      duplicates: 0,
+      isDuplicate: [false],
+    });
     expect(await queue.stats(T + 1)).toMatchObject({ deadLettered: 0, pendingBulk: 1 });
     expect((await claimOne(queue, T + 1)).item).toMatchObject({ attempts: 0, lane: "bulk" });
   });
@@ -394,7 +472,11 @@ describe("dead letters", () => {
     await queue.enqueue([key("l1"), key("l2"), key("l3")], { lane: "live", now: T });
     await queue.enqueue([key("b1")], { lane: "bulk", now: T });
     const claim = await queue.claim({ max: 4, leaseMs: 1000, now: T });
-    await queue.deadLetter(claim.token, claim.items.map((i) => ({ member: i.member, error: "400" })), T);
+    await queue.deadLetter(
+      claim.token,
+      claim.items.map((i) => ({ member: i.member, error: "400" })),
+      T,
+    );
 
     expect(await queue.redrive(T + 1, [member("l1"), member("not-dead")])).toBe(1);
     expect(await queue.purgeDeadLetters([member("l2")])).toBe(1);
@@ -414,10 +496,18 @@ describe("dead letters", () => {
     const many = Array.from({ length: 1500 }, (_, i) => key(`k${i}`));
     await queue.enqueue(many, { lane: "live", now: T });
     let claim = await queue.claim({ max: 1500, leaseMs: 1000, now: T });
-    await queue.deadLetter(claim.token, claim.items.map((i) => ({ member: i.member, error: "400" })), T);
+    await queue.deadLetter(
+      claim.token,
+      claim.items.map((i) => ({ member: i.member, error: "400" })),
+      T,
+    );
     expect(await queue.redrive(T)).toBe(1500);
     claim = await queue.claim({ max: 1500, leaseMs: 1000, now: T });
-    await queue.deadLetter(claim.token, claim.items.map((i) => ({ member: i.member, error: "400" })), T);
+    await queue.deadLetter(
+      claim.token,
+      claim.items.map((i) => ({ member: i.member, error: "400" })),
+      T,
+    );
     expect(await queue.purgeDeadLetters()).toBe(1500);
     expect(await queue.stats(T)).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
   });
@@ -441,8 +531,15 @@ describe("stats", () => {
   it("counts every state and the age of the oldest due key", async () => {
     const { queue } = newQueue();
     expect(await queue.stats(T)).toEqual({
-      pending: 0, pendingLive: 0, pendingBulk: 0, due: 0, inflight: 0, dirty: 0, deadLettered: 0,
-      oldestPendingAgeMs: 0, lastSyncAt: null,
+      pending: 0,
+      pendingLive: 0,
+      pendingBulk: 0,
+      due: 0,
+      inflight: 0,
+      dirty: 0,
+      deadLettered: 0,
+      oldestPendingAgeMs: 0,
+      lastSyncAt: null,
     });
     await queue.enqueue([key("old-bulk")], { lane: "bulk", now: T - 7000 });
     await queue.enqueue([key("live1"), key("live2")], { lane: "live", now: T - 3000 });
@@ -455,8 +552,15 @@ describe("stats", () => {
     await queue.markSynced(T - 200); // a late report does not move it back
 
     expect(await queue.stats(T)).toEqual({
-      pending: 4, pendingLive: 3, pendingBulk: 1, due: 3, inflight: 1, dirty: 1, deadLettered: 1,
-      oldestPendingAgeMs: 7000, lastSyncAt: T - 100,
+      pending: 4,
+      pendingLive: 3,
+      pendingBulk: 1,
+      due: 3,
+      inflight: 1,
+      dirty: 1,
+      deadLettered: 1,
+      oldestPendingAgeMs: 7000,
+      lastSyncAt: T - 100,
     });
   });
 });
@@ -469,7 +573,9 @@ describe("errors", () => {
       name: "QueueScriptError",
       scriptCode: ScriptCode.BadLane,
     });
-    await expect(runScript(redis, keys, "claim", ["soon", 1, 1000, 0.1, "token"])).rejects.toBeInstanceOf(QueueScriptError);
+    await expect(runScript(redis, keys, "claim", ["soon", 1, 1000, 0.1, "token"])).rejects.toBeInstanceOf(
+      QueueScriptError,
+    );
   });
 
   it("reports a script that Redis refuses to run as a DependencyError that is not retryable", async () => {
@@ -477,7 +583,11 @@ describe("errors", () => {
     await redis.set(keys.live, "not a sorted set");
     const failure = await queue.enqueue([key("a")], { lane: "live", now: T }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(DependencyError);
-    expect(failure).toMatchObject({ dependency: "redis", retryable: false, message: expect.stringMatching(/WRONGTYPE/) });
+    expect(failure).toMatchObject({
+      dependency: "redis",
+      retryable: false,
+      message: expect.stringMatching(/WRONGTYPE/),
+    });
   });
 
   it("reports an unreachable Redis as a retryable DependencyError", async () => {
@@ -506,7 +616,13 @@ describe("version records", () => {
     const { queue } = newQueue();
     await queue.recordVersions([{ member: member("a"), version: 100, deleted: false, etag: '"e-100"' }], T);
     await queue.recordVersions([{ member: member("a"), version: 90, deleted: true }], T + 1);
-    await queue.recordVersions([{ member: member("b"), version: 50, deleted: false }, { member: member("b"), version: 50, deleted: true }], T + 2);
+    await queue.recordVersions(
+      [
+        { member: member("b"), version: 50, deleted: false },
+        { member: member("b"), version: 50, deleted: true },
+      ],
+      T + 2,
+    );
     const [a, b, none] = await queue.versions([member("a"), member("b"), member("zzz")]);
     expect(a).toMatchObject({ version: 100, deleted: false, recordedAt: T, etag: '"e-100"' });
     expect(b).toMatchObject({ version: 50, deleted: true, recordedAt: T + 2 });
@@ -515,10 +631,19 @@ describe("version records", () => {
 
   it("are cleared only as they were read, so a change recorded meanwhile is kept", async () => {
     const { queue } = newQueue();
-    await queue.recordVersions([{ member: member("a"), version: 100, deleted: false }, { member: member("b"), version: 100, deleted: false }], T);
+    await queue.recordVersions(
+      [
+        { member: member("a"), version: 100, deleted: false },
+        { member: member("b"), version: 100, deleted: false },
+      ],
+      T,
+    );
     const [a, b] = await queue.versions([member("a"), member("b")]);
     await queue.recordVersions([{ member: member("b"), version: 101, deleted: true }], T + 5);
-    await queue.clearVersions([{ member: member("a"), raw: a!.raw }, { member: member("b"), raw: b!.raw }]);
+    await queue.clearVersions([
+      { member: member("a"), raw: a!.raw },
+      { member: member("b"), raw: b!.raw },
+    ]);
     const [afterA, afterB] = await queue.versions([member("a"), member("b")]);
     expect(afterA).toBeUndefined();
     expect(afterB).toMatchObject({ version: 101, deleted: true });
@@ -527,6 +652,8 @@ describe("version records", () => {
   it("refuses a malformed record with BAD_ARGUMENT", async () => {
     const { keys } = newQueue();
     registerScripts(redis);
-    await expect(runScript(redis, keys, "recordVersions", [T, member("a"), "soon", "0", ""])).rejects.toBeInstanceOf(QueueScriptError);
+    await expect(runScript(redis, keys, "recordVersions", [T, member("a"), "soon", "0", ""])).rejects.toBeInstanceOf(
+      QueueScriptError,
+    );
   });
 });

@@ -30,7 +30,13 @@ describe("Redis over TLS (rediss://, REDIS_CA_FILE, REDIS_TLS_INSECURE)", () => 
   });
 
   const configWith = (env: Record<string, string>): Config =>
-    loadConfig({ ...source.env, REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: "2000", CIRCUIT_FAILURE_THRESHOLD: "50", ...env });
+    loadConfig({
+      ...source.env,
+      REDIS_URL: redis.url,
+      REDIS_COMMAND_TIMEOUT_MS: "2000",
+      CIRCUIT_FAILURE_THRESHOLD: "50",
+      ...env,
+    });
 
   const connectionErrors: Error[] = [];
 
@@ -65,8 +71,12 @@ describe("Redis over TLS (rediss://, REDIS_CA_FILE, REDIS_TLS_INSECURE)", () => 
   });
 
   it("rejects TLS settings for a plain redis:// URL, and an unreadable CA file, by setting name", () => {
-    expect(() => loadConfig({ ...source.env, REDIS_CA_FILE: redis.caFile })).toThrow(/REDIS_CA_FILE: only applies to a rediss:\/\//);
+    expect(() => loadConfig({ ...source.env, REDIS_CA_FILE: redis.caFile })).toThrow(
+      /REDIS_CA_FILE: only applies to a rediss:\/\//,
+    );
     expect(() => loadConfig({ ...source.env, REDIS_TLS_INSECURE: "true" })).toThrow(/REDIS_TLS_INSECURE/);
-    expect(() => createServices(configWith({ REDIS_CA_FILE: join(dir, "missing.pem") }), silentLogger)).toThrow(/REDIS_CA_FILE: cannot read .*ENOENT/);
+    expect(() => createServices(configWith({ REDIS_CA_FILE: join(dir, "missing.pem") }), silentLogger)).toThrow(
+      /REDIS_CA_FILE: cannot read .*ENOENT/,
+    );
   });
 });

@@ -33,9 +33,15 @@ describe("REDIS_WAIT_REPLICAS: enqueues and checkpoints wait for a replica", () 
     replica = await startRedis({ dir: join(dir, "replica"), replicaOf: primary.port });
     onReplica = new Redis(replica.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     onReplica.on("error", () => undefined); // while the replica is stopped
-    await eventually(async () => expect(await onReplica.info("replication")).toContain("master_link_status:up"), { timeoutMs: 15_000 });
-    source = await createTestSource({ env: { REDIS_URL: primary.url, REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_TIMEOUT_MS: "300", CAPTURE_ENABLED: "false" } });
-    worker = await startWorker(loadConfig({ ...source.env, WORKER_PORT: "0", WORKER_SYNC: "false" }), { logger: silentLogger });
+    await eventually(async () => expect(await onReplica.info("replication")).toContain("master_link_status:up"), {
+      timeoutMs: 15_000,
+    });
+    source = await createTestSource({
+      env: { REDIS_URL: primary.url, REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_TIMEOUT_MS: "300", CAPTURE_ENABLED: "false" },
+    });
+    worker = await startWorker(loadConfig({ ...source.env, WORKER_PORT: "0", WORKER_SYNC: "false" }), {
+      logger: silentLogger,
+    });
   });
 
   afterAll(async () => {
@@ -75,7 +81,8 @@ describe("REDIS_WAIT_REPLICAS: enqueues and checkpoints wait for a replica", () 
         },
       } as unknown as CaptureStore;
       const store = waitingStore(inner, redis, source.config.redis.wait);
-      const save = (continuation: string) => (store.saveCheckpoint as (...args: string[]) => Promise<boolean>)(continuation);
+      const save = (continuation: string) =>
+        (store.saveCheckpoint as (...args: string[]) => Promise<boolean>)(continuation);
       expect(await save("continuation-1")).toBe(true);
       expect(await onReplica.get(written)).toBe("continuation-1");
 
@@ -89,7 +96,9 @@ describe("REDIS_WAIT_REPLICAS: enqueues and checkpoints wait for a replica", () 
 
       // Back: the producer's retry is answered (the key was on the primary already: a duplicate).
       await replica.restart();
-      await eventually(async () => expect(await onReplica.info("replication")).toContain("master_link_status:up"), { timeoutMs: 15_000 });
+      await eventually(async () => expect(await onReplica.info("replication")).toContain("master_link_status:up"), {
+        timeoutMs: 15_000,
+      });
       const again = await enqueue("unreplicated");
       expect(again.status).toBe(202);
       expect(await again.json()).toEqual({ enqueued: 0, duplicates: 1 });
@@ -101,7 +110,9 @@ describe("REDIS_WAIT_REPLICAS: enqueues and checkpoints wait for a replica", () 
   it("is validated with the other settings", () => {
     expect(() => loadConfig({ ...source.env, REDIS_WAIT_REPLICAS: "-1" })).toThrow(/REDIS_WAIT_REPLICAS/);
     expect(() => loadConfig({ ...source.env, REDIS_WAIT_TIMEOUT_MS: "0" })).toThrow(/REDIS_WAIT_TIMEOUT_MS/);
-    expect(() => loadConfig({ ...source.env, REDIS_WAIT_TIMEOUT_MS: "20000" })).toThrow(/REDIS_WAIT_TIMEOUT_MS: must be shorter than REDIS_COMMAND_TIMEOUT_MS/);
+    expect(() => loadConfig({ ...source.env, REDIS_WAIT_TIMEOUT_MS: "20000" })).toThrow(
+      /REDIS_WAIT_TIMEOUT_MS: must be shorter than REDIS_COMMAND_TIMEOUT_MS/,
+    );
     expect(loadConfig({ ...source.env, REDIS_WAIT_REPLICAS: "0" }).redis.wait).toBeUndefined();
   });
 });

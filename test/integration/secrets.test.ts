@@ -85,7 +85,10 @@ describe("secrets never appear in logs, HTTP answers or CLI errors", () => {
 
   function cli(args: string[], extra: Record<string, string>): Promise<string> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], { env: { ...process.env, ...extra }, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+        env: { ...process.env, ...extra },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let output = "";
       child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -102,26 +105,80 @@ describe("secrets never appear in logs, HTTP answers or CLI errors", () => {
     await source.container.items.create({ id: "bad", tenant: "t", title: "poison", n: "not a number" });
     const items = [...docs, { id: "bad" }].map((doc) => ({ id: doc.id, pk: "t" }));
 
-    expect((await call(worker, `/sources/${source.name}/enqueue`, { method: "POST", body: JSON.stringify({ items }) })).status).toBe(202);
-    expect((await call(worker, `/sources/${source.name}/enqueue`, { method: "POST", body: JSON.stringify({ items }), key: null })).status).toBe(401);
-    expect((await call(worker, `/sources/${source.name}/enqueue`, { method: "POST", body: JSON.stringify({ items }), key: `${SECRETS.DRIFTLESS_API_KEY}x` })).status).toBe(401);
+    expect(
+      (await call(worker, `/sources/${source.name}/enqueue`, { method: "POST", body: JSON.stringify({ items }) }))
+        .status,
+    ).toBe(202);
+    expect(
+      (
+        await call(worker, `/sources/${source.name}/enqueue`, {
+          method: "POST",
+          body: JSON.stringify({ items }),
+          key: null,
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await call(worker, `/sources/${source.name}/enqueue`, {
+          method: "POST",
+          body: JSON.stringify({ items }),
+          key: `${SECRETS.DRIFTLESS_API_KEY}x`,
+        })
+      ).status,
+    ).toBe(401);
     expect((await call(worker, `/sources/${source.name}/enqueue`, { method: "POST", body: "{nope" })).status).toBe(400);
     expect((await call(worker, `/sources/nope/enqueue`, { method: "POST", body: "{}" })).status).toBe(404);
-    expect((await call(worker, `/sources/${source.name}/enqueue`, { method: "POST", body: "x".repeat(1_100_000) })).status).toBe(413);
-    await eventually(async () => expect(JSON.parse((await call(worker, `/sources/${source.name}/deadletters`)).body)).toMatchObject({ total: 1 }), { timeoutMs: 30_000 });
-    expect((await call(worker, `/sources/${source.name}/deadletters/redrive`, { method: "POST", body: JSON.stringify({ items: [{ id: "bad", pk: "t" }] }) })).status).toBe(202);
-    await eventually(async () => expect(JSON.parse((await call(worker, `/sources/${source.name}/deadletters`)).body)).toMatchObject({ total: 1 }), { timeoutMs: 30_000 });
-    expect((await call(worker, `/sources/${source.name}/deadletters/purge`, { method: "POST", body: "{}" })).status).toBe(400);
-    expect((await call(worker, `/sources/${source.name}/deadletters/purge`, { method: "POST", body: JSON.stringify({ all: true }) })).status).toBe(200);
+    expect(
+      (await call(worker, `/sources/${source.name}/enqueue`, { method: "POST", body: "x".repeat(1_100_000) })).status,
+    ).toBe(413);
+    await eventually(
+      async () =>
+        expect(JSON.parse((await call(worker, `/sources/${source.name}/deadletters`)).body)).toMatchObject({
+          total: 1,
+        }),
+      { timeoutMs: 30_000 },
+    );
+    expect(
+      (
+        await call(worker, `/sources/${source.name}/deadletters/redrive`, {
+          method: "POST",
+          body: JSON.stringify({ items: [{ id: "bad", pk: "t" }] }),
+        })
+      ).status,
+    ).toBe(202);
+    await eventually(
+      async () =>
+        expect(JSON.parse((await call(worker, `/sources/${source.name}/deadletters`)).body)).toMatchObject({
+          total: 1,
+        }),
+      { timeoutMs: 30_000 },
+    );
+    expect(
+      (await call(worker, `/sources/${source.name}/deadletters/purge`, { method: "POST", body: "{}" })).status,
+    ).toBe(400);
+    expect(
+      (
+        await call(worker, `/sources/${source.name}/deadletters/purge`, {
+          method: "POST",
+          body: JSON.stringify({ all: true }),
+        })
+      ).status,
+    ).toBe(200);
     await call(worker, "/status");
     expect((await call(worker, "/health")).status).toBe(200);
     await worker.stop();
 
     // Elasticsearch unreachable, with a password in its URL: the worker waits for it, health fails, keys wait.
     const down = `http://elastic:${SECRETS.ELASTICSEARCH_PASSWORD}@127.0.0.1:${await freePort()}`;
-    const broken = await startWorker(loadConfig(env({ ELASTICSEARCH_URL: down, ELASTICSEARCH_API_KEY: "" })), { logger });
+    const broken = await startWorker(loadConfig(env({ ELASTICSEARCH_URL: down, ELASTICSEARCH_API_KEY: "" })), {
+      logger,
+    });
     workers = [broken];
-    expect((await call(broken, `/sources/${source.name}/enqueue`, { method: "POST", body: JSON.stringify({ items }) })).status).toBe(202);
+    expect(
+      (await call(broken, `/sources/${source.name}/enqueue`, { method: "POST", body: JSON.stringify({ items }) }))
+        .status,
+    ).toBe(202);
     expect((await call(broken, "/health")).status).toBe(503);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     await call(broken, "/status");
@@ -129,13 +186,31 @@ describe("secrets never appear in logs, HTTP answers or CLI errors", () => {
 
     // The CLI with bad settings and a wrong Redis password.
     const cliEnv = { ...source.env, ...env(), LOG_LEVEL: "debug" };
-    answers.push(await cli(["status"], { ...cliEnv, REDIS_URL: `rediss://:${SECRETS.REDIS_PASSWORD}@127.0.0.1:notaport` }));
-    answers.push(await cli(["status"], { ...cliEnv, ELASTICSEARCH_URL: `ftp://elastic:${SECRETS.ELASTICSEARCH_PASSWORD}@host` }));
-    answers.push(await cli(["deadletters", "list", source.name], { ...cliEnv, REDIS_URL: redis.url.replace(SECRETS.REDIS_PASSWORD, `${SECRETS.REDIS_PASSWORD}x`), REDIS_COMMAND_TIMEOUT_MS: "1000" }));
+    answers.push(
+      await cli(["status"], { ...cliEnv, REDIS_URL: `rediss://:${SECRETS.REDIS_PASSWORD}@127.0.0.1:notaport` }),
+    );
+    answers.push(
+      await cli(["status"], { ...cliEnv, ELASTICSEARCH_URL: `ftp://elastic:${SECRETS.ELASTICSEARCH_PASSWORD}@host` }),
+    );
+    answers.push(
+      await cli(["deadletters", "list", source.name], {
+        ...cliEnv,
+        REDIS_URL: redis.url.replace(SECRETS.REDIS_PASSWORD, `${SECRETS.REDIS_PASSWORD}x`),
+        REDIS_COMMAND_TIMEOUT_MS: "1000",
+      }),
+    );
 
     const text = [...logs, ...answers].join("\n");
-    const leaks = Object.entries(SECRETS).filter(([, value]) => text.includes(value)).map(([name]) => name);
-    const levels = new Set(logs.map((line) => String((JSON.parse(line) as Record<string, unknown>)["log.level"] ?? (JSON.parse(line) as { level?: unknown }).level)));
+    const leaks = Object.entries(SECRETS)
+      .filter(([, value]) => text.includes(value))
+      .map(([name]) => name);
+    const levels = new Set(
+      logs.map((line) =>
+        String(
+          (JSON.parse(line) as Record<string, unknown>)["log.level"] ?? (JSON.parse(line) as { level?: unknown }).level,
+        ),
+      ),
+    );
     console.log(
       `[secrets] searched ${logs.length} log lines (levels ${[...levels].sort().join(", ")}) and ${answers.length} HTTP/CLI answers ` +
         `(${answers.filter((answer) => /^(4|5)\d\d |^exit [1-9]/.test(answer)).length} of them errors) for ${Object.keys(SECRETS).length} secrets: ${leaks.length} found`,
@@ -143,7 +218,9 @@ describe("secrets never appear in logs, HTTP answers or CLI errors", () => {
     // The lines that could carry a secret were written: the dead letter, and the failed calls to
     // an Elasticsearch whose URL holds a password.
     expect(logs.length).toBeGreaterThan(10);
-    expect(logs.some((line) => line.includes('"log.level":"warn"') && line.includes("driftless.deadLettered"))).toBe(true);
+    expect(logs.some((line) => line.includes('"log.level":"warn"') && line.includes("driftless.deadLettered"))).toBe(
+      true,
+    );
     expect(logs.some((line) => line.includes('"error.message":"DependencyError: elasticsearch'))).toBe(true);
     expect(answers.some((answer) => answer.startsWith("exit 3: driftless: config_invalid: REDIS_URL"))).toBe(true);
     expect(answers.some((answer) => answer.startsWith("503 /health"))).toBe(true);

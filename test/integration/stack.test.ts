@@ -42,7 +42,10 @@ describe("local stack", () => {
       const { resource } = await container.item("a", "p1").read<{ id: string; pk: string; title: string }>();
       expect(resource).toMatchObject({ id: "a", pk: "p1", title: "hello" });
     } finally {
-      await client.database(databaseId).delete().catch(() => undefined);
+      await client
+        .database(databaseId)
+        .delete()
+        .catch(() => undefined);
       client.dispose();
       agent.destroy();
     }

@@ -10,16 +10,25 @@ const HOUR = 3_600_000;
 
 /** Creates documents in Cosmos, 16 at a time (the emulator is slow one by one). */
 async function createDocs(source: TestSource, docs: readonly Record<string, unknown>[]) {
-  for (let i = 0; i < docs.length; i += 16) await Promise.all(docs.slice(i, i + 16).map((doc) => source.container.items.create(doc)));
+  for (let i = 0; i < docs.length; i += 16)
+    await Promise.all(docs.slice(i, i + 16).map((doc) => source.container.items.create(doc)));
 }
 
 async function startTestWorker(source: TestSource, env: Record<string, string> = {}): Promise<WorkerHandle> {
   // Capture off: keys come from the HTTP producer alone, so the counts are exact.
-  const config = loadConfig({ ...source.env, WORKER_PORT: "0", DRIFTLESS_API_KEY: API_KEY, SYNC_BATCH_SIZE: "25", CAPTURE_ENABLED: "false", ...env });
+  const config = loadConfig({
+    ...source.env,
+    WORKER_PORT: "0",
+    DRIFTLESS_API_KEY: API_KEY,
+    SYNC_BATCH_SIZE: "25",
+    CAPTURE_ENABLED: "false",
+    ...env,
+  });
   return startWorker(config, { logger: silentLogger });
 }
 
-const get = (url: string, key: string | null = API_KEY) => fetch(url, { headers: key ? { "x-functions-key": key } : {} });
+const get = (url: string, key: string | null = API_KEY) =>
+  fetch(url, { headers: key ? { "x-functions-key": key } : {} });
 
 describe("telemetry of an end-to-end run: metrics and the sync history", () => {
   const N = 40;
@@ -33,7 +42,10 @@ describe("telemetry of an end-to-end run: metrics and the sync history", () => {
     source = await createTestSource();
     worker = await startTestWorker(source);
     metricsUrl = worker.url.replace(/\/api$/, "/metrics");
-    await createDocs(source, ids.map((id, i) => ({ id, tenant: `t${i % 4}`, title: `doc ${i}`, n: i })));
+    await createDocs(
+      source,
+      ids.map((id, i) => ({ id, tenant: `t${i % 4}`, title: `doc ${i}`, n: i })),
+    );
     // Gone from Cosmos before the sync reads them: these keys become deletes.
     await Promise.all(ids.slice(0, DELETED).map((id, i) => source.container.item(id, `t${i % 4}`).delete()));
 
@@ -58,7 +70,10 @@ describe("telemetry of an end-to-end run: metrics and the sync history", () => {
       expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
       const parsed = parsePrometheus(await response.text());
       // The last batch is settled (and counted) a moment after its writes are searchable.
-      expect(total(parsed, "driftless_keys_indexed_total", { source: source.name }) + total(parsed, "driftless_keys_deleted_total", { source: source.name })).toBe(N);
+      expect(
+        total(parsed, "driftless_keys_indexed_total", { source: source.name }) +
+          total(parsed, "driftless_keys_deleted_total", { source: source.name }),
+      ).toBe(N);
       return parsed;
     });
     const mine = { source: source.name };
@@ -99,12 +114,23 @@ describe("telemetry of an end-to-end run: metrics and the sync history", () => {
     });
     const all = { "5m": N, "1h": N, "1d": N, "2d": N, "3d": N };
     const scaled = (n: number) => Object.fromEntries(Object.keys(all).map((key) => [key, n]));
-    expect(body).toEqual({ source: source.name, windows: all, byAction: { index: scaled(N - DELETED), delete: scaled(DELETED) } });
+    expect(body).toEqual({
+      source: source.name,
+      windows: all,
+      byAction: { index: scaled(N - DELETED), delete: scaled(DELETED) },
+    });
 
     const one = await get(`${worker.url}/sources/${source.name}/documents/${ids[DELETED + 1]}/stats`);
-    expect(await one.json()).toEqual({ source: source.name, id: ids[DELETED + 1], windows: scaled(1), byAction: { index: scaled(1), delete: scaled(0) } });
+    expect(await one.json()).toEqual({
+      source: source.name,
+      id: ids[DELETED + 1],
+      windows: scaled(1),
+      byAction: { index: scaled(1), delete: scaled(0) },
+    });
     const deleted = await get(`${worker.url}/sources/${source.name}/documents/${ids[0]}/stats`);
-    expect(((await deleted.json()) as { byAction: { delete: Record<string, number> } }).byAction.delete).toEqual(scaled(1));
+    expect(((await deleted.json()) as { byAction: { delete: Record<string, number> } }).byAction.delete).toEqual(
+      scaled(1),
+    );
     const never = await get(`${worker.url}/sources/${source.name}/documents/never-synced/stats`);
     expect(((await never.json()) as { windows: unknown }).windows).toEqual(scaled(0));
   });
@@ -112,7 +138,10 @@ describe("telemetry of an end-to-end run: metrics and the sync history", () => {
   it("keeps the events in a data stream whose template carries the retention", async () => {
     const stream = worker.services.config.telemetry.syncEvents!.stream;
     const { index_templates } = await source.elastic.indices.getIndexTemplate({ name: stream });
-    const template = index_templates[0]!.index_template as { data_stream?: object; template?: { lifecycle?: { data_retention?: string } } };
+    const template = index_templates[0]!.index_template as {
+      data_stream?: object;
+      template?: { lifecycle?: { data_retention?: string } };
+    };
     expect(template.data_stream).toBeDefined();
     // Enforced by Elasticsearch's data stream lifecycle; the integration-test distribution here
     // accepts and keeps the setting but has no lifecycle service to apply it.
@@ -128,19 +157,35 @@ describe("telemetry of an end-to-end run: metrics and the sync history", () => {
     const ages = [10 * 60_000, 2 * HOUR, 30 * HOUR, 60 * HOUR, 80 * HOUR];
     const operations = ages.flatMap((age, i) => [
       { create: {} },
-      { "@timestamp": new Date(now - age).toISOString(), source: source.name, id: "old-doc", pk: '"t0"', doc_id: "old-doc", action: i % 2 ? "delete" : "index", version: i },
+      {
+        "@timestamp": new Date(now - age).toISOString(),
+        source: source.name,
+        id: "old-doc",
+        pk: '"t0"',
+        doc_id: "old-doc",
+        action: i % 2 ? "delete" : "index",
+        version: i,
+      },
     ]);
     const result = await source.elastic.bulk({ index: stream, require_data_stream: true, refresh: true, operations });
     expect(result.errors).toBe(false);
 
-    const doc = (await (await get(`${worker.url}/sources/${source.name}/documents/old-doc/stats`)).json()) as Record<string, unknown>;
+    const doc = (await (await get(`${worker.url}/sources/${source.name}/documents/old-doc/stats`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(doc).toEqual({
       source: source.name,
       id: "old-doc",
       windows: { "5m": 0, "1h": 1, "1d": 2, "2d": 3, "3d": 4 },
-      byAction: { index: { "5m": 0, "1h": 1, "1d": 1, "2d": 2, "3d": 2 }, delete: { "5m": 0, "1h": 0, "1d": 1, "2d": 1, "3d": 2 } },
+      byAction: {
+        index: { "5m": 0, "1h": 1, "1d": 1, "2d": 2, "3d": 2 },
+        delete: { "5m": 0, "1h": 0, "1d": 1, "2d": 1, "3d": 2 },
+      },
     });
-    const whole = (await (await get(`${worker.url}/sources/${source.name}/stats`, null)).json()) as { windows: Record<string, number> };
+    const whole = (await (await get(`${worker.url}/sources/${source.name}/stats`, null)).json()) as {
+      windows: Record<string, number>;
+    };
     expect(whole.windows).toEqual({ "5m": N, "1h": N + 1, "1d": N + 2, "2d": N + 3, "3d": N + 4 });
   });
 
@@ -178,7 +223,10 @@ describe("sync events that cannot be written", () => {
     await source.elastic.indices.create({ index: stream });
     worker = await startTestWorker(source, { SYNC_EVENTS_STREAM: stream });
     const ids = Array.from({ length: 10 }, (_, i) => `e-${i}`);
-    await createDocs(source, ids.map((id) => ({ id, tenant: "t", title: id, n: 1 })));
+    await createDocs(
+      source,
+      ids.map((id) => ({ id, tenant: "t", title: id, n: 1 })),
+    );
     const response = await fetch(`${worker.url}/sources/${source.name}/enqueue`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-functions-key": API_KEY },

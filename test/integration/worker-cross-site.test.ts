@@ -34,21 +34,40 @@ describe("worker mode refuses requests a web page can forge", () => {
   });
 
   async function worker(env: Record<string, string> = {}) {
-    const config = loadConfig({ ...source.env, WORKER_HOST: "127.0.0.1", WORKER_PORT: "0", WORKER_SYNC: "false", CAPTURE_ENABLED: "false", ...env });
+    const config = loadConfig({
+      ...source.env,
+      WORKER_HOST: "127.0.0.1",
+      WORKER_PORT: "0",
+      WORKER_SYNC: "false",
+      CAPTURE_ENABLED: "false",
+      ...env,
+    });
     const started = await startWorker(config, { logger: silentLogger });
     workers.push(started);
     return started;
   }
 
-  function send(target: WorkerHandle, { method = "POST", path, headers = {}, body }: Sent): Promise<{ status: number; body: unknown }> {
+  function send(
+    target: WorkerHandle,
+    { method = "POST", path, headers = {}, body }: Sent,
+  ): Promise<{ status: number; body: unknown }> {
     const { port } = new URL(target.url);
     return new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: "127.0.0.1", port, path: `/api/${path}`, method, headers: { ...headers, ...(body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) }) }, agent: false },
+        {
+          host: "127.0.0.1",
+          port,
+          path: `/api/${path}`,
+          method,
+          headers: { ...headers, ...(body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) }) },
+          agent: false,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
+          res.on("end", () =>
+            resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }),
+          );
         },
       );
       req.on("error", reject);
@@ -62,7 +81,11 @@ describe("worker mode refuses requests a web page can forge", () => {
     await queue.purgeDeadLetters();
     await queue.enqueue([{ id: "victim", pk: "t" }], { lane: "live", now: Date.now() });
     const claim = await queue.claim({ max: 1, leaseMs: 10_000, now: Date.now() });
-    await queue.deadLetter(claim.token, claim.items.map((item) => ({ member: item.member, error: "kept for the test" })), Date.now());
+    await queue.deadLetter(
+      claim.token,
+      claim.items.map((item) => ({ member: item.member, error: "kept for the test" })),
+      Date.now(),
+    );
     return async () => (await queue.stats(Date.now())).deadLettered;
   }
 
@@ -75,22 +98,83 @@ describe("worker mode refuses requests a web page can forge", () => {
     const deadLetters = await withDeadLetter(target);
     const evil = "http://evil.example";
     const cases: [string, Sent, number, string][] = [
-      ["text/plain from another site", { path: purgePath(), headers: { "content-type": "text/plain;charset=UTF-8", origin: evil }, body: ALL }, 403, "origin_not_allowed"],
-      ["a form post from another site", { path: purgePath(), headers: { "content-type": "application/x-www-form-urlencoded", origin: evil }, body: "all=true" }, 403, "origin_not_allowed"],
-      ["JSON from another site (a preflight would be refused; curl can send it)", { path: purgePath(), headers: { "content-type": "application/json", origin: evil }, body: ALL }, 403, "origin_not_allowed"],
-      ["an opaque origin", { path: purgePath(), headers: { "content-type": "application/json", origin: "null" }, body: ALL }, 403, "origin_not_allowed"],
-      ["text/plain without Origin", { path: purgePath(), headers: { "content-type": "text/plain" }, body: ALL }, 415, "unsupported_media_type"],
-      ["form urlencoded without Origin", { path: purgePath(), headers: { "content-type": "application/x-www-form-urlencoded" }, body: ALL }, 415, "unsupported_media_type"],
+      [
+        "text/plain from another site",
+        { path: purgePath(), headers: { "content-type": "text/plain;charset=UTF-8", origin: evil }, body: ALL },
+        403,
+        "origin_not_allowed",
+      ],
+      [
+        "a form post from another site",
+        {
+          path: purgePath(),
+          headers: { "content-type": "application/x-www-form-urlencoded", origin: evil },
+          body: "all=true",
+        },
+        403,
+        "origin_not_allowed",
+      ],
+      [
+        "JSON from another site (a preflight would be refused; curl can send it)",
+        { path: purgePath(), headers: { "content-type": "application/json", origin: evil }, body: ALL },
+        403,
+        "origin_not_allowed",
+      ],
+      [
+        "an opaque origin",
+        { path: purgePath(), headers: { "content-type": "application/json", origin: "null" }, body: ALL },
+        403,
+        "origin_not_allowed",
+      ],
+      [
+        "text/plain without Origin",
+        { path: purgePath(), headers: { "content-type": "text/plain" }, body: ALL },
+        415,
+        "unsupported_media_type",
+      ],
+      [
+        "form urlencoded without Origin",
+        { path: purgePath(), headers: { "content-type": "application/x-www-form-urlencoded" }, body: ALL },
+        415,
+        "unsupported_media_type",
+      ],
       [
         "multipart without Origin",
-        { path: purgePath(), headers: { "content-type": "multipart/form-data; boundary=x" }, body: `--x\r\ncontent-disposition: form-data; name="all"\r\n\r\ntrue\r\n--x--\r\n` },
+        {
+          path: purgePath(),
+          headers: { "content-type": "multipart/form-data; boundary=x" },
+          body: `--x\r\ncontent-disposition: form-data; name="all"\r\n\r\ntrue\r\n--x--\r\n`,
+        },
         415,
         "unsupported_media_type",
       ],
       ["a body without a type", { path: purgePath(), body: ALL }, 415, "unsupported_media_type"],
-      ["DNS rebinding: the page's own name in Host", { path: purgePath(), headers: { host: "evil.example:7071", "content-type": "application/json", origin: "http://evil.example:7071" }, body: ALL }, 403, "host_not_allowed"],
-      ["DNS rebinding, reading", { method: "GET", path: "status", headers: { host: "evil.example" } }, 403, "host_not_allowed"],
-      ["a name that merely starts like loopback", { method: "GET", path: "health", headers: { host: "127.0.0.1.evil.example" } }, 403, "host_not_allowed"],
+      [
+        "DNS rebinding: the page's own name in Host",
+        {
+          path: purgePath(),
+          headers: {
+            host: "evil.example:7071",
+            "content-type": "application/json",
+            origin: "http://evil.example:7071",
+          },
+          body: ALL,
+        },
+        403,
+        "host_not_allowed",
+      ],
+      [
+        "DNS rebinding, reading",
+        { method: "GET", path: "status", headers: { host: "evil.example" } },
+        403,
+        "host_not_allowed",
+      ],
+      [
+        "a name that merely starts like loopback",
+        { method: "GET", path: "health", headers: { host: "127.0.0.1.evil.example" } },
+        403,
+        "host_not_allowed",
+      ],
     ];
     for (const [name, sent, status, code] of cases) {
       const answer = await send(target, sent);
@@ -107,32 +191,60 @@ describe("worker mode refuses requests a web page can forge", () => {
     }
     // A reimport and a reconcile need no body; a body-less POST needs no type.
     expect((await send(target, { path: `sources/${source.name}/reconcile` })).status).toBe(202);
-    const purged = await send(target, { path: purgePath(), headers: { "content-type": "application/json; charset=utf-8", origin: "http://localhost:3000" }, body: ALL });
+    const purged = await send(target, {
+      path: purgePath(),
+      headers: { "content-type": "application/json; charset=utf-8", origin: "http://localhost:3000" },
+      body: ALL,
+    });
     expect(purged).toEqual({ status: 200, body: { purged: 1 } });
     expect(await deadLetters()).toBe(0);
   });
 
   it("DRIFTLESS_ALLOWED_HOSTS adds names for Host and Origin, and is enforced with a key too", async () => {
-    const target = await worker({ DRIFTLESS_ALLOWED_HOSTS: "driftless.internal, 10.0.0.5", DRIFTLESS_API_KEY: API_KEY });
+    const target = await worker({
+      DRIFTLESS_ALLOWED_HOSTS: "driftless.internal, 10.0.0.5",
+      DRIFTLESS_API_KEY: API_KEY,
+    });
     const deadLetters = await withDeadLetter(target);
-    expect((await send(target, { method: "GET", path: "status", headers: { host: "driftless.internal:8443" } })).status).toBe(200);
+    expect(
+      (await send(target, { method: "GET", path: "status", headers: { host: "driftless.internal:8443" } })).status,
+    ).toBe(200);
     expect((await send(target, { method: "GET", path: "status", headers: { host: "10.0.0.5" } })).status).toBe(200);
-    expect(await send(target, { method: "GET", path: "status", headers: { host: "other.internal" } })).toEqual({ status: 403, body: error("host_not_allowed") });
+    expect(await send(target, { method: "GET", path: "status", headers: { host: "other.internal" } })).toEqual({
+      status: 403,
+      body: error("host_not_allowed"),
+    });
     const keyed = { "content-type": "application/json", "x-functions-key": API_KEY };
-    expect(await send(target, { path: purgePath(), headers: { ...keyed, host: "driftless.internal", origin: "https://elsewhere.example" }, body: ALL })).toEqual({
+    expect(
+      await send(target, {
+        path: purgePath(),
+        headers: { ...keyed, host: "driftless.internal", origin: "https://elsewhere.example" },
+        body: ALL,
+      }),
+    ).toEqual({
       status: 403,
       body: error("origin_not_allowed"),
     });
     expect(await deadLetters()).toBe(1);
-    const purged = await send(target, { path: purgePath(), headers: { ...keyed, host: "driftless.internal", origin: "https://driftless.internal" }, body: ALL });
+    const purged = await send(target, {
+      path: purgePath(),
+      headers: { ...keyed, host: "driftless.internal", origin: "https://driftless.internal" },
+      body: ALL,
+    });
     expect(purged).toEqual({ status: 200, body: { purged: 1 } });
   });
 
   it("with a key and no allowed hosts: any Host, but a state-changing body must still be JSON", async () => {
     const target = await worker({ DRIFTLESS_API_KEY: API_KEY });
     const deadLetters = await withDeadLetter(target);
-    expect((await send(target, { method: "GET", path: "status", headers: { host: "worker-7.cluster.local" } })).status).toBe(200);
-    const answer = await send(target, { path: purgePath(), headers: { "content-type": "text/plain", "x-functions-key": API_KEY }, body: ALL });
+    expect(
+      (await send(target, { method: "GET", path: "status", headers: { host: "worker-7.cluster.local" } })).status,
+    ).toBe(200);
+    const answer = await send(target, {
+      path: purgePath(),
+      headers: { "content-type": "text/plain", "x-functions-key": API_KEY },
+      body: ALL,
+    });
     expect(answer).toEqual({ status: 415, body: error("unsupported_media_type") });
     expect(await deadLetters()).toBe(1);
   });

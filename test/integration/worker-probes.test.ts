@@ -25,7 +25,10 @@ describe("worker mode: /api/live and /api/ready", () => {
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
     };
     // Up once it listens: until then fetch fails and eventually tries again.
-    await eventually(async () => expect((await get("live")).status).toBe(200), { timeoutMs: 45_000, intervalMs: 250 }).catch((error: unknown) => {
+    await eventually(async () => expect((await get("live")).status).toBe(200), {
+      timeoutMs: 45_000,
+      intervalMs: 250,
+    }).catch((error: unknown) => {
       throw new Error(`worker did not come up: ${worker.stderr()}`, { cause: error });
     });
     return { get };
@@ -33,7 +36,10 @@ describe("worker mode: /api/live and /api/ready", () => {
 
   it("with Elasticsearch unreachable: live is 200, ready is 503 naming elasticsearch and nothing else", async () => {
     const [deadPort] = await freePorts(1);
-    const { get } = await start({ ELASTICSEARCH_URL: `http://127.0.0.1:${deadPort}`, ELASTICSEARCH_REQUEST_TIMEOUT_MS: "1000" });
+    const { get } = await start({
+      ELASTICSEARCH_URL: `http://127.0.0.1:${deadPort}`,
+      ELASTICSEARCH_REQUEST_TIMEOUT_MS: "1000",
+    });
 
     expect(await get("live")).toEqual({ status: 200, body: { status: "live" } });
     const ready = await get("ready");

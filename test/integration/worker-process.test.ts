@@ -17,12 +17,23 @@ describe("worker process lifecycle", () => {
   });
 
   async function prepare() {
-    const source = await createTestSource({ env: { QUEUE_LEASE_MS: "5000", ELASTICSEARCH_REQUEST_TIMEOUT_MS: "2000", SYNC_BATCH_SIZE: "20", SYNC_CONCURRENCY: "1" } });
+    const source = await createTestSource({
+      env: {
+        QUEUE_LEASE_MS: "5000",
+        ELASTICSEARCH_REQUEST_TIMEOUT_MS: "2000",
+        SYNC_BATCH_SIZE: "20",
+        SYNC_CONCURRENCY: "1",
+      },
+    });
     const services = createServices(source.config, silentLogger);
-    cleanups.push(() => source.dispose(), () => services.close());
+    cleanups.push(
+      () => source.dispose(),
+      () => services.close(),
+    );
     await services.ensureIndexes();
     const keys = Array.from({ length: DOCS }, (_, i) => ({ id: `w${i}`, pk: `t${i % 5}` }));
-    for (const [i, key] of keys.entries()) await source.container.items.create({ id: key.id, tenant: key.pk, title: `w ${i}`, n: i });
+    for (const [i, key] of keys.entries())
+      await source.container.items.create({ id: key.id, tenant: key.pk, title: `w ${i}`, n: i });
     const queue = services.sources.get(source.name)!.queue;
     await queue.enqueue(keys, { lane: "live", now: Date.now() });
     return { source, services, queue };
@@ -71,7 +82,7 @@ describe("worker process lifecycle", () => {
 
     await runSyncPass(services, { budgetMs: 60_000, untilIdle: true });
     expect(await differences(source)).toEqual([]);
-  });
+  }, 120_000);
 
   it("after SIGKILL its leased keys expire, are reaped and processed again", async () => {
     const { source, services, queue } = await prepare();
@@ -98,5 +109,5 @@ describe("worker process lifecycle", () => {
     await runSyncPass(services, { budgetMs: 60_000, untilIdle: true });
     expect(await queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
     expect(await differences(source)).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -30,7 +30,14 @@ describe("worker mode: anonymous routes show error text only with the key", () =
   });
 
   async function worker(env: Record<string, string>) {
-    const config = loadConfig({ ...source.env, WORKER_HOST: "127.0.0.1", WORKER_PORT: "0", WORKER_SYNC: "false", CAPTURE_ENABLED: "false", ...env });
+    const config = loadConfig({
+      ...source.env,
+      WORKER_HOST: "127.0.0.1",
+      WORKER_PORT: "0",
+      WORKER_SYNC: "false",
+      CAPTURE_ENABLED: "false",
+      ...env,
+    });
     const started = await startWorker(config, { logger: silentLogger });
     workers.push(started);
     return started;
@@ -56,16 +63,25 @@ describe("worker mode: anonymous routes show error text only with the key", () =
 
   it("health: a failing dependency's message only with the key", async () => {
     const [deadPort] = await freePorts(1);
-    const target = await worker({ DRIFTLESS_API_KEY: API_KEY, ELASTICSEARCH_URL: `http://127.0.0.1:${deadPort}`, ELASTICSEARCH_REQUEST_TIMEOUT_MS: "1000" });
+    const target = await worker({
+      DRIFTLESS_API_KEY: API_KEY,
+      ELASTICSEARCH_URL: `http://127.0.0.1:${deadPort}`,
+      ELASTICSEARCH_REQUEST_TIMEOUT_MS: "1000",
+    });
     for (const key of [undefined, "wrong-key-wrong-key"]) {
       const anonymous = await get(target, "health", key);
       expect(anonymous.status).toBe(503);
-      expect(JSON.parse(anonymous.text)).toMatchObject({ status: "degraded", checks: { elasticsearch: { ok: false, error: REDACTED }, redis: { ok: true } } });
+      expect(JSON.parse(anonymous.text)).toMatchObject({
+        status: "degraded",
+        checks: { elasticsearch: { ok: false, error: REDACTED }, redis: { ok: true } },
+      });
       expect(anonymous.text).not.toContain(String(deadPort));
       expect(anonymous.text).not.toContain("ECONNREFUSED");
     }
     const keyed = await get(target, "health", API_KEY);
-    expect(JSON.parse(keyed.text)).toMatchObject({ checks: { elasticsearch: { ok: false, error: expect.stringContaining(`ECONNREFUSED 127.0.0.1:${deadPort}`) } } });
+    expect(JSON.parse(keyed.text)).toMatchObject({
+      checks: { elasticsearch: { ok: false, error: expect.stringContaining(`ECONNREFUSED 127.0.0.1:${deadPort}`) } },
+    });
     const byParameter = await get(target, `health?code=${API_KEY}`);
     expect(byParameter.text).toContain("ECONNREFUSED");
   });
@@ -76,9 +92,16 @@ describe("worker mode: anonymous routes show error text only with the key", () =
     const job = JSON.parse((await get(target, `jobs/${failedJob}`)).text) as JobView;
     expect(job).toMatchObject({ jobId: failedJob, state: "failed", lastError: REDACTED });
     const list = JSON.parse((await get(target, `jobs?source=${source.name}`)).text) as { jobs: JobView[] };
-    expect(list.jobs.find((entry) => entry.jobId === failedJob)).toMatchObject({ state: "failed", lastError: REDACTED });
-    expect((JSON.parse((await get(target, `jobs/${failedJob}`, API_KEY)).text) as JobView).lastError).toContain("no alias");
-    const keyedList = JSON.parse((await get(target, `jobs?source=${source.name}`, API_KEY)).text) as { jobs: JobView[] };
+    expect(list.jobs.find((entry) => entry.jobId === failedJob)).toMatchObject({
+      state: "failed",
+      lastError: REDACTED,
+    });
+    expect((JSON.parse((await get(target, `jobs/${failedJob}`, API_KEY)).text) as JobView).lastError).toContain(
+      "no alias",
+    );
+    const keyedList = JSON.parse((await get(target, `jobs?source=${source.name}`, API_KEY)).text) as {
+      jobs: JobView[];
+    };
     expect(keyedList.jobs.find((entry) => entry.jobId === failedJob)?.lastError).toContain("no alias");
   });
 

@@ -4,7 +4,10 @@ import type { TestSource } from "./fixtures.js";
  * Compares the index with Cosmos document by document: every live document is indexed at its
  * `_ts` version with the same fields, and nothing else is indexed. Returns the differences.
  */
-export async function differences(source: TestSource, { softDeleteField }: { softDeleteField?: string } = {}): Promise<string[]> {
+export async function differences(
+  source: TestSource,
+  { softDeleteField }: { softDeleteField?: string } = {},
+): Promise<string[]> {
   const { resources } = await source.container.items.readAll<Record<string, unknown>>().fetchAll();
   const indexed = await source.indexed();
   const problems: string[] = [];
@@ -18,10 +21,13 @@ export async function differences(source: TestSource, { softDeleteField }: { sof
       problems.push(`${id}: missing from the index`);
       continue;
     }
-    if (entry.version !== document._ts) problems.push(`${id}: indexed version ${entry.version}, Cosmos _ts ${String(document._ts)}`);
+    if (entry.version !== document._ts)
+      problems.push(`${id}: indexed version ${entry.version}, Cosmos _ts ${String(document._ts)}`);
     for (const field of ["title", "n", "tenant"]) {
       if (JSON.stringify(entry.source[field]) !== JSON.stringify(document[field])) {
-        problems.push(`${id}: ${field} is ${JSON.stringify(entry.source[field])} in the index, ${JSON.stringify(document[field])} in Cosmos`);
+        problems.push(
+          `${id}: ${field} is ${JSON.stringify(entry.source[field])} in the index, ${JSON.stringify(document[field])} in Cosmos`,
+        );
       }
     }
   }

@@ -8,11 +8,14 @@ export const BASE_ENV = {
   ELASTICSEARCH_URL: "http://127.0.0.1:9200",
   COSMOS_ENDPOINT: "https://localhost:8081",
   COSMOS_KEY: "a-key",
-  DRIFTLESS_SOURCES: JSON.stringify([{ name: "orders", database: "d", container: "c", partitionKeyPath: "/id", index: "orders" }]),
+  DRIFTLESS_SOURCES: JSON.stringify([
+    { name: "orders", database: "d", container: "c", partitionKeyPath: "/id", index: "orders" },
+  ]),
 };
 
 /** An Application Insights connection string whose ingestion endpoint is a closed local port: even an accidental export never leaves the machine. */
-export const CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/";
+export const CONNECTION_STRING =
+  "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/";
 
 /** The ConfigError loadConfig throws for `env`; fails the test when it accepts them. */
 export function configError(env: Record<string, string | undefined>, readFile?: (path: string) => string): ConfigError {

@@ -10,7 +10,12 @@ export interface TestDoc {
 
 /** `count` documents `doc-<i>` over seven tenants. */
 export function makeDocs(count: number, prefix = "doc"): TestDoc[] {
-  return Array.from({ length: count }, (_, i) => ({ id: `${prefix}-${i}`, tenant: `t${i % 7}`, title: `first ${i}`, n: i }));
+  return Array.from({ length: count }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    tenant: `t${i % 7}`,
+    title: `first ${i}`,
+    n: i,
+  }));
 }
 
 /**
@@ -38,7 +43,11 @@ export async function retrying<T>(call: () => Promise<T>, attempts = 5): Promise
       return await call();
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      if (attempt >= attempts || !["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNREFUSED", "REQUEST_SEND_ERROR"].includes(String(code))) throw error;
+      if (
+        attempt >= attempts ||
+        !["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNREFUSED", "REQUEST_SEND_ERROR"].includes(String(code))
+      )
+        throw error;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }

@@ -20,7 +20,9 @@ export interface TestSource {
  * A source of its own for one test file: a fresh Cosmos container, a fresh alias and a fresh
  * Redis prefix on the shared stack, and the environment that configures driftless for it.
  */
-export async function createTestSource(options: { partitionKeyPath?: string | string[]; extra?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<TestSource> {
+export async function createTestSource(
+  options: { partitionKeyPath?: string | string[]; extra?: Record<string, unknown>; env?: Record<string, string> } = {},
+): Promise<TestSource> {
   const stack = services();
   const name = uniqueName("src").replace(/[^a-z0-9_-]/g, "");
   const partitionKeyPath = options.partitionKeyPath ?? "/tenant";
@@ -98,7 +100,10 @@ export async function createTestSource(options: { partitionKeyPath?: string | st
 }
 
 /** Polls until `check` passes (it throws until then), or fails with its last error. */
-export async function eventually<T>(check: () => Promise<T>, { timeoutMs = 30_000, intervalMs = 200 } = {}): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T>,
+  { timeoutMs = 30_000, intervalMs = 200 } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

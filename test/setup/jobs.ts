@@ -5,7 +5,12 @@ import type { Services } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 
 /** Starts a job and runs it with a job loop, as a worker would, until it ends (or the time is up); returns it as it ended. */
-export async function runJobToEnd(services: Services, kind: JobKind, sourceName: string, timeoutMs = 60_000): Promise<Job> {
+export async function runJobToEnd(
+  services: Services,
+  kind: JobKind,
+  sourceName: string,
+  timeoutMs = 60_000,
+): Promise<Job> {
   const stop = new AbortController();
   const loop = runJobLoop(services.jobs, { pollMs: 50, logger: silentLogger, signal: stop.signal });
   try {

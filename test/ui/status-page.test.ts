@@ -24,7 +24,12 @@ async function pixelsOf(png: PNG, page: Page, selector: string, hex: number): Pr
   for (let y = Math.max(0, Math.floor(box.y)); y < Math.min(png.height, Math.ceil(box.y + box.height)); y++) {
     for (let x = Math.max(0, Math.floor(box.x)); x < Math.min(png.width, Math.ceil(box.x + box.width)); x++) {
       const i = (y * png.width + x) * 4;
-      if (Math.abs(png.data[i]! - r0) < 24 && Math.abs(png.data[i + 1]! - g0) < 24 && Math.abs(png.data[i + 2]! - b0) < 24) count++;
+      if (
+        Math.abs(png.data[i]! - r0) < 24 &&
+        Math.abs(png.data[i + 1]! - g0) < 24 &&
+        Math.abs(png.data[i + 2]! - b0) < 24
+      )
+        count++;
     }
   }
   return count;
@@ -40,8 +45,16 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("status page", () => {
   beforeAll(async () => {
     // A source with a backlog, a dead letter, keys waiting to retry, a finished reimport and a sync
     // behind it, so every part of the page has data. The backoff is long, so the retries stay waiting.
-    source = await createTestSource({ env: { QUEUE_MAX_ATTEMPTS: "3", QUEUE_BACKOFF_BASE_MS: "600000", QUEUE_BACKOFF_MAX_MS: "600000" } });
-    const config = loadConfig({ ...source.env, WORKER_PORT: "0", DRIFTLESS_API_KEY: API_KEY, WORKER_SYNC: "false", CAPTURE_ENABLED: "false" });
+    source = await createTestSource({
+      env: { QUEUE_MAX_ATTEMPTS: "3", QUEUE_BACKOFF_BASE_MS: "600000", QUEUE_BACKOFF_MAX_MS: "600000" },
+    });
+    const config = loadConfig({
+      ...source.env,
+      WORKER_PORT: "0",
+      DRIFTLESS_API_KEY: API_KEY,
+      WORKER_SYNC: "false",
+      CAPTURE_ENABLED: "false",
+    });
     worker = await startWorker(config, { logger: silentLogger });
     const queue = worker.services.sources.get(source.name)!.queue;
     await queue.enqueue(
@@ -49,10 +62,18 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("status page", () => {
       { lane: "live", now: Date.now() },
     );
     const claim = await queue.claim({ max: 1, leaseMs: 60_000, now: Date.now() });
-    await queue.deadLetter(claim.token, [{ member: claim.items[0]!.member, error: "elasticsearch 400: mapper_parsing_exception" }], Date.now());
+    await queue.deadLetter(
+      claim.token,
+      [{ member: claim.items[0]!.member, error: "elasticsearch 400: mapper_parsing_exception" }],
+      Date.now(),
+    );
     // Two failed attempts: pending again, but not due for ten minutes (pending 6, due 4).
     const failing = await queue.claim({ max: 2, leaseMs: 60_000, now: Date.now() });
-    const retried = await queue.retry(failing.token, failing.items.map((item) => ({ member: item.member, error: "cosmos 503" })), Date.now());
+    const retried = await queue.retry(
+      failing.token,
+      failing.items.map((item) => ({ member: item.member, error: "cosmos 503" })),
+      Date.now(),
+    );
     expect(retried).toMatchObject({ settled: 2, deadLettered: 0 });
 
     // A reimport run to its end by hand (this worker runs no job loop), so the jobs block has counts.
@@ -65,7 +86,15 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("status page", () => {
     expect(reimport).toMatchObject({ state: "succeeded", scanned: DOCS, indexed: DOCS });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
 
@@ -82,13 +111,22 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("status page", () => {
     await page.goto(`${worker.url}/ui?code=${API_KEY}`);
     await page.waitForSelector(`section[data-source="${source.name}"]`, { timeout: 15_000 });
     // Two polls give the sampled charts two points each.
-    await page.waitForFunction('document.querySelectorAll("svg.chart polyline").length >= 2', undefined, { timeout: 15_000 });
+    await page.waitForFunction('document.querySelectorAll("svg.chart polyline").length >= 2', undefined, {
+      timeout: 15_000,
+    });
 
     // The errors chart: dead letters and keys waiting to retry, one line each once two samples are in.
-    await page.waitForFunction('document.querySelectorAll(\'figure[data-chart="errors"] polyline\').length === 2', undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      "document.querySelectorAll('figure[data-chart=\"errors\"] polyline').length === 2",
+      undefined,
+      { timeout: 60_000 },
+    );
 
     // A job started while the page is open shows at the next refresh, queued (no runner here), above the finished reimport.
-    const started = await fetch(`${worker.url}/sources/${source.name}/reconcile`, { method: "POST", headers: { "x-functions-key": API_KEY } });
+    const started = await fetch(`${worker.url}/sources/${source.name}/reconcile`, {
+      method: "POST",
+      headers: { "x-functions-key": API_KEY },
+    });
     expect(started.status).toBe(202);
     const { jobId } = (await started.json()) as { jobId: string };
     const listed = await fetch(`${worker.url}/jobs?source=${source.name}&limit=5`);
@@ -100,13 +138,23 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("status page", () => {
     expect(await section.locator('[data-tile="dead"] .value').textContent()).toBe("1");
     expect(await section.locator("table").last().textContent()).toContain("mapper_parsing_exception");
     const rows = section.locator("table.jobs tr[data-job]");
-    expect(await rows.evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-job"), tr.getAttribute("data-state")]))).toEqual([
+    expect(
+      await rows.evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-job"), tr.getAttribute("data-state")])),
+    ).toEqual([
       [jobId, "queued"],
       [reimport.id, "succeeded"],
     ]);
     const cells = (id: string) => section.locator(`tr[data-job="${id}"] td`).allTextContents();
     // job, state, scanned, indexed, enqueued, missing, errors, started, ended
-    expect((await cells(reimport.id)).slice(0, 7)).toEqual(["reimport in-place", "succeeded", String(DOCS), String(DOCS), "0", "0", "0"]);
+    expect((await cells(reimport.id)).slice(0, 7)).toEqual([
+      "reimport in-place",
+      "succeeded",
+      String(DOCS),
+      String(DOCS),
+      "0",
+      "0",
+      "0",
+    ]);
     expect((await cells(jobId)).slice(0, 8)).toEqual(["reconcile", "queued", "0", "0", "0", "0", "0", "not yet"]);
     expect(await section.locator("h3", { hasText: "jobs" }).textContent()).toBe("jobs (1 active)");
     expect(errors).toEqual([]);
@@ -130,13 +178,15 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("status page", () => {
     expect(red).toBeGreaterThan(100);
     expect(purple).toBeGreaterThan(100);
     expect(green).toBeGreaterThan(100);
-    console.log(`[status page] screenshot ${file}: ${png.width}x${png.height}, ${blue} chart-blue, ${red} red and ${purple} purple errors-chart, ${green} job-green pixels`);
-  });
+    console.log(
+      `[status page] screenshot ${file}: ${png.width}x${png.height}, ${blue} chart-blue, ${red} red and ${purple} purple errors-chart, ${green} job-green pixels`,
+    );
+  }, 120_000);
 
   it("is plain HTML that needs no key (it reads the API with the caller's own)", async () => {
     const response = await fetch(`${worker.url}/ui`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/html");
     expect(await response.text()).toContain("<title>driftless status</title>");
-  });
+  }, 120_000);
 });

@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { appendHistory, HISTORY_END, historyRow, latestMarkdown, type HistoryEntry } from "../../bench/results-files.js";
+import {
+  appendHistory,
+  HISTORY_END,
+  historyRow,
+  latestMarkdown,
+  type HistoryEntry,
+} from "../../bench/results-files.js";
 import { atLeast, atMost } from "../../bench/report.js";
 
 const repoRoot = join(import.meta.dirname, "..", "..");
@@ -41,7 +47,18 @@ describe("bench results files", () => {
   });
 
   it("adds a run as the last row of the history's runs table, keeping everything after it", () => {
-    const history = ["# h", "", "| a | b |", "| --- | --- |", "| 1 | 2 |", HISTORY_END, "", "## Tried", "text", ""].join("\n");
+    const history = [
+      "# h",
+      "",
+      "| a | b |",
+      "| --- | --- |",
+      "| 1 | 2 |",
+      HISTORY_END,
+      "",
+      "## Tried",
+      "text",
+      "",
+    ].join("\n");
     const row = historyRow(entry);
     const next = appendHistory(history, row).split("\n");
     expect(next.slice(4, 7)).toEqual(["| 1 | 2 |", row, HISTORY_END]);
@@ -53,7 +70,10 @@ describe("bench results files", () => {
   it("writes rows with as many columns as the committed history.md's runs table", () => {
     const history = readFileSync(join(repoRoot, "bench/results/history.md"), "utf8");
     expect(history).toContain(HISTORY_END);
-    const table = history.slice(0, history.indexOf(HISTORY_END)).split("\n").filter((line) => line.startsWith("|"));
+    const table = history
+      .slice(0, history.indexOf(HISTORY_END))
+      .split("\n")
+      .filter((line) => line.startsWith("|"));
     const columns = (line: string) => line.replaceAll("\\|", "").split("|").length - 2;
     expect(table.length).toBeGreaterThan(2);
     for (const line of table) expect(columns(line), line).toBe(columns(historyRow(entry)));

@@ -14,20 +14,11 @@ describe("planChunks", () => {
       ["d", { cap: 2, solo: 0, at: 0 }],
       ["e", { cap: 2, solo: 0, at: 0 }],
     ]);
-    expect(ids(planChunks(ops, records, 5_000_000))).toEqual([
-      ["a", "f", "g"],
-      ["c", "d"],
-      ["e"],
-      ["b"],
-    ]);
+    expect(ids(planChunks(ops, records, 5_000_000))).toEqual([["a", "f", "g"], ["c", "d"], ["e"], ["b"]]);
   });
 
   it("keeps the byte limit for every request", () => {
     const ops = ["a", "b", "c"].map(op);
-    expect(ids(planChunks(ops, new Map([["c", { cap: 5, solo: 0, at: 0 }]]), 1))).toEqual([
-      ["a"],
-      ["b"],
-      ["c"],
-    ]);
+    expect(ids(planChunks(ops, new Map([["c", { cap: 5, solo: 0, at: 0 }]]), 1))).toEqual([["a"], ["b"], ["c"]]);
   });
 });

@@ -28,9 +28,15 @@ describe("the change-feed trigger's options", () => {
   });
 
   it("the wake-up's debounce comes with Service Bus, and is refused below 50 ms", () => {
-    const config = loadConfig({ ...valid, SERVICEBUS_NAMESPACE: "x.servicebus.windows.net", DISPATCH_WAKE_DEBOUNCE_MS: "500" });
+    const config = loadConfig({
+      ...valid,
+      SERVICEBUS_NAMESPACE: "x.servicebus.windows.net",
+      DISPATCH_WAKE_DEBOUNCE_MS: "500",
+    });
     expect(config.dispatch?.wakeDebounceMs).toBe(500);
-    expect(loadConfig({ ...valid, SERVICEBUS_NAMESPACE: "x.servicebus.windows.net" }).dispatch?.wakeDebounceMs).toBe(1000);
+    expect(loadConfig({ ...valid, SERVICEBUS_NAMESPACE: "x.servicebus.windows.net" }).dispatch?.wakeDebounceMs).toBe(
+      1000,
+    );
     expect(configError({ ...valid, DISPATCH_WAKE_DEBOUNCE_MS: "5" }).message).toMatch(/DISPATCH_WAKE_DEBOUNCE_MS/);
   });
 });

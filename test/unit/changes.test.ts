@@ -7,7 +7,11 @@ describe("keysFromChanges", () => {
 
   it("reads keys from latest-version documents; a missing partition key is the None value, not null", () => {
     expect(keysFromChanges(source, [{ id: "a", tenant: "t1", x: 1 }, { id: "b" }, { id: "c", tenant: null }])).toEqual({
-      keys: [{ id: "a", pk: "t1" }, { id: "b", pk: {} }, { id: "c", pk: null }],
+      keys: [
+        { id: "a", pk: "t1" },
+        { id: "b", pk: {} },
+        { id: "c", pk: null },
+      ],
       versions: [undefined, undefined, undefined],
       skipped: 0,
       invalid: [],
@@ -63,16 +67,30 @@ describe("keysFromChanges", () => {
 
   it("gives a document whose partition key is an object or an array an invalid key with the reason, to dead-letter", () => {
     const nested = { partitionKeyPaths: ["/a", "/b/c"] };
-    const changes = [{ id: "x", tenant: { region: "eu" } }, { current: { id: "y", tenant: ["a", "b"] }, metadata: { operationType: "create" } }, { id: "z", tenant: "ok" }];
+    const changes = [
+      { id: "x", tenant: { region: "eu" } },
+      { current: { id: "y", tenant: ["a", "b"] }, metadata: { operationType: "create" } },
+      { id: "z", tenant: "ok" },
+    ];
     const { keys, invalid } = keysFromChanges(source, changes);
     expect(keys).toEqual([{ id: "z", pk: "ok" }]);
     expect(invalid).toEqual([
-      { member: '["x",{"invalid":"partition key at /tenant is an object"}]', reason: "partition key at /tenant is an object", error: expect.stringContaining("capture cannot enqueue") },
-      { member: '["y",{"invalid":"partition key at /tenant is an array"}]', reason: "partition key at /tenant is an array", error: expect.any(String) },
+      {
+        member: '["x",{"invalid":"partition key at /tenant is an object"}]',
+        reason: "partition key at /tenant is an object",
+        error: expect.stringContaining("capture cannot enqueue"),
+      },
+      {
+        member: '["y",{"invalid":"partition key at /tenant is an array"}]',
+        reason: "partition key at /tenant is an array",
+        error: expect.any(String),
+      },
     ]);
     // Every level is kept, the bad one marked, so the key decodes as it was listed.
-    expect(keysFromChanges(nested, [{ id: "h", a: 1, b: { c: { x: 1 } } }]).invalid.map((failure) => decodeKey(failure.member))).toEqual([
-      { id: "h", pk: [1, { invalid: "partition key at /b/c is an object" }] },
-    ]);
+    expect(
+      keysFromChanges(nested, [{ id: "h", a: 1, b: { c: { x: 1 } } }]).invalid.map((failure) =>
+        decodeKey(failure.member),
+      ),
+    ).toEqual([{ id: "h", pk: [1, { invalid: "partition key at /b/c is an object" }] }]);
   });
 });

@@ -17,7 +17,12 @@ describe("loadConfig", () => {
     expect(config.sync.batchSize).toBe(1000);
     expect(config.queue.retry.maxAttempts).toBe(10);
     expect(config.worker.port).toBe(7071);
-    expect(config.sources[0]).toMatchObject({ name: "orders", partitionKeyPaths: ["/tenant"], documentId: "id", mapping: {} });
+    expect(config.sources[0]).toMatchObject({
+      name: "orders",
+      partitionKeyPaths: ["/tenant"],
+      documentId: "id",
+      mapping: {},
+    });
     expect(Object.isFrozen(config.sources[0])).toBe(true);
   });
 
@@ -30,7 +35,10 @@ describe("loadConfig", () => {
 
   it("reads sources from a file", () => {
     const { DRIFTLESS_SOURCES: _omit, ...rest } = valid;
-    const config = loadConfig({ ...rest, DRIFTLESS_SOURCES_FILE: "/etc/sources.json" }, { readFile: () => JSON.stringify(source) });
+    const config = loadConfig(
+      { ...rest, DRIFTLESS_SOURCES_FILE: "/etc/sources.json" },
+      { readFile: () => JSON.stringify(source) },
+    );
     expect(config.sources.map((s) => s.name)).toEqual(["orders"]);
   });
 
@@ -41,9 +49,21 @@ describe("loadConfig", () => {
     ["SYNC_BATCH_SIZE", { SYNC_BATCH_SIZE: "0" }, /SYNC_BATCH_SIZE/],
     ["DRIFTLESS_SOURCES", { DRIFTLESS_SOURCES: "[{" }, /DRIFTLESS_SOURCES: not valid JSON/],
     ["DRIFTLESS_SOURCES", { DRIFTLESS_SOURCES: undefined }, /DRIFTLESS_SOURCES: required/],
-    ["DRIFTLESS_SOURCES[0].index", { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, index: "Bad Index" }]) }, /DRIFTLESS_SOURCES\[0\]\.index/],
-    ["DRIFTLESS_SOURCES[0].partitionKeyPath", { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, partitionKeyPath: "tenant" }]) }, /partitionKeyPath/],
-    ["DRIFTLESS_SOURCES[0].name", { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, name: 5 }]) }, /expected string, received number/],
+    [
+      "DRIFTLESS_SOURCES[0].index",
+      { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, index: "Bad Index" }]) },
+      /DRIFTLESS_SOURCES\[0\]\.index/,
+    ],
+    [
+      "DRIFTLESS_SOURCES[0].partitionKeyPath",
+      { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, partitionKeyPath: "tenant" }]) },
+      /partitionKeyPath/,
+    ],
+    [
+      "DRIFTLESS_SOURCES[0].name",
+      { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, name: 5 }]) },
+      /expected string, received number/,
+    ],
     ["DRIFTLESS_SOURCES[1].name", { DRIFTLESS_SOURCES: JSON.stringify([source, source]) }, /duplicate source name/],
     ["DRIFTLESS_SOURCES[0]", { DRIFTLESS_SOURCES: JSON.stringify([{ ...source, colour: "red" }]) }, /colour/],
     ["DRIFTLESS_API_KEY", { DRIFTLESS_API_KEY: "short" }, /DRIFTLESS_API_KEY: must be at least 16 characters/],
@@ -55,8 +75,16 @@ describe("loadConfig", () => {
 
   it.each([
     ["the same alias", "orders", /source "audit": index "orders" is also the index of source "orders"/],
-    ["the other's rebuild alias", "orders-rebuild", /source "audit": index "orders-rebuild" is the alias a rebuild of source "orders" puts on its new index/],
-    ["one of the other's index versions", "orders-20260101120000000", /source "audit": index "orders-20260101120000000" is named like an index version of source "orders"/],
+    [
+      "the other's rebuild alias",
+      "orders-rebuild",
+      /source "audit": index "orders-rebuild" is the alias a rebuild of source "orders" puts on its new index/,
+    ],
+    [
+      "one of the other's index versions",
+      "orders-20260101120000000",
+      /source "audit": index "orders-20260101120000000" is named like an index version of source "orders"/,
+    ],
   ])("refuses a second source on %s, naming both sources", (_case, index, pattern) => {
     const audit = { ...source, name: "audit", container: "audit", index };
     const error = configError({ ...valid, DRIFTLESS_SOURCES: JSON.stringify([source, audit]) });
@@ -85,7 +113,12 @@ describe("loadConfig", () => {
   });
 
   it("lists every problem at once, without secret values", () => {
-    const error = configError({ ...valid, REDIS_URL: "redis//:hunter2secret@x", COSMOS_ENDPOINT: undefined, SYNC_CONCURRENCY: "-1" });
+    const error = configError({
+      ...valid,
+      REDIS_URL: "redis//:hunter2secret@x",
+      COSMOS_ENDPOINT: undefined,
+      SYNC_CONCURRENCY: "-1",
+    });
     expect(error.message).toMatch(/REDIS_URL/);
     expect(error.message).toMatch(/COSMOS_ENDPOINT: required/);
     expect(error.message).toMatch(/SYNC_CONCURRENCY/);
@@ -94,9 +127,14 @@ describe("loadConfig", () => {
 
   it("refuses a start from the beginning or a time in all-versions-and-deletes mode, which reads from now only", () => {
     for (const start of ["beginning", "2026-01-01T00:00:00Z"]) {
-      expect(configError({ ...valid, CAPTURE_MODE: "allVersionsAndDeletes", CAPTURE_START_FROM: start }).message).toMatch(/^CAPTURE_START_FROM: must be now with CAPTURE_MODE=allVersionsAndDeletes/);
+      expect(
+        configError({ ...valid, CAPTURE_MODE: "allVersionsAndDeletes", CAPTURE_START_FROM: start }).message,
+      ).toMatch(/^CAPTURE_START_FROM: must be now with CAPTURE_MODE=allVersionsAndDeletes/);
     }
-    expect(loadConfig({ ...valid, CAPTURE_MODE: "allVersionsAndDeletes" }).capture).toMatchObject({ mode: "allVersionsAndDeletes", startFrom: { kind: "now" } });
+    expect(loadConfig({ ...valid, CAPTURE_MODE: "allVersionsAndDeletes" }).capture).toMatchObject({
+      mode: "allVersionsAndDeletes",
+      startFrom: { kind: "now" },
+    });
   });
 
   it("bounds the share of the index one reconcile may delete", () => {
@@ -106,11 +144,24 @@ describe("loadConfig", () => {
 
   it("ships logs to Elasticsearch only with LOG_ELASTICSEARCH_URL, into a logs-<dataset>-<namespace> data stream", () => {
     expect(loadConfig(valid).telemetry.logs).toEqual({});
-    const on = loadConfig({ ...valid, LOG_ELASTICSEARCH_URL: "http://localhost:9200", LOG_ELASTICSEARCH_API_KEY: "bG9nLWtleS1zZWNyZXQ=" });
-    expect(on.telemetry.logs.elasticsearch).toEqual({ node: "http://localhost:9200", apiKey: "bG9nLWtleS1zZWNyZXQ=", caFile: undefined, dataStream: "logs-driftless-default" });
-    expect(configError({ ...valid, LOG_ELASTICSEARCH_URL: "localhost:9200" }).message).toMatch(/^LOG_ELASTICSEARCH_URL: must be a http/);
+    const on = loadConfig({
+      ...valid,
+      LOG_ELASTICSEARCH_URL: "http://localhost:9200",
+      LOG_ELASTICSEARCH_API_KEY: "bG9nLWtleS1zZWNyZXQ=",
+    });
+    expect(on.telemetry.logs.elasticsearch).toEqual({
+      node: "http://localhost:9200",
+      apiKey: "bG9nLWtleS1zZWNyZXQ=",
+      caFile: undefined,
+      dataStream: "logs-driftless-default",
+    });
+    expect(configError({ ...valid, LOG_ELASTICSEARCH_URL: "localhost:9200" }).message).toMatch(
+      /^LOG_ELASTICSEARCH_URL: must be a http/,
+    );
     for (const stream of ["driftless-logs", "logs-driftless", "logs-Driftless-default", "logs-a-b-*"]) {
-      expect(configError({ ...valid, LOG_ELASTICSEARCH_DATA_STREAM: stream }).message, stream).toMatch(/^LOG_ELASTICSEARCH_DATA_STREAM: must be a logs-<dataset>-<namespace>/);
+      expect(configError({ ...valid, LOG_ELASTICSEARCH_DATA_STREAM: stream }).message, stream).toMatch(
+        /^LOG_ELASTICSEARCH_DATA_STREAM: must be a logs-<dataset>-<namespace>/,
+      );
     }
   });
 

@@ -73,10 +73,11 @@ const duplicateField = {
   status: 400,
   error: {
     type: "document_parsing_exception",
-    reason: "[1:6] failed to parse: [1:11] Duplicate field 'n'\n at [Source: (byte[])\"{\"n\":1,\"n\":2}\"; line: 1, column: 11]",
+    reason:
+      '[1:6] failed to parse: [1:11] Duplicate field \'n\'\n at [Source: (byte[])"{"n":1,"n":2}"; line: 1, column: 11]',
     caused_by: {
       type: "x_content_parse_exception",
-      reason: "[1:11] Duplicate field 'n'\n at [Source: (byte[])\"{\"n\":1,\"n\":2}\"; line: 1, column: 11]",
+      reason: '[1:11] Duplicate field \'n\'\n at [Source: (byte[])"{"n":1,"n":2}"; line: 1, column: 11]',
     },
   },
 } as BulkItemResult;
@@ -138,22 +139,40 @@ describe("classifyItem", () => {
   });
 
   it("retries throttling, server errors and blocks that pass by themselves", () => {
-    expect(classifyItem("index", rejected)).toMatchObject({ outcome: "retry", error: expect.stringMatching(/^es_rejected_execution_exception: /) });
+    expect(classifyItem("index", rejected)).toMatchObject({
+      outcome: "retry",
+      error: expect.stringMatching(/^es_rejected_execution_exception: /),
+    });
     expect(classifyItem("index", shardUnavailable)).toMatchObject({ outcome: "retry" });
-    const notRecovered = { status: 503, error: { type: "cluster_block_exception", reason: "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];" } };
+    const notRecovered = {
+      status: 503,
+      error: {
+        type: "cluster_block_exception",
+        reason: "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];",
+      },
+    };
     expect(classifyItem("index", notRecovered)).toMatchObject({ outcome: "retry" });
     expect(classifyItem("index", { status: 500, error: { type: "whatever" } })).toMatchObject({ outcome: "retry" });
-    expect(classifyItem("index", { status: 409, error: { type: "something_else" } })).toMatchObject({ outcome: "retry" });
+    expect(classifyItem("index", { status: 409, error: { type: "something_else" } })).toMatchObject({
+      outcome: "retry",
+    });
   });
 
   it("refuses a per-item 401/403 (missing index privilege, write block): no document can fix it", () => {
     expect(classifyItem("index", unauthorizedItem)).toEqual({
       outcome: "refused",
       statusCode: 403,
-      error: expect.stringMatching(/^security_exception: action \[indices:data\/write\/bulk\[s\]\] is unauthorized for API key id/),
+      error: expect.stringMatching(
+        /^security_exception: action \[indices:data\/write\/bulk\[s\]\] is unauthorized for API key id/,
+      ),
     });
     expect(classifyItem("delete", unauthorizedItem)).toMatchObject({ outcome: "refused", statusCode: 403 });
-    expect(classifyItem("index", { status: 401, error: { type: "security_exception", reason: "unable to authenticate with provided credentials" } })).toMatchObject({
+    expect(
+      classifyItem("index", {
+        status: 401,
+        error: { type: "security_exception", reason: "unable to authenticate with provided credentials" },
+      }),
+    ).toMatchObject({
       outcome: "refused",
       statusCode: 401,
     });

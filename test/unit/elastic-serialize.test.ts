@@ -20,8 +20,19 @@ describe("serializedDocument", () => {
   });
 
   it("sizes byte chunks from the same text the sink sends", () => {
-    const op = (n: number): SinkOp => ({ action: "index", member: `m${n}`, id: `d${n}`, version: 1, document: { text: "x".repeat(1000) } });
-    const chunks = [...chunkByBytes(Array.from({ length: 10 }, (_, n) => op(n)), 3500)];
+    const op = (n: number): SinkOp => ({
+      action: "index",
+      member: `m${n}`,
+      id: `d${n}`,
+      version: 1,
+      document: { text: "x".repeat(1000) },
+    });
+    const chunks = [
+      ...chunkByBytes(
+        Array.from({ length: 10 }, (_, n) => op(n)),
+        3500,
+      ),
+    ];
     expect(chunks.map((chunk) => chunk.length)).toEqual([3, 3, 3, 1]);
   });
 });

@@ -15,7 +15,11 @@ const config = loadConfig({
     { name: "nested", database: "d", container: "c", partitionKeyPath: ["/a", "/b"], index: "nested" },
   ]),
 });
-const [byId, byTenant, nested] = config.sources as [typeof config.sources[0], typeof config.sources[0], typeof config.sources[0]];
+const [byId, byTenant, nested] = config.sources as [
+  (typeof config.sources)[0],
+  (typeof config.sources)[0],
+  (typeof config.sources)[0],
+];
 
 function rejection(body: string, source = byTenant, max = 10): ValidationError {
   try {
@@ -29,7 +33,9 @@ function rejection(body: string, source = byTenant, max = 10): ValidationError {
 
 describe("parseEnqueueBody", () => {
   it("accepts items with partition keys of every scalar type", () => {
-    expect(parseEnqueueBody('{"items":[{"id":"a","pk":"t"},{"id":"b","pk":3},{"id":"c","pk":null}]}', byTenant, 10)).toEqual([
+    expect(
+      parseEnqueueBody('{"items":[{"id":"a","pk":"t"},{"id":"b","pk":3},{"id":"c","pk":null}]}', byTenant, 10),
+    ).toEqual([
       { id: "a", pk: "t" },
       { id: "b", pk: 3 },
       { id: "c", pk: null },
@@ -37,12 +43,17 @@ describe("parseEnqueueBody", () => {
   });
 
   it("accepts ids, and items without pk, where the partition key is the id", () => {
-    expect(parseEnqueueBody('{"ids":["a","b"]}', byId, 10)).toEqual([{ id: "a", pk: "a" }, { id: "b", pk: "b" }]);
+    expect(parseEnqueueBody('{"ids":["a","b"]}', byId, 10)).toEqual([
+      { id: "a", pk: "a" },
+      { id: "b", pk: "b" },
+    ]);
     expect(parseEnqueueBody('{"items":[{"id":"a"}]}', byId, 10)).toEqual([{ id: "a", pk: "a" }]);
   });
 
   it("accepts hierarchical keys of the right length only", () => {
-    expect(parseEnqueueBody('{"items":[{"id":"a","pk":["x","y"]}]}', nested, 10)).toEqual([{ id: "a", pk: ["x", "y"] }]);
+    expect(parseEnqueueBody('{"items":[{"id":"a","pk":["x","y"]}]}', nested, 10)).toEqual([
+      { id: "a", pk: ["x", "y"] },
+    ]);
     expect(rejection('{"items":[{"id":"a","pk":["x"]}]}', nested).code).toBe("invalid_partition_key");
     expect(rejection('{"items":[{"id":"a","pk":"x"}]}', nested).code).toBe("invalid_partition_key");
   });
@@ -62,7 +73,11 @@ describe("parseEnqueueBody", () => {
     ['{"items":[]}', "no_items", 400],
     ['{"items":[{"id":"a"}]}', "partition_key_required", 400],
     ['{"ids":["a"]}', "partition_key_required", 400],
-    [JSON.stringify({ items: Array.from({ length: 11 }, (_, i) => ({ id: `d${i}`, pk: "t" })) }), "too_many_items", 413],
+    [
+      JSON.stringify({ items: Array.from({ length: 11 }, (_, i) => ({ id: `d${i}`, pk: "t" })) }),
+      "too_many_items",
+      413,
+    ],
   ])("rejects %s with %s", (body, code, status) => {
     const error = rejection(body);
     expect(error.code).toBe(code);
@@ -73,7 +88,10 @@ describe("parseEnqueueBody", () => {
 describe("matchRoute", () => {
   it("matches routes with decoded parameters, and tells a wrong method from a missing route", () => {
     const match = matchRoute("POST", "sources/my%20src/enqueue");
-    expect(match !== null && match !== "method_not_allowed" && [match.route.name, match.params]).toEqual(["enqueue", { source: "my src" }]);
+    expect(match !== null && match !== "method_not_allowed" && [match.route.name, match.params]).toEqual([
+      "enqueue",
+      { source: "my src" },
+    ]);
     expect(matchRoute("GET", "sources/x/enqueue")).toBe("method_not_allowed");
     expect(matchRoute("GET", "nowhere")).toBeNull();
     expect(matchRoute("POST", "sources/%E0%A4%A/enqueue")).toBeNull();

@@ -8,7 +8,7 @@ describe("parseTarget", () => {
     "/api/status?",
     "/api/sources/a%20b/enqueue?code=x&y=1&y=2",
     "/api/sources/caf%C3%A9/enqueue",
-    "/api/sources/a\"b/deadletters?offset=1",
+    '/api/sources/a"b/deadletters?offset=1',
     "/api/../metrics",
     "/api/sources/x/./enqueue",
     "//evil/api/x",

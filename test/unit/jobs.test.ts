@@ -16,7 +16,15 @@ describe("job ids", () => {
   });
 
   it("refuse anything driftless did not make", () => {
-    for (const id of ["", "x", "reimport-", "delete-shop-abc-0123abcd", "reimport-Shop-abc-0123abcd", "reimport-shop-abc-0123abcg", "reimport-{shop}-abc-0123abcd"]) {
+    for (const id of [
+      "",
+      "x",
+      "reimport-",
+      "delete-shop-abc-0123abcd",
+      "reimport-Shop-abc-0123abcd",
+      "reimport-shop-abc-0123abcg",
+      "reimport-{shop}-abc-0123abcd",
+    ]) {
       expect(parseJobId(id), id).toBeUndefined();
     }
   });
@@ -24,15 +32,39 @@ describe("job ids", () => {
 
 describe("phaseDurations", () => {
   const job = (over: Partial<Job>): Job => ({
-    id: "reimport-s-1-0123abcd", kind: "reimport", source: "s", state: "running", phase: "prepare", mode: "rebuild",
-    createdAt: 0, startedAt: undefined, finishedAt: undefined, updatedAt: undefined, phaseStartedAt: {},
-    scanned: 0, indexed: 0, enqueued: 0, missing: 0, errors: 0, pages: 0, continuation: undefined,
-    targetIndex: undefined, targetAlias: undefined, previousIndices: [], cancelRequested: false, failures: 0, lastError: undefined,
+    id: "reimport-s-1-0123abcd",
+    kind: "reimport",
+    source: "s",
+    state: "running",
+    phase: "prepare",
+    mode: "rebuild",
+    createdAt: 0,
+    startedAt: undefined,
+    finishedAt: undefined,
+    updatedAt: undefined,
+    phaseStartedAt: {},
+    scanned: 0,
+    indexed: 0,
+    enqueued: 0,
+    missing: 0,
+    errors: 0,
+    pages: 0,
+    continuation: undefined,
+    targetIndex: undefined,
+    targetAlias: undefined,
+    previousIndices: [],
+    cancelRequested: false,
+    failures: 0,
+    lastError: undefined,
     ...over,
   });
 
   it("gives each ended phase the time until the next one began, the last the time until the job ended", () => {
-    expect(phaseDurations(job({ startedAt: 1000, phaseStartedAt: { scan: 1040, swap: 3500 }, finishedAt: 3900, state: "succeeded" }))).toEqual({
+    expect(
+      phaseDurations(
+        job({ startedAt: 1000, phaseStartedAt: { scan: 1040, swap: 3500 }, finishedAt: 3900, state: "succeeded" }),
+      ),
+    ).toEqual({
       prepare: 40,
       scan: 2460,
       swap: 400,
@@ -46,7 +78,11 @@ describe("phaseDurations", () => {
   });
 
   it("skips a phase the job never entered (an in-place reimport has no swap; cancelled in its scan)", () => {
-    expect(phaseDurations(job({ mode: "in-place", startedAt: 10, phaseStartedAt: { scan: 12 }, finishedAt: 900, state: "cancelled" }))).toEqual({
+    expect(
+      phaseDurations(
+        job({ mode: "in-place", startedAt: 10, phaseStartedAt: { scan: 12 }, finishedAt: 900, state: "cancelled" }),
+      ),
+    ).toEqual({
       prepare: 2,
       scan: 888,
     });
@@ -100,7 +136,16 @@ describe("job progress display", () => {
   });
   const sink = (isTTY: boolean) => {
     let text = "";
-    return { stream: { isTTY, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream, text: () => text };
+    return {
+      stream: {
+        isTTY,
+        write: (chunk: string) => {
+          text += chunk;
+          return true;
+        },
+      } as unknown as NodeJS.WriteStream,
+      text: () => text,
+    };
   };
 
   it("redraws one line on a terminal, with a bar against the estimate", () => {
@@ -138,8 +183,14 @@ describe("job progress display", () => {
 
 describe("servingSettings (what a rebuilt index gets back before it goes live)", () => {
   it("reads the source's values in flat, dotted and nested form", () => {
-    expect(servingSettings({ refresh_interval: "5s", number_of_replicas: 2 })).toEqual({ "index.refresh_interval": "5s", "index.number_of_replicas": 2 });
-    expect(servingSettings({ "index.refresh_interval": "30s" })).toEqual({ "index.refresh_interval": "30s", "index.number_of_replicas": null });
+    expect(servingSettings({ refresh_interval: "5s", number_of_replicas: 2 })).toEqual({
+      "index.refresh_interval": "5s",
+      "index.number_of_replicas": 2,
+    });
+    expect(servingSettings({ "index.refresh_interval": "30s" })).toEqual({
+      "index.refresh_interval": "30s",
+      "index.number_of_replicas": null,
+    });
     expect(servingSettings({ index: { number_of_replicas: 0, refresh_interval: "1s" } })).toEqual({
       "index.refresh_interval": "1s",
       "index.number_of_replicas": 0,
@@ -148,6 +199,9 @@ describe("servingSettings (what a rebuilt index gets back before it goes live)",
 
   it("resets to Elasticsearch's defaults (null) what the source does not set", () => {
     expect(servingSettings(undefined)).toEqual({ "index.refresh_interval": null, "index.number_of_replicas": null });
-    expect(servingSettings({ number_of_shards: 3, index: "not an object" })).toEqual({ "index.refresh_interval": null, "index.number_of_replicas": null });
+    expect(servingSettings({ number_of_shards: 3, index: "not an object" })).toEqual({
+      "index.refresh_interval": null,
+      "index.number_of_replicas": null,
+    });
   });
 });

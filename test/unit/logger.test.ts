@@ -3,7 +3,11 @@ import { describe, expect, it } from "vitest";
 import { createLogger, type Logger } from "../../shared/telemetry/logger.js";
 
 /** A logger writing into memory, and the lines it wrote, parsed. */
-function capture(level = "debug"): { logger: Logger; lines: () => Promise<Record<string, unknown>[]>; text: () => string } {
+function capture(level = "debug"): {
+  logger: Logger;
+  lines: () => Promise<Record<string, unknown>[]>;
+  text: () => string;
+} {
   const stream = new PassThrough();
   let text = "";
   stream.on("data", (chunk: Buffer) => (text += chunk.toString()));
@@ -14,7 +18,10 @@ function capture(level = "debug"): { logger: Logger; lines: () => Promise<Record
     // pino writes to a plain stream synchronously; one tick lets the PassThrough hand the data on.
     lines: async () => {
       await new Promise((resolve) => setImmediate(resolve));
-      return text.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+      return text
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
     },
   };
 }
@@ -43,7 +50,10 @@ describe("ECS logs", () => {
   it("moves a child's bindings under driftless.* too, and keeps ECS fields where ECS puts them", async () => {
     const { logger, lines } = capture();
     const child = logger.child({ source: "orders", part: "capture" }).child({ range: "0-FF" });
-    child.warn({ err: "DependencyError: elasticsearch down", event: { action: "pause" }, labels: { zone: "a" } }, "paused");
+    child.warn(
+      { err: "DependencyError: elasticsearch down", event: { action: "pause" }, labels: { zone: "a" } },
+      "paused",
+    );
     child.error({ err: new TypeError("bad mapping") }, "failed");
     const [warned, failed] = await lines();
     expect(warned).toMatchObject({
@@ -55,7 +65,10 @@ describe("ECS logs", () => {
       event: { action: "pause" },
       labels: { zone: "a" },
     });
-    expect(failed).toMatchObject({ "log.level": "error", error: { type: "TypeError", message: "bad mapping", stack_trace: expect.stringContaining("TypeError") } });
+    expect(failed).toMatchObject({
+      "log.level": "error",
+      error: { type: "TypeError", message: "bad mapping", stack_trace: expect.stringContaining("TypeError") },
+    });
   });
 
   it("writes a field bound by a child and given again in the call once, with the call's value", async () => {
@@ -64,18 +77,38 @@ describe("ECS logs", () => {
     await new Promise((resolve) => setImmediate(resolve));
     // JSON.parse keeps the last of duplicate keys silently; Elasticsearch refuses the line.
     expect(text().match(/"driftless\.source"/g)).toHaveLength(1);
-    expect(JSON.parse(text())).toMatchObject({ "driftless.source": "orders-2", "driftless.part": "capture", "driftless.n": 1 });
+    expect(JSON.parse(text())).toMatchObject({
+      "driftless.source": "orders-2",
+      "driftless.part": "capture",
+      "driftless.n": 1,
+    });
   });
 
   it("never writes a secret-named field's value, at the top, nested, or in a child's bindings", async () => {
     const { logger, lines, text } = capture();
-    logger.info({ key: "s3cret-1", apiKey: "s3cret-2", password: "s3cret-3", authorization: "Bearer s3cret-4", connectionString: "s3cret-5" }, "top");
+    logger.info(
+      {
+        key: "s3cret-1",
+        apiKey: "s3cret-2",
+        password: "s3cret-3",
+        authorization: "Bearer s3cret-4",
+        connectionString: "s3cret-5",
+      },
+      "top",
+    );
     logger.info({ elasticsearch: { apiKey: "s3cret-6", password: "s3cret-7" }, redis: { key: "s3cret-8" } }, "nested");
     logger.child({ key: "s3cret-9" }).info({}, "child");
     const [top, nested, child] = await lines();
     expect(text()).not.toMatch(/s3cret/);
-    expect(top).toMatchObject({ "driftless.key": "[redacted]", "driftless.apiKey": "[redacted]", "driftless.authorization": "[redacted]" });
-    expect(nested).toMatchObject({ "driftless.elasticsearch": { apiKey: "[redacted]", password: "[redacted]" }, "driftless.redis": { key: "[redacted]" } });
+    expect(top).toMatchObject({
+      "driftless.key": "[redacted]",
+      "driftless.apiKey": "[redacted]",
+      "driftless.authorization": "[redacted]",
+    });
+    expect(nested).toMatchObject({
+      "driftless.elasticsearch": { apiKey: "[redacted]", password: "[redacted]" },
+      "driftless.redis": { key: "[redacted]" },
+    });
     expect(child).toMatchObject({ "driftless.key": "[redacted]" });
   });
 

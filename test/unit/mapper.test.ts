@@ -8,12 +8,29 @@ function sourceWith(extra: Record<string, unknown>) {
     ELASTICSEARCH_URL: "http://x",
     COSMOS_ENDPOINT: "https://x",
     COSMOS_KEY: "k",
-    DRIFTLESS_SOURCES: JSON.stringify({ name: "s", database: "d", container: "c", partitionKeyPath: "/t", index: "s", ...extra }),
+    DRIFTLESS_SOURCES: JSON.stringify({
+      name: "s",
+      database: "d",
+      container: "c",
+      partitionKeyPath: "/t",
+      index: "s",
+      ...extra,
+    }),
   }).sources[0]!;
 }
 
 const key = { id: "a1", pk: "t1" };
-const cosmosDoc = { id: "a1", t: "t1", title: "x", secret: "s", _rid: "r", _self: "s", _etag: "e", _attachments: "a", _ts: 1700000000 };
+const cosmosDoc = {
+  id: "a1",
+  t: "t1",
+  title: "x",
+  secret: "s",
+  _rid: "r",
+  _self: "s",
+  _etag: "e",
+  _attachments: "a",
+  _ts: 1700000000,
+};
 
 describe("createMapper", () => {
   it("drops Cosmos system fields and versions by _ts", () => {
@@ -28,17 +45,28 @@ describe("createMapper", () => {
   });
 
   it("applies exclude, rename and include", () => {
-    const mapper = createMapper(sourceWith({ transform: { exclude: ["secret"], rename: { title: "name" }, include: ["name"] } }));
+    const mapper = createMapper(
+      sourceWith({ transform: { exclude: ["secret"], rename: { title: "name" }, include: ["name"] } }),
+    );
     const mapped = mapper(key, cosmosDoc, 0);
     expect(mapped.action === "index" && mapped.document).toEqual({ id: "a1", name: "x" });
   });
 
   it("turns a missing document into a delete versioned by the read time", () => {
-    expect(createMapper(sourceWith({}))(key, null, 1800000000)).toEqual({ action: "delete", id: "a1", version: 1800000000, sharedId: true });
+    expect(createMapper(sourceWith({}))(key, null, 1800000000)).toEqual({
+      action: "delete",
+      id: "a1",
+      version: 1800000000,
+      sharedId: true,
+    });
   });
 
   it("turns a soft-deleted document into a delete versioned by its _ts", () => {
-    const mapped = createMapper(sourceWith({ softDeleteField: "isDeleted" }))(key, { ...cosmosDoc, isDeleted: true }, 1800000000);
+    const mapped = createMapper(sourceWith({ softDeleteField: "isDeleted" }))(
+      key,
+      { ...cosmosDoc, isDeleted: true },
+      1800000000,
+    );
     expect(mapped).toEqual({ action: "delete", id: "a1", version: 1700000000, sharedId: true });
   });
 

@@ -16,7 +16,9 @@ describe("metrics", () => {
     metrics.countKeys("deleted", "orders", 0); // zero adds nothing, not even a series
     metrics.recordBatch("orders", 120);
     metrics.countEvents("failed", "orders", 4);
-    metrics.observeQueues(async () => [{ source: "orders", pending: 7, inflight: 2, deadLettered: 1, oldestPendingAgeMs: 2500 }]);
+    metrics.observeQueues(async () => [
+      { source: "orders", pending: 7, inflight: 2, deadLettered: 1, oldestPendingAgeMs: 2500 },
+    ]);
     metrics.observeCircuits(() => ({ cosmos: "closed", elasticsearch: "open", redis: "half-open" }));
 
     const text = (await metrics.prometheusText())!;
@@ -63,7 +65,9 @@ describe("metrics", () => {
 describe("Azure Monitor exporter wiring (constructed, never sending)", () => {
   const saved = process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
   // The exporter's own usage statistics ("statsbeat") would go to a Microsoft endpoint.
-  beforeAll(() => void (process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = "true"));
+  beforeAll(() => {
+    process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = "true";
+  });
   afterAll(() => {
     if (saved === undefined) delete process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
     else process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = saved;
@@ -119,7 +123,9 @@ describe("sync events settings", () => {
   });
 
   it("refuses a retention shorter than the longest window, or a stream name Elasticsearch would refuse", () => {
-    expect(() => loadConfig({ ...BASE_ENV, SYNC_EVENTS_RETENTION: "2d" })).toThrow(/SYNC_EVENTS_RETENTION: must be a duration of at least 3d/);
+    expect(() => loadConfig({ ...BASE_ENV, SYNC_EVENTS_RETENTION: "2d" })).toThrow(
+      /SYNC_EVENTS_RETENTION: must be a duration of at least 3d/,
+    );
     expect(() => loadConfig({ ...BASE_ENV, SYNC_EVENTS_RETENTION: "a week" })).toThrow(/SYNC_EVENTS_RETENTION/);
     expect(() => loadConfig({ ...BASE_ENV, SYNC_EVENTS_STREAM: "Sync-Events" })).toThrow(/SYNC_EVENTS_STREAM/);
     expect(() => loadConfig({ ...BASE_ENV, SYNC_EVENTS_STREAM: "_events" })).toThrow(/SYNC_EVENTS_STREAM/);

@@ -26,14 +26,14 @@ const FIGURE = new RegExp(
 );
 
 /** The comment text of a line of source: after `//`, or the whole line of a block comment, `#` or `--` comment. */
-export function commentOf(line: string): string | undefined {
+function commentOf(line: string): string | undefined {
   const trimmed = line.trimStart();
   if (/^(\/\/|\/\*|\*|#(?!!)|--)/.test(trimmed)) return trimmed;
   const trailing = /\s\/\/\s(.*)$/.exec(line);
   return trailing?.[1];
 }
 
-export function figuresIn(text: string): string[] {
+function figuresIn(text: string): string[] {
   return text.split("\n").flatMap((line, i) => {
     const comment = commentOf(line);
     return comment !== undefined && FIGURE.test(comment) ? [`${i + 1}: ${comment.trim()}`] : [];
@@ -65,7 +65,9 @@ describe("code comments", () => {
   });
 
   it("hold no benchmark figures: those live in bench/results/", () => {
-    const hits = FOLDERS.flatMap(sources).flatMap((file) => figuresIn(readFileSync(join(repoRoot, file), "utf8")).map((hit) => `${file}:${hit}`));
+    const hits = FOLDERS.flatMap(sources).flatMap((file) =>
+      figuresIn(readFileSync(join(repoRoot, file), "utf8")).map((hit) => `${file}:${hit}`),
+    );
     expect(hits).toEqual([]);
   });
 });

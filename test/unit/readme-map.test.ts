@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 const repoRoot = join(import.meta.dirname, "..", "..");
 
 /** The folders the README's "Folder map" code block lists, as paths: two spaces of indent per level. */
-export function foldersInMap(readme: string): string[] {
+function foldersInMap(readme: string): string[] {
   const section = readme.split(/^## /m).find((part) => part.startsWith("Folder map\n"));
   if (!section) throw new Error('README.md has no "## Folder map" section');
   const block = /```\n([\s\S]*?)\n```/.exec(section)?.[1];
@@ -17,7 +17,8 @@ export function foldersInMap(readme: string): string[] {
     const match = /^( *)([^\s/]+)\/(\s|$)/.exec(line);
     if (!match) throw new Error(`not a folder line in the map: ${JSON.stringify(line)}`);
     const depth = match[1]!.length / 2;
-    if (!Number.isInteger(depth) || depth > stack.length) throw new Error(`bad indent in the map: ${JSON.stringify(line)}`);
+    if (!Number.isInteger(depth) || depth > stack.length)
+      throw new Error(`bad indent in the map: ${JSON.stringify(line)}`);
     stack.length = depth;
     stack.push(match[2]!);
     folders.push(stack.join("/"));
@@ -27,7 +28,11 @@ export function foldersInMap(readme: string): string[] {
 
 /** Every folder holding a file git tracks or would track (ignored build output, dependencies and local state left out). */
 function foldersInTree(): string[] {
-  const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: repoRoot, encoding: "utf8", maxBuffer: 16 << 20 })
+  const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+  })
     .split("\n")
     .filter(Boolean);
   const folders = new Set<string>();
@@ -39,15 +44,23 @@ function foldersInTree(): string[] {
 
 describe("the README's folder map", () => {
   it("reads nested folders from the indentation", () => {
-    expect(foldersInMap("# x\n\n## Folder map\n\n```\na/   one\n  b/ two\n    c/\n  d/\ne/\n```\n\n## Next\n")).toEqual(["a", "a/b", "a/b/c", "a/d", "e"]);
+    expect(foldersInMap("# x\n\n## Folder map\n\n```\na/   one\n  b/ two\n    c/\n  d/\ne/\n```\n\n## Next\n")).toEqual(
+      ["a", "a/b", "a/b/c", "a/d", "e"],
+    );
     expect(() => foldersInMap("## Folder map\n\n```\na/\n      b/\n```\n")).toThrow(/bad indent/);
   });
 
   it("lists every folder of the tree, and only folders that exist", () => {
     const map = foldersInMap(readFileSync(join(repoRoot, "README.md"), "utf8"));
     const tree = foldersInTree();
-    expect(tree.filter((folder) => !map.includes(folder)), "folders missing from the map").toEqual([]);
-    expect(map.filter((folder) => !tree.includes(folder)), "folders in the map that the tree does not have").toEqual([]);
+    expect(
+      tree.filter((folder) => !map.includes(folder)),
+      "folders missing from the map",
+    ).toEqual([]);
+    expect(
+      map.filter((folder) => !tree.includes(folder)),
+      "folders in the map that the tree does not have",
+    ).toEqual([]);
     expect(new Set(map).size).toBe(map.length);
   });
 });

@@ -9,7 +9,16 @@ import { ScriptCode } from "../../shared/redis/codes.js";
 import { captureKeys, DEFAULT_PREFIX, jobKeys, mirrorCursorKey, queueKeys } from "../../shared/redis/keys.js";
 import { findLuaDir, readLua } from "../../shared/redis/lua-files.js";
 import {
-  CAPTURE_SCRIPTS, JOB_SCRIPTS, LEASE_SCRIPTS, QUEUE_SCRIPTS, SCRIPTS, scriptFile, scriptSources, WAKE_SCRIPTS, type QueueScriptName, type ScriptName,
+  CAPTURE_SCRIPTS,
+  JOB_SCRIPTS,
+  LEASE_SCRIPTS,
+  QUEUE_SCRIPTS,
+  SCRIPTS,
+  scriptFile,
+  scriptSources,
+  WAKE_SCRIPTS,
+  type QueueScriptName,
+  type ScriptName,
 } from "../../shared/redis/scripts.js";
 
 const luaDir = findLuaDir();
@@ -32,22 +41,27 @@ describe("Redis Lua scripts", () => {
   });
 
   it("lists each script once, under one name prefix", () => {
-    const families = [QUEUE_SCRIPTS, JOB_SCRIPTS, LEASE_SCRIPTS, CAPTURE_SCRIPTS, WAKE_SCRIPTS].flatMap((family) => Object.keys(family));
+    const families = [QUEUE_SCRIPTS, JOB_SCRIPTS, LEASE_SCRIPTS, CAPTURE_SCRIPTS, WAKE_SCRIPTS].flatMap((family) =>
+      Object.keys(family),
+    );
     expect(new Set(families).size).toBe(families.length);
     expect(families.sort()).toEqual([...all].sort());
   });
 
-  it.each(all)("%s: header documents its keys in the order the caller passes them, its arguments and its output", (name) => {
-    const raw = readFileSync(join(luaDir, scriptFile(name)), "utf8");
-    expect(raw.startsWith("--[[\n")).toBe(true);
-    const header = raw.slice(0, raw.indexOf("]]"));
-    const documented = [...header.matchAll(/KEYS\[(\d+)\]\s+(\w+)/g)].map((m) => [Number(m[1]), m[2]]);
-    expect(documented).toEqual(SCRIPTS[name].map((key, i) => [i + 1, key]));
-    expect(header).toMatch(/Input:/);
-    expect(header).toMatch(/ARGV\[1\]/);
-    expect(header).toMatch(/Output:/);
-    expect(scriptSources().get(name)).toMatch(/^local rcall = redis\.call$/m);
-  });
+  it.each(all)(
+    "%s: header documents its keys in the order the caller passes them, its arguments and its output",
+    (name) => {
+      const raw = readFileSync(join(luaDir, scriptFile(name)), "utf8");
+      expect(raw.startsWith("--[[\n")).toBe(true);
+      const header = raw.slice(0, raw.indexOf("]]"));
+      const documented = [...header.matchAll(/KEYS\[(\d+)\]\s+(\w+)/g)].map((m) => [Number(m[1]), m[2]]);
+      expect(documented).toEqual(SCRIPTS[name].map((key, i) => [i + 1, key]));
+      expect(header).toMatch(/Input:/);
+      expect(header).toMatch(/ARGV\[1\]/);
+      expect(header).toMatch(/Output:/);
+      expect(scriptSources().get(name)).toMatch(/^local rcall = redis\.call$/m);
+    },
+  );
 
   it.each(others)("%s: reaches only the keys it declares, through KEYS", (name) => {
     const lua = scriptSources().get(name)!;
@@ -185,13 +199,17 @@ describe("queueKeys", () => {
       checkpoints: "driftless:{orders}:capture:checkpoints",
     });
     expect(mirrorCursorKey(DEFAULT_PREFIX, "orders")).toBe("driftless:{orders}:meta:mirroredSequence");
-    for (const build of [jobKeys, captureKeys, mirrorCursorKey]) expect(() => build("pre{fix", "orders")).toThrow(ValidationError);
+    for (const build of [jobKeys, captureKeys, mirrorCursorKey])
+      expect(() => build("pre{fix", "orders")).toThrow(ValidationError);
   });
 
-  it.each([["driftless", "a{b"], ["driftless", "x}y"], ["driftless", ""], ["pre{fix", "orders"], ["two words", "orders"]])(
-    "refuses names that would break the hash tag: prefix %j, source %j",
-    (prefix, source) => {
-      expect(() => queueKeys(prefix, source)).toThrow(ValidationError);
-    },
-  );
+  it.each([
+    ["driftless", "a{b"],
+    ["driftless", "x}y"],
+    ["driftless", ""],
+    ["pre{fix", "orders"],
+    ["two words", "orders"],
+  ])("refuses names that would break the hash tag: prefix %j, source %j", (prefix, source) => {
+    expect(() => queueKeys(prefix, source)).toThrow(ValidationError);
+  });
 });

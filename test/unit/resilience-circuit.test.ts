@@ -12,7 +12,8 @@ function capturedLogger() {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split("\n").filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -24,37 +25,72 @@ const down = () => Promise.reject(new DependencyError("elasticsearch", "connect 
 describe("circuit breaker (cockatiel, consecutive failures)", () => {
   it("opens after the threshold, refuses calls with a pause until the trial is due, then closes on a good trial", async () => {
     const { logger, lines } = capturedLogger();
-    const circuit = createCircuit("elasticsearch", { failureThreshold: 3, halfOpenAfterMs: 200, halfOpenMaxMs: 400 }, logger);
+    // 1.5 s before the trial: the refused call below comes well within it, even on a loaded machine.
+    const circuit = createCircuit(
+      "elasticsearch",
+      { failureThreshold: 3, halfOpenAfterMs: 1500, halfOpenMaxMs: 3000 },
+      logger,
+    );
     for (let i = 0; i < 3; i++) await expect(circuit.execute(down)).rejects.toThrow("ECONNREFUSED");
     expect(circuit.state()).toBe("open");
     expect(circuit.retryAfterMs()).toBeGreaterThan(0);
-    expect(circuit.retryAfterMs()).toBeLessThanOrEqual(200);
+    expect(circuit.retryAfterMs()).toBeLessThanOrEqual(1500);
 
     let called = false;
     const refused = await circuit.execute(async () => (called = true)).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(DependencyPause);
-    expect(refused).toMatchObject({ kind: "circuit_open", dependency: "elasticsearch", code: "elasticsearch_unavailable" });
+    expect(refused).toMatchObject({
+      kind: "circuit_open",
+      dependency: "elasticsearch",
+      code: "elasticsearch_unavailable",
+    });
     expect(called).toBe(false);
 
     await new Promise((resolve) => setTimeout(resolve, circuit.retryAfterMs() + 20));
     expect(circuit.retryAfterMs()).toBe(0);
     expect(await circuit.execute(async () => "ok")).toBe("ok");
     expect(circuit.state()).toBe("closed");
-    expect(lines.map(messageOf)).toEqual(["elasticsearch circuit open", "elasticsearch circuit half-open: trying one call", "elasticsearch circuit closed"]);
-    expect([fieldOf(lines[0]!, "dependency"), fieldOf(lines[0]!, "circuit"), lines[0]!["log.level"] ?? lines[0]!.level]).toEqual(["elasticsearch", "open", expect.toSatisfy((level) => level === "warn" || level === 40)]);
+    expect(lines.map(messageOf)).toEqual([
+      "elasticsearch circuit open",
+      "elasticsearch circuit half-open: trying one call",
+      "elasticsearch circuit closed",
+    ]);
+    expect([
+      fieldOf(lines[0]!, "dependency"),
+      fieldOf(lines[0]!, "circuit"),
+      lines[0]!["log.level"] ?? lines[0]!.level,
+    ]).toEqual(["elasticsearch", "open", expect.toSatisfy((level) => level === "warn" || level === 40)]);
   });
 
   it("counts results the caller calls failures, and returns them", async () => {
-    const circuit = createCircuit("cosmos", { failureThreshold: 2, halfOpenAfterMs: 1000, halfOpenMaxMs: 1000 }, createLogger("silent"));
+    const circuit = createCircuit(
+      "cosmos",
+      { failureThreshold: 2, halfOpenAfterMs: 1000, halfOpenMaxMs: 1000 },
+      createLogger("silent"),
+    );
     const failed = { everyReadFailed: true };
-    expect(await circuit.execute(async () => failed, (r) => r.everyReadFailed)).toBe(failed);
+    expect(
+      await circuit.execute(
+        async () => failed,
+        (r) => r.everyReadFailed,
+      ),
+    ).toBe(failed);
     expect(circuit.state()).toBe("closed");
-    expect(await circuit.execute(async () => failed, (r) => r.everyReadFailed)).toBe(failed);
+    expect(
+      await circuit.execute(
+        async () => failed,
+        (r) => r.everyReadFailed,
+      ),
+    ).toBe(failed);
     expect(circuit.state()).toBe("open");
   });
 
   it("resets the count on success and ignores errors that are not the dependency's", async () => {
-    const circuit = createCircuit("redis", { failureThreshold: 2, halfOpenAfterMs: 1000, halfOpenMaxMs: 1000 }, createLogger("silent"));
+    const circuit = createCircuit(
+      "redis",
+      { failureThreshold: 2, halfOpenAfterMs: 1000, halfOpenMaxMs: 1000 },
+      createLogger("silent"),
+    );
     await expect(circuit.execute(down)).rejects.toThrow();
     await circuit.execute(async () => 1);
     await expect(circuit.execute(down)).rejects.toThrow();
@@ -63,7 +99,11 @@ describe("circuit breaker (cockatiel, consecutive failures)", () => {
   });
 
   it("waits longer after each failed trial, up to the maximum", async () => {
-    const circuit = createCircuit("elasticsearch", { failureThreshold: 1, halfOpenAfterMs: 100, halfOpenMaxMs: 250 }, createLogger("silent"));
+    const circuit = createCircuit(
+      "elasticsearch",
+      { failureThreshold: 1, halfOpenAfterMs: 100, halfOpenMaxMs: 250 },
+      createLogger("silent"),
+    );
     await expect(circuit.execute(down)).rejects.toThrow();
     const waits: number[] = [circuit.retryAfterMs()];
     for (let trial = 0; trial < 4; trial++) {
@@ -76,7 +116,10 @@ describe("circuit breaker (cockatiel, consecutive failures)", () => {
   });
 
   it("reports the state of every dependency and blocks the sync while one is open", async () => {
-    const circuits = createCircuits({ failureThreshold: 1, halfOpenAfterMs: 5000, halfOpenMaxMs: 5000 }, createLogger("silent"));
+    const circuits = createCircuits(
+      { failureThreshold: 1, halfOpenAfterMs: 5000, halfOpenMaxMs: 5000 },
+      createLogger("silent"),
+    );
     expect(circuits.states()).toEqual({ cosmos: "closed", elasticsearch: "closed", redis: "closed" });
     expect(circuits.blocked()).toBeUndefined();
     await expect(circuits.elasticsearch.execute(down)).rejects.toThrow();
@@ -88,13 +131,18 @@ describe("circuit breaker (cockatiel, consecutive failures)", () => {
   it("when idle, tries an open circuit whose trial is due with its probe: closed when it answers, still open when not", async () => {
     let elasticUp = false;
     const probed: string[] = [];
-    const circuits = createCircuits({ failureThreshold: 1, halfOpenAfterMs: 100, halfOpenMaxMs: 200 }, createLogger("silent"), {
-      elasticsearch: async () => {
-        probed.push("elasticsearch");
-        if (!elasticUp) throw new DependencyError("elasticsearch", "connect ECONNREFUSED");
+    // The trial is 1 s away: the first idle() below comes well before it, even on a loaded machine.
+    const circuits = createCircuits(
+      { failureThreshold: 1, halfOpenAfterMs: 1000, halfOpenMaxMs: 2000 },
+      createLogger("silent"),
+      {
+        elasticsearch: async () => {
+          probed.push("elasticsearch");
+          if (!elasticUp) throw new DependencyError("elasticsearch", "connect ECONNREFUSED");
+        },
+        cosmos: async () => void probed.push("cosmos"),
       },
-      cosmos: async () => void probed.push("cosmos"),
-    });
+    );
     await expect(circuits.elasticsearch.execute(down)).rejects.toThrow();
     await circuits.idle();
     expect(probed).toEqual([]); // open, but the trial is not due yet; closed circuits are never probed

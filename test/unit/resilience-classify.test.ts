@@ -16,33 +16,56 @@ function items(...results: Parameters<typeof classifyItem>[1][]): ItemOutcome[] 
   return results.map((result, i) => {
     const verdict = classifyItem("index", result);
     if (verdict.outcome === "refused") throw new Error("the sink throws for a refused item; it is never an outcome");
-    return verdict.outcome === "ok" ? { member: `m${i}`, outcome: "ok" } : { member: `m${i}`, outcome: verdict.outcome, error: verdict.error };
+    return verdict.outcome === "ok"
+      ? { member: `m${i}`, outcome: "ok" }
+      : { member: `m${i}`, outcome: verdict.outcome, error: verdict.error };
   });
 }
 
 describe("bulkRequestFailure (fed by the sink's own classification, so the two stay in step)", () => {
   it("calls a whole-request 429 throttling and no answer / 5xx / timeouts unavailability", () => {
-    expect(bulkRequestFailure(wholeRequest(429, "429 circuit_breaking_exception: [in_flight_requests] Data too large"))).toMatchObject({ scope: "throttled" });
-    expect(bulkRequestFailure(wholeRequest(undefined, "ConnectionError: connect ECONNREFUSED 127.0.0.1:9200"))).toMatchObject({ scope: "unavailable" });
-    expect(bulkRequestFailure(wholeRequest(503, "503 cluster_block_exception: blocked"))).toMatchObject({ scope: "unavailable" });
-    expect(bulkRequestFailure(wholeRequest(undefined, "TimeoutError: Request timed out"))).toMatchObject({ scope: "unavailable" });
+    expect(
+      bulkRequestFailure(wholeRequest(429, "429 circuit_breaking_exception: [in_flight_requests] Data too large")),
+    ).toMatchObject({ scope: "throttled" });
+    expect(
+      bulkRequestFailure(wholeRequest(undefined, "ConnectionError: connect ECONNREFUSED 127.0.0.1:9200")),
+    ).toMatchObject({ scope: "unavailable" });
+    expect(bulkRequestFailure(wholeRequest(503, "503 cluster_block_exception: blocked"))).toMatchObject({
+      scope: "unavailable",
+    });
+    expect(bulkRequestFailure(wholeRequest(undefined, "TimeoutError: Request timed out"))).toMatchObject({
+      scope: "unavailable",
+    });
   });
 
   it("marks a request that timed out, which may be one of its documents (shared/sync/bisect.ts), and nothing else", () => {
-    expect(bulkRequestFailure(wholeRequest(undefined, "TimeoutError: Request timed out"))).toMatchObject({ timedOut: true });
-    expect(bulkRequestFailure(wholeRequest(undefined, "ConnectionError: connect ECONNREFUSED 127.0.0.1:9200"))).not.toHaveProperty("timedOut");
+    expect(bulkRequestFailure(wholeRequest(undefined, "TimeoutError: Request timed out"))).toMatchObject({
+      timedOut: true,
+    });
+    expect(
+      bulkRequestFailure(wholeRequest(undefined, "ConnectionError: connect ECONNREFUSED 127.0.0.1:9200")),
+    ).not.toHaveProperty("timedOut");
     expect(bulkRequestFailure(wholeRequest(504, "504 gateway timeout"))).not.toHaveProperty("timedOut");
   });
 
   it("calls every item shed by a loaded node throttling, and every item refused by the cluster state unavailability", () => {
-    const rejected = { status: 429, error: { type: "es_rejected_execution_exception", reason: "rejected execution of coordinating operation" } };
+    const rejected = {
+      status: 429,
+      error: { type: "es_rejected_execution_exception", reason: "rejected execution of coordinating operation" },
+    };
     expect(bulkRequestFailure(items(rejected, rejected))).toMatchObject({ scope: "throttled" });
-    const noShards = { status: 503, error: { type: "unavailable_shards_exception", reason: "primary shard is not active" } };
+    const noShards = {
+      status: 503,
+      error: { type: "unavailable_shards_exception", reason: "primary shard is not active" },
+    };
     expect(bulkRequestFailure(items(noShards, rejected))).toMatchObject({ scope: "unavailable" });
   });
 
   it("leaves alone responses in which items were judged one by one", () => {
-    const conflict = { status: 400, error: { type: "document_parsing_exception", reason: "failed to parse field [n]" } };
+    const conflict = {
+      status: 400,
+      error: { type: "document_parsing_exception", reason: "failed to parse field [n]" },
+    };
     const rejected = { status: 429, error: { type: "es_rejected_execution_exception", reason: "queue full" } };
     expect(bulkRequestFailure(items({ status: 201 }, conflict))).toBeUndefined();
     expect(bulkRequestFailure(items({ status: 201 }, rejected))).toBeUndefined();
@@ -50,7 +73,9 @@ describe("bulkRequestFailure (fed by the sink's own classification, so the two s
     expect(bulkRequestFailure([])).toBeUndefined();
     // A 413 for a batch is about the batch's size, not Elasticsearch's health.
     const tooBig = classifyRequestFailure({ statusCode: 413, type: undefined, description: "413" }, 2, 10_000_000);
-    expect(bulkRequestFailure([{ member: "a", outcome: "retry", error: (tooBig as { error: string }).error }])).toBeUndefined();
+    expect(
+      bulkRequestFailure([{ member: "a", outcome: "retry", error: (tooBig as { error: string }).error }]),
+    ).toBeUndefined();
   });
 });
 
@@ -64,9 +89,14 @@ describe("Cosmos read failures", () => {
   });
 
   it("scopes 429 as throttling, no answer / 5xx / refused credentials as unavailability, other 4xx as the document's", () => {
-    const failed = (statusCode?: number) => ({ member: "m", error: "x", ...(statusCode === undefined ? {} : { statusCode }) });
+    const failed = (statusCode?: number) => ({
+      member: "m",
+      error: "x",
+      ...(statusCode === undefined ? {} : { statusCode }),
+    });
     expect(readFailureScope(failed(429))).toBe("throttled");
-    for (const status of [undefined, 408, 401, 403, 500, 503]) expect(readFailureScope(failed(status))).toBe("unavailable");
+    for (const status of [undefined, 408, 401, 403, 500, 503])
+      expect(readFailureScope(failed(status))).toBe("unavailable");
     for (const status of [400, 413]) expect(readFailureScope(failed(status))).toBe("document");
   });
 });

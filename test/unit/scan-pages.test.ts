@@ -11,16 +11,33 @@ const source = loadConfig({
   DRIFTLESS_SOURCES: JSON.stringify({ name: "s", database: "d", container: "c", partitionKeyPath: "/t", index: "s" }),
 }).sources[0]!;
 
-const docs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `d${i}`, t: `t${i % 2}`, title: "x".repeat(100), _ts: 1_700_000_000 + i }));
+const docs = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    id: `d${i}`,
+    t: `t${i % 2}`,
+    title: "x".repeat(100),
+    _ts: 1_700_000_000 + i,
+  }));
 
 describe("preparePage", () => {
   it("keys and maps every document and splits the page into as many requests as are sent at once", () => {
-    const page = preparePage(source, { documents: docs(5), continuation: "c2" }, 1_800_000_000_000, { batchMaxBytes: 1_000_000, bulkConcurrency: 2 });
+    const page = preparePage(source, { documents: docs(5), continuation: "c2" }, 1_800_000_000_000, {
+      batchMaxBytes: 1_000_000,
+      bulkConcurrency: 2,
+    });
     expect(page.continuation).toBe("c2");
     expect(page.scanned).toBe(5);
-    expect(page.requests.map((request) => request.map((op) => op.id))).toEqual([["d0", "d1", "d2"], ["d3", "d4"]]);
+    expect(page.requests.map((request) => request.map((op) => op.id))).toEqual([
+      ["d0", "d1", "d2"],
+      ["d3", "d4"],
+    ]);
     const first = page.requests[0]![0]!;
-    expect(first).toMatchObject({ action: "index", id: "d0", version: 1_700_000_000, member: encodeKey({ id: "d0", pk: "t0" }) });
+    expect(first).toMatchObject({
+      action: "index",
+      id: "d0",
+      version: 1_700_000_000,
+      member: encodeKey({ id: "d0", pk: "t0" }),
+    });
     expect([...page.keys.values()]).toHaveLength(5);
     expect(page.keys.get(encodeKey({ id: "d3", pk: "t1" }))).toEqual({ id: "d3", pk: "t1" });
     expect(page.unkeyed).toEqual([]);
@@ -29,14 +46,20 @@ describe("preparePage", () => {
 
   it("keeps every request within the byte limit, a smaller request where the documents are large", () => {
     // Each document is about 120 bytes of action line and 160 of JSON: two fit in 600 bytes.
-    const page = preparePage(source, { documents: docs(5), continuation: undefined }, 0, { batchMaxBytes: 600, bulkConcurrency: 1 });
+    const page = preparePage(source, { documents: docs(5), continuation: undefined }, 0, {
+      batchMaxBytes: 600,
+      bulkConcurrency: 1,
+    });
     expect(page.requests.map((request) => request.length)).toEqual([2, 2, 1]);
     expect(page.requests.flat().map((op) => op.id)).toEqual(["d0", "d1", "d2", "d3", "d4"]);
   });
 
   it("skips a document without a usable key and says why, counting it as scanned", () => {
     const documents = [...docs(2), { t: "t9", title: "no id" }, { id: 42, t: "t9" }, { id: "obj", t: { a: 1 } }];
-    const page = preparePage(source, { documents, continuation: undefined }, 0, { batchMaxBytes: 1_000_000, bulkConcurrency: 4 });
+    const page = preparePage(source, { documents, continuation: undefined }, 0, {
+      batchMaxBytes: 1_000_000,
+      bulkConcurrency: 4,
+    });
     expect(page.scanned).toBe(5);
     expect(page.requests.flat().map((op) => op.id)).toEqual(["d0", "d1"]);
     expect(page.unkeyed).toEqual(["document without a string id", "document without a string id"]);
@@ -47,7 +70,16 @@ describe("preparePage", () => {
 });
 
 describe("ReadAhead", () => {
-  const prepared = (continuation: string): PreparedPage => ({ continuation, scanned: 0, requests: [], keys: new Map(), unmapped: [], unkeyed: [], rejected: [], readAt: 0 });
+  const prepared = (continuation: string): PreparedPage => ({
+    continuation,
+    scanned: 0,
+    requests: [],
+    keys: new Map(),
+    unmapped: [],
+    unkeyed: [],
+    rejected: [],
+    readAt: 0,
+  });
 
   it("hands over the page read ahead for the position the job resumes from, and reads otherwise", async () => {
     const ahead = new ReadAhead();

@@ -34,10 +34,14 @@ function heldStore() {
   return {
     store,
     written,
-    release: () => waiting.splice(0).forEach((go) => go()),
+    release: () => {
+      for (const go of waiting.splice(0)) go();
+    },
     waiting: () => waiting.length,
     ensureCalls: () => ensureCalls,
-    failEnsure: (fails: boolean) => void (ensureFails = fails),
+    failEnsure: (fails: boolean) => {
+      ensureFails = fails;
+    },
   };
 }
 
@@ -93,7 +97,12 @@ describe("sync history recorder", () => {
   it("counts events as failed while the template cannot be created, and tries it again later", async () => {
     const held = heldStore();
     let now = 0;
-    const history = createSyncHistory({ store: held.store, clock: { now: () => now }, logger: silentLogger, ensureRetryMs: 30_000 });
+    const history = createSyncHistory({
+      store: held.store,
+      clock: { now: () => now },
+      logger: silentLogger,
+      ensureRetryMs: 30_000,
+    });
     held.failEnsure(true);
     history.record("orders", [op("a")], 1);
     await history.flush();

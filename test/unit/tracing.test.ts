@@ -23,10 +23,18 @@ describe("trace settings", () => {
 
   it("resolve the OTLP URL: the base endpoint gets /v1/traces, the traces endpoint is used as given and wins", () => {
     const traces = (env: Record<string, string>) => loadConfig({ ...BASE_ENV, ...env }).telemetry.traces;
-    expect(traces({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" }).otlp).toEqual({ url: "http://collector:4318/v1/traces", headers: {} });
-    expect(traces({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://apm.example/otlp/" }).otlp?.url).toBe("https://apm.example/otlp/v1/traces");
+    expect(traces({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" }).otlp).toEqual({
+      url: "http://collector:4318/v1/traces",
+      headers: {},
+    });
+    expect(traces({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://apm.example/otlp/" }).otlp?.url).toBe(
+      "https://apm.example/otlp/v1/traces",
+    );
     expect(
-      traces({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://tempo:4318/custom/traces" }).otlp?.url,
+      traces({
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://tempo:4318/custom/traces",
+      }).otlp?.url,
     ).toBe("http://tempo:4318/custom/traces");
     expect(traces({ OTEL_EXPORTER_OTLP_ENDPOINT: OTLP, TRACES_SAMPLE_RATIO: "0.25" }).sampleRatio).toBe(0.25);
   });
@@ -52,8 +60,12 @@ describe("trace settings", () => {
   });
 
   it("refuses an endpoint that is not http(s), and malformed headers without printing them", () => {
-    expect(configError({ OTEL_EXPORTER_OTLP_ENDPOINT: "grpc://collector:4317" }).message).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT: must be a http:\/\/ or https:\/\/ URL/);
-    expect(configError({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "collector:4318" }).setting).toBe("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    expect(configError({ OTEL_EXPORTER_OTLP_ENDPOINT: "grpc://collector:4317" }).message).toMatch(
+      /OTEL_EXPORTER_OTLP_ENDPOINT: must be a http:\/\/ or https:\/\/ URL/,
+    );
+    expect(configError({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "collector:4318" }).setting).toBe(
+      "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    );
     for (const bad of ["Bearer-s3cret-token", "=s3cret-token", "a=%E0%A4%A"]) {
       const error = configError({ OTEL_EXPORTER_OTLP_HEADERS: bad });
       expect(error.setting).toBe("OTEL_EXPORTER_OTLP_HEADERS");
@@ -66,7 +78,9 @@ describe("trace settings", () => {
 describe("exporter selection", () => {
   const saved = process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
   // The Azure exporter's own usage statistics ("statsbeat") would go to a Microsoft endpoint.
-  beforeAll(() => void (process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = "true"));
+  beforeAll(() => {
+    process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = "true";
+  });
   afterAll(() => {
     if (saved === undefined) delete process.env.APPLICATION_INSIGHTS_NO_STATSBEAT;
     else process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = saved;
@@ -77,7 +91,11 @@ describe("exporter selection", () => {
     ["Application Insights", { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING }, ["azure-monitor"]],
     ["an OTLP endpoint", { OTEL_EXPORTER_OTLP_ENDPOINT: OTLP }, ["otlp"]],
     ["an OTLP traces endpoint", { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${OTLP}/v1/traces` }, ["otlp"]],
-    ["both", { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING, OTEL_EXPORTER_OTLP_ENDPOINT: OTLP }, ["azure-monitor", "otlp"]],
+    [
+      "both",
+      { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING, OTEL_EXPORTER_OTLP_ENDPOINT: OTLP },
+      ["azure-monitor", "otlp"],
+    ],
   ])("%s", async (_name, env, exporters) => {
     const tracing = createServiceTracing(loadConfig({ ...BASE_ENV, ...env }));
     expect(tracing.exporters).toEqual(exporters);
@@ -93,7 +111,9 @@ describe("exporter selection", () => {
 
   it("adds the caller's exporters (tests) to the configured ones", async () => {
     const memory = new InMemorySpanExporter();
-    const tracing = createServiceTracing(loadConfig(BASE_ENV), [{ name: "memory", exporter: memory, delivery: "simple" }]);
+    const tracing = createServiceTracing(loadConfig(BASE_ENV), [
+      { name: "memory", exporter: memory, delivery: "simple" },
+    ]);
     expect(tracing.exporters).toEqual(["memory"]);
     tracing.tracer.startSpan("one", {}, ROOT_CONTEXT).end();
     expect(memory.getFinishedSpans().map((span) => span.name)).toEqual(["one"]);
@@ -104,7 +124,10 @@ describe("exporter selection", () => {
 describe("sampling", () => {
   it("records no trace started here at ratio 0, but follows a caller's sampled traceparent", async () => {
     const memory = new InMemorySpanExporter();
-    const tracing = createTracing({ sampleRatio: 0, exports: [{ name: "memory", exporter: memory, delivery: "simple" }] });
+    const tracing = createTracing({
+      sampleRatio: 0,
+      exports: [{ name: "memory", exporter: memory, delivery: "simple" }],
+    });
     await inSpan(tracing.tracer, "root", ROOT_CONTEXT, {}, async (_span, parent) => {
       await inSpan(tracing.tracer, "child", parent, {}, async () => undefined);
     });
@@ -114,9 +137,9 @@ describe("sampling", () => {
     await inSpan(tracing.tracer, "continued", sampled, {}, async () => undefined);
     const unsampled = remoteParent(`00-${TRACE_ID}-${PARENT_ID}-00`);
     await inSpan(tracing.tracer, "declined", unsampled, {}, async () => undefined);
-    expect(memory.getFinishedSpans().map((span) => [span.name, span.spanContext().traceId, span.parentSpanContext?.spanId])).toEqual([
-      ["continued", TRACE_ID, PARENT_ID],
-    ]);
+    expect(
+      memory.getFinishedSpans().map((span) => [span.name, span.spanContext().traceId, span.parentSpanContext?.spanId]),
+    ).toEqual([["continued", TRACE_ID, PARENT_ID]]);
     await tracing.shutdown();
   });
 
@@ -124,14 +147,24 @@ describe("sampling", () => {
     const memory = new InMemorySpanExporter();
     const tracing = createTracing({ exports: [{ name: "memory", exporter: memory, delivery: "simple" }] });
     await expect(
-      inSpan(tracing.tracer, "parent", ROOT_CONTEXT, { kind: SpanKind.CLIENT, attributes: { "driftless.keys": 3 } }, async (_span, parent) => {
-        await inSpan(tracing.tracer, "child", parent, {}, async () => {
-          throw new TypeError("the child failed");
-        });
-      }),
+      inSpan(
+        tracing.tracer,
+        "parent",
+        ROOT_CONTEXT,
+        { kind: SpanKind.CLIENT, attributes: { "driftless.keys": 3 } },
+        async (_span, parent) => {
+          await inSpan(tracing.tracer, "child", parent, {}, async () => {
+            throw new TypeError("the child failed");
+          });
+        },
+      ),
     ).rejects.toThrow("the child failed");
     const [child, parent] = memory.getFinishedSpans();
-    expect(parent).toMatchObject({ name: "parent", kind: SpanKind.CLIENT, attributes: { "driftless.keys": 3, "error.type": "TypeError" } });
+    expect(parent).toMatchObject({
+      name: "parent",
+      kind: SpanKind.CLIENT,
+      attributes: { "driftless.keys": 3, "error.type": "TypeError" },
+    });
     expect(child?.parentSpanContext?.spanId).toBe(parent?.spanContext().spanId);
     expect(child?.spanContext().traceId).toBe(parent?.spanContext().traceId);
     expect(child?.status).toEqual({ code: SpanStatusCode.ERROR, message: "TypeError: the child failed" });
@@ -161,14 +194,44 @@ describe("request spans", () => {
     const route = "/api/sources/{source}/enqueue";
     endRequestSpan(startRequestSpan(tracing.tracer, { method: "POST", route, parent: ROOT_CONTEXT }), 202);
     endRequestSpan(startRequestSpan(tracing.tracer, { method: "POST", route, parent: ROOT_CONTEXT }), 401);
-    endRequestSpan(startRequestSpan(tracing.tracer, { method: "GET", route: undefined, parent: ROOT_CONTEXT, kind: SpanKind.INTERNAL }), 404);
+    endRequestSpan(
+      startRequestSpan(tracing.tracer, {
+        method: "GET",
+        route: undefined,
+        parent: ROOT_CONTEXT,
+        kind: SpanKind.INTERNAL,
+      }),
+      404,
+    );
     endRequestSpan(startRequestSpan(tracing.tracer, { method: "BREW", route: undefined, parent: ROOT_CONTEXT }), 503);
-    const spans = memory.getFinishedSpans().map((span) => ({ name: span.name, kind: span.kind, status: span.status.code, attributes: span.attributes }));
+    const spans = memory
+      .getFinishedSpans()
+      .map((span) => ({ name: span.name, kind: span.kind, status: span.status.code, attributes: span.attributes }));
     expect(spans).toEqual([
-      { name: `POST ${route}`, kind: SpanKind.SERVER, status: SpanStatusCode.UNSET, attributes: { "http.request.method": "POST", "http.route": route, "http.response.status_code": 202 } },
-      { name: `POST ${route}`, kind: SpanKind.SERVER, status: SpanStatusCode.UNSET, attributes: { "http.request.method": "POST", "http.route": route, "http.response.status_code": 401 } },
-      { name: "GET", kind: SpanKind.INTERNAL, status: SpanStatusCode.UNSET, attributes: { "http.request.method": "GET", "http.response.status_code": 404 } },
-      { name: "HTTP", kind: SpanKind.SERVER, status: SpanStatusCode.ERROR, attributes: { "http.request.method": "_OTHER", "http.response.status_code": 503, "error.type": "503" } },
+      {
+        name: `POST ${route}`,
+        kind: SpanKind.SERVER,
+        status: SpanStatusCode.UNSET,
+        attributes: { "http.request.method": "POST", "http.route": route, "http.response.status_code": 202 },
+      },
+      {
+        name: `POST ${route}`,
+        kind: SpanKind.SERVER,
+        status: SpanStatusCode.UNSET,
+        attributes: { "http.request.method": "POST", "http.route": route, "http.response.status_code": 401 },
+      },
+      {
+        name: "GET",
+        kind: SpanKind.INTERNAL,
+        status: SpanStatusCode.UNSET,
+        attributes: { "http.request.method": "GET", "http.response.status_code": 404 },
+      },
+      {
+        name: "HTTP",
+        kind: SpanKind.SERVER,
+        status: SpanStatusCode.ERROR,
+        attributes: { "http.request.method": "_OTHER", "http.response.status_code": 503, "error.type": "503" },
+      },
     ]);
   });
 });

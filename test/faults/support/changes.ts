@@ -33,7 +33,14 @@ export interface StreamOptions {
  * its key enqueued; an enqueue that fails (Redis restarting) is tried again until it succeeds,
  * as a producer that got a 503 would. Titles carry a counter, so every version differs.
  */
-export function streamChanges({ container, keys, enqueue, writers = 4, deleteShare = 0.1, pauseMs = 20 }: StreamOptions): ChangeStream {
+export function streamChanges({
+  container,
+  keys,
+  enqueue,
+  writers = 4,
+  deleteShare = 0.1,
+  pauseMs = 20,
+}: StreamOptions): ChangeStream {
   const counts: ChangeCounts = { changes: 0, deletes: 0, enqueueRetries: 0 };
   let running = true;
   let version = 0;
@@ -42,10 +49,16 @@ export function streamChanges({ container, keys, enqueue, writers = 4, deleteSha
       const key = keys[Math.floor(Math.random() * keys.length)]!;
       const n = ++version;
       if (Math.random() < deleteShare) {
-        const gone = await container.item(key.id, key.pk as string).delete().then(() => true, (error: { code?: number }) => {
-          if (error.code === 404) return false;
-          throw error;
-        });
+        const gone = await container
+          .item(key.id, key.pk as string)
+          .delete()
+          .then(
+            () => true,
+            (error: { code?: number }) => {
+              if (error.code === 404) return false;
+              throw error;
+            },
+          );
         if (gone) counts.deletes++;
       } else {
         await container.items.upsert({ id: key.id, tenant: key.pk, title: `v${n}`, n });

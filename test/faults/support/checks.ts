@@ -14,7 +14,11 @@ export function queueProbe(redisUrl: string, prefix: string, source: string) {
   return {
     /** Keys that have spent at least one attempt and are not settled yet. */
     attempts: () => redis.hlen(keys.attempts),
-    close: () => redis.quit().then(() => undefined, () => redis.disconnect()),
+    close: () =>
+      redis.quit().then(
+        () => undefined,
+        () => redis.disconnect(),
+      ),
   };
 }
 
@@ -24,7 +28,12 @@ export function onCluster(source: TestSource, elastic: Client, alias: string): T
     ...source,
     async indexed() {
       await elastic.indices.refresh({ index: alias });
-      const result = await elastic.search<Record<string, unknown>>({ index: alias, size: 10_000, version: true, query: { match_all: {} } });
+      const result = await elastic.search<Record<string, unknown>>({
+        index: alias,
+        size: 10_000,
+        version: true,
+        query: { match_all: {} },
+      });
       return new Map(result.hits.hits.map((hit) => [hit._id!, { version: hit._version!, source: hit._source! }]));
     },
   };
@@ -46,11 +55,17 @@ export async function drained(queue: SourceQueue, timeoutMs = 120_000): Promise<
  * version by version, or the documents that differ are exactly the dead letters. Returns the
  * differences (for the printed counts) after checking that.
  */
-export async function indexMatchesCosmos(source: TestSource, queue: SourceQueue): Promise<{ mismatches: string[]; deadLetters: number }> {
+export async function indexMatchesCosmos(
+  source: TestSource,
+  queue: SourceQueue,
+): Promise<{ mismatches: string[]; deadLetters: number }> {
   const dead = await queue.listDeadLetters({ limit: 1000 });
   const deadIds = new Set(dead.map((letter) => letter.key.id));
   const mismatches = await differences(source);
   const differing = new Set(mismatches.map((line) => line.slice(0, line.indexOf(":"))));
   expect([...differing].sort()).toEqual([...deadIds].sort());
-  return { mismatches: mismatches.filter((line) => !deadIds.has(line.slice(0, line.indexOf(":")))), deadLetters: dead.length };
+  return {
+    mismatches: mismatches.filter((line) => !deadIds.has(line.slice(0, line.indexOf(":")))),
+    deadLetters: dead.length,
+  };
 }

@@ -24,16 +24,40 @@ export async function startTlsRedis(dir: string, password: string): Promise<TlsR
     service: "redis",
     command: process.env.REDIS_SERVER ?? "redis-server",
     args: [
-      "--port", "0", "--tls-port", String(port), "--bind", "127.0.0.1",
-      "--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-ca-cert-file", certFile, "--tls-auth-clients", "no",
-      "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", dir,
+      "--port",
+      "0",
+      "--tls-port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--tls-cert-file",
+      certFile,
+      "--tls-key-file",
+      keyFile,
+      "--tls-ca-cert-file",
+      certFile,
+      "--tls-auth-clients",
+      "no",
+      "--requirepass",
+      password,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
     ],
     cwd: dir,
     logFile: join(dir, "redis-tls.log"),
   });
   const url = `rediss://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   await server.waitReady(async () => {
-    const probe = new Redis(url, { tls: { ca: readFileSync(certFile) }, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis(url, {
+      tls: { ca: readFileSync(certFile) },
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     probe.on("error", () => undefined);
     try {
       await probe.connect();
