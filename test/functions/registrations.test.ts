@@ -63,4 +63,10 @@ describe("Azure Functions registrations", () => {
       ["capture-orders", "jobs-timer", "reconcile-timer", "sync-ticket", "sync-timer"].sort(),
     );
   });
+
+  it("has the change-feed trigger poll a drained partition again after CAPTURE_FEED_POLL_DELAY_MS, not the host's 5 s", () => {
+    const capture = registered.find((registration) => registration.name === "capture-orders")!;
+    const trigger = Object.values(capture.bindings).find((binding) => binding.type === "cosmosDBTrigger");
+    expect(trigger).toMatchObject({ feedPollDelay: 1000, leaseContainerPrefix: "orders-" });
+  });
 });
