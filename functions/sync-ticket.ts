@@ -27,13 +27,19 @@ export const syncTicket = invocationHandler(async (message: unknown, context: In
         context.invocationId,
         timeBudgetMs + services.config.queue.leaseMs,
       );
-      const report = await runSyncPass(services, {
-        budgetMs: timeBudgetMs,
-        untilIdle: true,
-        only: [ticket.source],
-        parent,
-      });
-      const running = await services.wakeUp?.drainEnded(ticket.source, context.invocationId);
+      let running: number | undefined;
+      let report: Awaited<ReturnType<typeof runSyncPass>>;
+      try {
+        report = await runSyncPass(services, {
+          budgetMs: timeBudgetMs,
+          untilIdle: true,
+          only: [ticket.source],
+          parent,
+        });
+      } finally {
+        // Also when the pass failed: a mark left behind would hold wake-ups back until it expired.
+        running = await services.wakeUp?.drainEnded(ticket.source, context.invocationId);
+      }
       // The last drain to end hands on what is still due (its budget ran out, or keys came after
       // its last empty claim, when no enqueue sent a ticket) instead of leaving it to the timer.
       if (running === 0 && (await services.sources.get(ticket.source)!.queue.stats(services.clock.now())).due > 0) {
