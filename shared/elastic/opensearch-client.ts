@@ -17,6 +17,17 @@ const QUERY_PARAMETERS: ReadonlySet<string> = new Set([
   "_source_includes",
 ]);
 
+/**
+ * `_shard_doc`, Elasticsearch's cheapest total order inside a point in time, is not in OpenSearch 2:
+ * there a scan pages in `_id` order, unique per index as search_after needs, at the price of the
+ * `_id` field data OpenSearch builds for it.
+ */
+function isShardDocSort(sort: estypes.SearchRequest["sort"]): boolean {
+  if (!Array.isArray(sort) || sort.length !== 1) return false;
+  const only: unknown = sort[0];
+  return only !== null && typeof only === "object" && Object.keys(only).join() === "_shard_doc";
+}
+
 /** What the adapter needs from the OpenSearch client (its transport and close). */
 export type OpenSearchTransport = Pick<OpenSearch, "transport" | "close">;
 
@@ -73,12 +84,8 @@ export function createOpenSearchAdapter(client: OpenSearchTransport): SearchClie
     async search<T>(params: estypes.SearchRequest) {
       // A search in a point in time names no index: the point in time has it.
       const path = params.index === undefined ? "/_search" : `/${target(params.index)}/_search`;
-      const response = await call<estypes.SearchResponse<T> & { pit_id?: string }>({
-        method: "POST",
-        path,
-        ...split(params, ["index"]),
-      });
-      return response;
+      const sort = params.pit && isShardDocSort(params.sort) ? { sort: [{ _id: "asc" }] } : {};
+      return call<estypes.SearchResponse<T>>({ method: "POST", path, ...split({ ...params, ...sort }, ["index"]) });
     },
     async openPointInTime(params) {
       const response = await call<{ pit_id: string }>({
