@@ -1,24 +1,28 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chown, cp, mkdir } from "node:fs/promises";
+import { chown, cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { ensureElasticsearch } from "./elasticsearch-dist.js";
+import { ensureDistribution } from "./elasticsearch-dist.js";
+import { DEFAULT_ES_VERSION, launcherPath, minimumJava, type EngineDistribution, type EngineName } from "./engines.js";
 import { StackError } from "./errors.js";
 import { findJavaHome } from "./java.js";
 import { freePorts } from "./ports.js";
 import { ServiceProcess } from "./service-process.js";
 import { chownTree, isRoot, unprivilegedAccount, unreachableAncestor, type Account } from "./unprivileged.js";
 
-export { cacheDir, DEFAULT_ES_VERSION, ensureElasticsearch } from "./elasticsearch-dist.js";
+export { cacheDir, DEFAULT_ES_VERSION, ensureDistribution, ensureElasticsearch } from "./elasticsearch-dist.js";
+export { EXTRA_ENGINES, type EngineDistribution, type EngineName } from "./engines.js";
 
 export interface ElasticsearchOptions {
-  /** Instance directory: config copy, data, logs, tmp and the console log (elasticsearch.out). */
+  /** Instance directory: config copy, data, logs, tmp and the console log (elasticsearch.out or opensearch.out). */
   dir: string;
   /** HTTP port. @defaultValue a free port */
   port?: number;
   /** @defaultValue a free port */
   transportPort?: number;
-  /** @defaultValue DRIFTLESS_ES_VERSION, else 8.19.7 */
+  /** Elasticsearch or OpenSearch. @defaultValue "elasticsearch" */
+  engine?: EngineName;
+  /** @defaultValue for Elasticsearch DRIFTLESS_ES_VERSION, else 8.19.7; for OpenSearch 2.19.3 */
   version?: string;
   /** An unpacked distribution to use instead of the cached one. */
   home?: string;
@@ -43,17 +47,20 @@ export interface ElasticsearchHandle {
 
 /**
  * Starts a single-node cluster without security, bound to 127.0.0.1, and resolves once its health
- * is yellow or green. As root it runs as `nobody`, because Elasticsearch refuses to run as root.
+ * is yellow or green. As root it runs as `nobody`, because Elasticsearch (and OpenSearch, its
+ * fork) refuse to run as root. The same for either engine: OpenSearch kept Elasticsearch 7's
+ * settings, launcher and endpoints, with its own name in place of Elasticsearch's.
  */
 export async function startElasticsearch(options: ElasticsearchOptions): Promise<ElasticsearchHandle> {
-  const { heap = "512m", startTimeoutMs = 180_000, env = process.env } = options;
+  const { heap = "512m", startTimeoutMs = 180_000, env = process.env, engine = "elasticsearch" } = options;
+  const distribution: EngineDistribution = { engine, version: options.version ?? defaultVersion(engine, env) };
   const dir = resolve(options.dir);
-  const home = options.home ?? (await ensureElasticsearch(options.version, env));
+  const home = options.home ?? (await ensureDistribution(distribution, env));
   const free = await freePorts(2);
   const port = options.port ?? free[0] ?? 0;
   const transportPort = options.transportPort ?? free.find((candidate) => candidate !== port) ?? 0;
   const runAs = isRoot() ? await unprivilegedAccount() : undefined;
-  await prepareInstanceDir(home, dir, runAs);
+  await prepareInstanceDir(home, dir, runAs, engine);
 
   const url = `http://127.0.0.1:${port}`;
   // A name of its own, so the readiness probe can tell this node from whatever else may answer on
@@ -62,7 +69,8 @@ export async function startElasticsearch(options: ElasticsearchOptions): Promise
   const settings = {
     "cluster.name": "driftless-local",
     "node.name": nodeName,
-    "xpack.security.enabled": "false",
+    // OpenSearch's integration-test distribution has no security plugin, and refuses unknown settings.
+    ...(engine === "elasticsearch" ? { "xpack.security.enabled": "false" } : {}),
     "discovery.type": "single-node",
     // No mmap: it needs vm.max_map_count raised, which a container often cannot do.
     "node.store.allow_mmap": "false",
@@ -75,14 +83,16 @@ export async function startElasticsearch(options: ElasticsearchOptions): Promise
     "path.logs": join(dir, "logs"),
   };
   const args = Object.entries(settings).flatMap(([key, value]) => ["-E", `${key}=${value}`]);
+  // OpenSearch reads the same variables under its own prefix.
+  const prefix = engine === "elasticsearch" ? "ES" : "OPENSEARCH";
   const childEnv: NodeJS.ProcessEnv = {
     ...env,
-    ES_JAVA_HOME: findJavaHome(env),
-    ES_JAVA_OPTS: `-Xms${heap} -Xmx${heap}`,
-    // A per-instance config directory: Elasticsearch writes its keystore there, and the cached
+    [`${prefix}_JAVA_HOME`]: findJavaHome(env, minimumJava(distribution)),
+    [`${prefix}_JAVA_OPTS`]: `-Xms${heap} -Xmx${heap}`,
+    // A per-instance config directory: the server writes its keystore there, and the cached
     // distribution stays shared and read-only.
-    ES_PATH_CONF: join(dir, "config"),
-    ES_TMPDIR: join(dir, "tmp"),
+    [`${prefix}_PATH_CONF`]: join(dir, "config"),
+    [`${prefix}_TMPDIR`]: join(dir, "tmp"),
     HOME: dir,
   };
 
@@ -90,12 +100,12 @@ export async function startElasticsearch(options: ElasticsearchOptions): Promise
   const start = async (): Promise<void> => {
     if (server?.running) return;
     const started = ServiceProcess.spawn({
-      service: "elasticsearch",
-      command: join(home, "bin", "elasticsearch"),
+      service: engine,
+      command: join(home, launcherPath(distribution)),
       args,
       env: childEnv,
       cwd: dir,
-      logFile: join(dir, "elasticsearch.out"),
+      logFile: join(dir, `${engine}.out`),
       runAs,
     });
     server = started;
@@ -116,14 +126,24 @@ export async function startElasticsearch(options: ElasticsearchOptions): Promise
   };
 }
 
-async function prepareInstanceDir(home: string, dir: string, runAs: Account | undefined): Promise<void> {
+function defaultVersion(engine: EngineName, env: NodeJS.ProcessEnv): string {
+  if (engine === "opensearch") return env.DRIFTLESS_OPENSEARCH_VERSION ?? "2.19.3";
+  return env.DRIFTLESS_ES_VERSION ?? DEFAULT_ES_VERSION;
+}
+
+async function prepareInstanceDir(
+  home: string,
+  dir: string,
+  runAs: Account | undefined,
+  engine: EngineName,
+): Promise<void> {
   if (runAs) {
     for (const path of [home, dir]) {
       const blocked = unreachableAncestor(path, runAs);
       if (blocked !== null) {
         throw new StackError(
-          "elasticsearch",
-          `Elasticsearch runs as ${runAs.name}, who cannot enter ${blocked} (on the way to ${path}): ` +
+          engine,
+          `${engine} runs as ${runAs.name}, who cannot enter ${blocked} (on the way to ${path}): ` +
             `use a directory outside it (for the cache set DRIFTLESS_CACHE_DIR) or chmod o+x ${blocked}`,
         );
       }
@@ -132,11 +152,25 @@ async function prepareInstanceDir(home: string, dir: string, runAs: Account | un
   const subdirs = ["data", "logs", "tmp"].map((name) => join(dir, name));
   for (const path of [dir, ...subdirs]) await mkdir(path, { recursive: true, mode: 0o755 });
   const config = join(dir, "config");
-  if (!existsSync(config)) await cp(join(home, "config"), config, { recursive: true });
+  if (!existsSync(config)) {
+    await cp(join(home, "config"), config, { recursive: true });
+    await logsInInstanceDir(join(config, "jvm.options"), join(dir, "logs"));
+  }
   if (runAs) {
     for (const path of [dir, ...subdirs]) await chown(path, runAs.uid, runAs.gid);
     await chownTree(config, runAs);
   }
+}
+
+/**
+ * Points the JVM's own logs (GC log, crash files) at the instance's logs directory. Elasticsearch 9
+ * and OpenSearch name them `logs/…`, relative to the distribution's home where the launcher runs
+ * them: a shared cache that `nobody` may not write to, so the JVM would refuse to start.
+ */
+async function logsInInstanceDir(jvmOptions: string, logs: string): Promise<void> {
+  const text = await readFile(jvmOptions, "utf8");
+  const moved = text.replace(/([=:])logs\//g, `$1${logs}/`);
+  if (moved !== text) await writeFile(jvmOptions, moved);
 }
 
 async function healthy(url: string): Promise<boolean> {

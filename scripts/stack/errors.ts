@@ -1,6 +1,6 @@
 import { DriftlessError } from "../../shared/core/errors.js";
 
-export type StackService = "redis" | "elasticsearch" | "cosmos";
+export type StackService = "redis" | "elasticsearch" | "opensearch" | "cosmos";
 
 /**
  * A local service could not be fetched, started or stopped. The message carries what is needed

@@ -22,6 +22,7 @@ export function toConfig(settings: Settings, sources: readonly SourceConfig[]) {
           : undefined,
     },
     elasticsearch: {
+      engine: settings.ELASTICSEARCH_ENGINE,
       node: settings.ELASTICSEARCH_URL,
       apiKey: settings.ELASTICSEARCH_API_KEY,
       username: settings.ELASTICSEARCH_USERNAME,

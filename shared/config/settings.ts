@@ -64,7 +64,15 @@ export const settingsSchema = z.object({
     "how long `WAIT` waits for them; must be shorter than `REDIS_COMMAND_TIMEOUT_MS`",
   ),
 
-  ELASTICSEARCH_URL: url(/^https?:$/, "http:// or https://").describe("`http(s)://` URL of Elasticsearch 8"),
+  ELASTICSEARCH_URL: url(/^https?:$/, "http:// or https://").describe(
+    "`http(s)://` URL of the search engine (Elasticsearch 8 or 9, or OpenSearch 2: `ELASTICSEARCH_ENGINE`)",
+  ),
+  ELASTICSEARCH_ENGINE: z
+    .enum(["elasticsearch", "opensearch"])
+    .default("elasticsearch")
+    .describe(
+      "which engine `ELASTICSEARCH_URL` is, so driftless talks to it with that engine's own client: `elasticsearch` (8 or 9) or `opensearch` (2); see [engines.md](_incoming/engines.md)",
+    ),
   ELASTICSEARCH_API_KEY: z.string().min(1).optional().meta({ description: "API key (base64 `id:key`)", secret: true }),
   ELASTICSEARCH_USERNAME: z
     .string()

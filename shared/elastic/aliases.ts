@@ -1,4 +1,4 @@
-import type { Client } from "@elastic/elasticsearch";
+import type { SearchClient as Client } from "./search-client.js";
 import { dependencyFailure, toRequestFailure } from "./failure.js";
 
 /**

@@ -1,9 +1,9 @@
 import { Buffer } from "node:buffer";
-import { errors, type Client } from "@elastic/elasticsearch";
+import type { SearchClient as Client } from "./search-client.js";
 import { DependencyError } from "../core/errors.js";
 import { classifyItem, classifyRequestFailure, type BulkItemResult, type Verdict } from "./classify.js";
 import { IndexMissingError } from "./errors.js";
-import { toRequestFailure, type RequestFailure } from "./failure.js";
+import { isConnectionError, toRequestFailure, type RequestFailure } from "./failure.js";
 import { decideSharedDeletes, overTombstones, SharedEntriesUnreadable, type OwnEntryDecision } from "./own-entries.js";
 import { DRIFTLESS_METADATA, reservedFieldOf } from "./metadata.js";
 import { serializedDocument } from "./serialize.js";
@@ -191,8 +191,9 @@ const RESENDS = 1;
 const RESEND_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 
 function worthResending(error: unknown): boolean {
-  if (error instanceof errors.ConnectionError) return true;
-  return error instanceof errors.ResponseError && RESEND_STATUSES.has(error.meta.statusCode ?? 0);
+  if (isConnectionError(error)) return true;
+  const failure = toRequestFailure(error);
+  return failure.responded && RESEND_STATUSES.has(failure.statusCode ?? 0);
 }
 
 async function send(

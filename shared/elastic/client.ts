@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
 import { Client, type ClientOptions } from "@elastic/elasticsearch";
+import { Client as OpenSearch } from "@opensearch-project/opensearch";
 import { ConfigError } from "../core/errors.js";
+import { createOpenSearchAdapter } from "./opensearch-client.js";
+import type { SearchClient, SearchEngine } from "./search-client.js";
 
-export type { Client };
+export type { Client, SearchClient, SearchEngine };
 
 export interface ElasticClientOptions {
   /** Base URL of the cluster. User info in it (`https://user:pass@host`) is taken as basic auth. */
@@ -28,6 +31,39 @@ export interface ElasticClientOptions {
    * so the client drops a socket before the network silently does. @defaultValue 60000
    */
   readonly keepAliveMs?: number;
+}
+
+/**
+ * The client of the configured engine, behind the SearchClient port: the Elasticsearch client
+ * (8 talks to Elasticsearch 9 through its REST compatibility with 8), or OpenSearch's own client
+ * behind the adapter. Same settings, same secret handling, for both.
+ */
+export function createSearchClient(options: ElasticClientOptions & { readonly engine?: SearchEngine }): SearchClient {
+  if ((options.engine ?? "elasticsearch") === "elasticsearch") return createElasticClient(options);
+  return createOpenSearchAdapter(createOpenSearchClient(options));
+}
+
+/** OpenSearch's own client with the settings createElasticClient takes; OpenSearch has no API keys. */
+function createOpenSearchClient(options: ElasticClientOptions): OpenSearch {
+  const { node, apiKey, caFile, requestTimeoutMs = 30_000, maxSockets = 64, maxRetries = 1 } = options;
+  if (apiKey) {
+    throw new ConfigError(
+      "ELASTICSEARCH_API_KEY",
+      "OpenSearch has no API keys: use ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD",
+    );
+  }
+  const url = parseNode(node);
+  const basic = basicAuth(url, options.username, options.password);
+  positive("ELASTICSEARCH_REQUEST_TIMEOUT_MS", requestTimeoutMs);
+  positive("maxSockets", maxSockets);
+  return new OpenSearch({
+    node: url.toString(),
+    requestTimeout: requestTimeoutMs,
+    maxRetries,
+    agent: { maxSockets, keepAlive: true },
+    ...(basic ? { auth: basic } : {}),
+    ...(caFile ? { ssl: { ca: readCa(caFile) } } : {}),
+  });
 }
 
 /**

@@ -1,4 +1,3 @@
-import { errors } from "@elastic/elasticsearch";
 import { DependencyError } from "../core/errors.js";
 import { formatReason, type EsErrorCause, type RequestFailure } from "./classify.js";
 
@@ -9,18 +8,38 @@ export type { RequestFailure };
  * their `meta` holds the connection (URL, headers) and the request, which is where secrets live.
  * Only the status, the Elasticsearch error type and reason, and the message are kept.
  */
-export function toRequestFailure(error: unknown): RequestFailure {
-  if (error instanceof errors.ResponseError) {
+export function toRequestFailure(error: unknown): RequestFailure & { readonly responded: boolean } {
+  if (isResponseError(error)) {
     const statusCode = error.meta.statusCode ?? undefined;
     const body: unknown = error.meta.body;
     const cause = errorCauseOf(body);
     const detail = cause ? formatReason(cause) : typeof body === "string" && body ? body : error.name;
-    return { statusCode, type: cause?.type, description: scrub(`${statusCode ?? "?"} ${detail}`) };
+    return { statusCode, type: cause?.type, description: scrub(`${statusCode ?? "?"} ${detail}`), responded: true };
   }
   if (error instanceof Error) {
-    return { statusCode: undefined, type: undefined, description: scrub(`${error.name}: ${error.message}`) };
+    return {
+      statusCode: undefined,
+      type: undefined,
+      description: scrub(`${error.name}: ${error.message}`),
+      responded: false,
+    };
   }
-  return { statusCode: undefined, type: undefined, description: scrub(String(error)) };
+  return { statusCode: undefined, type: undefined, description: scrub(String(error)), responded: false };
+}
+
+/**
+ * An error response from the engine, by shape: the Elasticsearch and the OpenSearch client each
+ * have a ResponseError class of their own, with the same name and the same `meta`.
+ */
+function isResponseError(error: unknown): error is Error & { meta: { statusCode?: number | null; body?: unknown } } {
+  if (!(error instanceof Error) || error.name !== "ResponseError") return false;
+  const meta = (error as { meta?: unknown }).meta;
+  return meta !== null && typeof meta === "object";
+}
+
+/** No connection could be made or it dropped (either client's ConnectionError). */
+export function isConnectionError(error: unknown): boolean {
+  return error instanceof Error && error.name === "ConnectionError";
 }
 
 /** A retryable status: no answer, a timeout, throttling, or a server-side failure. */

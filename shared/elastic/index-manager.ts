@@ -1,4 +1,5 @@
-import type { Client, estypes } from "@elastic/elasticsearch";
+import type { estypes } from "@elastic/elasticsearch";
+import type { SearchClient as Client } from "./search-client.js";
 import { ConfigError } from "../core/errors.js";
 import { aliasTargets } from "./aliases.js";
 import { AliasInvalidError, AliasTakenError, MappingIncompatibleError, MappingInvalidError } from "./errors.js";

@@ -1,7 +1,14 @@
 export { createBulkSink, type BulkSinkOptions } from "./bulk-sink.js";
 export { classifyItem, classifyRequestFailure, formatReason, MAX_REASON_LENGTH } from "./classify.js";
 export type { BulkItemResult, EsErrorCause, RequestFailure, RequestVerdict, Verdict } from "./classify.js";
-export { createElasticClient, type Client, type ElasticClientOptions } from "./client.js";
+export {
+  createElasticClient,
+  createSearchClient,
+  type Client,
+  type ElasticClientOptions,
+  type SearchClient,
+  type SearchEngine,
+} from "./client.js";
 export {
   AliasInvalidError,
   AliasTakenError,

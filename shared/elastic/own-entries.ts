@@ -1,4 +1,4 @@
-import type { Client } from "@elastic/elasticsearch";
+import type { SearchClient as Client } from "./search-client.js";
 import type { BulkItemResult } from "./classify.js";
 import { toRequestFailure, type RequestFailure } from "./failure.js";
 import { DRIFTLESS_METADATA } from "./metadata.js";

@@ -1,4 +1,5 @@
-import type { Client, estypes } from "@elastic/elasticsearch";
+import type { estypes } from "@elastic/elasticsearch";
+import type { SearchClient as Client } from "./search-client.js";
 import { dependencyFailure, toRequestFailure } from "./failure.js";
 import { isIndexVersionOf } from "./index-names.js";
 import { DRIFTLESS_METADATA } from "./metadata.js";

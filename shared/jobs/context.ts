@@ -3,7 +3,7 @@ import type { SourceConfig } from "../config/source.js";
 import { sleep, type Clock } from "../core/clock.js";
 import type { ContainerScanner } from "../cosmos/scan.js";
 import type { SourceReader, Sink, SourceQueue } from "../sync/ports.js";
-import type { Client } from "../elastic/client.js";
+import type { SearchClient as Client } from "../elastic/client.js";
 import type { IndexScanner } from "../elastic/scan.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { CounterName, JobStore, JobUpdate } from "./store.js";

@@ -5,7 +5,7 @@ import type { Clock } from "../core/clock.js";
 import { createCosmosReader } from "../cosmos/reader.js";
 import { createContainerScanner, type ContainerScanner } from "../cosmos/scan.js";
 import type { WriteTargets } from "../elastic/fan-out.js";
-import { createBulkSink, type Client } from "../elastic/index.js";
+import { createBulkSink, type SearchClient as Client } from "../elastic/index.js";
 import { createIndexScanner } from "../elastic/scan.js";
 import type { JobDeps, JobOptions, JobSource } from "../jobs/context.js";
 import { createJobStore } from "../jobs/store.js";

@@ -9,10 +9,10 @@ import { createCosmosClient } from "../cosmos/client.js";
 import { createCosmosReader } from "../cosmos/reader.js";
 import {
   createBulkSink,
-  createElasticClient,
+  createSearchClient,
   ensureIndex,
   MappingIncompatibleError,
-  type Client,
+  type SearchClient as Client,
 } from "../elastic/index.js";
 import { createDeadLetterMirror, type DeadLetterMirror } from "../deadletters/mirror.js";
 import { createJobs, createWriteTargets, type JobsService } from "../jobs/index.js";
@@ -129,7 +129,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
   // be missing from a pipeline that the same tick already opened (registerScripts says more).
   registerScripts(redis);
   redis.on("error", (error: Error) => logger.warn({ err: describeError(error) }, "redis connection error"));
-  const elastic = open(createElasticClient({ ...config.elasticsearch }), (client) => client.close());
+  const elastic = open(createSearchClient({ ...config.elasticsearch }), (client) => client.close());
   const cosmos = open(createCosmosClient(config.cosmos), (client) => client.dispose());
   const probes = dependencyProbes(redis, elastic, cosmos, config.sources);
   const circuits = createCircuits(config.resilience, logger, probes);

@@ -1,7 +1,7 @@
 import type { Config } from "../config/load-config.js";
 import type { Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
-import type { Client } from "../elastic/client.js";
+import type { SearchClient as Client } from "../elastic/client.js";
 import {
   countSyncEvents,
   syncEventsTimeline,
