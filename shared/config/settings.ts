@@ -71,7 +71,7 @@ export const settingsSchema = z.object({
     .enum(["elasticsearch", "opensearch"])
     .default("elasticsearch")
     .describe(
-      "which engine `ELASTICSEARCH_URL` is, so driftless talks to it with that engine's own client: `elasticsearch` (8 or 9) or `opensearch` (2); see [engines.md](_incoming/engines.md)",
+      "which engine `ELASTICSEARCH_URL` is, so driftless talks to it with that engine's own client: `elasticsearch` (8; 9 untested) or `opensearch` (2); see [engines.md](engines.md)",
     ),
   ELASTICSEARCH_API_KEY: z.string().min(1).optional().meta({ description: "API key (base64 `id:key`)", secret: true }),
   ELASTICSEARCH_USERNAME: z
