@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { z } from "zod";
 import { ConfigError } from "../core/errors.js";
 import { toConfig, type Config } from "./config.js";
 import { settingsSchema, type Settings } from "./settings.js";
-import { sourcesSchema, toSourceConfig, type SourceConfig } from "./source.js";
+import { loadTransform, TransformLoadError } from "../sync/transform-module.js";
+import { sourcesSchema, toSourceConfig, type SourceConfig, type SourceDefinition } from "./source.js";
 
 export type { Config } from "./config.js";
 
@@ -117,7 +119,36 @@ export function parseSources(
   // A single source may be given as an object instead of a one-element list.
   const list = Array.isArray(json) ? json : [json];
   const parsed = parse(sourcesSchema, list, (path) => `${setting}${formatPath(path)}`);
-  return parsed.ok ? { ok: true, value: parsed.value.map(toSourceConfig) } : parsed;
+  if (!parsed.ok) return parsed;
+  const base = file ? dirname(resolve(file)) : process.cwd();
+  const sources = parsed.value.map((source) => withTransformPath(source, base));
+  const problems = sources.flatMap((source, i) => transformProblems(source, `${setting}[${i}].transform.module`));
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: sources.map(toSourceConfig) };
+}
+
+/** The transform module's path made absolute: relative to the sources file, or to the working directory for DRIFTLESS_SOURCES. */
+function withTransformPath(source: SourceDefinition, base: string): SourceDefinition {
+  const module = source.transform?.module;
+  return module === undefined
+    ? source
+    : { ...source, transform: { ...source.transform, module: resolve(base, module) } };
+}
+
+/**
+ * Loads the source's transform module once, here, so a module that is missing, does not load or
+ * exports no function stops the start with its source and file named, instead of dead-lettering
+ * every key of the source later.
+ */
+function transformProblems(source: SourceDefinition, setting: string): ConfigProblem[] {
+  const { module, export: exportName = "default" } = source.transform ?? {};
+  if (module === undefined) return [];
+  try {
+    loadTransform(module, exportName);
+    return [];
+  } catch (error) {
+    if (!(error instanceof TransformLoadError)) throw error;
+    return [{ setting, message: `source "${source.name}": cannot use transform module ${module}: ${error.message}` }];
+  }
 }
 
 function parse<S extends z.ZodType>(

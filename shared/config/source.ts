@@ -7,25 +7,49 @@ import { isIndexVersionOf, rebuildAlias } from "../elastic/index-names.js";
  */
 const partitionKeyPath = z.string().regex(/^(\/[^/\s]+)+$/, "must look like /field or /parent/field");
 
+/** A dotted path (`customer.address.city`), or a top-level name; shared/sync/paths.ts. */
+const fieldPath = z
+  .string()
+  .min(1)
+  .refine((path) => path.split(".").every((part) => part !== ""), "a field name or a dotted path like a.b.c");
+
 const transformSchema = z
   .object({
-    /** Keep only these top-level fields (after rename). `id` is always kept. */
-    include: z.array(z.string().min(1)).optional(),
-    /** Drop these top-level fields. Cosmos system fields (_rid, _self, _etag, _attachments, _ts) are always dropped. */
-    exclude: z.array(z.string().min(1)).optional(),
-    /** Rename top-level fields: `{ "from": "to" }`. Not into `driftless` or `driftless.…`: the sink refuses those. */
+    /**
+     * A JavaScript module the user writes, resolved relative to DRIFTLESS_SOURCES_FILE (or the
+     * working directory for DRIFTLESS_SOURCES), exporting a function from the Cosmos document to
+     * the document to index, or to null/undefined to keep it out of the index. Runs before
+     * include, exclude and rename. docs/transforms.md.
+     */
+    module: z.string().min(1).optional(),
+    /** The module's export that is the transform. @defaultValue "default" */
+    export: z.string().min(1).optional(),
+    /** Keep only these fields (after rename); dotted paths reach nested fields. `id` is always kept. */
+    include: z.array(fieldPath).optional(),
+    /** Drop these fields; dotted paths reach nested fields. Cosmos system fields (_rid, _self, _etag, _attachments, _ts) are always dropped. */
+    exclude: z.array(fieldPath).optional(),
+    /** Rename (move) fields: `{ "from": "to" }`, dotted paths on either side. Not into `driftless` or `driftless.…`: the sink refuses those. */
     rename: z
       .record(
-        z.string().min(1),
-        z
-          .string()
-          .min(1)
-          .refine(
-            (to) => to !== "driftless" && !to.startsWith("driftless."),
-            "reserved for driftless's metadata (driftless.key, driftless.ts)",
-          ),
+        fieldPath,
+        fieldPath.refine(
+          (to) => to !== "driftless" && !to.startsWith("driftless."),
+          "reserved for driftless's metadata (driftless.key, driftless.ts)",
+        ),
       )
       .optional(),
+  })
+  .strict()
+  .refine((transform) => transform.export === undefined || transform.module !== undefined, {
+    message: "export names an export of the transform module: give module too",
+    path: ["export"],
+  });
+
+/** Only Cosmos documents whose field equals the value are indexed; any other is deleted from the index. */
+const filterSchema = z
+  .object({
+    field: fieldPath,
+    equals: z.union([z.string(), z.number(), z.boolean(), z.null()]),
   })
   .strict();
 
@@ -45,6 +69,16 @@ export const sourceSchema = z
     /** Extra index settings, e.g. shards and replicas. */
     settings: z.record(z.string(), z.unknown()).optional(),
     transform: transformSchema.optional(),
+    /** Which Cosmos documents are indexed, tested before the transform; docs/transforms.md. */
+    filter: filterSchema.optional(),
+    /**
+     * Elasticsearch routing for every write: `partitionKey` routes by the partition key value (the
+     * first level of a hierarchical key). Only from the key, so a delete, which has no document
+     * left to read a field from, is routed where the write went; docs/transforms.md.
+     */
+    routing: z.enum(["partitionKey"]).optional(),
+    /** An Elasticsearch ingest pipeline every indexed document of this source goes through. */
+    pipeline: z.string().min(1).optional(),
     /** A document whose field is `true` is removed from the index, as if deleted. */
     softDeleteField: z.string().min(1).optional(),
     /**
@@ -53,7 +87,21 @@ export const sourceSchema = z
      */
     documentId: z.enum(["id", "partitionKeyAndId"]).default("id"),
   })
-  .strict();
+  .strict()
+  .superRefine((source, ctx) => {
+    // With documentId "id" two keys can write one _id (shared/sync/mapper.ts, sharesIds). Under
+    // routing those would be two entries on two shards, and a delete routed by one key would
+    // miss the other's: the _id must say the routing.
+    const pkIsId = [source.partitionKeyPath].flat().join() === "/id";
+    if (source.routing && source.documentId === "id" && !pkIsId) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["routing"],
+        message:
+          'routing by partition key needs documentId "partitionKeyAndId" (or the partition key /id), so that one _id always has one routing',
+      });
+    }
+  });
 
 export type SourceDefinition = z.infer<typeof sourceSchema>;
 

@@ -150,11 +150,13 @@ function serialize(op: SinkOp, lines: string[], versionType: "external_gte" | "e
   if (!Number.isSafeInteger(op.version) || op.version < 0) {
     return `invalid version ${String(op.version)}: must be a non-negative integer`;
   }
-  const meta = `{"_id":${JSON.stringify(op.id)},"version":${op.version},"version_type":"${versionType}"}`;
+  const routing = op.routing === undefined ? "" : `,"routing":${JSON.stringify(op.routing)}`;
+  const meta = `{"_id":${JSON.stringify(op.id)},"version":${op.version},"version_type":"${versionType}"${routing}`;
   if (op.action === "delete") {
-    lines.push(`{"delete":${meta}}`);
+    lines.push(`{"delete":${meta}}}`);
     return undefined;
   }
+  const pipeline = op.pipeline === undefined ? "" : `,"pipeline":${JSON.stringify(op.pipeline)}`;
   const doc: unknown = op.document;
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return "document is not a JSON object";
   // Refused, not dropped: dropping would index a document that silently lacks one of its fields,
@@ -169,7 +171,7 @@ function serialize(op: SinkOp, lines: string[], versionType: "external_gte" | "e
   if (!json.startsWith("{")) return "document does not serialize to a JSON object";
   // Splice the metadata into the serialized document instead of copying every document object.
   const stamp = `{"${METADATA}":${JSON.stringify({ key: op.member, ts: op.version })}`;
-  lines.push(`{"index":${meta}}`, json === "{}" ? `${stamp}}` : `${stamp},${json.slice(1)}`);
+  lines.push(`{"index":${meta}${pipeline}}}`, json === "{}" ? `${stamp}}` : `${stamp},${json.slice(1)}`);
   return undefined;
 }
 

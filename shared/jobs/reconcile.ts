@@ -1,8 +1,7 @@
 import { decodeKey, encodeKey, type DocKey } from "../core/keys.js";
 import { countDocuments } from "../elastic/aliases.js";
 import { PointInTimeGoneError } from "../elastic/scan.js";
-import { documentId, type DocumentMapper } from "../sync/mapper.js";
-import { mapperFor } from "./mappers.js";
+import { documentId, mapperFor, type DocumentMapper } from "../sync/mapper.js";
 import type { ChunkContext } from "./context.js";
 
 /** How long the point in time lives between two pages; every page extends it. */

@@ -3,7 +3,7 @@ import type { SourceConfig } from "../config/source.js";
 import type { ScanPage } from "../cosmos/scan.js";
 import type { SinkOp, Failure } from "../sync/ports.js";
 import { chunkByBytes } from "../sync/chunk.js";
-import { mapperFor } from "./mappers.js";
+import { mapperFor } from "../sync/mapper.js";
 
 /** One page of a reimport scan, keyed, mapped and split into the bulk requests that write it. */
 export interface PreparedPage {

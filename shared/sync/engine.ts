@@ -1,11 +1,10 @@
 import { ROOT_CONTEXT, SpanKind, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
-import type { SourceConfig } from "../config/source.js";
 import { describeError } from "../core/errors.js";
 import { invalidKeyReason } from "../core/keys.js";
 import { isPause } from "../resilience/errors.js";
 import { DEPENDENCY_SYSTEMS, failSpan, inSpan, noopTracer } from "../telemetry/spans.js";
 import { deleteVersion, isStaleRead } from "./freshness.js";
-import { createMapper, type DocumentMapper } from "./mapper.js";
+import { mapperFor, TransformError } from "./mapper.js";
 import type { Claim, ReadResult, RecordedVersion, SinkOp } from "./ports.js";
 import { emptySettlement, releaseAfter, retryAfter, type Settlement } from "./settlement.js";
 import { emptyReport, type BatchReport } from "./report.js";
@@ -203,23 +202,14 @@ async function readAndMap(
       const mapped = mapper(item.key, document, deleteVersion(record, readAtSeconds));
       ops.push({ ...mapped, member: result.member });
     } catch (error) {
-      settlement.dead.push({
-        member: result.member,
-        error: `mapping failed: ${describeError(error)}`,
-        reason: "mapping failed",
-      });
+      // The source's transform threw (or returned no document): its message is the dead letter's
+      // error, so the owner sees which document broke the transform and why.
+      settlement.dead.push(
+        error instanceof TransformError
+          ? { member: result.member, error: error.message, reason: "transform failed" }
+          : { member: result.member, error: `mapping failed: ${describeError(error)}`, reason: "mapping failed" },
+      );
     }
   }
   return ops;
-}
-
-const mappers = new WeakMap<SourceConfig, DocumentMapper>();
-
-function mapperFor(source: SourceConfig): DocumentMapper {
-  let mapper = mappers.get(source);
-  if (!mapper) {
-    mapper = createMapper(source);
-    mappers.set(source, mapper);
-  }
-  return mapper;
 }

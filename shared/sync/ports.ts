@@ -201,6 +201,10 @@ export type SinkOp =
        * tombstone, which only another key's delete can have left, is written over it (own-entries.ts).
        */
       readonly sharedId?: boolean;
+      /** The shard routing (source `routing`, from the key: a delete of the key is routed the same). */
+      readonly routing?: string;
+      /** The ingest pipeline to index through (source `pipeline`). */
+      readonly pipeline?: string;
     }
   | {
       readonly action: "delete";
@@ -209,6 +213,8 @@ export type SinkOp =
       readonly version: number;
       /** Another key can write this _id: an entry another key wrote is left alone (own-entries.ts). */
       readonly sharedId?: boolean;
+      /** The routing the key's writes had; without it the delete would look on another shard. */
+      readonly routing?: string;
     };
 
 /**
