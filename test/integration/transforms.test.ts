@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeKey } from "../../shared/core/keys.js";
+import { createBulkSink } from "../../shared/elastic/index.js";
 import { runJobLoop } from "../../shared/jobs/loop.js";
 import { isTerminal } from "../../shared/jobs/store.js";
 import type { Job } from "../../shared/jobs/types.js";
@@ -196,13 +197,13 @@ describe("source transforms", () => {
       order("boom", { explode: true }),
     ];
     await write(docs, { enqueue: true });
+    kept = [...goodIds];
     const runs = await pipelineRuns();
     const report = await sync();
     // One batch: the failing transform dead-letters its key and nothing else.
     expect(report[source.name]).toMatchObject({ batches: 1, indexed: goodIds.length, deleted: 2, deadLettered: 1 });
     // One pipeline run per indexed document, none for the skipped, filtered or failed ones.
     expect((await pipelineRuns()) - runs).toBe(goodIds.length);
-    kept = [...goodIds];
     await expectIndexed(kept);
     await expectDeadLetter(cosmos.get("oboom")!);
   });
@@ -268,5 +269,23 @@ describe("source transforms", () => {
     kept = [...kept.filter((id) => id !== "o9"), "o30"];
     await expectIndexed(kept);
     expect(ran).toBeGreaterThanOrEqual(kept.length);
+  });
+
+  it("a pipeline that does not exist refuses the item: the key is dead-lettered with Elasticsearch's reason", async () => {
+    const missing = uniqueName("no-such-pipeline");
+    const [outcome] = await createBulkSink(source.elastic, { refresh: "wait_for" }).write(alias, [
+      {
+        action: "index",
+        member: encodeKey({ id: "o40", pk: "t0" }),
+        id: '"t0":o40',
+        version: 1,
+        routing: "t0",
+        pipeline: missing,
+        document: { id: "o40", title: "x" },
+      },
+    ]);
+    expect(outcome).toMatchObject({ outcome: "dead" });
+    expect(outcome!.outcome === "dead" && outcome!.error).toContain(missing);
+    expect((await entries()).has('"t0":o40')).toBe(false);
   });
 });
