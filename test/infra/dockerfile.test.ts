@@ -64,7 +64,7 @@ describe("Dockerfile: structure", () => {
   it("pins both base images to one Node.js 22 release that package.json engines admits", () => {
     const engines = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { engines: { node: string } })
       .engines.node;
-    expect(engines).toContain(">=22.12.0");
+    expect(engines).toContain(">=22.13.0");
     for (const stage of stages) {
       const [, major, minor, patch] = /^node:(\d+)\.(\d+)\.(\d+)-[a-z]+(?:-slim)?$/.exec(stage.image) ?? [];
       expect(major, `${stage.image} names a full release`).toBe("22");

@@ -6,7 +6,7 @@ import { repoRoot } from "./bicep-tree.js";
 /*
  * The Node.js versions driftless says it runs on (package.json engines.node) against what it
  * needs: the oldest version of each major line it admits must satisfy every locked package's own
- * engines.node, and leave the CLI's arguments after `--` alone (20.19.0, 22.12.0). Optional
+ * engines.node, and leave the CLI's arguments after `--` alone (20.19.0, 22.13.0). Optional
  * packages are left out: npm skips the platform bindings that do not fit, and
  * azure-functions-core-tools (`func`, for `npm start` only) wants Node 22 of its own.
  */
@@ -72,11 +72,11 @@ describe("package.json engines.node", () => {
   it("admits no Node.js older than the CLI and the dev tools need", () => {
     expect(lowestAdmitted(engines)).toEqual([
       [20, 19, 0],
-      [22, 12, 0],
+      [22, 13, 0],
     ]);
     expect(satisfies([20, 18, 3], engines)).toBe(false);
     expect(satisfies([21, 7, 0], engines)).toBe(false);
-    expect(satisfies([22, 11, 0], engines)).toBe(false);
+    expect(satisfies([22, 12, 0], engines)).toBe(false);
     expect(satisfies([24, 0, 0], engines)).toBe(true);
   });
 
