@@ -14,7 +14,7 @@ export const DEFAULT_ES_VERSION = "8.19.7";
 
 /** The engines the engine-parameterised tests run on besides the default (see test/integration/engines.test.ts). */
 export const EXTRA_ENGINES: readonly EngineDistribution[] = [
-  { engine: "elasticsearch", version: process.env.DRIFTLESS_ES9_VERSION ?? "9.0.0" },
+  { engine: "elasticsearch", version: process.env.DRIFTLESS_ES9_VERSION ?? "9.5.0" },
   { engine: "opensearch", version: process.env.DRIFTLESS_OPENSEARCH_VERSION ?? "2.19.3" },
 ];
 

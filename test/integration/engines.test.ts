@@ -31,9 +31,7 @@ interface EngineUnderTest {
   handle?: ElasticsearchHandle;
 }
 
-// Elasticsearch 9 only on request: the one 9.x integration-test zip on Maven Central (9.0.0) needs
-// a JDK 21 to 24 (on 25 its entitlement self-test fails), and these machines have 17 and 25.
-const wanted = (process.env.DRIFTLESS_ENGINES ?? "opensearch").split(",");
+const wanted = (process.env.DRIFTLESS_ENGINES ?? "opensearch,elasticsearch-9").split(",");
 const extra = EXTRA_ENGINES.map((distribution) => ({
   distribution,
   label: distribution.engine === "opensearch" ? "opensearch" : `elasticsearch-${distribution.version.split(".")[0]}`,
