@@ -60,14 +60,16 @@ const send = (message: unknown) => {
 const messages = on(process, "message");
 const problem = (what: string, error: unknown) => console.error(`functions-host: ${what}: ${describeError(error)}`);
 let invocations = 0;
-/** An invocation context as the host makes one; the handlers' info lines are dropped, warnings and errors kept. */
+/** BENCH_FUNCTIONS_LOG=1 prints every line the handlers log, with the time, to see where a change waited. */
+const logAll = process.env.BENCH_FUNCTIONS_LOG === "1";
+/** An invocation context as the host makes one; the handlers' info lines are dropped (unless logAll), warnings and errors kept. */
 const context = (functionName: string) =>
   new InvocationContext({
     functionName,
     invocationId: `bench-${functionName}-${++invocations}`,
     logHandler: (level, ...args) => {
-      if (level === "warning" || level === "error" || level === "critical")
-        console.error(`functions-host ${functionName} ${level}:`, ...args);
+      if (logAll || level === "warning" || level === "error" || level === "critical")
+        console.error(`${new Date().toISOString()} functions-host ${functionName} ${level}:`, ...args);
     },
   });
 const timer = {
