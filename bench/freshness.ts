@@ -80,10 +80,11 @@ export async function timeFreshness(
     }
   })();
 
-  // The capture reader takes its lease and starts from "now" a moment after the worker is up:
-  // a probe document must come through before the timed writes start. A probe written before
-  // that start is never delivered, so it is given up on (and no longer waited for) after
-  // PROBE_WAIT_MS, three times the usual delay, and the next one is written.
+  // The change-feed reader (worker mode's capture, or the Functions harness's emulated trigger)
+  // starts from "now" a moment after its process is up: a probe document must come through
+  // before the timed writes start. A probe written before that start is never delivered, so it is
+  // given up on (and no longer waited for) after PROBE_WAIT_MS, three times the usual delay, and
+  // the next one is written.
   for (let probe = 0; ; probe++) {
     const id = `probe-${probe}`;
     written.set(id, performance.now());
