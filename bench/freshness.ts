@@ -58,6 +58,8 @@ export async function timeFreshness(
   container: Container,
   alias: string,
   log: (line: string) => void,
+  /** Called just before each timed document's upsert, with its id and the wall-clock time. */
+  onWrite?: (id: string, atMs: number) => void,
 ): Promise<FreshnessResult> {
   const written = new Map<string, number>();
   const latencies: number[] = [];
@@ -100,6 +102,7 @@ export async function timeFreshness(
   for (let i = 0; i < samples; i++) {
     const doc = { ...benchDoc(i), id: `fresh-${i}` };
     written.set(doc.id, performance.now());
+    onWrite?.(doc.id, Date.now());
     await container.items.upsert(doc);
     await sleep(1000 / WRITES_PER_SEC);
   }

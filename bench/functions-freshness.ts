@@ -3,7 +3,7 @@ import { spawnTs } from "./child.js";
 import { DATABASE, PARTITION_KEY_PATH, type BenchContext } from "./context.js";
 import { timeFreshness, type FreshnessResult } from "./freshness.js";
 import type { DeliveryStats, FeedStats } from "./functions-emulation.js";
-import { sleep } from "./measure.js";
+import { percentile, sleep } from "./measure.js";
 import { inbox } from "./pipeline.js";
 
 /**
@@ -66,8 +66,27 @@ export async function measureFunctionsFreshness(ctx: BenchContext, log: (line: s
     log(
       `  feedPollDelay ${topology.feedPollDelayMs} ms, Service Bus latency ${topology.serviceBusLatencyMs} ms (assumed), maxConcurrentCalls ${topology.maxConcurrentCalls}, timer every ${Number(topology.timerPeriodMs) / 1000} s`,
     );
-    const freshness: FreshnessResult = await timeFreshness(ctx, container, alias, log);
+    const writtenAt = new Map<string, number>();
+    const freshness: FreshnessResult = await timeFreshness(ctx, container, alias, log, (id, at) =>
+      writtenAt.set(id, at),
+    );
     const during = await stats();
+    child.send("captured");
+    const { at } = await next<{ at: [string, number][] }>("captured");
+    // How long the timed writes waited for the change feed (write → capture handler): the rest of
+    // their freshness is the ticket, the drain and Elasticsearch's refresh.
+    const captureLags = at
+      .filter(([id]) => writtenAt.has(id))
+      .map(([id, capturedMs]) => capturedMs - writtenAt.get(id)!)
+      .sort((a, b) => a - b);
+    const captureLagMs =
+      captureLags.length > 0
+        ? {
+            p50: Math.round(percentile(captureLags, 50)),
+            p99: Math.round(percentile(captureLags, 99)),
+            samples: captureLags.length,
+          }
+        : null;
     await sleep(SETTLE_MS);
     child.send("idle");
     const before = await stats();
@@ -91,11 +110,17 @@ export async function measureFunctionsFreshness(ctx: BenchContext, log: (line: s
       idleTimerBusyShare: share(idle.timerBusyMs),
       /** The same for the timer as it runs without Service Bus: a drain pass that ends once nothing is due. */
       idleTimerBusyShareWithoutServiceBus: share(idle.withoutServiceBus.timerBusyMs),
+      /** Write → the capture handler, for the same documents (wall clock, both processes on this host). */
+      captureLagMs,
       idle,
       topology,
       /** What ran while the writes were timed: feed reads and batches, tickets sent and delivered, timer runs. */
       during: { feed: during.feed, tickets: during.tickets, timerRuns: during.timer.runs },
     };
+    if (captureLagMs)
+      log(
+        `  of which waiting for the change feed (write → capture handler): p50 ${captureLagMs.p50} ms, p99 ${captureLagMs.p99} ms`,
+      );
     log(
       `  ${during.feed.batches} capture batches, ${during.tickets.sent} tickets sent, ${during.tickets.invocations} ticket invocations (at most ${during.tickets.maxInFlight} at once), ${during.timer.runs} timer runs`,
     );

@@ -8,7 +8,8 @@
  * SYNC_SCHEDULE's period.
  *
  * Messages: it sends `{ type: "ready", topology }` once it follows the change feed; it answers
- * `"stats"` with `{ type: "stats", ... }`; `"idle"` also runs, at each tick from then on, the timer
+ * `"stats"` with `{ type: "stats", ... }` and `"captured"` with when each document id first reached
+ * the capture handler; `"idle"` also runs, at each tick from then on, the timer
  * as it runs without Service Bus (a drain pass until nothing is due), to time what an idle tick
  * costs there; `"exit"` stops it.
  */
@@ -100,6 +101,8 @@ const feed: { -readonly [K in keyof FeedStats]: FeedStats[K] } = {
   failedReads: 0,
   failedBatches: 0,
 };
+/** When each document id was first handed to the capture handler (wall clock): the feed's share of the wait. */
+const capturedAt = new Map<string, number>();
 const triggerClient = createCosmosClient(config.cosmos);
 const loops: Promise<void>[] = [];
 for (const source of config.sources) {
@@ -121,7 +124,14 @@ for (const source of config.sources) {
         feedPollDelayMs: config.capture.feedPollDelayMs,
         retryMinMs: retry.minimumInterval.seconds * 1000,
         retryMaxMs: retry.maximumInterval.minutes * 60_000,
-        handle: (changes) => captureHandler(source.name)(changes, context(`capture-${source.name}`)),
+        handle: (changes) => {
+          const now = Date.now();
+          for (const change of changes) {
+            const id = (change as { id?: unknown }).id;
+            if (typeof id === "string" && !capturedAt.has(id)) capturedAt.set(id, now);
+          }
+          return captureHandler(source.name)(changes, context(`capture-${source.name}`));
+        },
         onError: (error) => problem(`capture ${source.name}`, error),
         signal: stop.signal,
       },
@@ -186,6 +196,8 @@ for await (const [message] of messages) {
         withoutServiceBus: { runs: timers.withoutServiceBus.runs, busyMs: round(timers.withoutServiceBus.busyMs) },
       },
     });
+  } else if (message === "captured") {
+    send({ type: "captured", at: [...capturedAt] });
   } else if (message === "idle") {
     idleToo = true;
   } else if (message === "exit") {
