@@ -92,7 +92,7 @@ export async function startPipeline(
  * The child's messages in order, whenever they are read; a child that exits or fails rejects the
  * reads still waiting.
  */
-function inbox(child: ChildProcess) {
+export function inbox(child: ChildProcess, name = "pipeline") {
   const queued: unknown[] = [];
   const waiting: { resolve(message: unknown): void; reject(error: Error): void }[] = [];
   let ended: Error | undefined;
@@ -106,7 +106,7 @@ function inbox(child: ChildProcess) {
     for (const reader of waiting.splice(0)) reader.reject(ended);
   };
   child.on("error", end);
-  child.on("exit", (code, signal) => end(new Error(`the pipeline process exited (${signal ?? code})`)));
+  child.on("exit", (code, signal) => end(new Error(`the ${name} process exited (${signal ?? code})`)));
   return {
     next(): Promise<unknown> {
       if (queued.length > 0) return Promise.resolve(queued.shift());

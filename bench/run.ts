@@ -4,7 +4,8 @@
  * each end's ceiling alone (a sweep), then rounds of the two ceilings side by side, the driftless
  * pipeline (without and with the sync history), helpers.bulk and a rebuilding reimport
  * (rounds.ts), the per-document baseline, the
- * queue alone, the HTTP producer and freshness through the change feed. Writes
+ * queue alone, the HTTP producer and freshness through the change feed, in worker mode and
+ * through the Functions handlers (functions-freshness.ts). Writes
  * bench/results/latest.json and prints a table; a run of every phase also writes
  * bench/results/latest.md and adds its row to bench/results/history.md (results-files.ts).
  *
@@ -23,6 +24,7 @@ import { sweepCeilings } from "./ceilings.js";
 import { createContext } from "./context.js";
 import { formatCores, waitForQuiet } from "./cpu.js";
 import { measureFreshness } from "./freshness.js";
+import { measureFunctionsFreshness } from "./functions-freshness.js";
 import { hostProbeMs } from "./host-speed.js";
 import { measureHttp } from "./http.js";
 import { median, round } from "./measure.js";
@@ -137,6 +139,11 @@ try {
   const queue = await phase("queue", "queue alone", () => measureQueue(ctx, log));
   const http = await phase("http", "HTTP producer (worker mode, autocannon)", () => measureHttp(ctx, log));
   const freshness = await phase("freshness", "freshness through the change feed", () => measureFreshness(ctx, log));
+  const functions = await phase(
+    "functions-freshness",
+    "freshness in the Functions topology (real handlers, host emulated)",
+    () => measureFunctionsFreshness(ctx, log),
+  );
 
   // Each figure is the median of the rounds; each ratio the median of the rounds' own ratios
   // (not the ratio of two medians: a ratio compares two measurements of the same round).
@@ -235,6 +242,8 @@ try {
         }
       : null,
     freshness: freshness ?? null,
+    /** The same freshness through the Functions handlers (functions-freshness.ts), and the timer's idle cost. */
+    functions: functions ?? null,
     reimport: reimport ?? null,
     details: {
       seedDocsPerSec: seeded.perSec,
@@ -285,6 +294,7 @@ try {
     httpSingleP99Ms: atMost(http?.single.p99Ms, 25),
     httpBatchedKeysPerSec: atLeast(http?.batched.keysPerSec, 100_000),
     freshnessP99Ms: atMost(freshness?.p99Ms, 3000),
+    functionsFreshnessP99Ms: atMost(functions?.freshness.p99Ms, 2000),
     reimportToEsCeiling: atLeast(reimport?.toEsCeiling, 0.8),
     reimportPeakRssMb: atMost(reimport?.peakRssMb, 300),
   };
@@ -349,6 +359,12 @@ try {
       undefined,
     ],
     ["freshness p50 / p99 (ms)", freshness ? `${freshness.p50Ms} / ${freshness.p99Ms}` : "n/a", targets.freshnessP99Ms],
+    [
+      "freshness, Functions topology, p50 / p99 (ms)",
+      functions ? `${functions.freshness.p50Ms} / ${functions.freshness.p99Ms}` : "n/a",
+      targets.functionsFreshnessP99Ms,
+    ],
+    ["Functions timer busy share while idle", fmt(functions?.idleTimerBusyShare, 3), undefined],
     ["reimport (docs/s, median)", fmt(results.reimport?.docsPerSec), undefined],
     ["reimport worker peak RSS (MB)", fmt(results.reimport?.peakRssMb), targets.reimportPeakRssMb],
     [
