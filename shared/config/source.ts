@@ -64,6 +64,11 @@ export const sourceSchema = z
     index: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_.-]{0,200}$/, "a lowercase Elasticsearch name, not starting with - _ or +"),
+    /**
+     * The search target this source writes to: a name from the sources file's `targets` map.
+     * Without it, the engine of the ELASTICSEARCH_* settings; docs/_incoming/targets.md.
+     */
+    target: z.string().min(1).optional(),
     /** The Elasticsearch mapping of the index (core field types). */
     mapping: z.record(z.string(), z.unknown()).default({}),
     /** Extra index settings, e.g. shards and replicas. */
@@ -120,7 +125,8 @@ export const sourcesSchema = z
         ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate source name "${source.name}"` });
       }
       seen.add(source.name);
-      for (const earlier of sources.slice(0, i)) {
+      // Names only collide within one engine: the same alias on two targets is two aliases.
+      for (const earlier of sources.slice(0, i).filter((other) => other.target === source.target)) {
         const clash = indexClash(source, earlier);
         if (clash) ctx.addIssue({ code: "custom", path: [i, "index"], message: clash });
       }
