@@ -1,3 +1,4 @@
+import type { SourceConfig } from "../config/source.js";
 import { decodeKey, encodeKey, type DocKey } from "../core/keys.js";
 import { countDocuments } from "../elastic/aliases.js";
 import { PointInTimeGoneError } from "../elastic/scan.js";
@@ -24,7 +25,8 @@ interface Position {
 export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   const { deps, source } = ctx;
   if (ctx.job.phase === "prepare") {
-    const total = await countDocuments(ctx.search.elastic, source.config.index);
+    // In an index several sources share, this source's entries only: the others' are not its to check or delete.
+    const total = await countDocuments(ctx.search.elastic, source.config.index, ownEntries(source.config));
     const pit = await ctx.search.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
     await ctx.commit({ phase: "scan", continuation: JSON.stringify({ pit, after: null, total } satisfies Position) });
     return false;
@@ -38,6 +40,7 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
       after: position.after ?? undefined,
       size: deps.options.reconcileBatchSize,
       keepAlive: PIT_KEEP_ALIVE,
+      source: ownEntries(source.config),
     });
   } catch (error) {
     if (!(error instanceof PointInTimeGoneError)) throw error;
@@ -179,4 +182,9 @@ function deletedByMapping(mapper: DocumentMapper, key: DocKey, document: Record<
   } catch {
     return false;
   }
+}
+
+/** The `driftless.source` filter of a source that shares its index; undefined for one that has it alone. */
+function ownEntries(source: SourceConfig): string | undefined {
+  return source.sharedIndex ? source.name : undefined;
 }

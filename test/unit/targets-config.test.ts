@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { documentId } from "../../shared/sync/mapper.js";
 import { ConfigError } from "../../shared/core/errors.js";
 import { checkConfig, loadConfig } from "../../shared/config/index.js";
 
@@ -113,5 +114,65 @@ describe("search targets in the sources file", () => {
       DRIFTLESS_SOURCES: JSON.stringify({ targets: { search }, sources: [events] }),
     });
     expect(report.problems.map((p) => p.setting)).toContain("DRIFTLESS_SOURCES.targets.search");
+  });
+});
+
+describe("sources sharing one index", () => {
+  const catalogA = {
+    ...orders,
+    index: "catalog",
+    sharedIndex: true,
+    mapping: { properties: { sku: { type: "keyword" } } },
+  };
+  const catalogB = { ...catalogA, name: "returns", container: "returns" };
+
+  it("lets sources share an alias when every one opts in, with their id prefixes", () => {
+    const config = load([catalogA, { ...catalogB, sharedIndex: { idPrefix: "ret/" } }]);
+    expect(config.sources.map((source) => source.sharedIndex)).toEqual([{}, { idPrefix: "ret/" }]);
+  });
+
+  it("refuses a shared alias that one source did not opt in to", () => {
+    expect(problem([catalogA, { ...catalogB, sharedIndex: undefined }])).toMatch(
+      /index "catalog" is also the index of source "orders".*both set "sharedIndex"/,
+    );
+  });
+
+  it("refuses conflicting mappings, different settings and prefixes that can meet", () => {
+    expect(problem([catalogA, { ...catalogB, mapping: { properties: { sku: { type: "long" } } } }])).toMatch(
+      /\[1\]\.mapping: mapping\.properties\.sku: source "returns" shares index "catalog" with source "orders", which maps the field differently/,
+    );
+    expect(
+      problem([
+        { ...catalogA, settings: { number_of_shards: 1 } },
+        { ...catalogB, settings: { number_of_shards: 2 } },
+      ]),
+    ).toMatch(/with other index settings/);
+    // "ret" + "urns:42" is "returns:" + "42".
+    expect(problem([{ ...catalogA, sharedIndex: { idPrefix: "ret" } }, catalogB])).toMatch(
+      /id prefixes "returns:" and "ret" can make one _id/,
+    );
+  });
+
+  it("lets one alias name be shared on one target and be another source's own on another", () => {
+    const env = { SEARCH_USER: "u", SEARCH_PASSWORD: "p" };
+    const config = load(
+      {
+        targets: { search },
+        sources: [catalogA, catalogB, { ...catalogB, name: "mirror", sharedIndex: undefined, target: "search" }],
+      },
+      env,
+    );
+    expect(config.sources).toHaveLength(3);
+  });
+});
+
+describe("documentId of a shared-index source", () => {
+  it("qualifies the id by source, or by the configured prefix, and leaves other sources' ids alone", () => {
+    const key = { id: "42", pk: "t" };
+    expect(documentId({ name: "orders", documentId: "id", sharedIndex: {} }, key)).toBe("orders:42");
+    expect(documentId({ name: "orders", documentId: "partitionKeyAndId", sharedIndex: { idPrefix: "o/" } }, key)).toBe(
+      'o/"t":42',
+    );
+    expect(documentId({ name: "orders", documentId: "id", sharedIndex: undefined }, key)).toBe("42");
   });
 });
