@@ -66,14 +66,14 @@ export const sourceSchema = z
       .regex(/^[a-z0-9][a-z0-9_.-]{0,200}$/, "a lowercase Elasticsearch name, not starting with - _ or +"),
     /**
      * The search target this source writes to: a name from the sources file's `targets` map.
-     * Without it, the engine of the ELASTICSEARCH_* settings; docs/_incoming/targets.md.
+     * Without it, the engine of the ELASTICSEARCH_* settings; docs/engines.md.
      */
     target: z.string().min(1).optional(),
     /**
      * This source shares its alias (`index`) with other sources that say so too: its `_id`s are
      * qualified (`<source>:<id>`, or `idPrefix` and the id) and its entries carry
      * `driftless.source`, by which reconcile and counts tell them apart. `true` is `{}`. A rebuild
-     * of such a source is refused (docs/_incoming/targets.md says why).
+     * of such a source is refused (docs/engines.md says why).
      */
     sharedIndex: z
       .union([

@@ -5,7 +5,7 @@ import { z } from "zod";
  * can write to with `"target": "<name>"`. Defined in the sources file's `targets` map, beside the
  * sources, because which engine a source's data lives in is part of what the source is. Secrets
  * never sit in that file: a target names the environment variables that hold them, read once at
- * start. docs/_incoming/targets.md.
+ * start. docs/engines.md.
  */
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the name of an environment variable");
 

@@ -189,7 +189,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
     logger,
   });
   // One bulk sink per target. They share the one search circuit: an outage of any target pauses
-  // every source's writes until it answers again (docs/_incoming/targets.md says why that is kept).
+  // every source's writes until it answers again (docs/engines.md says why that is kept).
   const sinks = new Map(search.entries().map(([name, client]) => [name, decorate.guardedSink(createBulkSink(client))]));
   const sinkOf = (source: SourceConfig) => sinks.get(source.target ?? "default")!;
 
