@@ -20,7 +20,7 @@ import { createJobs, createWriteTargets, type JobsService } from "../jobs/index.
 import { redisMirrorCursor } from "../deadletters/redis-cursor.js";
 import { createServiceBusDeadLetterSender } from "../servicebus/dead-letter-sender.js";
 import { createQueue } from "../queue/index.js";
-import { createCircuits, type Circuits, type Dependency, type Probe } from "../resilience/index.js";
+import { createCircuit, createCircuits, type Circuits, type Dependency, type Probe } from "../resilience/index.js";
 import type { SourceQueue } from "../sync/ports.js";
 import type { SyncDeps } from "../sync/types.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -188,9 +188,20 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
     wakeUp,
     logger,
   });
-  // One bulk sink per target. They share the one search circuit: an outage of any target pauses
-  // every source's writes until it answers again (docs/engines.md says why that is kept).
-  const sinks = new Map(search.entries().map(([name, client]) => [name, decorate.guardedSink(createBulkSink(client))]));
+  // One bulk sink per target, each behind a circuit of its own: an engine that is down pauses the
+  // sources that write there, not the others. The default target's circuit is the one the sync's
+  // gate and /api/status know; a named target's opens and closes on its sources' writes alone.
+  const sinks = new Map(
+    search
+      .entries()
+      .map(([name, client]) => [
+        name,
+        decorate.guardedSink(
+          createBulkSink(client),
+          name === "default" ? circuits.elasticsearch : createCircuit("elasticsearch", config.resilience, logger),
+        ),
+      ]),
+  );
   const sinkOf = (source: SourceConfig) => sinks.get(source.target ?? "default")!;
 
   const sources = new Map<string, SourceRuntime>();
@@ -341,10 +352,8 @@ function dependencyProbes(
   };
   return {
     redis: probe("redis", () => redis.ping()),
-    // The one search circuit closes again only when every target answers.
-    elasticsearch: probe("elasticsearch", () =>
-      Promise.all(search.entries().map(([name, client]) => probeSearch(client, name))),
-    ),
+    // The default target's circuit; a named target's circuit tries its own sources' writes.
+    elasticsearch: probe("elasticsearch", () => probeSearch(search.forTarget(undefined))),
     cosmos: probe("cosmos", () => checkContainers(cosmos, sources)),
   };
 }

@@ -152,6 +152,42 @@ describe("a source per search target", () => {
     }
   });
 
+  it("an engine that is down pauses only its own sources: the default target's source keeps syncing", async () => {
+    const down = createServices(
+      loadConfig({
+        ...onElastic.env,
+        DRIFTLESS_SOURCES: JSON.stringify(sourcesFile("http://127.0.0.1:1")),
+        CIRCUIT_FAILURE_THRESHOLD: "1",
+      }),
+      silentLogger,
+    );
+    const stop = new AbortController();
+    const options = { budgetMs: 60_000, concurrency: 1, idlePollMs: 50, signal: stop.signal };
+    try {
+      await onSearch.container.items.upsert({ id: "os-down", tenant: "t", title: "waits for its engine" });
+      await down.sources.get(onSearch.name)!.queue.enqueue([{ id: "os-down", pk: "t" }], live);
+      const failing = drain(down.sources.get(onSearch.name)!.sync, options);
+      // Long enough for the first write to the dead target to fail and open a circuit.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await onElastic.container.items.upsert({ id: "es-during", tenant: "t", title: "written meanwhile" });
+      await down.sources.get(onElastic.name)!.queue.enqueue([{ id: "es-during", pk: "t" }], live);
+      const working = drain(down.sources.get(onElastic.name)!.sync, options);
+      await eventually(async () => expect(await ids(onElastic.elastic)).toEqual(["es-1", "es-during"]), {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      });
+      expect(down.circuits.elasticsearch.state()).toBe("closed");
+      stop.abort();
+      await Promise.all([failing, working]);
+      // The other engine's key is still queued, waiting, not dead-lettered.
+      expect(await down.sources.get(onSearch.name)!.queue.stats(Date.now())).toMatchObject({ deadLettered: 0 });
+      expect((await down.sources.get(onSearch.name)!.queue.stats(Date.now())).pending).toBeGreaterThan(0);
+    } finally {
+      stop.abort();
+      await down.close();
+    }
+  }, 60_000);
+
   it("the CLI exits 3 with one line naming the source when its target is unknown", () => {
     const file = sourcesFile(handle.url);
     file.sources[1] = { ...file.sources[1], target: "serach" };
