@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localOperations } from "../../cli/operations/local.js";
 import { loadConfig } from "../../shared/config/index.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { drain } from "../../shared/sync/drain.js";
@@ -130,6 +131,9 @@ describe("several containers, one index", () => {
       [`${first.name}:43`]: first.name,
       "other/42": second.name,
     });
+    // What `driftless reimport` shows as each source's document count: its own entries.
+    const operations = localOperations(services);
+    expect([await operations.documentCount(first.name), await operations.documentCount(second.name)]).toEqual([2, 1]);
   });
 
   it("refuses a rebuild of a source that shares its index, with a clear error, and starts no job", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXTRA_ENGINES, startElasticsearch, type ElasticsearchHandle } from "../../scripts/stack/elasticsearch.js";
+import { localOperations } from "../../cli/operations/local.js";
 import { readyHandler } from "../../shared/api/probes.js";
 import type { ApiRequest } from "../../shared/api/types.js";
 import { loadConfig } from "../../shared/config/index.js";
@@ -115,6 +116,11 @@ describe("a source per search target", () => {
     expect(job).toMatchObject({ state: "succeeded", scanned: 40, indexed: 40 });
     expect(await ids(os)).toEqual(docs.map((doc) => doc.id).sort());
     expect(await ids(onElastic.elastic)).toEqual(["es-1"]);
+    // The CLI's document count (job progress) asks each source's own engine.
+    const operations = localOperations(services);
+    expect([await operations.documentCount(onSearch.name), await operations.documentCount(onElastic.name)]).toEqual([
+      40, 1,
+    ]);
   }, 150_000);
 
   it("reconciles the OpenSearch source against its own engine: an orphan there is deleted, the other engine's entry stays", async () => {
