@@ -34,7 +34,13 @@ export function localOperations(services: Services): Operations {
     },
     async documentCount(source) {
       const config = services.sources.get(source)?.config;
-      return config ? countDocuments(services.clients.elastic, config.index).catch(() => undefined) : undefined;
+      return config
+        ? countDocuments(
+            services.clients.search.forTarget(config.target),
+            config.index,
+            config.sharedIndex ? config.name : undefined,
+          ).catch(() => undefined)
+        : undefined;
     },
   };
 }

@@ -42,6 +42,7 @@ export function checkConfig(env: Record<string, string | undefined>, options: Lo
   const sources = parseSources(
     { DRIFTLESS_SOURCES: raw.DRIFTLESS_SOURCES, DRIFTLESS_SOURCES_FILE: raw.DRIFTLESS_SOURCES_FILE },
     readFile,
+    raw,
   );
   if (!sources.ok) problems.push(...sources.problems);
   if (settings.ok) problems.push(...crossSettingProblems(settings.value));

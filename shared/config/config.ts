@@ -1,5 +1,6 @@
 import type { Settings } from "./settings.js";
 import type { SourceConfig } from "./source.js";
+import type { TargetConfig } from "./targets.js";
 
 /**
  * Where each setting lands in the configuration the code reads, and what is derived from several
@@ -7,7 +8,11 @@ import type { SourceConfig } from "./source.js";
  * traces URL). The `Config` type is this function's result, so the shape is written here once;
  * what a setting is, its type and default live in settingsSchema (settings.ts).
  */
-export function toConfig(settings: Settings, sources: readonly SourceConfig[]) {
+export function toConfig(
+  settings: Settings,
+  sources: readonly SourceConfig[],
+  targets: Readonly<Record<string, TargetConfig>> = {},
+) {
   return {
     redis: {
       url: settings.REDIS_URL,
@@ -41,6 +46,8 @@ export function toConfig(settings: Settings, sources: readonly SourceConfig[]) {
       requestTimeoutMs: settings.COSMOS_REQUEST_TIMEOUT_MS,
     },
     sources,
+    /** Search targets besides the default (`elasticsearch` above), by name; a source's `target` picks one. */
+    targets,
     capture: {
       enabled: settings.CAPTURE_ENABLED,
       startFrom: startFrom(settings.CAPTURE_START_FROM),

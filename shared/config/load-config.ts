@@ -6,6 +6,7 @@ import { toConfig, type Config } from "./config.js";
 import { settingsSchema, type Settings } from "./settings.js";
 import { loadTransform, TransformLoadError } from "../sync/transform-module.js";
 import { sourcesSchema, toSourceConfig, type SourceConfig, type SourceDefinition } from "./source.js";
+import { DEFAULT_TARGET, resolveTarget, targetsSchema, type TargetConfig } from "./targets.js";
 
 export type { Config } from "./config.js";
 
@@ -20,11 +21,11 @@ export interface LoadConfigOptions {
  */
 export function loadConfig(env: Record<string, string | undefined>, options: LoadConfigOptions = {}): Config {
   const settings = orThrow(parseSettings(env));
-  const sources = orThrow(parseSources(settings, options.readFile ?? readUtf8));
+  const { sources, targets } = orThrow(parseSourcesFile(settings, options.readFile ?? readUtf8, env));
   const [problem] = crossSettingProblems(settings);
   if (problem) throw new ConfigError(problem.setting, problem.message);
 
-  return deepFreeze(toConfig(settings, sources));
+  return deepFreeze(toConfig(settings, sources, targets));
 }
 
 /** One thing wrong with the configuration, named by its setting (never quoting its value: some are secrets). */
@@ -95,7 +96,28 @@ export function crossSettingProblems(settings: Settings): ConfigProblem[] {
 export function parseSources(
   settings: Pick<Settings, "DRIFTLESS_SOURCES" | "DRIFTLESS_SOURCES_FILE">,
   readFile: (path: string) => string = readUtf8,
+  env: Record<string, string | undefined> = {},
 ): Parsed<SourceConfig[]> {
+  const parsed = parseSourcesFile(settings, readFile, env);
+  return parsed.ok ? { ok: true, value: parsed.value.sources } : parsed;
+}
+
+/** What the sources file holds: the sources, and the named search targets they may write to. */
+export interface SourcesFile {
+  readonly sources: SourceConfig[];
+  readonly targets: Record<string, TargetConfig>;
+}
+
+/**
+ * The sources file: a list of sources (or one source), or `{"targets": {...}, "sources": [...]}`
+ * when some sources write to another engine than the ELASTICSEARCH_* one. Target secrets are read
+ * from `env` here, once.
+ */
+export function parseSourcesFile(
+  settings: Pick<Settings, "DRIFTLESS_SOURCES" | "DRIFTLESS_SOURCES_FILE">,
+  readFile: (path: string) => string,
+  env: Record<string, string | undefined>,
+): Parsed<SourcesFile> {
   const inline = settings.DRIFTLESS_SOURCES;
   const file = settings.DRIFTLESS_SOURCES_FILE;
   const fail = (setting: string, message: string): Parsed<never> => ({ ok: false, problems: [{ setting, message }] });
@@ -116,14 +138,63 @@ export function parseSources(
   } catch (error) {
     return fail(setting, `not valid JSON (${(error as Error).message})`);
   }
-  // A single source may be given as an object instead of a one-element list.
-  const list = Array.isArray(json) ? json : [json];
-  const parsed = parse(sourcesSchema, list, (path) => `${setting}${formatPath(path)}`);
-  if (!parsed.ok) return parsed;
+  // `{targets, sources}`; else a list, or a single source given as an object (a source has no `sources` field).
+  const withTargets = isObject(json) && "sources" in json ? json : undefined;
+  const list = withTargets ? withTargets.sources : Array.isArray(json) ? json : [json];
+  const listSetting = withTargets ? `${setting}.sources` : setting;
+  const parsed = parse(sourcesSchema, list, (path) => `${listSetting}${formatPath(path)}`);
+  const targets: Parsed<Record<string, TargetConfig>> = withTargets
+    ? parseTargets(withTargets, `${setting}.targets`, env)
+    : { ok: true, value: {} };
+  if (!parsed.ok || !targets.ok)
+    return { ok: false, problems: [parsed, targets].flatMap((p) => (p.ok ? [] : p.problems)) };
   const base = file ? dirname(resolve(file)) : process.cwd();
   const sources = parsed.value.map((source) => withTransformPath(source, base));
-  const problems = sources.flatMap((source, i) => transformProblems(source, `${setting}[${i}].transform.module`));
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: sources.map(toSourceConfig) };
+  const problems = [
+    ...sources.flatMap((source, i) => transformProblems(source, `${listSetting}[${i}].transform.module`)),
+    ...sources.flatMap((source, i) => targetProblems(source, targets.value, `${listSetting}[${i}].target`)),
+  ];
+  return problems.length > 0
+    ? { ok: false, problems }
+    : { ok: true, value: { sources: sources.map(toSourceConfig), targets: targets.value } };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parseTargets(
+  json: Record<string, unknown>,
+  setting: string,
+  env: Record<string, string | undefined>,
+): Parsed<Record<string, TargetConfig>> {
+  const unknown = Object.keys(json).filter((key) => key !== "sources" && key !== "targets");
+  if (unknown.length > 0)
+    return {
+      ok: false,
+      problems: [{ setting, message: `unknown top-level field ${unknown.join(", ")} (expected targets and sources)` }],
+    };
+  const parsed = parse(targetsSchema, json.targets ?? {}, (path) => `${setting}${formatPath(path)}`);
+  if (!parsed.ok) return parsed;
+  const problems: ConfigProblem[] = [];
+  const targets: Record<string, TargetConfig> = {};
+  for (const [name, definition] of Object.entries(parsed.value)) {
+    const resolved = resolveTarget(name, definition, env);
+    if (resolved.ok) targets[name] = resolved.value;
+    else problems.push({ setting: `${setting}.${name}`, message: resolved.message });
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: targets };
+}
+
+/** A source naming a target that is not defined: said at start, with the source and the known names. */
+function targetProblems(
+  source: SourceDefinition,
+  targets: Record<string, TargetConfig>,
+  setting: string,
+): ConfigProblem[] {
+  if (source.target === undefined || source.target === DEFAULT_TARGET || source.target in targets) return [];
+  const known = [DEFAULT_TARGET, ...Object.keys(targets)].map((name) => `"${name}"`).join(", ");
+  return [{ setting, message: `source "${source.name}": unknown target "${source.target}" (known: ${known})` }];
 }
 
 /** The transform module's path made absolute: relative to the sources file, or to the working directory for DRIFTLESS_SOURCES. */

@@ -64,6 +64,23 @@ export const sourceSchema = z
     index: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_.-]{0,200}$/, "a lowercase Elasticsearch name, not starting with - _ or +"),
+    /**
+     * The search target this source writes to: a name from the sources file's `targets` map.
+     * Without it, the engine of the ELASTICSEARCH_* settings; docs/engines.md.
+     */
+    target: z.string().min(1).optional(),
+    /**
+     * This source shares its alias (`index`) with other sources that say so too: its `_id`s are
+     * qualified (`<source>:<id>`, or `idPrefix` and the id) and its entries carry
+     * `driftless.source`, by which reconcile and counts tell them apart. `true` is `{}`. A rebuild
+     * of such a source is refused (docs/engines.md says why).
+     */
+    sharedIndex: z
+      .union([
+        z.literal(true).transform((): { idPrefix?: string } => ({})),
+        z.object({ idPrefix: z.string().min(1).max(100).optional() }).strict(),
+      ])
+      .optional(),
     /** The Elasticsearch mapping of the index (core field types). */
     mapping: z.record(z.string(), z.unknown()).default({}),
     /** Extra index settings, e.g. shards and replicas. */
@@ -120,12 +137,49 @@ export const sourcesSchema = z
         ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate source name "${source.name}"` });
       }
       seen.add(source.name);
-      for (const earlier of sources.slice(0, i)) {
-        const clash = indexClash(source, earlier);
-        if (clash) ctx.addIssue({ code: "custom", path: [i, "index"], message: clash });
+      // Names only collide within one engine: the same alias on two targets is two aliases.
+      for (const earlier of sources.slice(0, i).filter((other) => sameTarget(other, source))) {
+        const clash = sharing(source, earlier) ? sharingProblem(source, earlier) : indexClash(source, earlier);
+        if (clash)
+          ctx.addIssue({
+            code: "custom",
+            path: [i, clash.startsWith("mapping") ? "mapping" : "index"],
+            message: clash,
+          });
       }
     });
   });
+
+function sameTarget(a: SourceDefinition, b: SourceDefinition): boolean {
+  return (a.target ?? "default") === (b.target ?? "default");
+}
+
+/** Both sources opted in to one alias (`sharedIndex`): not a clash, if they can live in one index. */
+function sharing(a: SourceDefinition, b: SourceDefinition): boolean {
+  return a.index === b.index && a.sharedIndex !== undefined && b.sharedIndex !== undefined;
+}
+
+/**
+ * Why two sources cannot share their index, or undefined: one index has one mapping and one set
+ * of settings, so a field both map must be mapped alike, settings must agree, and their `_id`s
+ * must not be able to meet (distinct prefixes).
+ */
+function sharingProblem(later: SourceDefinition, earlier: SourceDefinition): string | undefined {
+  const head = `source "${later.name}" shares index "${later.index}" with source "${earlier.name}"`;
+  const mine = (later.mapping.properties ?? {}) as Record<string, unknown>;
+  const theirs = (earlier.mapping.properties ?? {}) as Record<string, unknown>;
+  for (const field of Object.keys(mine)) {
+    if (field in theirs && JSON.stringify(mine[field]) !== JSON.stringify(theirs[field]))
+      return `mapping.properties.${field}: ${head}, which maps the field differently; one index has one mapping`;
+  }
+  if (later.settings && earlier.settings && JSON.stringify(later.settings) !== JSON.stringify(earlier.settings))
+    return `${head}, with other index settings; give them on one source only, or the same on both`;
+  const prefix = (source: SourceDefinition) => source.sharedIndex?.idPrefix ?? `${source.name}:`;
+  const [a, b] = [prefix(later), prefix(earlier)];
+  if (a.startsWith(b) || b.startsWith(a))
+    return `${head}, and their id prefixes "${a}" and "${b}" can make one _id; give each its own`;
+  return undefined;
+}
 
 /**
  * Why two sources' Elasticsearch names collide, or undefined. Each source owns its alias, the
@@ -138,7 +192,8 @@ function indexClash(later: SourceDefinition, earlier: SourceDefinition): string 
   const [a, b] = [later.index, earlier.index];
   const head = `source "${later.name}": index "${a}"`;
   const tail = `: each source needs names of its own, or a rebuild of one deletes the other's index`;
-  if (a === b) return `${head} is also the index of source "${earlier.name}"${tail}`;
+  if (a === b)
+    return `${head} is also the index of source "${earlier.name}"${tail} (or both set "sharedIndex" to share it)`;
   if (a === rebuildAlias(b))
     return `${head} is the alias a rebuild of source "${earlier.name}" puts on its new index${tail}`;
   if (isIndexVersionOf(b, a))

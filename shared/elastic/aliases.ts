@@ -1,4 +1,5 @@
 import type { SearchClient as Client } from "./search-client.js";
+import { DRIFTLESS_METADATA } from "./metadata.js";
 import { dependencyFailure, toRequestFailure } from "./failure.js";
 
 /**
@@ -70,9 +71,11 @@ export async function refreshIndex(client: Client, index: string): Promise<void>
 }
 
 /** Documents behind an alias (an estimate of a scan's size for progress display). */
-export async function countDocuments(client: Client, alias: string): Promise<number> {
+export async function countDocuments(client: Client, alias: string, source?: string): Promise<number> {
   try {
-    return (await client.count({ index: alias })).count;
+    // In an index several sources share, one source's count is its own entries (metadata.ts sourceField).
+    const query = source === undefined ? {} : { query: { term: { [DRIFTLESS_METADATA.sourceField]: source } } };
+    return (await client.count({ index: alias, ...query })).count;
   } catch (error) {
     const failure = toRequestFailure(error);
     if (failure.statusCode === 404) return 0;

@@ -170,7 +170,11 @@ function serialize(op: SinkOp, lines: string[], versionType: "external_gte" | "e
   if (json === undefined) return `document cannot be serialized to JSON: ${serializationError(doc)}`;
   if (!json.startsWith("{")) return "document does not serialize to a JSON object";
   // Splice the metadata into the serialized document instead of copying every document object.
-  const stamp = `{"${METADATA}":${JSON.stringify({ key: op.member, ts: op.version })}`;
+  const metadata =
+    op.source === undefined
+      ? { key: op.member, ts: op.version }
+      : { key: op.member, ts: op.version, source: op.source };
+  const stamp = `{"${METADATA}":${JSON.stringify(metadata)}`;
   lines.push(`{"index":${meta}${pipeline}}}`, json === "{}" ? `${stamp}}` : `${stamp},${json.slice(1)}`);
   return undefined;
 }

@@ -2,16 +2,20 @@
  * The fields driftless adds to every document it writes, under one object so they never collide
  * with source fields. `key` is the encoded queue member (partition key + id), which lets the
  * reconcile job go from an Elasticsearch hit back to the Cosmos document; `ts` is the external
- * version (the document's `_ts`, seconds) the write carried.
+ * version (the document's `_ts`, seconds) the write carried; `source` names the source where
+ * several share the index.
  */
 export const DRIFTLESS_METADATA = {
   field: "driftless",
   keyField: "driftless.key",
   tsField: "driftless.ts",
+  /** The source that wrote the entry; stamped only in an index several sources share (source `sharedIndex`). */
+  sourceField: "driftless.source",
   mapping: {
     properties: {
       key: { type: "keyword" },
       ts: { type: "long" },
+      source: { type: "keyword" },
     },
   },
 } as const;

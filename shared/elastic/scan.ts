@@ -38,6 +38,8 @@ export interface IndexScanner {
     after: readonly unknown[] | undefined;
     size: number;
     keepAlive: string;
+    /** Only the entries this source wrote (`driftless.source`): for an index several sources share. */
+    source?: string | undefined;
   }): Promise<IndexScanPage>;
   close(pit: string): Promise<void>;
 }
@@ -54,12 +56,13 @@ export function createIndexScanner(client: Client): IndexScanner {
       }
     },
 
-    async page({ pit, after, size, keepAlive }) {
+    async page({ pit, after, size, keepAlive, source }) {
       try {
         const response = await client.search({
           pit: { id: pit, keep_alive: keepAlive },
           size,
           sort: [{ _shard_doc: "asc" }],
+          ...(source === undefined ? {} : { query: { term: { [DRIFTLESS_METADATA.sourceField]: source } } }),
           ...(after ? { search_after: after as never } : {}),
           _source: false,
           docvalue_fields: [KEY_FIELD],

@@ -32,17 +32,23 @@ export interface JobSource {
   readonly queue: SourceQueue;
 }
 
+/** A source's search target, as the jobs use it. */
+export interface JobSearch {
+  readonly elastic: Client;
+  /** The reimport scan's writes: external versions that never replace an equal one (bulk-sink.ts `versionType`). */
+  readonly sink: Sink;
+  readonly indexScanner: IndexScanner;
+}
+
 /** Everything a job runner needs, injected: the jobs code never builds an SDK client. */
 export interface JobDeps {
   readonly store: JobStore;
   readonly targets: WriteTargets;
   readonly sources: ReadonlyMap<string, JobSource>;
-  readonly elastic: Client;
-  /** The reimport scan's writes: external versions that never replace an equal one (bulk-sink.ts `versionType`). */
-  readonly sink: Sink;
+  /** The client, sink and index scanner of the source's search target: a job never touches another engine. */
+  search(source: SourceConfig): JobSearch;
   scanner(source: SourceConfig): ContainerScanner;
   reader(source: SourceConfig): SourceReader;
-  readonly indexScanner: IndexScanner;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options: JobOptions;
@@ -73,6 +79,11 @@ export class ChunkContext {
     readonly maxPages: number,
   ) {
     this.job = job;
+  }
+
+  /** The job's source's search target. */
+  get search(): JobSearch {
+    return this.deps.search(this.source.config);
   }
 
   get now(): number {

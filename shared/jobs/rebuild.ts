@@ -60,7 +60,7 @@ export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
     // cluster-state update, a serial round trip, before the first page may be read. Nor does
     // it wait for the new shard to start: the first page is read from Cosmos meanwhile, and its
     // bulk request waits for the shard if it has to.
-    const index = await createIndexVersion(deps.elastic, { alias, mapping, settings }, new Date(ctx.now), {
+    const index = await createIndexVersion(ctx.search.elastic, { alias, mapping, settings }, new Date(ctx.now), {
       overrides: BULK_LOAD_SETTINGS,
       alias: extra,
       skipShardWait: true,
@@ -70,8 +70,8 @@ export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
   } else {
     // A resumed prepare whose index an earlier driftless created bare, adding its settings and
     // alias after the create: the crash may have come in between. Both are safe to repeat.
-    await putIndexSettings(deps.elastic, ctx.job.targetIndex, BULK_LOAD_SETTINGS);
-    await addAlias(deps.elastic, ctx.job.targetIndex, extra);
+    await putIndexSettings(ctx.search.elastic, ctx.job.targetIndex, BULK_LOAD_SETTINGS);
+    await addAlias(ctx.search.elastic, ctx.job.targetIndex, extra);
   }
   await deps.targets.publish(name, extra);
   // No wait for the sync processes to notice: they read the target after every claim (shared/elastic/fan-out.ts).
@@ -85,11 +85,11 @@ export async function prepareRebuild(ctx: ChunkContext): Promise<void> {
  * alias does not point at it.
  */
 async function removeLeftovers(ctx: ChunkContext, alias: string, extra: string): Promise<void> {
-  const stale = await indexesBehind(ctx.deps.elastic, extra, alias);
+  const stale = await indexesBehind(ctx.search.elastic, extra, alias);
   if (stale.own.length + stale.foreign.length === 0) return;
-  const live = new Set(await aliasTargets(ctx.deps.elastic, alias));
-  for (const index of [...stale.own, ...stale.foreign]) await removeAlias(ctx.deps.elastic, index, extra);
-  for (const index of stale.own) if (!live.has(index)) await deleteIndex(ctx.deps.elastic, index);
+  const live = new Set(await aliasTargets(ctx.search.elastic, alias));
+  for (const index of [...stale.own, ...stale.foreign]) await removeAlias(ctx.search.elastic, index, extra);
+  for (const index of stale.own) if (!live.has(index)) await deleteIndex(ctx.search.elastic, index);
 }
 
 /**
@@ -102,25 +102,25 @@ async function removeLeftovers(ctx: ChunkContext, alias: string, extra: string):
  * that ends (ownership.ts).
  */
 export async function finishRebuild(ctx: ChunkContext): Promise<void> {
-  const { deps, source } = ctx;
+  const { source } = ctx;
   const alias = source.config.index;
   const target = ctx.job.targetIndex!;
   // Side by side: the explicit refresh makes everything written so far visible whatever the
   // interval, and the settings update is a cluster-state change that need not wait for it.
   const restored = await Promise.allSettled([
-    putIndexSettings(deps.elastic, target, servingSettings(source.config.settings)),
-    refreshIndex(deps.elastic, target),
+    putIndexSettings(ctx.search.elastic, target, servingSettings(source.config.settings)),
+    refreshIndex(ctx.search.elastic, target),
   ]);
   for (const result of restored) if (result.status === "rejected") throw result.reason;
   if (ctx.job.previousIndices.length === 0) {
-    const previous = (await indexesBehind(deps.elastic, alias)).own.filter((index) => index !== target);
+    const previous = (await indexesBehind(ctx.search.elastic, alias)).own.filter((index) => index !== target);
     if (previous.length > 0) await ctx.commit({ previousIndices: previous });
   }
   // A sync write through the rebuild alias after this fails as index-missing and is skipped; its
   // write to the source's alias, which comes after it (shared/elastic/fan-out.ts), reaches the new index.
-  await swapAlias(deps.elastic, alias, target, rebuildAlias(alias));
+  await swapAlias(ctx.search.elastic, alias, target, rebuildAlias(alias));
   await withdrawTarget(ctx);
-  for (const index of ctx.job.previousIndices) if (index !== target) await deleteIndex(deps.elastic, index);
+  for (const index of ctx.job.previousIndices) if (index !== target) await deleteIndex(ctx.search.elastic, index);
   await ctx.finish("succeeded");
   ctx.logger.info(
     { source: source.config.name, job: ctx.job.id, index: target, deleted: ctx.job.previousIndices },
@@ -133,14 +133,14 @@ export async function finishRebuild(ctx: ChunkContext): Promise<void> {
  * (unless the alias was swapped to it already, in which case it is the live index now).
  */
 export async function abandonRebuild(ctx: ChunkContext): Promise<void> {
-  const { deps, source } = ctx;
+  const { source } = ctx;
   const target = ctx.job.targetIndex;
   // The target is published only after the new index is recorded: without one there is nothing to undo.
   if (!target) return;
   await withdrawTarget(ctx);
-  const live = await aliasTargets(deps.elastic, source.config.index);
-  if (live.includes(target)) await removeAlias(deps.elastic, target, rebuildAlias(source.config.index));
-  else await deleteIndex(deps.elastic, target);
+  const live = await aliasTargets(ctx.search.elastic, source.config.index);
+  if (live.includes(target)) await removeAlias(ctx.search.elastic, target, rebuildAlias(source.config.index));
+  else await deleteIndex(ctx.search.elastic, target);
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { SourceConfig } from "../config/source.js";
 import { decodeKey, encodeKey, type DocKey } from "../core/keys.js";
 import { countDocuments } from "../elastic/aliases.js";
 import { PointInTimeGoneError } from "../elastic/scan.js";
@@ -24,25 +25,27 @@ interface Position {
 export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   const { deps, source } = ctx;
   if (ctx.job.phase === "prepare") {
-    const total = await countDocuments(deps.elastic, source.config.index);
-    const pit = await deps.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
+    // In an index several sources share, this source's entries only: the others' are not its to check or delete.
+    const total = await countDocuments(ctx.search.elastic, source.config.index, ownEntries(source.config));
+    const pit = await ctx.search.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
     await ctx.commit({ phase: "scan", continuation: JSON.stringify({ pit, after: null, total } satisfies Position) });
     return false;
   }
   const position = JSON.parse(ctx.job.continuation ?? "null") as Position | null;
   if (!position) throw new Error(`reconcile job ${ctx.job.id} has no saved position`);
-  let page: Awaited<ReturnType<typeof deps.indexScanner.page>>;
+  let page: Awaited<ReturnType<typeof ctx.search.indexScanner.page>>;
   try {
-    page = await deps.indexScanner.page({
+    page = await ctx.search.indexScanner.page({
       pit: position.pit,
       after: position.after ?? undefined,
       size: deps.options.reconcileBatchSize,
       keepAlive: PIT_KEEP_ALIVE,
+      source: ownEntries(source.config),
     });
   } catch (error) {
     if (!(error instanceof PointInTimeGoneError)) throw error;
     // Checking an entry twice is harmless; the scan starts over on a new point in time.
-    const pit = await deps.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
+    const pit = await ctx.search.indexScanner.open(source.config.index, PIT_KEEP_ALIVE);
     await ctx.commit(
       {
         continuation: JSON.stringify({ ...position, pit, after: null } satisfies Position),
@@ -53,7 +56,7 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
     return false;
   }
   if (page.hits.length === 0) {
-    await deps.indexScanner.close(page.pit);
+    await ctx.search.indexScanner.close(page.pit);
     await ctx.finish("succeeded");
     return true;
   }
@@ -92,7 +95,7 @@ export async function reconcileStep(ctx: ChunkContext): Promise<boolean> {
   const { gone, unsure } = await checkInCosmos(ctx, keys);
   const refusal = deleteGuard(ctx, position.total, gone.length);
   if (refusal) {
-    await deps.indexScanner.close(page.pit).catch(() => undefined);
+    await ctx.search.indexScanner.close(page.pit).catch(() => undefined);
     deps.logger.error({ job: ctx.job.id, source: source.config.name }, refusal);
     await ctx.finish("failed", refusal);
     return true;
@@ -179,4 +182,9 @@ function deletedByMapping(mapper: DocumentMapper, key: DocKey, document: Record<
   } catch {
     return false;
   }
+}
+
+/** The `driftless.source` filter of a source that shares its index; undefined for one that has it alone. */
+function ownEntries(source: SourceConfig): string | undefined {
+  return source.sharedIndex ? source.name : undefined;
 }

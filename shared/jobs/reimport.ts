@@ -126,14 +126,14 @@ async function writeAll(
 }
 
 async function writeRequest(ctx: ChunkContext, target: string, chunk: readonly SinkOp[]): Promise<ItemOutcome[]> {
-  let result = await ctx.deps.sink.write(target, chunk);
+  let result = await ctx.search.sink.write(target, chunk);
   for (let attempt = 1; attempt < WHOLE_REQUEST_ATTEMPTS && result.every((o) => o.outcome === "retry"); attempt++) {
     ctx.logger.warn(
       { source: ctx.source.config.name, target, attempt, error: firstError(result) },
       "reimport bulk request failed; trying again",
     );
     await ctx.pause(500 * 2 ** attempt);
-    result = await ctx.deps.sink.write(target, chunk);
+    result = await ctx.search.sink.write(target, chunk);
   }
   if (result.length > 0 && result.every((o) => o.outcome === "retry")) {
     throw new DependencyError(

@@ -147,7 +147,7 @@ async function cleanUp(ctx: ChunkContext): Promise<void> {
   if (job.kind === "reimport" && job.mode === "rebuild") await abandonRebuild(ctx);
   if (job.kind === "reconcile" && job.continuation) {
     const position = JSON.parse(job.continuation) as { pit?: string };
-    if (position.pit) await ctx.deps.indexScanner.close(position.pit);
+    if (position.pit) await ctx.search.indexScanner.close(position.pit);
   }
 }
 

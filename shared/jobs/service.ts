@@ -26,6 +26,16 @@ export function createJobs(deps: JobDeps): JobsService & { readonly deps: JobDep
       if (!sources.has(sourceName))
         throw new NotFoundError("unknown_source", `no source named "${sourceName.slice(0, 100)}"`);
       const mode = kind === "reimport" ? (options.mode ?? "in-place") : undefined;
+      const { config } = sources.get(sourceName)!;
+      // A rebuild swaps the alias to an index built from this source's container alone: in an
+      // index several sources share, the swap would drop every other source's documents.
+      if (mode === "rebuild" && config.sharedIndex) {
+        throw new ValidationError(
+          "rebuild_shared_index",
+          `source "${sourceName}" shares index "${config.index}" with other sources, and a rebuild would drop their documents: reimport in place, or move every source of the index to a new alias (docs/engines.md)`,
+          409,
+        );
+      }
       const result = await store.create(kind, sourceName, clock.now(), mode);
       if (!result.created) {
         throw new ValidationError(

@@ -3,7 +3,7 @@ import { wakingQueue, type WakeUp } from "../dispatch/wake.js";
 import { coalesceEnqueues } from "../queue/coalesce.js";
 import { waitingForReplicas, type ReplicaWait } from "../queue/replica-wait.js";
 import type { RedisClient } from "../redis/client.js";
-import { guardQueue, guardReader, guardSink, type Circuits } from "../resilience/index.js";
+import { guardQueue, guardReader, guardSink, type Circuit, type Circuits } from "../resilience/index.js";
 import type { Sink, SourceQueue, SourceReader } from "../sync/ports.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { Metrics } from "../telemetry/metrics.js";
@@ -42,8 +42,11 @@ export interface DecoratorStack {
   queue(queue: SourceQueue): SourceQueue;
   /** Circuit with a timeout. */
   reader(reader: SourceReader): SourceReader;
-  /** The circuit, once for every source: one Elasticsearch, one circuit and one backoff. */
-  guardedSink(sink: Sink): Sink;
+  /**
+   * The circuit, once per search target for every source there: one engine, one circuit and one
+   * backoff. The default target's is `circuits.elasticsearch`, the one the sync's gate waits on.
+   */
+  guardedSink(sink: Sink, circuit?: Circuit): Sink;
   /** A source's writes, through the guarded sink, to its alias and any rebuild's new index. */
   sourceSink(guarded: Sink, source: string): Sink;
 }
@@ -59,7 +62,7 @@ export function decoratorStack(setup: DecoratorSetup): DecoratorStack {
       return wakeUp ? wakingQueue(coalesced, wakeUp, logger) : coalesced;
     },
     reader: (reader) => guardReader(reader, circuits.cosmos, { timeoutMs: readTimeoutMs }),
-    guardedSink: (sink) => guardSink(sink, circuits.elasticsearch),
+    guardedSink: (sink, circuit = circuits.elasticsearch) => guardSink(sink, circuit),
     sourceSink: (guarded, source) => withExtraTargets(guarded, writeTargets, source),
   };
 }

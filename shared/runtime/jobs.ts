@@ -7,7 +7,7 @@ import { createContainerScanner, type ContainerScanner } from "../cosmos/scan.js
 import type { WriteTargets } from "../elastic/fan-out.js";
 import { createBulkSink, type SearchClient as Client } from "../elastic/index.js";
 import { createIndexScanner } from "../elastic/scan.js";
-import type { JobDeps, JobOptions, JobSource } from "../jobs/context.js";
+import type { JobDeps, JobOptions, JobSearch, JobSource } from "../jobs/context.js";
 import { createJobStore } from "../jobs/store.js";
 import type { RedisClient } from "../redis/client.js";
 import type { SourceReader } from "../sync/ports.js";
@@ -16,7 +16,8 @@ import type { Logger } from "../telemetry/logger.js";
 export interface JobsSetup {
   readonly redis: RedisClient;
   readonly prefix: string;
-  readonly elastic: Client;
+  /** The client of a source's search target (shared/elastic/targets.ts). */
+  readonly search: (source: SourceConfig) => Client;
   readonly cosmos: CosmosClient;
   readonly sources: ReadonlyMap<string, JobSource>;
   readonly targets: WriteTargets;
@@ -36,17 +37,24 @@ export function jobDeps(setup: JobsSetup): JobDeps {
   const store = createJobStore(setup.redis, setup.prefix);
   const scanners = new Map<string, ContainerScanner>();
   const readers = new Map<string, SourceReader>();
+  // One sink and scanner per client, however many sources share a target.
+  const engines = new Map<Client, JobSearch>();
   const deps: JobDeps = {
     store,
     targets: setup.targets,
     sources,
-    elastic: setup.elastic,
-    // A scan copy must never replace a live write of the same second: `external`, not `external_gte`.
-    sink: createBulkSink(setup.elastic, { versionType: "external" }),
+    search: (source: SourceConfig) => {
+      const client = setup.search(source);
+      return cached(engines, client, () => ({
+        elastic: client,
+        // A scan copy must never replace a live write of the same second: `external`, not `external_gte`.
+        sink: createBulkSink(client, { versionType: "external" }),
+        indexScanner: createIndexScanner(client),
+      }));
+    },
     scanner: (source: SourceConfig) =>
       cached(scanners, source.name, () => createContainerScanner(setup.cosmos, source)),
     reader: (source: SourceConfig) => cached(readers, source.name, () => createCosmosReader(setup.cosmos, source)),
-    indexScanner: createIndexScanner(setup.elastic),
     clock,
     logger: setup.logger.child({ part: "jobs" }),
     // 20 failures in a row with backoff growing to 30 s: a job outlives an outage of about eight minutes.
@@ -56,7 +64,7 @@ export function jobDeps(setup: JobsSetup): JobDeps {
   return deps;
 }
 
-function cached<T>(map: Map<string, T>, key: string, build: () => T): T {
+function cached<K, T>(map: Map<K, T>, key: K, build: () => T): T {
   let value = map.get(key);
   if (value === undefined) {
     value = build();

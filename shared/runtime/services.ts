@@ -14,12 +14,13 @@ import {
   MappingIncompatibleError,
   type SearchClient as Client,
 } from "../elastic/index.js";
+import { searchTargets, type SearchTargets } from "../elastic/targets.js";
 import { createDeadLetterMirror, type DeadLetterMirror } from "../deadletters/mirror.js";
 import { createJobs, createWriteTargets, type JobsService } from "../jobs/index.js";
 import { redisMirrorCursor } from "../deadletters/redis-cursor.js";
 import { createServiceBusDeadLetterSender } from "../servicebus/dead-letter-sender.js";
 import { createQueue } from "../queue/index.js";
-import { createCircuits, type Circuits, type Dependency, type Probe } from "../resilience/index.js";
+import { createCircuit, createCircuits, type Circuits, type Dependency, type Probe } from "../resilience/index.js";
 import type { SourceQueue } from "../sync/ports.js";
 import type { SyncDeps } from "../sync/types.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -52,7 +53,14 @@ export interface Services extends ApiServices {
   readonly config: Config;
   readonly logger: Logger;
   /** The adapters' clients, for work beyond the sync path (capture, jobs). */
-  readonly clients: { readonly redis: Redis; readonly elastic: Client; readonly cosmos: CosmosClient };
+  readonly clients: {
+    readonly redis: Redis;
+    /** The default target's client (ELASTICSEARCH_*): the sync history and log writers use it. */
+    readonly elastic: Client;
+    /** Every search target's client; a source's own is `search.forTarget(source.target)`. */
+    readonly search: SearchTargets;
+    readonly cosmos: CosmosClient;
+  };
   readonly sources: ReadonlyMap<string, SourceRuntime>;
   /** One circuit breaker per dependency; the sources' queues, readers and sink go through them. */
   readonly circuits: Circuits;
@@ -130,8 +138,20 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
   registerScripts(redis);
   redis.on("error", (error: Error) => logger.warn({ err: describeError(error) }, "redis connection error"));
   const elastic = open(createSearchClient({ ...config.elasticsearch }), (client) => client.close());
+  // One client per named target, however many sources write there.
+  const search = searchTargets(
+    elastic,
+    new Map(
+      Object.entries(config.targets).map(([name, target]) => [
+        name,
+        open(createSearchClient({ ...target, requestTimeoutMs: config.elasticsearch.requestTimeoutMs }), (client) =>
+          client.close(),
+        ),
+      ]),
+    ),
+  );
   const cosmos = open(createCosmosClient(config.cosmos), (client) => client.dispose());
-  const probes = dependencyProbes(redis, elastic, cosmos, config.sources);
+  const probes = dependencyProbes(redis, search, cosmos, config.sources);
   const circuits = createCircuits(config.resilience, logger, probes);
   const queue = createQueue(redis, { prefix: config.redis.keyPrefix, retry: config.queue.retry });
   const metrics = open(createServiceMetrics(config), (created) => created.shutdown());
@@ -168,7 +188,21 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
     wakeUp,
     logger,
   });
-  const sink = decorate.guardedSink(createBulkSink(elastic));
+  // One bulk sink per target, each behind a circuit of its own: an engine that is down pauses the
+  // sources that write there, not the others. The default target's circuit is the one the sync's
+  // gate and /api/status know; a named target's opens and closes on its sources' writes alone.
+  const sinks = new Map(
+    search
+      .entries()
+      .map(([name, client]) => [
+        name,
+        decorate.guardedSink(
+          createBulkSink(client),
+          name === "default" ? circuits.elasticsearch : createCircuit("elasticsearch", config.resilience, logger),
+        ),
+      ]),
+  );
+  const sinkOf = (source: SourceConfig) => sinks.get(source.target ?? "default")!;
 
   const sources = new Map<string, SourceRuntime>();
   for (const source of config.sources) {
@@ -180,7 +214,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
         source,
         queue: sourceQueue,
         reader: decorate.reader(createCosmosReader(cosmos, source)),
-        sink: decorate.sourceSink(sink, source.name),
+        sink: decorate.sourceSink(sinkOf(source), source.name),
         clock,
         logger: logger.child({ source: source.name }),
         options: {
@@ -217,7 +251,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
     jobDeps({
       redis,
       prefix: config.redis.keyPrefix,
-      elastic,
+      search: (source) => search.forTarget(source.target),
       cosmos,
       sources,
       targets: writeTargets,
@@ -239,7 +273,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
     config,
     logger,
     clock,
-    clients: { redis, elastic, cosmos },
+    clients: { redis, elastic, search, cosmos },
     jobs,
     sources,
     circuits,
@@ -250,18 +284,30 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
     circuitStates: () => circuits.states(),
     limits: { maxItems: config.api.maxItems, maxBodyBytes: config.api.maxBodyBytes },
     async health() {
-      const [redisCheck, elasticCheck, cosmosCheck] = await Promise.all([
+      // Each named target is a check of its own ("elasticsearch:<target>"), so /api/ready names the one that is down.
+      const named = search.entries().slice(1);
+      const [redisCheck, elasticCheck, cosmosCheck, ...targetChecks] = await Promise.all([
         timed(probes.redis),
         timed(probes.elasticsearch),
         timed(probes.cosmos),
+        ...named.map(([, client]) => timed(() => probeSearch(client))),
       ]);
-      return { redis: redisCheck, elasticsearch: elasticCheck, cosmos: cosmosCheck };
+      return {
+        redis: redisCheck,
+        elasticsearch: elasticCheck,
+        cosmos: cosmosCheck,
+        ...Object.fromEntries(named.map(([name], i) => [`elasticsearch:${name}`, targetChecks[i]!])),
+      };
     },
     async ensureIndexes() {
       const incompatible: MappingIncompatibleError[] = [];
       for (const source of config.sources) {
         try {
-          await ensureIndex(elastic, { alias: source.index, mapping: source.mapping, settings: source.settings });
+          await ensureIndex(search.forTarget(source.target), {
+            alias: source.index,
+            mapping: source.mapping,
+            settings: source.settings,
+          });
         } catch (error) {
           if (!(error instanceof MappingIncompatibleError)) throw error;
           incompatible.push(error);
@@ -277,7 +323,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
       await history?.flush(5000); // the last batches' events, while Elasticsearch is still connected
       await Promise.allSettled([
         redis.quit(),
-        elastic.close(),
+        ...search.entries().map(([, client]) => client.close()),
         mirrorSender?.close(),
         metrics.shutdown(),
         tracing.shutdown(),
@@ -293,7 +339,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
 /** The calls that try an open circuit when the sync has nothing to do (Circuits.idle); the same ones /api/health makes. */
 function dependencyProbes(
   redis: Redis,
-  elastic: Client,
+  search: SearchTargets,
   cosmos: CosmosClient,
   sources: readonly SourceConfig[],
 ): Record<Dependency, Probe> {
@@ -306,9 +352,15 @@ function dependencyProbes(
   };
   return {
     redis: probe("redis", () => redis.ping()),
-    elasticsearch: probe("elasticsearch", () => elastic.cluster.health({ timeout: "5s" }, { requestTimeout: 5000 })),
+    // The default target's circuit; a named target's circuit tries its own sources' writes.
+    elasticsearch: probe("elasticsearch", () => probeSearch(search.forTarget(undefined))),
     cosmos: probe("cosmos", () => checkContainers(cosmos, sources)),
   };
+}
+
+/** A cheap call to one search target. */
+async function probeSearch(client: Client): Promise<void> {
+  await client.cluster.health({ timeout: "5s" }, { requestTimeout: 5000 });
 }
 
 /**

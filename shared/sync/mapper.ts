@@ -59,7 +59,7 @@ export function createMapper(source: SourceConfig): DocumentMapper {
   const filterPath = filter ? splitPath(filter.field) : undefined;
 
   const shared = sharesIds(source) ? ({ sharedId: true } as const) : {};
-  const through = pipeline ? { pipeline } : {};
+  const through = { ...(pipeline ? { pipeline } : {}), ...(source.sharedIndex ? { source: source.name } : {}) };
 
   return (key, document, deleteVersion) => {
     const id = documentId(source, key);
@@ -135,8 +135,15 @@ export function mapperFor(source: SourceConfig): DocumentMapper {
   return mapper;
 }
 
-export function documentId(source: Pick<SourceConfig, "documentId">, key: DocKey): string {
-  return source.documentId === "partitionKeyAndId" ? `${JSON.stringify(key.pk)}:${key.id}` : key.id;
+export function documentId(source: Pick<SourceConfig, "documentId" | "name" | "sharedIndex">, key: DocKey): string {
+  const id = source.documentId === "partitionKeyAndId" ? `${JSON.stringify(key.pk)}:${key.id}` : key.id;
+  // In an index several sources share, ids are qualified by source: two containers' "42" are two entries.
+  return source.sharedIndex ? `${idPrefix(source)}${id}` : id;
+}
+
+/** What qualifies a shared-index source's ids: its `sharedIndex.idPrefix`, by default `<source>:`. */
+export function idPrefix(source: Pick<SourceConfig, "name" | "sharedIndex">): string {
+  return source.sharedIndex?.idPrefix ?? `${source.name}:`;
 }
 
 /**

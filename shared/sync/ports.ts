@@ -205,6 +205,11 @@ export type SinkOp =
       readonly routing?: string;
       /** The ingest pipeline to index through (source `pipeline`). */
       readonly pipeline?: string;
+      /**
+       * The source's name, stamped as `driftless.source` where several sources share the index
+       * (source `sharedIndex`), so what scans or counts one source's entries can filter by it.
+       */
+      readonly source?: string;
     }
   | {
       readonly action: "delete";

@@ -65,7 +65,7 @@ describe("ensureIndex", () => {
     expect(stored[result.created!]?.mappings.properties).toEqual({
       title: { type: "keyword" },
       n: { type: "integer" },
-      driftless: { properties: { key: { type: "keyword" }, ts: { type: "long" } } },
+      driftless: { properties: { key: { type: "keyword" }, ts: { type: "long" }, source: { type: "keyword" } } },
     });
     expect(DRIFTLESS_METADATA.keyField).toBe("driftless.key");
   });

@@ -10,6 +10,7 @@ import { isTerminal } from "../../shared/jobs/store.js";
 import type { Job } from "../../shared/jobs/types.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import type { SinkOp } from "../../shared/sync/ports.js";
+import { drain } from "../../shared/sync/drain.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createDocuments, makeDocs } from "../setup/documents.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
@@ -135,7 +136,7 @@ describe.each(engines)("on $label", (target) => {
     expect(seen.sort()).toEqual(ops.map((o) => o.member).sort());
   });
 
-  describe("reimport and rebuild end to end", () => {
+  describe("sync, reimport and rebuild end to end", () => {
     let source: TestSource;
     let services: Services;
     const DOCS = 300;
@@ -166,6 +167,35 @@ describe.each(engines)("on $label", (target) => {
       await client.indices.refresh({ index: alias });
       return (await client.count({ index: alias })).count;
     };
+
+    it("syncs a change end to end: enqueue, drain, indexed; deleted in Cosmos, gone from the index", async () => {
+      const alias = source.config.sources[0]!.index;
+      const sync = services.sources.get(source.name)!;
+      const key = { id: "live-1", pk: "t" };
+      const syncUntil = async (done: () => Promise<void>) => {
+        const stop = new AbortController();
+        const running = drain(sync.sync, { budgetMs: 60_000, concurrency: 1, idlePollMs: 50, signal: stop.signal });
+        try {
+          await eventually(done, { timeoutMs: 30_000, intervalMs: 200 });
+        } finally {
+          stop.abort();
+          await running;
+        }
+      };
+      const entry = async () => {
+        await client.indices.refresh({ index: alias });
+        const { docs } = await client.mget({ index: alias, ids: [key.id] });
+        return docs[0] as { found?: boolean; _source?: { title?: string } };
+      };
+
+      await source.container.items.upsert({ id: key.id, tenant: key.pk, title: "synced" });
+      await sync.queue.enqueue([key], { lane: "live", now: Date.now() });
+      await syncUntil(async () => expect((await entry())._source?.title).toBe("synced"));
+
+      await source.container.item(key.id, key.pk).delete();
+      await sync.queue.enqueue([key], { lane: "live", now: Date.now() });
+      await syncUntil(async () => expect((await entry()).found).toBe(false));
+    });
 
     it("reimports every document into the live alias", async () => {
       const job = await runToEnd((await services.jobs.start("reimport", source.name)).id);

@@ -46,7 +46,7 @@ describe("a job that keeps failing", () => {
       jobDeps({
         redis: services.clients.redis,
         prefix: source.config.redis.keyPrefix,
-        elastic: services.clients.elastic,
+        search: () => services.clients.elastic,
         cosmos: dead,
         sources: deps.sources,
         targets: deps.targets,
