@@ -4,7 +4,7 @@ import type { Container } from "@azure/cosmos";
 import { afterEach, describe, expect, it } from "vitest";
 import { createCaptureStore } from "../../shared/capture/capture-store.js";
 import { relationCaptureName } from "../../shared/capture/relations.js";
-import { createServices, type Services } from "../../shared/runtime/services.js";
+import { createServices } from "../../shared/runtime/services.js";
 import { startCapture } from "../../shared/runtime/start-capture.js";
 import { syncBatch } from "../../shared/sync/engine.js";
 import { runSyncPass } from "../../shared/sync/pass.js";
@@ -172,12 +172,11 @@ describe("relations", () => {
     const worker = spawnWorker(source.env);
     cleanups.push(() => worker.kill());
     // The mode reads from "now" only: once a probe order and a rename of its customer arrived, both readers are in place.
+    await customers.items.upsert({ id: "probe", name: "probe" });
     await eventually(
       async () => {
-        await customers.items.upsert({ id: "probe", name: `probe ${Date.now()}` });
         await source.container.items.upsert({ id: "probe", tenant: "t0", customerId: "probe", title: "probe" });
-        const { resource } = await customers.item("probe", "probe").read<{ name: string }>();
-        expect((await indexedOrders(source)).get("probe")?.name).toBe(resource!.name);
+        expect((await indexedOrders(source)).get("probe")?.name).toBe("probe");
       },
       { timeoutMs: 90_000, intervalMs: 1000 },
     );
