@@ -4,6 +4,9 @@ import type { Container } from "@azure/cosmos";
 import { afterEach, describe, expect, it } from "vitest";
 import { createCaptureStore } from "../../shared/capture/capture-store.js";
 import { relationCaptureName } from "../../shared/capture/relations.js";
+import { runJobLoop } from "../../shared/jobs/loop.js";
+import { isTerminal } from "../../shared/jobs/store.js";
+import type { Job } from "../../shared/jobs/types.js";
 import { createServices } from "../../shared/runtime/services.js";
 import { startCapture } from "../../shared/runtime/start-capture.js";
 import { syncBatch } from "../../shared/sync/engine.js";
@@ -238,6 +241,42 @@ describe("relations", () => {
     expect(reads[0]!.sort()).toEqual(Array.from({ length: 10 }, (_, c) => `c${c}`).sort());
     await checkNames(source, 100);
   }, 60_000);
+
+  it("a rebuild embeds the related documents as they are when it reads each page, through the same transform", async () => {
+    const fixture = await prepare({ via: "query" }, { REIMPORT_PAGE_SIZE: "40" });
+    const { source, customers } = fixture;
+    const services = createServices(source.config, silentLogger);
+    cleanups.push(() => services.close());
+    await services.ensureIndexes();
+    await writeShop(fixture, 10, 100);
+    const rebuild = async () => {
+      const stop = new AbortController();
+      const loop = runJobLoop(services.jobs, { pollMs: 50, logger: silentLogger, signal: stop.signal });
+      try {
+        let job: Job | undefined = await services.jobs.start("reimport", source.name, { mode: "rebuild" });
+        while (job && !isTerminal(job.state)) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          job = await services.jobs.get(job.id);
+        }
+        expect(job?.state).toBe("succeeded");
+      } finally {
+        stop.abort();
+        await loop;
+      }
+    };
+    await rebuild();
+    await checkNames(source, 100);
+    // No capture runs here: only the next rebuild's read of the customers can bring the new name.
+    await customers.items.upsert({ id: "c4", name: "Rebuilt Name" });
+    await rebuild();
+    const orders = [...(await indexedOrders(source)).values()];
+    expect(orders.filter((order) => order.name === "Rebuilt Name").map((order) => order.customerId)).toEqual(
+      Array.from({ length: 10 }, () => "c4"),
+    );
+    expect(
+      orders.filter((order) => order.customerId !== "c4").every((order) => order.name?.startsWith("Customer ")),
+    ).toBe(true);
+  }, 180_000);
 
   it("a dependents lookup while Elasticsearch is unreachable keeps the capture's checkpoint, and the change lands once it is back", async () => {
     const proxy = await tcpProxy(testStack().elasticsearchUrl);
