@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { provisionSource, type ProvisionedContainer } from "../../shared/cosmos/provision.js";
+import { relatedContainers } from "../../shared/capture/relations.js";
+import { checkRelatedContainers, provisionSource, type ProvisionedContainer } from "../../shared/cosmos/provision.js";
 import { withServices } from "./with-services.js";
 
 /**
@@ -21,6 +22,9 @@ export function sourcesCommand(): Command {
             ...(await provisionSource(services.clients.cosmos, source, services.config.cosmos.leaseContainer)),
           );
         }
+        containers.push(
+          ...(await checkRelatedContainers(services.clients.cosmos, relatedContainers(services.config.sources))),
+        );
         const incompatible = await services.ensureIndexes();
         const indexes = services.config.sources.map((source) => ({
           source: source.name,
@@ -37,7 +41,7 @@ export function sourcesCommand(): Command {
         else {
           for (const c of containers)
             process.stdout.write(
-              `${c.created ? "created" : "exists "}  cosmos ${c.database}/${c.container}${c.problem ? `  PROBLEM: ${c.problem}` : ""}\n`,
+              `${c.created ? "created" : c.missing ? "missing" : "exists "}  cosmos ${c.database}/${c.container}${c.problem ? `  PROBLEM: ${c.problem}` : ""}\n`,
             );
           for (const i of indexes)
             process.stdout.write(

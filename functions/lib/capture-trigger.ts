@@ -2,11 +2,12 @@ import type { Config } from "../../shared/config/index.js";
 import type { SourceConfig } from "../../shared/config/source.js";
 
 /**
- * The Cosmos DB trigger's options for one source (all but the handler and the change-feed mode),
- * from validated config. Apart from capture.ts, which registers at import, so they can be checked
- * without a host.
+ * The Cosmos DB trigger's options for one source, or one container that relations name (all but
+ * the handler and the change-feed mode), from validated config. Apart from capture.ts, which
+ * registers at import, so they can be checked without a host. `name` keeps its leases apart from
+ * the others' in the one lease container.
  */
-export function captureTriggerOptions(config: Config, source: SourceConfig) {
+export function captureTriggerOptions(config: Config, source: Pick<SourceConfig, "name" | "database" | "container">) {
   return {
     connection: config.cosmos.triggerConnection,
     databaseName: source.database,

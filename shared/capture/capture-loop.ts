@@ -1,11 +1,8 @@
-import type { SourceConfig } from "../config/source.js";
 import { sleep, type Clock } from "../core/clock.js";
 import { describeError } from "../core/errors.js";
 import type { ChangeFeedReader } from "../cosmos/change-feed.js";
-import type { SourceQueue } from "../sync/ports.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { CaptureStore, SavedCheckpoint } from "./capture-store.js";
-import { enqueueChanges } from "./changes.js";
 
 export interface CaptureOptions {
   /** How long the reader lease lasts without renewal; a dead reader is replaced after this. */
@@ -15,8 +12,14 @@ export interface CaptureOptions {
 }
 
 export interface CaptureDeps {
-  readonly source: SourceConfig;
-  readonly queue: SourceQueue;
+  /** What the logs name: the source, or the related container (shared/capture/relations.ts). */
+  readonly name: string;
+  /**
+   * Puts a page's changes where the sync finds them: the source's keys (enqueueChanges), or the
+   * dependents of related documents (enqueueDependents). Throws when they did not all get there:
+   * the page's continuation is then not saved, and the page is read again.
+   */
+  handle(changes: readonly unknown[], now: number): Promise<{ enqueued: number; skipped: number }>;
   readonly store: CaptureStore;
   /** Opens the container's change feed, at the saved continuation or else at the start position. */
   openFeed(continuation: string | undefined): Promise<ChangeFeedReader>;
@@ -57,11 +60,11 @@ export async function runCapture(
         await sleep(renewEvery, signal);
         continue;
       }
-      logger.info({ source: deps.source.name }, "change feed reader lease taken");
+      logger.info({ source: deps.name }, "change feed reader lease taken");
       try {
         await readWhileHolding(deps, options, signal, renewEvery, counters);
       } catch (error) {
-        logger.warn({ source: deps.source.name, err: describeError(error) }, "change feed reading failed; retrying");
+        logger.warn({ source: deps.name, err: describeError(error) }, "change feed reading failed; retrying");
         await sleep(Math.min(options.pollMs * 4, 5000), signal);
       }
     }
@@ -89,14 +92,14 @@ async function readWhileHolding(
     }
     const page = await reader.readNext();
     if (page.changes.length > 0) {
-      const result = await enqueueChanges(deps.source, deps.queue, page.changes, clock.now());
+      const result = await deps.handle(page.changes, clock.now());
       if (counters) {
         counters.pages++;
         counters.changes += page.changes.length;
         counters.enqueued += result.enqueued;
       }
       if (result.skipped)
-        deps.logger.warn({ source: deps.source.name, skipped: result.skipped }, "change records without a key");
+        deps.logger.warn({ source: deps.name, skipped: result.skipped }, "change records without a key");
     }
     if (page.continuation && page.continuation !== last) {
       if (!(await store.saveCheckpoint(page.continuation))) return lostLease(deps);
@@ -115,14 +118,14 @@ function startingPoint(deps: CaptureDeps, saved: SavedCheckpoint): string | unde
   if (saved.continuation !== undefined || saved.perRange.size === 0) return saved.continuation;
   const merged = deps.mergePerRange([...saved.perRange.values()]);
   deps.logger.info(
-    { source: deps.source.name, ranges: merged.ranges, uncovered: merged.uncovered },
+    { source: deps.name, ranges: merged.ranges, uncovered: merged.uncovered },
     "per-range change feed checkpoints of an earlier version merged into one continuation",
   );
   return merged.continuation;
 }
 
 function lostLease(deps: CaptureDeps) {
-  deps.logger.warn({ source: deps.source.name }, "change feed reader lease lost; standing by");
+  deps.logger.warn({ source: deps.name }, "change feed reader lease lost; standing by");
 }
 
 async function safely(run: () => Promise<boolean>, logger: Logger): Promise<boolean> {

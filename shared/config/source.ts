@@ -53,6 +53,35 @@ const filterSchema = z
   })
   .strict();
 
+/**
+ * Another container's documents this source embeds (docs/_incoming/relations.md): the transform
+ * reads the related document through its context, and a change to a related document re-syncs the
+ * documents of this source that point at it.
+ */
+const relationSchema = z
+  .object({
+    /** What the transform asks for: `context.related("customer")`. */
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, "a letter, then letters, digits or _ (at most 63)"),
+    /** The related container, in the source's database; it may be another source's container. */
+    container: z.string().min(1),
+    /** The field of this source's documents holding the related document's `id` (a dotted path). */
+    foreignKey: fieldPath,
+    /**
+     * How the documents of this source that point at a changed related document are found: a
+     * Cosmos query on `foreignKey` in this source's container, or a terms query on `field` in
+     * this source's index (the field the transform puts the foreign key in). @defaultValue query
+     */
+    dependents: z
+      .discriminatedUnion("via", [
+        z.object({ via: z.literal("query") }).strict(),
+        z.object({ via: z.literal("index"), field: fieldPath }).strict(),
+      ])
+      .default({ via: "query" }),
+  })
+  .strict();
+
+export type Relation = z.infer<typeof relationSchema>;
+
 export const sourceSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, - and _, at most 63 characters"),
@@ -86,6 +115,8 @@ export const sourceSchema = z
     /** Extra index settings, e.g. shards and replicas. */
     settings: z.record(z.string(), z.unknown()).optional(),
     transform: transformSchema.optional(),
+    /** Documents of other containers the transform embeds, and how their changes reach this source. */
+    relations: z.array(relationSchema).optional(),
     /** Which Cosmos documents are indexed, tested before the transform; docs/transforms.md. */
     filter: filterSchema.optional(),
     /**
@@ -118,6 +149,30 @@ export const sourceSchema = z
           'routing by partition key needs documentId "partitionKeyAndId" (or the partition key /id), so that one _id always has one routing',
       });
     }
+    const names = new Set<string>();
+    source.relations?.forEach((relation, i) => {
+      if (names.has(relation.name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["relations", i, "name"],
+          message: `duplicate relation "${relation.name}"`,
+        });
+      names.add(relation.name);
+      // Its own container's capture already enqueues the source's changes; a relation to itself
+      // would find every dependent of a document on each of its own changes.
+      if (relation.container === source.container)
+        ctx.addIssue({
+          code: "custom",
+          path: ["relations", i, "container"],
+          message: "a relation names another container than the source's own",
+        });
+    });
+    if (source.relations?.length && !source.transform?.module)
+      ctx.addIssue({
+        code: "custom",
+        path: ["relations"],
+        message: "relations are read by a transform module: give transform.module too",
+      });
   });
 
 export type SourceDefinition = z.infer<typeof sourceSchema>;

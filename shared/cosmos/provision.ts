@@ -13,6 +13,8 @@ export interface ProvisionedContainer {
   readonly created: boolean;
   /** Why the existing container does not fit the source (another partition key), if it does not. */
   readonly problem?: string;
+  /** A related container that does not exist (checkRelatedContainers never creates one). */
+  readonly missing?: boolean;
 }
 
 /**
@@ -60,4 +62,42 @@ export async function provisionSource(
       cause: error,
     });
   }
+}
+
+/**
+ * The containers that sources' relations read, each checked once: they hold the user's own data
+ * (customers for orders), so they are never created here (driftless does not know their partition
+ * key); a missing one is reported, since every batch of its sources would fail its related read.
+ */
+export async function checkRelatedContainers(
+  client: CosmosClient,
+  related: readonly { database: string; container: string; relations: readonly { source: { name: string } }[] }[],
+): Promise<ProvisionedContainer[]> {
+  const results: ProvisionedContainer[] = [];
+  for (const { database, container, relations } of related) {
+    const readers = [...new Set(relations.map((relation) => relation.source.name))].join(", ");
+    let missing: boolean;
+    try {
+      const { statusCode } = await client.database(database).container(container).read();
+      missing = statusCode === 404;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 404)
+        throw new Error(`cannot check the related container ${database}/${container}: ${describeCosmosError(error)}`, {
+          cause: error,
+        });
+      missing = true;
+    }
+    results.push({
+      database,
+      container,
+      created: false,
+      ...(missing
+        ? {
+            missing: true,
+            problem: `container ${database}/${container}, which the relations of ${readers} read, does not exist: create it with its data (driftless does not, not knowing its partition key)`,
+          }
+        : {}),
+    });
+  }
+  return results;
 }

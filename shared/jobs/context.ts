@@ -2,7 +2,7 @@ import type { Tracer } from "@opentelemetry/api";
 import type { SourceConfig } from "../config/source.js";
 import { sleep, type Clock } from "../core/clock.js";
 import type { ContainerScanner } from "../cosmos/scan.js";
-import type { SourceReader, Sink, SourceQueue } from "../sync/ports.js";
+import type { RelatedReader, SourceReader, Sink, SourceQueue } from "../sync/ports.js";
 import type { SearchClient as Client } from "../elastic/client.js";
 import type { IndexScanner } from "../elastic/scan.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -49,6 +49,8 @@ export interface JobDeps {
   search(source: SourceConfig): JobSearch;
   scanner(source: SourceConfig): ContainerScanner;
   reader(source: SourceConfig): SourceReader;
+  /** Reads the related documents of a source's relations (shared/sync/relations.ts). */
+  related(source: SourceConfig): RelatedReader;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options: JobOptions;

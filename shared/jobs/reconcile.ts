@@ -3,6 +3,7 @@ import { decodeKey, encodeKey, type DocKey } from "../core/keys.js";
 import { countDocuments } from "../elastic/aliases.js";
 import { PointInTimeGoneError } from "../elastic/scan.js";
 import { documentId, mapperFor, type DocumentMapper } from "../sync/mapper.js";
+import { loadRelated, type RelatedDocuments } from "../sync/relations.js";
 import type { ChunkContext } from "./context.js";
 
 /** How long the point in time lives between two pages; every page extends it. */
@@ -159,26 +160,37 @@ async function checkInCosmos(
   const byMember = new Map(keys.map((entry) => [entry.member, entry]));
   const gone: DocKey[] = [];
   let retry: { member: string; key: DocKey }[] = [];
-  const judge = (results: Awaited<ReturnType<typeof reader.read>>) => {
+  const judge = async (results: Awaited<ReturnType<typeof reader.read>>) => {
+    // A transform may decide from a related document whether to keep its document.
+    const related = await loadRelated(
+      config,
+      results.flatMap((result) => ("found" in result && result.found ? [result.document] : [])),
+      ctx.deps.related(config),
+    );
     for (const result of results) {
       const entry = byMember.get(result.member)!;
       if ("error" in result) retry.push(entry);
       else if (!result.found) gone.push(entry.key);
-      else if (deletedByMapping(mapper, entry.key, result.document)) gone.push(entry.key);
+      else if (deletedByMapping(mapper, entry.key, result.document, related)) gone.push(entry.key);
     }
   };
-  judge(await reader.read(keys));
+  await judge(await reader.read(keys));
   if (retry.length > 0) {
     const again = retry;
     retry = [];
-    judge(await reader.read(again));
+    await judge(await reader.read(again));
   }
   return { gone, unsure: retry.map((entry) => entry.key) };
 }
 
-function deletedByMapping(mapper: DocumentMapper, key: DocKey, document: Record<string, unknown>): boolean {
+function deletedByMapping(
+  mapper: DocumentMapper,
+  key: DocKey,
+  document: Record<string, unknown>,
+  related: RelatedDocuments,
+): boolean {
   try {
-    return mapper(key, document, 0).action === "delete";
+    return mapper(key, document, 0, related).action === "delete";
   } catch {
     return false;
   }

@@ -5,6 +5,7 @@ import type { ItemOutcome, SinkOp } from "../sync/ports.js";
 import type { ChunkContext } from "./context.js";
 import { finishRebuild, prepareRebuild } from "./rebuild.js";
 import { preparePage, ReadAhead } from "./scan-pages.js";
+import { loadRelated } from "../sync/relations.js";
 
 /** Attempts at a bulk request that failed as a whole (Elasticsearch unreachable, 429 on every item) before its keys go to the queue. */
 const WHOLE_REQUEST_ATTEMPTS = 3;
@@ -54,7 +55,9 @@ async function scanPage(ctx: ChunkContext, target: string): Promise<boolean> {
   const read = (continuation: string | undefined) => async () => {
     const readAt = deps.clock.now();
     const page = await scanner.readPage(continuation, deps.options.pageSize);
-    return preparePage(config, page, readAt, deps.options);
+    // The page's related documents, one read per relation, as the sync reads them per batch.
+    const related = await loadRelated(config, page.documents, deps.related(config));
+    return preparePage(config, page, readAt, deps.options, related);
   };
   let page = await readAhead.take(ctx.job.id, ctx.job.continuation, read(ctx.job.continuation));
   // A page read long ago (read ahead before a pause between chunks, or before an outage) may hold

@@ -4,6 +4,7 @@ import type { ScanPage } from "../cosmos/scan.js";
 import type { SinkOp, Failure } from "../sync/ports.js";
 import { chunkByBytes } from "../sync/chunk.js";
 import { mapperFor } from "../sync/mapper.js";
+import { NO_RELATED, type RelatedDocuments } from "../sync/relations.js";
 
 /** One page of a reimport scan, keyed, mapped and split into the bulk requests that write it. */
 export interface PreparedPage {
@@ -40,6 +41,7 @@ export function preparePage(
   page: ScanPage,
   readAt: number,
   options: PrepareOptions,
+  related: RelatedDocuments = NO_RELATED,
 ): PreparedPage {
   const readAtSeconds = Math.floor(readAt / 1000);
   const mapper = mapperFor(config);
@@ -66,7 +68,7 @@ export function preparePage(
     const member = encodeKey(key);
     keys.set(member, key);
     try {
-      ops.push({ ...mapper(key, document, readAtSeconds), member });
+      ops.push({ ...mapper(key, document, readAtSeconds, related), member });
     } catch {
       unmapped.push(key);
     }

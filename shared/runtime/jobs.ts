@@ -3,6 +3,7 @@ import type { Tracer } from "@opentelemetry/api";
 import type { SourceConfig } from "../config/source.js";
 import type { Clock } from "../core/clock.js";
 import { createCosmosReader } from "../cosmos/reader.js";
+import { createRelatedReader } from "../cosmos/related.js";
 import { createContainerScanner, type ContainerScanner } from "../cosmos/scan.js";
 import type { WriteTargets } from "../elastic/fan-out.js";
 import { createBulkSink, type SearchClient as Client } from "../elastic/index.js";
@@ -10,7 +11,7 @@ import { createIndexScanner } from "../elastic/scan.js";
 import type { JobDeps, JobOptions, JobSearch, JobSource } from "../jobs/context.js";
 import { createJobStore } from "../jobs/store.js";
 import type { RedisClient } from "../redis/client.js";
-import type { SourceReader } from "../sync/ports.js";
+import type { RelatedReader, SourceReader } from "../sync/ports.js";
 import type { Logger } from "../telemetry/logger.js";
 
 export interface JobsSetup {
@@ -39,6 +40,7 @@ export function jobDeps(setup: JobsSetup): JobDeps {
   const readers = new Map<string, SourceReader>();
   // One sink and scanner per client, however many sources share a target.
   const engines = new Map<Client, JobSearch>();
+  const relatedReaders = new Map<string, RelatedReader>();
   const deps: JobDeps = {
     store,
     targets: setup.targets,
@@ -55,6 +57,8 @@ export function jobDeps(setup: JobsSetup): JobDeps {
     scanner: (source: SourceConfig) =>
       cached(scanners, source.name, () => createContainerScanner(setup.cosmos, source)),
     reader: (source: SourceConfig) => cached(readers, source.name, () => createCosmosReader(setup.cosmos, source)),
+    related: (source: SourceConfig) =>
+      cached(relatedReaders, source.name, () => createRelatedReader(setup.cosmos, source.database)),
     clock,
     logger: setup.logger.child({ part: "jobs" }),
     // 20 failures in a row with backoff growing to 30 s: a job outlives an outage of about eight minutes.

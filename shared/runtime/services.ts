@@ -7,6 +7,7 @@ import { systemClock, type Clock } from "../core/clock.js";
 import { DependencyError, describeError } from "../core/errors.js";
 import { createCosmosClient } from "../cosmos/client.js";
 import { createCosmosReader } from "../cosmos/reader.js";
+import { createRelatedReader } from "../cosmos/related.js";
 import {
   createBulkSink,
   createSearchClient,
@@ -214,6 +215,7 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
         source,
         queue: sourceQueue,
         reader: decorate.reader(createCosmosReader(cosmos, source)),
+        ...(source.relations?.length ? { related: createRelatedReader(cosmos, source.database) } : {}),
         sink: decorate.sourceSink(sinkOf(source), source.name),
         clock,
         logger: logger.child({ source: source.name }),

@@ -5,6 +5,7 @@ import { isPause } from "../resilience/errors.js";
 import { DEPENDENCY_SYSTEMS, failSpan, inSpan, noopTracer } from "../telemetry/spans.js";
 import { deleteVersion, isStaleRead } from "./freshness.js";
 import { mapperFor, TransformError } from "./mapper.js";
+import { loadRelated, NO_RELATED, type RelatedDocuments } from "./relations.js";
 import type { Claim, ReadResult, RecordedVersion, SinkOp } from "./ports.js";
 import { emptySettlement, releaseAfter, retryAfter, type Settlement } from "./settlement.js";
 import { emptyReport, type BatchReport } from "./report.js";
@@ -182,6 +183,15 @@ async function readAndMap(
     return [];
   }
 
+  let related: RelatedDocuments;
+  try {
+    related = await readRelated(deps, results, batchContext);
+  } catch (error) {
+    if (isPause(error)) releaseAfter(settlement, members, error);
+    else retryAfter(settlement, members, error);
+    return [];
+  }
+
   const mapper = mapperFor(deps.source);
   const byMember = new Map(items.map((item, i) => [item.member, { item, record: records[i] }]));
   const now = deps.clock.now();
@@ -199,7 +209,7 @@ async function readAndMap(
     }
     if (record) settlement.caughtUp.push({ member: result.member, raw: record.raw });
     try {
-      const mapped = mapper(item.key, document, deleteVersion(record, readAtSeconds));
+      const mapped = mapper(item.key, document, deleteVersion(record, readAtSeconds), related);
       ops.push({ ...mapped, member: result.member });
     } catch (error) {
       // The source's transform threw (or returned no document): its message is the dead letter's
@@ -212,4 +222,26 @@ async function readAndMap(
     }
   }
   return ops;
+}
+
+/**
+ * The related documents the batch's documents point at (the source's relations), one read per
+ * relation for the whole batch; none for a source without relations.
+ */
+async function readRelated(deps: SyncDeps, results: readonly ReadResult[], batchContext: Context) {
+  if (!deps.source.relations?.length) return NO_RELATED;
+  if (!deps.related) throw new Error(`source ${deps.source.name} has relations but no related reader was wired`);
+  const reader = deps.related;
+  const documents = results.flatMap((result) => ("found" in result && result.found ? [result.document] : []));
+  const attributes = {
+    "db.system.name": DEPENDENCY_SYSTEMS.cosmos,
+    "driftless.relations": deps.source.relations.length,
+  };
+  return inSpan(
+    tracerOf(deps),
+    "driftless.cosmos.read_related",
+    batchContext,
+    { kind: SpanKind.CLIENT, attributes },
+    () => loadRelated(deps.source, documents, reader),
+  );
 }

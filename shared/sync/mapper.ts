@@ -2,6 +2,7 @@ import type { SourceConfig } from "../config/source.js";
 import { describeError } from "../core/errors.js";
 import type { DocKey } from "../core/keys.js";
 import { getPath, hasPath, pick, splitPath, withoutPath, withPath } from "./paths.js";
+import { foreignKeyOf, NO_RELATED, type RelatedDocuments } from "./relations.js";
 import { loadTransform, type TransformContext, type TransformFunction } from "./transform-module.js";
 
 /** Cosmos system properties never reach the index; `_ts` becomes the external version instead. */
@@ -30,8 +31,16 @@ export type Mapped =
       readonly sharedId?: boolean;
     } & Placement);
 
-/** `deleteVersion`: the external version a missing document is deleted at (shared/sync/freshness.ts). */
-export type DocumentMapper = (key: DocKey, document: Record<string, unknown> | null, deleteVersion: number) => Mapped;
+/**
+ * `deleteVersion`: the external version a missing document is deleted at (shared/sync/freshness.ts).
+ * `related`: the batch's related documents (shared/sync/relations.ts), for a source with relations.
+ */
+export type DocumentMapper = (
+  key: DocKey,
+  document: Record<string, unknown> | null,
+  deleteVersion: number,
+  related?: RelatedDocuments,
+) => Mapped;
 
 /** The source's transform module threw for a document, or returned something that is not a document. */
 export class TransformError extends Error {
@@ -61,7 +70,9 @@ export function createMapper(source: SourceConfig): DocumentMapper {
   const shared = sharesIds(source) ? ({ sharedId: true } as const) : {};
   const through = { ...(pipeline ? { pipeline } : {}), ...(source.sharedIndex ? { source: source.name } : {}) };
 
-  return (key, document, deleteVersion) => {
+  const relations = new Map((source.relations ?? []).map((relation) => [relation.name, relation]));
+
+  return (key, document, deleteVersion, related = NO_RELATED) => {
     const id = documentId(source, key);
     const placed = { ...shared, ...routingOf(source, key) };
     if (document === null) return { action: "delete", id, version: deleteVersion, ...placed };
@@ -71,7 +82,17 @@ export function createMapper(source: SourceConfig): DocumentMapper {
 
     let body = document;
     if (transformFn) {
-      const result = runTransform(transformFn, document, { source: source.name, key });
+      const read = document;
+      const result = runTransform(transformFn, document, {
+        source: source.name,
+        key,
+        related(name) {
+          const relation = relations.get(name);
+          if (!relation) throw new TransformError(`the source has no relation "${name}"`);
+          const id = foreignKeyOf(relation, read);
+          return id === undefined ? undefined : related.get(name, id);
+        },
+      });
       if (result === undefined) return { action: "delete", id, version, ...placed };
       body = result;
     }
@@ -96,6 +117,7 @@ function runTransform(
   try {
     result = fn(document, context);
   } catch (error) {
+    if (error instanceof TransformError) throw error;
     throw new TransformError(`transform threw: ${describeError(error)}`);
   }
   if (result === null || result === undefined) return undefined;

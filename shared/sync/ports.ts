@@ -183,6 +183,23 @@ export interface SourceReader {
   read(keys: readonly { member: string; key: DocKey }[]): Promise<ReadResult[]>;
 }
 
+/**
+ * Reads the documents of another container by id, for a source's relations (shared/sync/relations.ts):
+ * one call per relation per batch, whatever the number of ids.
+ */
+export interface RelatedReader {
+  readByIds(container: string, ids: readonly string[]): Promise<Record<string, unknown>[]>;
+}
+
+/**
+ * Finds the keys of a source's documents that point at related documents (a relation's
+ * `dependents`): every one of them, or it throws (capture must not checkpoint past a change whose
+ * dependents were not all enqueued).
+ */
+export interface DependentsFinder {
+  find(relatedIds: readonly string[]): Promise<DocKey[]>;
+}
+
 // ---- The sink (shared/elastic) ----
 
 /** One write to the index: the current version of a document, or its removal. */

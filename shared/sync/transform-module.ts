@@ -8,6 +8,13 @@ export interface TransformContext {
   readonly source: string;
   /** The document's Cosmos key (id and partition key value). */
   readonly key: DocKey;
+  /**
+   * The document of another container that this document points at through the source's
+   * relation `name` (its `foreignKey`), as read for this batch; undefined when the document holds
+   * no foreign key or the related document does not exist. Throws for a relation the source does
+   * not define. docs/_incoming/relations.md.
+   */
+  related(name: string): Record<string, unknown> | undefined;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { SourceConfig } from "../config/source.js";
 import type { Clock } from "../core/clock.js";
 import type { DependencyPause } from "../resilience/errors.js";
 import type { Logger } from "../telemetry/logger.js";
-import type { Sink, SinkOp, SourceQueue, SourceReader } from "./ports.js";
+import type { RelatedReader, Sink, SinkOp, SourceQueue, SourceReader } from "./ports.js";
 import type { BatchReport } from "./report.js";
 
 /*
@@ -40,6 +40,8 @@ export interface SyncDeps {
   readonly source: SourceConfig;
   readonly queue: SourceQueue;
   readonly reader: SourceReader;
+  /** Reads the related documents of the source's relations; needed only by a source with relations. */
+  readonly related?: RelatedReader;
   readonly sink: Sink;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { createCosmosClient } from "../../shared/cosmos/client.js";
 import { createElasticClient } from "../../shared/elastic/index.js";
@@ -76,6 +77,62 @@ describe("driftless sources apply", () => {
         .catch(() => undefined);
       for (const source of sources)
         await elastic.indices.delete({ index: `${source.index}-*`, ignore_unavailable: true }).catch(() => undefined);
+      await elastic.close();
+      cosmos.dispose();
+    }
+  }, 240_000);
+
+  it("reports a container that a relation reads and that does not exist, and creates it not; once it exists, all is well", async () => {
+    const stack = services();
+    const database = uniqueName("apply-rel");
+    const module = fileURLToPath(new URL("../fixtures/transforms/orders-with-customer.js", import.meta.url));
+    const source = {
+      name: "orders",
+      database,
+      container: "orders",
+      partitionKeyPath: "/tenant",
+      index: uniqueName("apply-rel"),
+      transform: { module },
+      relations: [{ name: "customer", container: "customers", foreignKey: "customerId" }],
+    };
+    const env = {
+      REDIS_URL: stack.redisUrl,
+      REDIS_KEY_PREFIX: uniqueName("apply-rel"),
+      ELASTICSEARCH_URL: stack.elasticsearchUrl,
+      COSMOS_ENDPOINT: stack.cosmos.endpoint,
+      COSMOS_KEY: stack.cosmos.key,
+      ...(stack.cosmos.caFile ? { COSMOS_CA_FILE: stack.cosmos.caFile } : {}),
+      DRIFTLESS_SOURCES: JSON.stringify([source]),
+    };
+    const cosmos = createCosmosClient({
+      endpoint: stack.cosmos.endpoint,
+      key: stack.cosmos.key,
+      ...(stack.cosmos.caFile ? { caFile: stack.cosmos.caFile } : {}),
+    });
+    const elastic = createElasticClient({ node: stack.elasticsearchUrl });
+    try {
+      const first = driftless(["sources", "apply"], env);
+      expect(first.code, first.stderr).toBe(1);
+      expect(first.stdout).toMatch(
+        new RegExp(`^missing +cosmos ${database}/customers +PROBLEM: .*relations of orders read, does not exist`, "m"),
+      );
+      const { statusCode } = await cosmos
+        .database(database)
+        .container("customers")
+        .read()
+        .catch((error) => error);
+      expect(statusCode ?? 404).toBe(404);
+
+      await cosmos.database(database).containers.create({ id: "customers", partitionKey: { paths: ["/id"] } });
+      const again = driftless(["sources", "apply"], env);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(new RegExp(`^exists +cosmos ${database}/customers$`, "m"));
+    } finally {
+      await cosmos
+        .database(database)
+        .delete()
+        .catch(() => undefined);
+      await elastic.indices.delete({ index: `${source.index}-*`, ignore_unavailable: true }).catch(() => undefined);
       await elastic.close();
       cosmos.dispose();
     }
