@@ -31,9 +31,9 @@ interface Batch {
  *
  * One merged call per lane and delay is in flight at a time: a batch whose turn has ended while
  * one is still running keeps taking the calls of the turns that follow, and goes when it returns
- * (group commit). Under load the requests of one turn were mostly one or two, so each paid a Redis
- * write and read of its own, about as much CPU as node:http's own work for the request; waiting
- * for the call in flight costs a caller at most one Redis round trip.
+ * (group commit). The requests of one turn are often one or two, each merged call a Redis write
+ * and read of its own: this bounds the calls to one per Redis round trip however many requests
+ * arrive, and costs a caller at most one round trip of waiting.
  *
  * The merged call takes the earliest `now` of its callers: a key is never due later than its own
  * caller asked. A call of more than `maxKeys` keys goes through alone, and a batch that a call
