@@ -14,6 +14,10 @@ export interface HttpRun {
   readonly errors: number;
   /** Cores each process used during the run: the worker, this process (autocannon), Redis, the rest of the machine. */
   readonly cores: Cores;
+  /** Cores the worker (the server) used over the run, from /proc/<pid>/stat utime + stime. */
+  readonly serverCores: number;
+  /** requestsPerSec ÷ serverCores: what one core of the server answers, the figure to compare with other producers. */
+  readonly requestsPerSecPerServerCore: number | null;
 }
 
 /**
@@ -56,10 +60,13 @@ export async function measureHttp(ctx: BenchContext, log: (line: string) => void
         connections,
         errors: result.errors + result.timeouts + result.non2xx,
         cores,
+        serverCores: cores.worker ?? 0,
+        requestsPerSecPerServerCore: cores.worker ? Math.round(requestsPerSec / cores.worker) : null,
       };
       log(
         `  ${keysPerRequest} key(s)/request, ${connections} connections: ${summary.requestsPerSec} req/s, ${summary.keysPerSec} keys/s, ` +
-          `p50 ${summary.p50Ms} ms, p90 ${summary.p90Ms} ms, p99 ${summary.p99Ms} ms, errors ${summary.errors} (cores: ${formatCores(cores)})`,
+          `p50 ${summary.p50Ms} ms, p90 ${summary.p90Ms} ms, p99 ${summary.p99Ms} ms, errors ${summary.errors}, ` +
+          `${summary.requestsPerSecPerServerCore ?? "n/a"} req/s per server core (cores: ${formatCores(cores)})`,
       );
       return summary;
     };
@@ -72,7 +79,8 @@ export async function measureHttp(ctx: BenchContext, log: (line: string) => void
       headers: { "content-type": "application/json" },
       body: body(0, 1),
     });
-    const single = await run(1, 64);
+    // 50 connections: the load the single-key target (issue 25) and the Go peer's figure were taken at.
+    const single = await run(1, 50);
     const batched = await run(1000, 8);
     return { single, batched };
   } finally {

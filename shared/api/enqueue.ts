@@ -1,23 +1,9 @@
-import { z } from "zod";
 import type { SourceConfig } from "../config/source.js";
 import { DependencyError, ValidationError } from "../core/errors.js";
 import type { DocKey } from "../core/keys.js";
+import { commonEnqueueBody, schemaEnqueueBody, type EnqueueBody } from "./enqueue-body.js";
 import { parseJsonBody, sourceOf } from "./request.js";
 import type { RouteHandler } from "./types.js";
-
-// `{}` is Cosmos's None partition key (a document without the property), apart from null (core/keys.ts).
-const scalar = z.union([z.string(), z.number().finite(), z.boolean(), z.null(), z.object({}).strict()]);
-// Cosmos forbids these characters in ids; rejecting them here keeps unreadable keys out of the queue.
-const id = z
-  .string()
-  .min(1)
-  .max(255)
-  .refine((value) => !/[/\\?#]/.test(value), "must not contain / \\ ? or #");
-
-const bodySchema = z.union([
-  z.object({ items: z.array(z.object({ id, pk: z.union([scalar, z.array(scalar)]).optional() }).strict()) }).strict(),
-  z.object({ ids: z.array(id) }).strict(),
-]);
 
 /** `POST /api/sources/{source}/enqueue` → 202 `{"enqueued":n,"duplicates":m}`. Validates everything before touching the queue. */
 export const enqueueHandler: RouteHandler = async (services, request) => {
@@ -34,16 +20,11 @@ export const enqueueHandler: RouteHandler = async (services, request) => {
 
 export function parseEnqueueBody(text: string, source: SourceConfig, maxItems: number): DocKey[] {
   const json = parseJsonBody(text);
-  const parsed = bodySchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length ? ` at ${issue.path.join(".")}` : "";
-    throw new ValidationError(
-      "invalid_body",
-      `expected {"items":[{"id":"…","pk":…}]} or {"ids":["…"]}: ${issue.message}${where}`,
-    );
-  }
-  const body = parsed.data;
+  return enqueueKeys(commonEnqueueBody(json) ?? schemaEnqueueBody(json), source, maxItems);
+}
+
+/** The keys a valid body names, for its source: counts and partition keys checked. */
+export function enqueueKeys(body: EnqueueBody, source: SourceConfig, maxItems: number): DocKey[] {
   const count = "items" in body ? body.items.length : body.ids.length;
   if (count === 0) throw new ValidationError("no_items", "the request names no documents");
   if (count > maxItems) {

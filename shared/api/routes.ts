@@ -110,28 +110,39 @@ export function routeNamed(name: string): Route {
   return route;
 }
 
-/** Matches a path below /api against the route table; params are URI-decoded. */
+/** A route template split once: literal segments, and `{name}` ones as the name of their param. */
+const compiled = routes.map((route) => ({
+  route,
+  parts: route.route.split("/").map((part) => ({
+    literal: part,
+    param: part.startsWith("{") && part.endsWith("}") ? part.slice(1, -1) : undefined,
+  })),
+}));
+
+/**
+ * Matches a path below /api against the route table; params are URI-decoded. The templates are
+ * split once, not on each request: this runs for every request the producer answers.
+ */
 export function matchRoute(
   method: string,
   path: string,
 ): { route: Route; params: Record<string, string> } | "method_not_allowed" | null {
   const segments = path.split("/").filter(Boolean);
   let wrongMethod = false;
-  for (const route of routes) {
-    const pattern = route.route.split("/");
-    if (pattern.length !== segments.length) continue;
+  for (const { route, parts } of compiled) {
+    if (parts.length !== segments.length) continue;
     const params: Record<string, string> = {};
-    const matches = pattern.every((part, i) => {
+    const matches = parts.every((part, i) => {
       const segment = segments[i]!;
-      if (part.startsWith("{") && part.endsWith("}")) {
+      if (part.param !== undefined) {
         try {
-          params[part.slice(1, -1)] = decodeURIComponent(segment);
+          params[part.param] = decodeURIComponent(segment);
           return true;
         } catch {
           return false;
         }
       }
-      return part === segment;
+      return part.literal === segment;
     });
     if (!matches) continue;
     if (route.method === method) return { route, params };

@@ -14,6 +14,8 @@ interface Batch {
   readonly delayMs: number;
   now: number;
   sent: boolean;
+  /** Its turn has ended with a call in flight: it goes when that call returns. */
+  ready: boolean;
   readonly keys: DocKey[];
   readonly waiters: Waiter[];
 }
@@ -27,17 +29,33 @@ interface Batch {
  * reports a duplicate flag per key), and a failure of the merged call is the failure of each of
  * them, so a caller cannot tell the difference but for a wait of one turn.
  *
+ * One merged call per lane and delay is in flight at a time: a batch whose turn has ended while
+ * one is still running keeps taking the calls of the turns that follow, and goes when it returns
+ * (group commit). The requests of one turn are often one or two, each merged call a Redis write
+ * and read of its own: this bounds the calls to one per Redis round trip however many requests
+ * arrive, and costs a caller at most one round trip of waiting.
+ *
  * The merged call takes the earliest `now` of its callers: a key is never due later than its own
  * caller asked. A call of more than `maxKeys` keys goes through alone, and a batch that a call
  * would take over `maxKeys` is sent first, so each caller's keys stay in one atomic script call.
  */
 export function coalesceEnqueues(queue: SourceQueue, maxKeys = MEMBERS_PER_CALL): SourceQueue {
   const open = new Map<string, Batch>();
+  /** Merged calls in flight, by lane and delay. */
+  const inFlight = new Map<string, number>();
+
+  /** At the end of a batch's turn: it goes now, or after the call in flight. */
+  function due(id: string, batch: Batch) {
+    if (batch.sent) return;
+    if (inFlight.has(id)) batch.ready = true;
+    else void send(id, batch);
+  }
 
   async function send(id: string, batch: Batch) {
     if (batch.sent) return;
     batch.sent = true;
     if (open.get(id) === batch) open.delete(id);
+    inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
     try {
       const { isDuplicate } = await queue.enqueue(batch.keys, {
         lane: batch.lane,
@@ -47,6 +65,14 @@ export function coalesceEnqueues(queue: SourceQueue, maxKeys = MEMBERS_PER_CALL)
       for (const waiter of batch.waiters) waiter.resolve(share(isDuplicate, waiter.start, waiter.count));
     } catch (error) {
       for (const waiter of batch.waiters) waiter.reject(error);
+    } finally {
+      const left = inFlight.get(id)! - 1;
+      if (left > 0) inFlight.set(id, left);
+      else {
+        inFlight.delete(id);
+        const next = open.get(id);
+        if (next?.ready) void send(id, next);
+      }
     }
   }
 
@@ -64,10 +90,10 @@ export function coalesceEnqueues(queue: SourceQueue, maxKeys = MEMBERS_PER_CALL)
         batch = undefined;
       }
       if (!batch) {
-        const created: Batch = { lane, delayMs, now, sent: false, keys: [], waiters: [] };
+        const created: Batch = { lane, delayMs, now, sent: false, ready: false, keys: [], waiters: [] };
         open.set(id, created);
         // After the I/O callbacks of this turn, which is when the requests read in it have all asked.
-        setImmediate(() => void send(id, created));
+        setImmediate(() => due(id, created));
         batch = created;
       }
       const { keys: merged, waiters } = batch;

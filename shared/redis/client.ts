@@ -15,6 +15,15 @@ export interface RedisConnectOptions {
 }
 
 /**
+ * Commands sent as they are called, outside ioredis's auto-pipelining: the enqueue script is
+ * merged per event-loop turn already (queue/coalesce.ts), so pipelining it again only built a
+ * pipeline per call, with a method for each of the driftless scripts, for one command
+ * (bench/README.md, the producer). The name is `commandName("enqueue")` of redis/scripts.ts, which
+ * test/unit/redis-scripts.test.ts holds it to.
+ */
+export const UNPIPELINED_COMMANDS: readonly string[] = ["driftless_enqueue"];
+
+/**
  * The one Redis connection of a process (queue, jobs, capture). `rediss://` URLs get TLS (Azure
  * Managed Redis requires it), verified against the system CAs or REDIS_CA_FILE. Commands wait in ioredis's offline queue
  * while Redis restarts, but not forever: a call fails after `commandTimeoutMs`, so a sync batch
@@ -31,6 +40,7 @@ export function connectRedis(
     commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: 3,
     enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: [...UNPIPELINED_COMMANDS],
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     lazyConnect: false,
     ...tls,

@@ -62,6 +62,7 @@ export function createApiListener({
   // it for any web page (request-origin.ts): only loopback names and the allowed hosts may be used.
   // With a key a browser cannot send it cross-site, so listing hosts is the operator's choice.
   const checkHosts = !apiKey || allowedHosts.length > 0;
+  const traced = tracer !== noopTracer;
   // Settles when the handler is done with the services, which the graceful close waits for.
   return (request, response) =>
     handle(request, response).catch((error: unknown) => {
@@ -97,11 +98,15 @@ export function createApiListener({
     const match: Match = url.pathname.startsWith("/api/")
       ? matchRoute(method, url.pathname.slice("/api/".length))
       : null;
-    const span = startRequestSpan(tracer, {
-      method,
-      route: match && match !== "method_not_allowed" ? `/api/${match.route.route}` : undefined,
-      parent: remoteParent(request.headers.traceparent, request.headers.tracestate),
-    });
+    // With tracing off the span would record nothing and reach nobody (the routes are not handed
+    // it), so none is opened: its name, attributes and parent context were work on every request.
+    const span = traced
+      ? startRequestSpan(tracer, {
+          method,
+          route: match && match !== "method_not_allowed" ? `/api/${match.route.route}` : undefined,
+          parent: remoteParent(request.headers.traceparent, request.headers.tracestate),
+        })
+      : undefined;
     // A request that throws is answered 500 by the listener; its span says so too.
     let status = 500;
     try {
@@ -109,7 +114,7 @@ export function createApiListener({
       status = result.status;
       send(response, result, close);
     } finally {
-      endRequestSpan(span, status);
+      if (span) endRequestSpan(span, status);
     }
   }
 
@@ -245,10 +250,14 @@ function readBody(request: IncomingMessage, maxBytes: number): Promise<string | 
 function send(response: ServerResponse, { status, body, contentType }: ApiResponse, close = false) {
   if (response.headersSent) return;
   const payload = contentType ? String(body) : JSON.stringify(body);
-  response.writeHead(status, {
-    "content-type": contentType ?? "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(payload),
-    ...(close ? { connection: "close" } : {}),
-  });
+  // A flat list of names and values: node:http takes it as it is, where an object is walked first.
+  const headers = [
+    "content-type",
+    contentType ?? "application/json; charset=utf-8",
+    "content-length",
+    String(Buffer.byteLength(payload)),
+  ];
+  if (close) headers.push("connection", "close");
+  response.writeHead(status, headers);
   response.end(payload);
 }

@@ -18,7 +18,7 @@ const { redis, prefix: freshPrefix } = useTestRedis();
  * A real queue, seen through a recorder of the calls that reach it, under the coalescer.
  * `calls` holds the number of keys of each call that reached Redis.
  */
-function coalescedQueue(maxKeys?: number, client: Redis = redis) {
+function coalescedQueue(maxKeys?: number, client: Redis = redis, firstCallWaitsFor?: Promise<void>) {
   const prefix = freshPrefix("coalesce");
   const queue = createQueue(client, {
     prefix,
@@ -27,8 +27,10 @@ function coalescedQueue(maxKeys?: number, client: Redis = redis) {
   const calls: number[] = [];
   const recorded: SourceQueue = {
     ...queue,
-    enqueue(keys, options) {
+    async enqueue(keys, options) {
       calls.push(keys.length);
+      // Holds the first call before it reaches Redis, so that it is in flight for as long as a test needs.
+      if (calls.length === 1 && firstCallWaitsFor) await firstCallWaitsFor;
       return queue.enqueue(keys, options);
     },
   };
@@ -73,6 +75,36 @@ describe("coalesced enqueues", () => {
     await queue.enqueue([key("next")], { lane: "live", now: T });
     expect(calls).toHaveLength(4);
     expect(await plain.stats(T)).toMatchObject({ pendingLive: 4, pendingBulk: 1 });
+  });
+
+  it("while a merged call is in flight, merge the calls of the turns that follow into the next one", async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { queue, plain, calls } = coalescedQueue(undefined, redis, held);
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    const first = queue.enqueue([key("a")], { lane: "live", now: T });
+    await nextTurn();
+    const second = queue.enqueue([key("b")], { lane: "live", now: T });
+    await nextTurn();
+    const third = queue.enqueue([key("c"), key("a")], { lane: "live", now: T });
+    await nextTurn();
+    await nextTurn();
+    expect(calls).toEqual([1]);
+
+    release();
+    expect(await Promise.all([first, second, third])).toEqual([
+      { enqueued: 1, duplicates: 0, isDuplicate: [false] },
+      { enqueued: 1, duplicates: 0, isDuplicate: [false] },
+      { enqueued: 1, duplicates: 1, isDuplicate: [false, true] },
+    ]);
+    expect(calls).toEqual([1, 3]);
+    expect(await plain.stats(T)).toMatchObject({ pendingLive: 3 });
+
+    // Nothing in flight any more: the next turn's call goes at the end of its turn, alone.
+    await queue.enqueue([key("d")], { lane: "live", now: T });
+    expect(calls).toEqual([1, 3, 1]);
   });
 
   it("make a merged key due at the earliest time its callers gave", async () => {

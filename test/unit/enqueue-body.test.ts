@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { commonEnqueueBody, schemaEnqueueBody } from "../../shared/api/enqueue-body.js";
+import { enqueueKeys } from "../../shared/api/enqueue.js";
 import { parseEnqueueBody } from "../../shared/api/index.js";
+import { parseJsonBody } from "../../shared/api/request.js";
 import { matchRoute } from "../../shared/api/routes.js";
 import { loadConfig } from "../../shared/config/index.js";
 import { ValidationError } from "../../shared/core/errors.js";
+import { COMMON_BODIES, ENQUEUE_BODIES } from "../setup/enqueue-bodies.js";
 
 const config = loadConfig({
   REDIS_URL: "redis://x",
@@ -82,6 +86,52 @@ describe("parseEnqueueBody", () => {
     const error = rejection(body);
     expect(error.code).toBe(code);
     expect(error.status).toBe(status);
+  });
+});
+
+/** What a parse gives: the keys, or the refusal's code, status and message. */
+function outcome(parse: () => unknown) {
+  try {
+    return { keys: parse() };
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    return { code: error.code, status: error.status, message: error.message };
+  }
+}
+
+describe("the common bodies' fast path", () => {
+  it.each(ENQUEUE_BODIES.map((body) => [body.slice(0, 80), body]))(
+    "answers %s as the schema does, for every kind of source",
+    (_, body) => {
+      for (const source of [byId, byTenant, nested]) {
+        const schemaOnly = outcome(() => enqueueKeys(schemaEnqueueBody(parseJsonBody(body)), source, 10));
+        expect(
+          outcome(() => parseEnqueueBody(body, source, 10)),
+          source.name,
+        ).toStrictEqual(schemaOnly);
+      }
+    },
+  );
+
+  it("takes the common shapes itself, with the schema's values", () => {
+    for (const body of COMMON_BODIES) {
+      const json = JSON.parse(body);
+      expect(commonEnqueueBody(json), body).toStrictEqual(schemaEnqueueBody(json));
+    }
+  });
+
+  it("leaves to the schema what it does not fully check", () => {
+    for (const body of [
+      '{"items":[{"id":"a","pk":{}}]}',
+      '{"items":[{"id":"a","pk":["x","y"]}]}',
+      '{"items":[{"id":"a","pk":1e400}]}',
+      '{"items":[{"id":"a","__proto__":{}}]}',
+      '{"items":[{"id":"a?b"}]}',
+      '{"ids":["a",1]}',
+      '{"items":[],"ids":[]}',
+    ]) {
+      expect(commonEnqueueBody(JSON.parse(body)), body).toBeUndefined();
+    }
   });
 });
 

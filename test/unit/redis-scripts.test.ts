@@ -5,6 +5,7 @@ import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../shared/core/errors.js";
+import { UNPIPELINED_COMMANDS } from "../../shared/redis/client.js";
 import { ScriptCode } from "../../shared/redis/codes.js";
 import { captureKeys, DEFAULT_PREFIX, jobKeys, mirrorCursorKey, queueKeys } from "../../shared/redis/keys.js";
 import { findLuaDir, readLua } from "../../shared/redis/lua-files.js";
@@ -14,6 +15,7 @@ import {
   LEASE_SCRIPTS,
   QUEUE_SCRIPTS,
   SCRIPTS,
+  commandName,
   scriptFile,
   scriptSources,
   WAKE_SCRIPTS,
@@ -130,6 +132,12 @@ describe("Redis Lua scripts", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the Redis connection's unpipelined commands", () => {
+  it("name the enqueue script's command as the scripts define it, so a rename cannot quietly pipeline it again", () => {
+    expect(UNPIPELINED_COMMANDS).toEqual([commandName("enqueue")]);
   });
 });
 

@@ -1,0 +1,62 @@
+/**
+ * Enqueue bodies on both sides of the hand-checked common shapes (shared/api/enqueue-body.ts):
+ * the ones it takes, and the near misses it must leave to the schema (a `{}` or hierarchical pk,
+ * a pk of 1e400, which JSON.parse reads as Infinity, an extra or `__proto__` key, ids too long in
+ * UTF-16 units, forbidden characters). The fast path must answer each exactly as the schema does.
+ */
+export const ENQUEUE_BODIES: readonly string[] = [
+  '{"items":[{"id":"a"}]}',
+  '{"items":[{"id":"a","pk":"t"}]}',
+  '{"items":[{"id":"a","pk":"t"},{"id":"b","pk":3},{"id":"c","pk":null},{"id":"d","pk":false},{"id":"e","pk":-0}]}',
+  '{"items":[{"id":"a","pk":"t"},{"id":"b"}]}',
+  '{"items":[{"id":"a","pk":{}}]}',
+  '{"items":[{"id":"a","pk":{"x":1}}]}',
+  '{"items":[{"id":"a","pk":["x","y"]}]}',
+  '{"items":[{"id":"a","pk":["x"]}]}',
+  '{"items":[{"id":"a","pk":[]}]}',
+  '{"items":[{"id":"a","pk":1e400}]}',
+  '{"items":[{"id":"a","pk":"t","pk":"u"}]}',
+  '{"items":[{"id":"a","pk":"t","extra":1}]}',
+  '{"items":[{"id":"a","__proto__":{}}]}',
+  '{"items":[{"pk":"t"}]}',
+  '{"items":[{"id":5,"pk":"t"}]}',
+  '{"items":[{"id":null,"pk":"t"}]}',
+  '{"items":[{"id":"","pk":"t"}]}',
+  `{"items":[{"id":"${"x".repeat(255)}","pk":"t"}]}`,
+  `{"items":[{"id":"${"x".repeat(256)}","pk":"t"}]}`,
+  `{"items":[{"id":"${"😀".repeat(127)}","pk":"t"}]}`,
+  `{"items":[{"id":"${"😀".repeat(128)}","pk":"t"}]}`,
+  '{"items":[{"id":"a/b","pk":"t"}]}',
+  '{"items":[{"id":"a\\\\b","pk":"t"}]}',
+  '{"items":[{"id":"a?b","pk":"t"}]}',
+  '{"items":[{"id":"a#b","pk":"t"}]}',
+  '{"items":[{"id":"日本 語","pk":"ü"}]}',
+  '{"items":[null]}',
+  '{"items":[["a"]]}',
+  '{"items":"a"}',
+  '{"items":[]}',
+  '{"ids":["a","b"]}',
+  '{"ids":["a",1]}',
+  '{"ids":["a/b"]}',
+  '{"ids":[]}',
+  '{"ids":"a"}',
+  '{"items":[],"ids":[]}',
+  '{"__proto__":{"items":[]}}',
+  "{}",
+  "[]",
+  "null",
+  '"items"',
+  "1",
+  "",
+  "{not json",
+  JSON.stringify({ items: Array.from({ length: 11 }, (_, i) => ({ id: `d${i}`, pk: "t" })) }),
+  JSON.stringify({ items: Array.from({ length: 10 }, (_, i) => ({ id: `d${i}`, pk: "t" })) }),
+];
+
+/** The bodies the fast path itself must take (so a test of it cannot pass with the schema doing all the work). */
+export const COMMON_BODIES: readonly string[] = [
+  '{"items":[{"id":"a"}]}',
+  '{"items":[{"id":"a","pk":"t"}]}',
+  '{"items":[{"id":"a","pk":"t"},{"id":"b","pk":3},{"id":"c","pk":null},{"id":"d","pk":false},{"id":"e","pk":-0}]}',
+  '{"ids":["a","b"]}',
+];
