@@ -12,9 +12,16 @@ const PAGE = 1000;
  * (`dependents.via: "index"`): a terms query on the alias, paged through every hit with
  * search_after on `driftless.key` (a keyword, unique per entry, so no hit is skipped or repeated
  * between pages), each hit's Cosmos key read back from that field. A failure throws, so capture
- * does not move past the change.
+ * does not move past the change. In a shared index (`sharedSource` set) only the source's own
+ * entries count: another source's entry is not its dependent, and two sources' keys can be equal,
+ * which would make the sort key tie across pages.
  */
-export function createDependentsSearch(client: Client, alias: string, field: string): DependentsFinder {
+export function createDependentsSearch(
+  client: Client,
+  alias: string,
+  field: string,
+  sharedSource?: string,
+): DependentsFinder {
   return {
     async find(relatedIds) {
       if (relatedIds.length === 0) return [];
@@ -26,7 +33,16 @@ export function createDependentsSearch(client: Client, alias: string, field: str
           const response = await client.search({
             index: alias,
             size: PAGE,
-            query: { terms: { [field]: [...relatedIds] } },
+            query: sharedSource
+              ? {
+                  bool: {
+                    filter: [
+                      { terms: { [field]: [...relatedIds] } },
+                      { term: { [DRIFTLESS_METADATA.sourceField]: sharedSource } },
+                    ],
+                  },
+                }
+              : { terms: { [field]: [...relatedIds] } },
             sort: [{ [KEY_FIELD]: "asc" }],
             ...(after ? { search_after: after as never } : {}),
             _source: false,

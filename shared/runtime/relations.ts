@@ -18,6 +18,7 @@ export function relationTargets(services: Services, related: RelatedContainer): 
             services.clients.search.forTarget(source.target),
             source.index,
             relation.dependents.field,
+            source.sharedIndex ? source.name : undefined,
           )
         : createDependentsQuery(services.clients.cosmos, source, relation);
     return { source: source.name, relation: relation.name, queue: runtime.queue, finder };

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localOperations } from "../../cli/operations/local.js";
 import { loadConfig } from "../../shared/config/index.js";
+import { createDependentsSearch } from "../../shared/elastic/dependents.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { drain } from "../../shared/sync/drain.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
@@ -147,5 +148,23 @@ describe("several containers, one index", () => {
     const inPlace = await services.jobs.start("reimport", second.name);
     expect(inPlace).toMatchObject({ kind: "reimport", mode: "in-place" });
     await services.jobs.cancel(inPlace.id);
+  });
+
+  it("finds a relation's dependents through the index among the source's own entries only", async () => {
+    await first.container.items.upsert({ id: "50", tenant: "t", customerId: "c1" });
+    await second.container.items.upsert({ id: "51", tenant: "t", customerId: "c1" });
+    await enqueue(first, "50");
+    await enqueue(second, "51");
+    await syncUntil(first, async () => expect(Object.keys(await entries())).toContain(`${first.name}:50`));
+    await syncUntil(second, async () => expect(Object.keys(await entries())).toContain("other/51"));
+    const client = services.clients.search.forTarget(undefined);
+    const ids = async (sharedSource?: string) =>
+      (await createDependentsSearch(client, alias, "customerId.keyword", sharedSource).find(["c1"])).map(
+        (key) => key.id,
+      );
+    // Without the source filter the other source's entry would be enqueued on this source's queue.
+    expect((await ids()).sort()).toEqual(["50", "51"]);
+    expect(await ids(first.name)).toEqual(["50"]);
+    expect(await ids(second.name)).toEqual(["51"]);
   });
 });
