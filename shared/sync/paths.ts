@@ -49,7 +49,7 @@ export function withoutPath(document: Json, path: readonly string[]): Json {
  * A copy of the document without the named top-level fields, in one pass, field order kept.
  * Not a spread and `delete`: each deleted field turns V8's object into a slow dictionary, which
  * every later copy and JSON.stringify then walk several times more slowly (the sync's mapping of
- * a document cost about five times its serialization, bench/README.md). Always a new object.
+ * a document cost about four times its serialization, bench/README.md). Always a new object.
  */
 export function withoutFields(document: Json, names: ReadonlySet<string>): Json {
   const copy: Json = {};
