@@ -104,6 +104,7 @@ try {
     try {
       pipelineWithHistory = wanted("pipeline-history") ? await startPipeline(ctx, sizes.rounds) : undefined;
       reimport = wanted("reimport") ? await startReimport(ctx) : undefined;
+      await baselines?.warmUp();
       if (reimport)
         log(
           `  the rebuild's worker warmed up on an untimed rebuild of ${sizes.reimportDocs} documents: ${reimport.warmUpMs} ms`,
