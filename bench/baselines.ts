@@ -5,6 +5,7 @@ import type { BenchContext } from "./context.js";
 import { CONTAINER, DATABASE } from "./context.js";
 import { cpuMeter, type Cores } from "./cpu.js";
 import { benchKey } from "./docs.js";
+import { profiled } from "./inspector-profile.js";
 import { rateOf, type Rate } from "./measure.js";
 
 /** What a hand-written sync script would index: the document without Cosmos's system fields. */
@@ -48,6 +49,7 @@ export function createBaselines(ctx: BenchContext): Baselines {
   const reader = createCosmosReader(ctx.cosmos, { database: DATABASE, container: CONTAINER });
   // The pipeline's batch (SYNC_BATCH_SIZE, from the environment or its default), so both send bulk requests of the same size.
   const BATCH = settingsSchema.shape.SYNC_BATCH_SIZE.parse(process.env.SYNC_BATCH_SIZE);
+  let runs = 0;
   const run = async (
     name: string,
     docs: number,
@@ -59,9 +61,13 @@ export function createBaselines(ctx: BenchContext): Baselines {
       const meter = await cpuMeter({ bench: process.pid, ...(await ctx.pids()) });
       const cpu = process.cpuUsage();
       const started = performance.now();
-      for (let from = 0; from < docs; from += BATCH) {
-        await write(alias, await readBatch(reader, from, Math.min(BATCH, docs - from)));
-      }
+      // Profiled as the pipeline's drains are (BENCH_PROFILE): the two profiles side by side, and
+      // the sampler's own cost on both sides of the CPU ratio.
+      await profiled(`${name}-${++runs}`, async () => {
+        for (let from = 0; from < docs; from += BATCH) {
+          await write(alias, await readBatch(reader, from, Math.min(BATCH, docs - from)));
+        }
+      });
       const rate = rateOf(docs, performance.now() - started);
       const used = process.cpuUsage(cpu);
       const cores = await meter.stop();
