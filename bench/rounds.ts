@@ -21,6 +21,8 @@ export interface Round {
   /** The pipeline ÷ the lower of this round's two side-by-side ceilings. */
   readonly pipelineToCeiling?: number;
   readonly pipelineToHelpersBulk?: number;
+  /** The worker's CPU per document ÷ the helpers.bulk loop's, for the same documents read the same way. */
+  readonly workerCpuToHelpersBulkCpu?: number;
   /** What the sync history costs: the pipeline with it on ÷ without it. */
   readonly historyOnToOff?: number;
   /** The rebuild ÷ this round's side-by-side Elasticsearch ceiling (a rebuild reads pages, not keys: Elasticsearch is its limit). */
@@ -101,6 +103,9 @@ function withRatios(measured: Partial<Round>, order: readonly string[], hostProb
     ...measured,
     ...(pipeline && lower ? { pipelineToCeiling: roundTo(pipeline.docsPerSec / lower) } : {}),
     ...(pipeline && helpersBulk ? { pipelineToHelpersBulk: roundTo(pipeline.docsPerSec / helpersBulk.perSec) } : {}),
+    ...(pipeline && helpersBulk?.cpuMsPer1kDocs
+      ? { workerCpuToHelpersBulkCpu: roundTo(pipeline.cpuMsPer1kDocs / helpersBulk.cpuMsPer1kDocs) }
+      : {}),
     ...(pipeline && pipelineWithHistory
       ? { historyOnToOff: roundTo(pipelineWithHistory.docsPerSec / pipeline.docsPerSec) }
       : {}),
@@ -161,6 +166,9 @@ function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => 
   const ratios = [
     round.pipelineToCeiling !== undefined ? `pipeline ÷ lower ceiling ${round.pipelineToCeiling}` : "",
     round.pipelineToHelpersBulk !== undefined ? `pipeline ÷ helpers.bulk ${round.pipelineToHelpersBulk}` : "",
+    round.workerCpuToHelpersBulkCpu !== undefined
+      ? `worker CPU ÷ helpers.bulk CPU ${round.workerCpuToHelpersBulkCpu}`
+      : "",
     round.historyOnToOff !== undefined ? `history on ÷ off ${round.historyOnToOff}` : "",
     round.reimportToEsCeiling !== undefined ? `rebuild ÷ es ceiling ${round.reimportToEsCeiling}` : "",
     round.rebuildScanToEsCeiling !== undefined ? `its scan alone ÷ es ceiling ${round.rebuildScanToEsCeiling}` : "",

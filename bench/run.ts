@@ -108,6 +108,7 @@ try {
     try {
       pipelineWithHistory = wanted("pipeline-history") ? await startPipeline(ctx, sizes.rounds) : undefined;
       reimport = wanted("reimport") ? await startReimport(ctx) : undefined;
+      await baselines?.warmUp();
       if (reimport)
         log(
           `  the rebuild's worker warmed up on an untimed rebuild of ${sizes.reimportDocs} documents: ${reimport.warmUpMs} ms`,
@@ -230,6 +231,9 @@ try {
     workerCpuMsPer1kDocs: median(each((r) => r.pipeline?.cpuMsPer1kDocs)) ?? null,
     /** The helpers.bulk loop's own CPU (the bench process), against workerCpuMsPer1kDocs. */
     helpersBulkCpuMsPer1kDocs: median(each((r) => r.helpersBulk?.cpuMsPer1kDocs)) ?? null,
+    /** The worker's CPU per document ÷ the helpers.bulk loop's (the rounds' median), and its range. */
+    workerCpuToHelpersBulkCpu: medianRatio((r) => r.workerCpuToHelpersBulkCpu),
+    workerCpuToHelpersBulkCpuRange: range((r) => r.workerCpuToHelpersBulkCpu),
     queueClaimAckKeysPerSec: queue?.claimAck.perSec ?? null,
     queueEnqueueKeysPerSec: queue?.enqueue.perSec ?? null,
     httpEnqueue: http
@@ -292,6 +296,7 @@ try {
     pipelineToCeiling: atLeast(results.pipelineToCeiling, 0.9),
     pipelineToPerDoc: atLeast(results.pipelineToPerDoc, 5),
     pipelineToHelpersBulk: atLeast(results.pipelineToHelpersBulk, 1),
+    workerCpuToHelpersBulkCpu: atMost(results.workerCpuToHelpersBulkCpu, 1),
     httpSingleRequestsPerSec: atLeast(http?.single.requestsPerSec, 10_000),
     httpSingleP99Ms: atMost(http?.single.p99Ms, 25),
     httpSingleRequestsPerSecPerServerCore: atLeast(http?.single.requestsPerSecPerServerCore, 30_000),
@@ -347,6 +352,11 @@ try {
     ["helpers.bulk baseline (docs/s, median)", fmt(results.helpersBulkDocsPerSec), undefined],
     ["worker CPU per 1000 docs (ms)", fmt(results.workerCpuMsPer1kDocs, 1), undefined],
     ["helpers.bulk loop CPU per 1000 docs (ms)", fmt(results.helpersBulkCpuMsPer1kDocs, 1), undefined],
+    [
+      `worker CPU ÷ helpers.bulk loop CPU, per document${spread(results.workerCpuToHelpersBulkCpuRange)}`,
+      fmt(results.workerCpuToHelpersBulkCpu, 2),
+      targets.workerCpuToHelpersBulkCpu,
+    ],
     ["queue enqueue (keys/s)", fmt(results.queueEnqueueKeysPerSec), undefined],
     ["queue claim + ack (keys/s)", fmt(results.queueClaimAckKeysPerSec), undefined],
     ["HTTP single-key (req/s)", fmt(http?.single.requestsPerSec), targets.httpSingleRequestsPerSec],
@@ -419,7 +429,10 @@ try {
       httpBatchedKeysPerSec: fmt(http?.batched.keysPerSec),
       freshnessP99: freshness ? `${fmt(freshness.p99Ms)} ms` : "",
       reimportPeakRss: results.reimport ? `${fmt(results.reimport.peakRssMb)} MB` : "",
-      workerCpuPer1k: results.workerCpuMsPer1kDocs === null ? "" : `${fmt(results.workerCpuMsPer1kDocs)} ms`,
+      workerCpuPer1k:
+        results.workerCpuMsPer1kDocs === null
+          ? ""
+          : `${fmt(results.workerCpuMsPer1kDocs)} ms${results.workerCpuToHelpersBulkCpu === null ? "" : `, ÷ helpers.bulk ${withRange(results.workerCpuToHelpersBulkCpu, results.workerCpuToHelpersBulkCpuRange)}`}`,
       hostProbeMedian: probes.length ? `${median(probes)!.toFixed(0)} ms` : "",
       wallTime: `${Math.floor(results.run.seconds / 60)}m${String(results.run.seconds % 60).padStart(2, "0")}s`,
     });

@@ -71,14 +71,17 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
       if (problem === undefined) sent.push(i);
       else verdicts[i] = { outcome: "dead", error: problem };
     }
-    /** The raw results of `sharedId` writes, which writeOverTombstones looks at again. */
+    /**
+     * The raw results of `sharedId` writes that met a version conflict, the only ones
+     * writeOverTombstones looks at again (kept for those alone: a map entry per item was garbage).
+     */
     const items = new Map<number, BulkItemResult | undefined>();
     if (sent.length === 0) return { sent, items };
     const body = `${lines.join("\n")}\n`;
     const result = await send(client, alias, body, { refresh, requireAlias, guard }, sent.length);
     sent.forEach((opIndex, n) => {
       const item = "items" in result ? resultOf(result.items[n]) : undefined;
-      if (ops[opIndex]!.sharedId) items.set(opIndex, item);
+      if (item?.status === 409 && ops[opIndex]!.sharedId) items.set(opIndex, item);
       verdicts[opIndex] = "items" in result ? classifyItem(ops[opIndex]!.action, item) : result.all;
     });
     return { sent, items };
@@ -170,11 +173,10 @@ function serialize(op: SinkOp, lines: string[], versionType: "external_gte" | "e
   if (json === undefined) return `document cannot be serialized to JSON: ${serializationError(doc)}`;
   if (!json.startsWith("{")) return "document does not serialize to a JSON object";
   // Splice the metadata into the serialized document instead of copying every document object.
-  const metadata =
-    op.source === undefined
-      ? { key: op.member, ts: op.version }
-      : { key: op.member, ts: op.version, source: op.source };
-  const stamp = `{"${METADATA}":${JSON.stringify(metadata)}`;
+  // The version is a safe integer (checked above): the same text JSON.stringify({ key, ts[, source] })
+  // gives, without the object.
+  const source = op.source === undefined ? "" : `,"source":${JSON.stringify(op.source)}`;
+  const stamp = `{"${METADATA}":{"key":${JSON.stringify(op.member)},"ts":${op.version}${source}}`;
   lines.push(`{"index":${meta}${pipeline}}}`, json === "{}" ? `${stamp}}` : `${stamp},${json.slice(1)}`);
   return undefined;
 }

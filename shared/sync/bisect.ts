@@ -57,7 +57,13 @@ export async function timeoutRecords(deps: SyncDeps, ops: readonly SinkOp[]): Pr
   const members = ops.map((op) => op.member);
   try {
     const records = await deps.queue.timeouts(members);
-    return new Map(members.flatMap((member, i) => (records[i] ? [[member, records[i]] as const] : [])));
+    // A loop, not flatMap: almost every key has no record, and an empty array each was garbage per document.
+    const found = new Map<string, TimeoutRecord>();
+    members.forEach((member, i) => {
+      const record = records[i];
+      if (record) found.set(member, record);
+    });
+    return found;
   } catch (error) {
     deps.logger.warn(
       { source: deps.source.name, err: describeError(error) },

@@ -1,7 +1,7 @@
 import type { SourceConfig } from "../config/source.js";
 import { describeError } from "../core/errors.js";
 import type { DocKey } from "../core/keys.js";
-import { getPath, hasPath, pick, splitPath, withoutPath, withPath } from "./paths.js";
+import { getPath, hasPath, pick, splitPath, withoutFields, withoutPath, withPath } from "./paths.js";
 import { foreignKeyOf, NO_RELATED, type RelatedDocuments } from "./relations.js";
 import { loadTransform, type TransformContext, type TransformFunction } from "./transform-module.js";
 
@@ -65,6 +65,9 @@ export function createMapper(source: SourceConfig): DocumentMapper {
   const rename = Object.entries(transform?.rename ?? {}).map(([from, to]) => [splitPath(from), splitPath(to)] as const);
   const include = transform?.include ? [...transform.include, "id"].map(splitPath) : null;
   const exclude = [...SYSTEM_FIELDS, ...(transform?.exclude ?? [])].map(splitPath);
+  // Top-level fields go in one copy (paths.ts says why); nested paths one by one after it.
+  const excludeFields = new Set(exclude.filter((path) => path.length === 1).map((path) => path[0]!));
+  const excludeNested = exclude.filter((path) => path.length > 1);
   const filterPath = filter ? splitPath(filter.field) : undefined;
 
   const shared = sharesIds(source) ? ({ sharedId: true } as const) : {};
@@ -96,13 +99,13 @@ export function createMapper(source: SourceConfig): DocumentMapper {
       if (result === undefined) return { action: "delete", id, version, ...placed };
       body = result;
     }
-    for (const path of exclude) body = withoutPath(body, path);
+    // Always a fresh object, even when nothing is excluded: the sink caches the JSON of each document object.
+    body = withoutFields(body, excludeFields);
+    for (const path of excludeNested) body = withoutPath(body, path);
     for (const [from, to] of rename) {
       if (hasPath(body, from)) body = withPath(withoutPath(body, from), to, getPath(body, from));
     }
     if (include) body = pick(body, include);
-    // A fresh object even when nothing changed it: the sink caches the JSON of each document object.
-    if (body === document) body = { ...body };
     return { action: "index", id, version, document: body, ...placed, ...through };
   };
 }

@@ -41,9 +41,30 @@ export function getPath(document: Json, path: readonly string[]): unknown {
 export function withoutPath(document: Json, path: readonly string[]): Json {
   if (!hasPath(document, path)) return document;
   const [head, ...rest] = path as [string, ...string[]];
-  const copy = { ...document };
-  if (rest.length === 0) delete copy[head];
-  else copy[head] = withoutPath(document[head] as Json, rest);
+  if (rest.length === 0) return withoutFields(document, new Set([head]));
+  return { ...document, [head]: withoutPath(document[head] as Json, rest) };
+}
+
+/**
+ * A copy of the document without the named top-level fields, in one pass, field order kept.
+ * Not a spread and `delete`: each deleted field turns V8's object into a slow dictionary, which
+ * every later copy and JSON.stringify then walk several times more slowly (the sync's mapping of
+ * a document cost about four times its serialization, bench/README.md). Always a new object.
+ */
+export function withoutFields(document: Json, names: ReadonlySet<string>): Json {
+  const copy: Json = {};
+  for (const name of Object.keys(document)) {
+    if (names.has(name)) continue;
+    // A JSON document may have an own "__proto__" field; assigning it would set the prototype instead.
+    if (name === "__proto__")
+      Object.defineProperty(copy, name, {
+        value: document[name],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else copy[name] = document[name];
+  }
   return copy;
 }
 

@@ -44,6 +44,81 @@ describe("createMapper", () => {
     });
   });
 
+  it("excludes fields in one copy: fields in order, nested paths too, the read document untouched", () => {
+    const read = JSON.parse(JSON.stringify(cosmosDoc)) as Record<string, unknown>;
+    const mapper = createMapper(sourceWith({ transform: { exclude: ["secret", "nested.drop"] } }));
+    const mapped = mapper(key, read, 0);
+    if (mapped.action !== "index") throw new Error("expected an index write");
+    expect(Object.keys(mapped.document)).toEqual(["id", "t", "title"]);
+    expect(mapped.document).not.toBe(read);
+    expect(read).toEqual(cosmosDoc);
+
+    const nested = mapper(key, { ...read, nested: { keep: 1, drop: 2 } }, 0);
+    expect(nested.action === "index" && nested.document).toEqual({
+      id: "a1",
+      t: "t1",
+      title: "x",
+      nested: { keep: 1 },
+    });
+  });
+
+  it("maps a document for less CPU than serializing it (it cost about four times as much)", () => {
+    // Deleting the system fields one by one, each from a new spread copy, cost 17 ms of CPU per
+    // 1,000 bench documents against 4 ms to serialize them; one filtering copy costs under 1 ms.
+    // CPU time, the best of several tries, against serialization measured alongside: a
+    // comparison within one process, with a margin of several times either way.
+    const docs = Array.from(
+      { length: 500 },
+      (_, n) =>
+        JSON.parse(
+          JSON.stringify({
+            ...cosmosDoc,
+            id: `d${n}`,
+            description: "a product description of a few dozen words ".repeat(6),
+            tags: ["a", "b", "c"],
+            price: { amount: n, currency: "EUR" },
+            seller: { id: `s${n}`, name: "seller", address: { city: "Cork", country: "IE" } },
+            active: true,
+            createdAt: "2023-11-14T22:13:20.000Z",
+            updatedAt: "2023-11-14T22:13:20.000Z",
+          }),
+        ) as Record<string, unknown>,
+    );
+    const mapper = createMapper(sourceWith({}));
+    const cpuMs = (work: () => void) => {
+      const before = process.cpuUsage();
+      work();
+      const used = process.cpuUsage(before);
+      return (used.user + used.system) / 1000;
+    };
+    let mapMs = Number.POSITIVE_INFINITY;
+    let serializeMs = Number.POSITIVE_INFINITY;
+    for (let attempt = 0; attempt < 7; attempt++) {
+      const mapped: unknown[] = [];
+      mapMs = Math.min(
+        mapMs,
+        cpuMs(() => {
+          for (const doc of docs) mapped.push(mapper(key, doc, 0));
+        }),
+      );
+      serializeMs = Math.min(
+        serializeMs,
+        cpuMs(() => {
+          for (const doc of docs) mapped.push(JSON.stringify(doc));
+        }),
+      );
+    }
+    expect(mapMs).toBeLessThan(serializeMs);
+  });
+
+  it("keeps a document's own __proto__ field as a field", () => {
+    const read = JSON.parse('{"id":"a1","__proto__":{"polluted":true},"_ts":5}') as Record<string, unknown>;
+    const mapped = createMapper(sourceWith({}))(key, read, 0);
+    if (mapped.action !== "index") throw new Error("expected an index write");
+    expect(Object.getPrototypeOf(mapped.document)).toBe(Object.prototype);
+    expect(JSON.stringify(mapped.document)).toBe('{"id":"a1","__proto__":{"polluted":true}}');
+  });
+
   it("applies exclude, rename and include", () => {
     const mapper = createMapper(
       sourceWith({ transform: { exclude: ["secret"], rename: { title: "name" }, include: ["name"] } }),
