@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/index.js";
 import { encodeKey } from "../../shared/core/keys.js";
+import { MAPPINGS } from "../../shared/elastic/sync-events.js";
 import type { SyncHistory } from "../../shared/history/sync-history.js";
 import { createServiceHistory } from "../../shared/runtime/telemetry.js";
 import type { SinkOp } from "../../shared/sync/ports.js";
@@ -222,5 +223,74 @@ describe("sync history answers for batches recorded at known times (real Elastic
     expect(longer[1]!.at - longer[0]!.at).toBe(12 * MINUTE);
     expect(longer.reduce((sum, bucket) => sum + bucket.synced, 0)).toBe(27);
     expect(longer.find((bucket) => bucket.at === NOW - 5 * HOUR)?.synced).toBe(5);
+  });
+});
+
+describe("a sync events stream created before the count and id documents", () => {
+  let source: TestSource;
+  const stream = `driftless-old-events-${Math.random().toString(36).slice(2, 8)}`;
+
+  beforeAll(async () => {
+    source = await createTestSource();
+  });
+
+  afterAll(async () => {
+    await source.elastic.indices.deleteDataStream({ name: stream }).catch(() => {});
+    await source.elastic.indices.deleteIndexTemplate({ name: stream }).catch(() => {});
+    await source?.dispose();
+  });
+
+  it("gets the new field on its backing index, so its counts stay right", async () => {
+    // The template as it was (no `kind`), and one event per change already in the stream.
+    const { kind: _kind, ...oldProperties } = MAPPINGS.properties;
+    await source.elastic.indices.putIndexTemplate({
+      name: stream,
+      index_patterns: [stream],
+      data_stream: {},
+      priority: 500,
+      template: { mappings: { dynamic: false, properties: oldProperties } },
+    });
+    const now = Date.now();
+    const old = await source.elastic.bulk({
+      index: stream,
+      refresh: true,
+      operations: [
+        { create: {} },
+        {
+          "@timestamp": new Date(now - 10 * MINUTE).toISOString(),
+          source: "old",
+          id: "k1",
+          pk: '"p"',
+          doc_id: "k1",
+          action: "index",
+          version: 1,
+        },
+      ],
+    });
+    expect(old.errors).toBe(false);
+
+    const config = loadConfig({ ...source.env, SYNC_EVENTS_STREAM: stream });
+    const history = createServiceHistory(
+      config,
+      source.elastic,
+      createMetrics({ readers: [] }),
+      { now: () => now },
+      silentLogger,
+    )!;
+    const ops: SinkOp[] = ["k1", "k2", "k3"].map((id) => ({
+      action: "index",
+      id,
+      member: encodeKey({ id, pk: ["p"] }),
+      version: 2,
+      document: {},
+    }));
+    history.record("old", ops, now - MINUTE);
+    await history.flush();
+    expect(history.totals).toEqual({ written: 3, failed: 0, dropped: 0 });
+    await source.elastic.indices.refresh({ index: stream });
+
+    expect((await history.counts("old")).total).toEqual({ "5m": 3, "1h": 4, "1d": 4, "2d": 4, "3d": 4 });
+    expect((await history.counts("old", "k1")).total).toEqual({ "5m": 1, "1h": 2, "1d": 2, "2d": 2, "3d": 2 });
+    expect((await history.timeline("old", 30)).reduce((sum, bucket) => sum + bucket.synced, 0)).toBe(4);
   });
 });
