@@ -23,7 +23,9 @@ export async function seed(
     const first = from + r * OPS_PER_REQUEST;
     const ops: OperationInput[] = [];
     for (let n = first; n < Math.min(to, first + OPS_PER_REQUEST); n++) {
-      ops.push({ operationType: "Upsert", resourceBody: benchDoc(n, revision) as unknown as JSONObject });
+      const doc = benchDoc(n, revision);
+      // @azure/cosmos 4.9 refuses a bulk upsert without its partition key ("PartitionKey is required").
+      ops.push({ operationType: "Upsert", partitionKey: doc.tenant, resourceBody: doc as unknown as JSONObject });
     }
     const results = await container.items.executeBulkOperations(ops);
     const status = (result: (typeof results)[number]) => Number(result.response?.statusCode ?? result.error?.code);
