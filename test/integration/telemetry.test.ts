@@ -254,6 +254,8 @@ describe("sync events that cannot be written", () => {
       expect(total(samples, "driftless_sync_events_failed_total", { source: source.name })).toBe(10);
     });
     expect(worker.services.history!.totals).toMatchObject({ written: 0, failed: 10 });
+    const status = (await (await get(`${worker.url}/status`, null)).json()) as { syncEvents?: unknown };
+    expect(status.syncEvents).toEqual({ written: 0, failed: 10, dropped: 0 });
     const stats = await worker.services.sources.get(source.name)!.queue.stats(Date.now());
     expect(stats).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
     await source.elastic.indices.delete({ index: stream });
