@@ -305,6 +305,7 @@ try {
     functionsFreshnessP99Ms: atMost(functions?.freshness.p99Ms, 2000),
     reimportToEsCeiling: atLeast(reimport?.toEsCeiling, 0.8),
     reimportPeakRssMb: atMost(reimport?.peakRssMb, 300),
+    historyOnToOff: atLeast(results.historyOnToOff, 0.95),
   };
   await mkdir(join("bench", "results"), { recursive: true });
   await writeFile(join("bench", "results", "latest.json"), `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
@@ -329,7 +330,7 @@ try {
     [
       `pipeline with sync history ÷ without${spread(results.historyOnToOffRange)}`,
       fmt(results.historyOnToOff, 2),
-      undefined,
+      targets.historyOnToOff,
     ],
     [
       `reimport ÷ es ceiling${spread(results.reimport?.toEsCeilingRange ?? null)}`,

@@ -1,7 +1,7 @@
 import { DependencyError } from "../core/errors.js";
 import type { RouteHandler } from "./types.js";
 
-/** `GET /api/status` → per source: pending, inflight, deadLettered, oldestPendingAgeMs, lastSyncAt; and the circuit per dependency. */
+/** `GET /api/status` → per source: pending, inflight, deadLettered, oldestPendingAgeMs, lastSyncAt; the circuit per dependency; the sync history's event writes. */
 export const statusHandler: RouteHandler = async (services) => {
   const now = services.clock.now();
   const entries = await Promise.all(
@@ -25,8 +25,15 @@ export const statusHandler: RouteHandler = async (services) => {
   );
   // This process's view of each dependency: "open" means the sync is releasing keys and waiting.
   const circuits = services.circuitStates?.();
+  // The sync history is best effort: what it could not write (failed, or dropped while its buffer was full) shows here.
+  const syncEvents = services.history?.totals;
   return {
     status: 200,
-    body: { sources: entries, ...(circuits ? { circuits } : {}), generatedAt: new Date(now).toISOString() },
+    body: {
+      sources: entries,
+      ...(circuits ? { circuits } : {}),
+      ...(syncEvents ? { syncEvents: { ...syncEvents } } : {}),
+      generatedAt: new Date(now).toISOString(),
+    },
   };
 };

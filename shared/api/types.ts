@@ -47,6 +47,8 @@ export interface SyncHistoryReader {
   ): Promise<{ total: Record<string, number>; byAction: Record<"index" | "delete", Record<string, number>> }>;
   /** Changes synced per bucket over the last `minutes`, oldest first. */
   timeline(source: string, minutes: number): Promise<readonly { at: number; synced: number }[]>;
+  /** This process's event writes since it started: written, failed, and dropped while the buffer was full. */
+  readonly totals?: Readonly<{ written: number; failed: number; dropped: number }>;
 }
 
 export type RouteHandler = (services: ApiServices, request: ApiRequest) => Promise<ApiResponse>;

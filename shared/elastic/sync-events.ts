@@ -2,19 +2,18 @@ import type { SearchClient as Client } from "./search-client.js";
 import { formatReason, type EsErrorCause } from "./classify.js";
 import { dependencyFailure, toRequestFailure } from "./failure.js";
 
-/** One synced change: a key whose write the index acknowledged. */
-export interface SyncEvent {
+/**
+ * The synced changes of one batch for one action: every id is one change (an id may repeat, once
+ * per partition it was synced in). Stored as one counting document and one or a few id documents
+ * (writeSyncEvents), not a document per change: a second Elasticsearch document per synced
+ * document cost the pipeline up to a quarter of its throughput (issue 25).
+ */
+export interface SyncEventGroup {
   readonly source: string;
-  /** The Cosmos document id. */
-  readonly id: string;
-  /** The partition key value as JSON (ids repeat across partitions). */
-  readonly pk: string;
-  /** The Elasticsearch `_id` (differs from `id` for `documentId: partitionKeyAndId` sources). */
-  readonly docId: string;
   readonly action: "index" | "delete";
-  /** The external version written (the document's `_ts`, or the time of the read for a delete). */
-  readonly version: number;
-  /** Epoch ms. */
+  /** The Cosmos document ids, one per change. */
+  readonly ids: readonly string[];
+  /** Epoch ms: when the batch settled. */
   readonly at: number;
 }
 
@@ -38,8 +37,25 @@ export const MAPPINGS = {
     doc_id: { type: "keyword" },
     action: { type: "keyword" },
     version: { type: "long" },
+    kind: { type: "keyword" },
   },
 } as const;
+
+/*
+ * Three shapes of documents live in the stream, and every query below counts them alike:
+ * - a count document: `kind: "count"`, `source`, `action`, and `_doc_count` = the batch's changes
+ *   for that action. Every bucket aggregation (date_range, date_histogram, terms, and Kibana's
+ *   Count) adds `_doc_count` instead of 1, so per-source counts and the timeline need no sums.
+ * - id documents: `kind: "ids"`, `source`, `action`, `id` an array of distinct ids. A term query on
+ *   `id` matches a document once, so an id documents' count is that id's changes: an id that
+ *   repeats within a batch (one per partition) goes to a second id document. Per-source counts
+ *   leave them out (must_not `kind: ids`); they have no `_doc_count`, so they count 1 per id.
+ * - an event per change, as written before (no `kind`, `id` a single id): counted by both, which
+ *   keeps the answers right over the retention after an upgrade.
+ */
+const IDS_KIND = "ids";
+/** What per-source counts leave out: the id documents (their changes are in the count documents). */
+const NOT_ID_DOCUMENTS = [{ term: { kind: IDS_KIND } }];
 
 /**
  * Creates (or updates) the index template that makes `stream` a data stream of sync events with
@@ -58,11 +74,12 @@ export async function ensureSyncEventsStream(
     index_patterns: [stream],
     data_stream: {},
     priority: TEMPLATE_PRIORITY,
-    _meta: { managed_by: "driftless", description: "one event per change driftless synced" },
+    _meta: { managed_by: "driftless", description: "the changes driftless synced, counted per batch and per id" },
     template: { mappings: MAPPINGS, ...(lifecycle ? { lifecycle: { data_retention: retention } } : {}) },
   });
   try {
     await client.indices.putIndexTemplate(template(true) as Parameters<Client["indices"]["putIndexTemplate"]>[0]);
+    await addNewFields(client, stream);
     return { retention: true };
   } catch (error) {
     const failure = toRequestFailure(error);
@@ -71,58 +88,96 @@ export async function ensureSyncEventsStream(
   }
   try {
     await client.indices.putIndexTemplate(template(false) as Parameters<Client["indices"]["putIndexTemplate"]>[0]);
+    await addNewFields(client, stream);
     return { retention: false };
   } catch (error) {
     throw dependencyFailure("sync events template", toRequestFailure(error));
   }
 }
 
+/**
+ * A stream created before `kind` existed keeps its backing indices' mapping (`dynamic: false`)
+ * until it rolls over, and there `kind` would be stored but not searchable: per-source counts
+ * would count id documents too. Adding the field to every backing index is allowed (a new field);
+ * a stream that does not exist yet gets it from the template.
+ */
+async function addNewFields(client: Client, stream: string): Promise<void> {
+  try {
+    await client.transport.request({
+      method: "PUT",
+      path: `/${encodeURIComponent(stream)}/_mapping`,
+      body: { properties: { kind: MAPPINGS.properties.kind } },
+    });
+  } catch (error) {
+    const failure = toRequestFailure(error);
+    if (failure.statusCode === 404) return;
+    throw dependencyFailure("sync events mapping", failure);
+  }
+}
+
 export interface WriteEventsResult {
-  readonly written: number;
-  readonly failed: number;
+  /** The positions (in the groups written) of the groups not (fully) written; their changes count as failed. */
+  readonly failedGroups: readonly number[];
   /** The first failure's reason, for the log. */
   readonly firstError?: string;
 }
 
+/** Splits ids into lists without repeats: an id synced in two partitions of one batch goes to two lists. */
+function distinctLists(ids: readonly string[]): string[][] {
+  const lists: { ids: string[]; seen: Set<string> }[] = [];
+  for (const id of ids) {
+    let list = lists.find((candidate) => !candidate.seen.has(id));
+    if (!list) {
+      list = { ids: [], seen: new Set() };
+      lists.push(list);
+    }
+    list.ids.push(id);
+    list.seen.add(id);
+  }
+  return lists.map((list) => list.ids);
+}
+
 /**
- * One bulk request of `create` actions (data streams only take creates). `require_data_stream`
- * keeps a missing template from letting Elasticsearch auto-create a plain index by that name.
- * Never throws: a failed request counts every event as failed.
+ * One bulk request of `create` actions (data streams only take creates) for any number of groups:
+ * per group, one count document and its id documents. `require_data_stream` keeps a missing
+ * template from letting Elasticsearch auto-create a plain index by that name. Never throws: a
+ * failed request counts every group as failed.
  */
 export async function writeSyncEvents(
   client: Client,
   stream: string,
-  events: readonly SyncEvent[],
+  groups: readonly SyncEventGroup[],
 ): Promise<WriteEventsResult> {
-  if (events.length === 0) return { written: 0, failed: 0 };
+  if (groups.length === 0) return { failedGroups: [] };
   const operations: object[] = [];
-  for (const event of events) {
-    operations.push({ create: {} });
-    operations.push({
-      "@timestamp": new Date(event.at).toISOString(),
-      source: event.source,
-      id: event.id,
-      pk: event.pk,
-      doc_id: event.docId,
-      action: event.action,
-      version: event.version,
-    });
-  }
+  /** Per document written, the group it belongs to. */
+  const owners: number[] = [];
+  groups.forEach((group, g) => {
+    if (group.ids.length === 0) return;
+    const common = { "@timestamp": new Date(group.at).toISOString(), source: group.source, action: group.action };
+    operations.push({ create: {} }, { ...common, kind: "count", _doc_count: group.ids.length });
+    owners.push(g);
+    for (const ids of distinctLists(group.ids)) {
+      operations.push({ create: {} }, { ...common, kind: IDS_KIND, id: ids });
+      owners.push(g);
+    }
+  });
+  if (owners.length === 0) return { failedGroups: [] };
   try {
     const response = await client.bulk({ index: stream, require_data_stream: true, operations });
-    if (!response.errors) return { written: events.length, failed: 0 };
-    let failed = 0;
+    if (!response.errors) return { failedGroups: [] };
+    const failed = new Set<number>();
     let firstError: string | undefined;
-    for (const item of response.items) {
+    response.items.forEach((item, i) => {
       const result = Object.values(item)[0];
       if (result && result.status >= 300) {
-        failed++;
+        failed.add(owners[i]!);
         firstError ??= result.error ? formatReason(result.error as EsErrorCause) : `status ${result.status}`;
       }
-    }
-    return { written: events.length - failed, failed, ...(firstError ? { firstError } : {}) };
+    });
+    return { failedGroups: [...failed], ...(firstError ? { firstError } : {}) };
   } catch (error) {
-    return { written: 0, failed: events.length, firstError: toRequestFailure(error).description };
+    return { failedGroups: groups.map((_, g) => g), firstError: toRequestFailure(error).description };
   }
 }
 
@@ -157,8 +212,10 @@ export async function countSyncEvents(client: Client, stream: string, query: Cou
     { term: { source: query.source } },
     { range: { "@timestamp": { gte: new Date(query.now - longest).toISOString() } } },
   ];
+  // One id: its id documents and the old per-change events. Every change: the count documents and the old events.
   if (query.id !== undefined) filter.push({ term: { id: query.id } });
-  const aggregations = await aggregateEvents(client, stream, filter, {
+  const mustNot = query.id === undefined ? NOT_ID_DOCUMENTS : [];
+  const aggregations = await aggregateEvents(client, stream, filter, mustNot, {
     windows: {
       date_range: {
         field: "@timestamp",
@@ -215,7 +272,7 @@ export async function syncEventsTimeline(
     { term: { source: query.source } },
     { range: { "@timestamp": { gte: new Date(from).toISOString() } } },
   ];
-  const aggregations = await aggregateEvents(client, stream, filter, {
+  const aggregations = await aggregateEvents(client, stream, filter, NOT_ID_DOCUMENTS, {
     timeline: {
       date_histogram: {
         field: "@timestamp",
@@ -236,7 +293,13 @@ export async function syncEventsTimeline(
 }
 
 /** One aggregation-only search of the events stream; a stream that does not exist yet answers with no buckets. */
-async function aggregateEvents(client: Client, stream: string, filter: object[], aggs: Record<string, object>) {
+async function aggregateEvents(
+  client: Client,
+  stream: string,
+  filter: object[],
+  mustNot: object[],
+  aggs: Record<string, object>,
+) {
   try {
     const response = await client.search({
       index: stream,
@@ -244,7 +307,7 @@ async function aggregateEvents(client: Client, stream: string, filter: object[],
       allow_no_indices: true,
       size: 0,
       track_total_hits: false,
-      query: { bool: { filter } },
+      query: { bool: { filter, must_not: mustNot } },
       aggs,
     });
     return response.aggregations;

@@ -395,6 +395,20 @@ describe("infra/kibana/driftless-dashboard.ndjson", () => {
     expect(dashboard.attributes.title).toBe("driftless");
   });
 
+  it("counts changes on the count documents, and per document on the id documents alone", () => {
+    // A count document stands for its batch's changes (_doc_count); an id document for one change
+    // of each id in it. A Count split by anything but the id must leave the id documents out.
+    for (const object of objects().filter(
+      (o) =>
+        o.type === "visualization" &&
+        o.references.find((reference) => reference.name === INDEX_REF)?.id === EVENTS_VIEW,
+    )) {
+      const perId = visState(object).aggs.some((agg) => agg.type === "terms" && agg.params.field === "id");
+      if (perId) expect(queryOf(object), key(object)).toBe("");
+      else expect(queryOf(object), key(object)).toBe('not kind : "ids"');
+    }
+  });
+
   it("keeps attributes to the keys Kibana's create schemas accept", () => {
     for (const object of objects()) {
       const allowed = ALLOWED_ATTRIBUTES[object.type];
