@@ -1,4 +1,4 @@
-import type { Container, CosmosClient, BulkOperationResult, OperationInput, PartitionKey } from "@azure/cosmos";
+import type { Container, CosmosClient, OperationInput, OperationResponse, PartitionKey } from "@azure/cosmos";
 import type { DocKey, PartitionKeyValue } from "../core/keys.js";
 import type { ReadResult, SourceReader } from "../sync/ports.js";
 import { cosmosErrorStatus, describeCosmosError, isDocumentNotFound, missingOwnerError } from "./errors.js";
@@ -70,14 +70,15 @@ function groupByPartition(keys: readonly KeyToRead[]): number[] {
 }
 
 /**
- * One bulk call of Read operations (`executeBulkOperations`, which batches by partition key range
- * and retries 429s and splits itself); every key gets its own answer: 200 found, 404 not found,
- * anything else an error with its status (a 429 left after the SDK's retries makes the sync back
- * off). A key whose batch failed as a whole (the SDK reports it as a 500 carrying the request's
- * error, or no status at all), and every key when the call throws, is read on its own instead:
- * the cause may be one the point reads do not share (a response too large for documents near
- * 2 MB, a partition key the bulk path refuses), and each then gets a precise answer, so no
- * document is ever stuck behind a bulk request that cannot succeed.
+ * One bulk request of Read operations (`items.bulk`); every key gets its own answer: 200 found,
+ * 404 not found, anything else an error with its status (a 429 makes the sync back off). Not
+ * `executeBulkOperations`: in @azure/cosmos 4.9 it sleeps a fixed second before it sends a partial
+ * batch (`intervalForPartialBatchInMs = 1000` in dist/esm/bulk/BulkHelper.js), so every read of a
+ * batch smaller than its buffers took at least a second: freshness and throughput both paid it.
+ * A key whose answer is a 500, or no answer at all, and every key when the request fails as a
+ * whole, is read on its own instead: the cause may be one the point reads do not share (a
+ * response too large for documents near 2 MB, a partition key the bulk path refuses), and each
+ * then gets a precise answer, so no document is ever stuck behind a bulk request that cannot succeed.
  */
 async function readBulk(
   container: Container,
@@ -89,21 +90,19 @@ async function readBulk(
     id: key.id,
     partitionKey: toPartitionKey(key.pk),
   }));
-  let results: BulkOperationResult[];
+  let responses: OperationResponse[];
   try {
-    results = await container.items.executeBulkOperations(operations);
+    responses = await container.items.bulk(operations, { continueOnError: true });
   } catch {
     return fallback(keys);
   }
   const answers: (ReadResult | undefined)[] = keys.map(({ member }, i) => {
-    const result = results[i];
-    if (!result) return { member, error: "cosmos: the bulk response has no result for this key" };
-    const { response, error } = result;
+    const response = responses[i];
     if (response?.statusCode === 200 && response.resourceBody)
       return { member, found: true, document: response.resourceBody as Record<string, unknown> };
-    const statusCode = Number(response?.statusCode ?? error?.code);
+    const statusCode = Number(response?.statusCode);
     if (statusCode === 404) {
-      const subStatusCode = error?.substatus ?? (response as { subStatusCode?: number } | undefined)?.subStatusCode;
+      const subStatusCode = (response as { subStatusCode?: number } | undefined)?.subStatusCode;
       return isDocumentNotFound(404, subStatusCode)
         ? { member, found: false }
         : missingOwnerError(member, subStatusCode as number);
