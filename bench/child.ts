@@ -24,9 +24,12 @@ export function spawnTs(
   return spawnNode(["--import", "tsx", script, ...args], env, name);
 }
 
+/** Node.js flags for every child alike (BENCH_CHILD_NODE_FLAGS, space-separated): to try a V8 setting on both sides of a comparison. */
+const CHILD_FLAGS = (process.env.BENCH_CHILD_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+
 /** Spawns `node <args>` (after the profiling flags, if any) with an IPC channel. */
 export function spawnNode(args: readonly string[], env: Record<string, string>, name: string): ChildProcess {
-  return spawn(process.execPath, [...profileFlags(name), ...args], {
+  return spawn(process.execPath, [...CHILD_FLAGS, ...profileFlags(name), ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -148,7 +148,7 @@ export const settingsSchema = z.object({
   CAPTURE_MAX_ITEMS: int(1, 1000).describe("change-feed page size (the trigger's `maxItemsPerInvocation`)"),
   // The host's own default (5 s) was most of a change's wait to be searchable in Azure; a poll of a
   // drained partition is a small feed read, so a second costs little.
-  CAPTURE_FEED_POLL_DELAY_MS: int(100, 1000).describe(
+  CAPTURE_FEED_POLL_DELAY_MS: int(100, 500).describe(
     "Functions: the Cosmos DB trigger's `feedPollDelay`, its wait before polling a drained partition again (the host's default is 5 s)",
   ),
 

@@ -67,6 +67,6 @@ describe("Azure Functions registrations", () => {
   it("has the change-feed trigger poll a drained partition again after CAPTURE_FEED_POLL_DELAY_MS, not the host's 5 s", () => {
     const capture = registered.find((registration) => registration.name === "capture-orders")!;
     const trigger = Object.values(capture.bindings).find((binding) => binding.type === "cosmosDBTrigger");
-    expect(trigger).toMatchObject({ feedPollDelay: 1000, leaseContainerPrefix: "orders-" });
+    expect(trigger).toMatchObject({ feedPollDelay: 500, leaseContainerPrefix: "orders-" });
   });
 });

@@ -17,7 +17,7 @@ describe("the change-feed trigger's options", () => {
   it("poll a drained partition again after a second by default, not the host's five", () => {
     const config = loadConfig(valid);
     const options: Omit<CosmosDBv4FunctionOptions, "handler"> = captureTriggerOptions(config, config.sources[0]!);
-    expect(options.feedPollDelay).toBe(1000);
+    expect(options.feedPollDelay).toBe(500);
     expect(options).toMatchObject({ leaseContainerPrefix: "orders-", maxItemsPerInvocation: 1000 });
   });
 
