@@ -24,15 +24,14 @@ export async function seed(
     const ops: OperationInput[] = [];
     for (let n = first; n < Math.min(to, first + OPS_PER_REQUEST); n++) {
       const doc = benchDoc(n, revision);
-      // @azure/cosmos 4.9 refuses a bulk upsert without its partition key ("PartitionKey is
-      // required for Upsert operations", status 500); 4.10 worked it out from the body.
       ops.push({ operationType: "Upsert", partitionKey: doc.tenant, resourceBody: doc as unknown as JSONObject });
     }
-    const results = await container.items.executeBulkOperations(ops);
-    const status = (result: (typeof results)[number]) => Number(result.response?.statusCode ?? result.error?.code);
-    const failed = results.filter((result) => !(status(result) < 300));
-    if (failed.length > 0)
-      throw new Error(`seeding failed for ${failed.length} documents (first status ${status(failed[0]!)})`);
+    // items.bulk, as the reader: executeBulkOperations (@azure/cosmos 4.9) sleeps a second before
+    // sending a partial batch, which made a 200,000-document seed take minutes.
+    const responses = await container.items.bulk(ops, { continueOnError: true });
+    const failed = responses.filter((response) => !(response?.statusCode < 300));
+    if (failed.length > 0 || responses.length !== ops.length)
+      throw new Error(`seeding failed for ${failed.length} documents (first status ${failed[0]?.statusCode})`);
   });
   return rateOf(to - from, performance.now() - started);
 }
