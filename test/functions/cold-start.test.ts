@@ -3,8 +3,9 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePorts } from "../../scripts/stack/ports.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { invocationContext, onTimeTimer } from "../setup/invocation.js";
 
-const { HttpRequest, InvocationContext } = functions;
+const { HttpRequest } = functions;
 
 /**
  * How the Functions host starts driftless: once per worker process, on the first invocation, and
@@ -32,12 +33,8 @@ describe("Azure Functions cold start", () => {
     String(await redis.call("CLIENT", "LIST"))
       .trim()
       .split("\n").length;
-  const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
-  const timer = {
-    isPastDue: false,
-    schedule: { adjustForDST: false },
-    scheduleStatus: { last: "", next: "", lastUpdated: "" },
-  };
+  const context = invocationContext;
+  const timer = onTimeTimer;
   const enqueueRequest = (items: { id: string; pk: string }[]) =>
     new HttpRequest({
       method: "POST",

@@ -1,10 +1,8 @@
-import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ticket, TicketSender } from "../../shared/dispatch/tickets.js";
 import { differences } from "../setup/compare.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
-
-const { InvocationContext } = functions;
+import { invocationContext, onTimeTimer } from "../setup/invocation.js";
 
 /**
  * Scale-out through Service Bus: the timer dispatches tickets, the ticket function drains. No
@@ -20,12 +18,8 @@ describe("Service Bus dispatch", () => {
   };
   const sent: Ticket[] = [];
   const recorder: TicketSender = { send: async (tickets) => void sent.push(...tickets), close: async () => undefined };
-  const timer = {
-    isPastDue: false,
-    schedule: { adjustForDST: false },
-    scheduleStatus: { last: "", next: "", lastUpdated: "" },
-  };
-  const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
+  const timer = onTimeTimer;
+  const context = invocationContext;
 
   beforeAll(async () => {
     source = await createTestSource({

@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { differences } from "../setup/compare.js";
 import type { HttpFunction } from "../../functions/http.js";
+import { invocationContext, onTimeTimer } from "../setup/invocation.js";
 
-const { HttpRequest, InvocationContext } = functions;
+const { HttpRequest } = functions;
 
 /**
  * The exported Azure Functions handlers, called as the host would call them. The host itself
@@ -51,12 +52,8 @@ describe("Azure Functions handlers", () => {
     await source?.dispose();
   });
 
-  const timer = {
-    isPastDue: false,
-    schedule: { adjustForDST: false },
-    scheduleStatus: { last: "", next: "", lastUpdated: "" },
-  };
-  const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
+  const timer = onTimeTimer;
+  const context = invocationContext;
   const post = (body: string, sourceName = source.name) =>
     new HttpRequest({
       method: "POST",

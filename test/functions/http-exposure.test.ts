@@ -5,8 +5,9 @@ import type { JobView } from "../../shared/jobs/types.js";
 import { createDocuments, makeDocs } from "../setup/documents.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
 import type { HttpFunction } from "../../functions/http.js";
+import { invocationContext } from "../setup/invocation.js";
 
-const { HttpRequest, InvocationContext } = functions;
+const { HttpRequest } = functions;
 
 /** What the HTTP functions take and show, called as the host calls them (it checks the function keys before them). */
 describe("Azure Functions HTTP handlers: what a caller can send and see", () => {
@@ -37,7 +38,7 @@ describe("Azure Functions HTTP handlers: what a caller can send and see", () => 
     await source?.dispose();
   });
 
-  const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
+  const context = invocationContext;
   const post = (path: string, params: Record<string, string>, body: string, headers: Record<string, string>) =>
     new HttpRequest({
       method: "POST",

@@ -1,6 +1,7 @@
 import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { onTimeTimer } from "../setup/invocation.js";
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -47,11 +48,7 @@ describe("Functions invocation logs", () => {
     });
     return { context, entries };
   };
-  const timer = {
-    isPastDue: false,
-    schedule: { adjustForDST: false },
-    scheduleStatus: { last: "", next: "", lastUpdated: "" },
-  };
+  const timer = onTimeTimer;
 
   it("sends the core's lines of an HTTP and a timer invocation to that invocation's log, by level, not to stdout", async () => {
     const reimport = (await import("../../functions/http.js")).httpFunction("reimport");

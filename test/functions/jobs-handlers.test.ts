@@ -5,8 +5,9 @@ import { differences } from "../setup/compare.js";
 import { createDocuments, makeDocs } from "../setup/documents.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import type { HttpFunction } from "../../functions/http.js";
+import { invocationContext, onTimeTimer } from "../setup/invocation.js";
 
-const { HttpRequest, InvocationContext } = functions;
+const { HttpRequest } = functions;
 const DOCS = 300;
 const BUDGET_MS = 1500;
 
@@ -46,12 +47,8 @@ describe("Azure Functions job handlers", () => {
     await source?.dispose();
   });
 
-  const timer = {
-    isPastDue: false,
-    schedule: { adjustForDST: false },
-    scheduleStatus: { last: "", next: "", lastUpdated: "" },
-  };
-  const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
+  const timer = onTimeTimer;
+  const context = invocationContext;
   const request = (method: string, path: string, params: Record<string, string>, body?: string) =>
     new HttpRequest({
       method,

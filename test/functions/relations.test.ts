@@ -1,12 +1,11 @@
 import type { Container } from "@azure/cosmos";
-import functions from "@azure/functions";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { installFunctionsHost, type Registration } from "../setup/functions-host.js";
 import { uniqueName } from "../setup/services.js";
+import { invocationContext, onTimeTimer } from "../setup/invocation.js";
 
-const { InvocationContext } = functions;
 const MODULE = fileURLToPath(new URL("../fixtures/transforms/orders-with-customer.js", import.meta.url));
 
 /**
@@ -55,12 +54,8 @@ describe("Azure Functions: capture of a related container", () => {
     await source?.dispose();
   });
 
-  const timer = {
-    isPastDue: false,
-    schedule: { adjustForDST: false },
-    scheduleStatus: { last: "", next: "", lastUpdated: "" },
-  };
-  const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
+  const timer = onTimeTimer;
+  const context = invocationContext;
   const services = async () => (await import("../../functions/lib/services.js")).getServices();
   const names = async () =>
     new Map(

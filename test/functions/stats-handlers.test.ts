@@ -2,8 +2,9 @@ import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
 import type { HttpFunction } from "../../functions/http.js";
+import { invocationContext, onTimeTimer } from "../setup/invocation.js";
 
-const { HttpRequest, InvocationContext } = functions;
+const { HttpRequest } = functions;
 
 /** The sync history's HTTP functions, called as the host calls them, after a timer sync in process. */
 describe("Azure Functions: sync history stats", () => {
@@ -37,14 +38,10 @@ describe("Azure Functions: sync history stats", () => {
     await source?.dispose();
   });
 
-  const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
+  const context = invocationContext;
   const get = (path: string, params: Record<string, string>) =>
     new HttpRequest({ method: "GET", url: `http://localhost:7071/api/${path}`, params });
-  const timer = {
-    isPastDue: false,
-    schedule: { adjustForDST: false },
-    scheduleStatus: { last: "", next: "", lastUpdated: "" },
-  };
+  const timer = onTimeTimer;
 
   it("counts what the timer synced, per source and per document", async () => {
     await Promise.all(

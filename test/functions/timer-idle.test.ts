@@ -2,6 +2,7 @@ import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { differences } from "../setup/compare.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { onTimeTimer } from "../setup/invocation.js";
 
 const { InvocationContext } = functions;
 
@@ -13,11 +14,7 @@ const { InvocationContext } = functions;
 describe("the timer pass without Service Bus", () => {
   let source: TestSource;
   let syncTimerHandler: typeof import("../../functions/sync-timer.js").syncTimerHandler;
-  const timer = {
-    isPastDue: false,
-    schedule: { adjustForDST: false },
-    scheduleStatus: { last: "", next: "", lastUpdated: "" },
-  };
+  const timer = onTimeTimer;
   const context = () => new InvocationContext({ functionName: "sync-timer", invocationId: "test-sync-timer" });
 
   beforeAll(async () => {

@@ -4,6 +4,7 @@ import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import type { HttpFunction } from "../../functions/http.js";
+import { onTimeTimer } from "../setup/invocation.js";
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -85,11 +86,7 @@ describe("Azure Functions handlers' traces", () => {
     });
     const response = await handlers.enqueue(request, hostContext("enqueue", enqueueTrace.traceId, enqueueTrace.spanId));
     expect(response.status).toBe(202);
-    const timer = {
-      isPastDue: false,
-      schedule: { adjustForDST: false },
-      scheduleStatus: { last: "", next: "", lastUpdated: "" },
-    };
+    const timer = onTimeTimer;
     // The timer flushes the spans before it returns (the platform may freeze the instance after).
     await handlers.syncTimer(timer, hostContext("sync-timer", timerTrace.traceId, timerTrace.spanId));
 

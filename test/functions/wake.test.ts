@@ -1,9 +1,7 @@
-import functions from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ticket, TicketSender } from "../../shared/dispatch/tickets.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
-
-const { InvocationContext } = functions;
+import { invocationContext } from "../setup/invocation.js";
 
 /**
  * The wake-up with Service Bus: an enqueue (the HTTP producer's or capture's) on a source whose
@@ -17,7 +15,7 @@ describe("wake-up tickets", () => {
   let b: TestSource;
   const sent: Ticket[] = [];
   const recorder: TicketSender = { send: async (tickets) => void sent.push(...tickets), close: async () => undefined };
-  const context = (name: string) => new InvocationContext({ functionName: name, invocationId: `test-${name}` });
+  const context = invocationContext;
   let modules: {
     captureHandler: typeof import("../../functions/capture.js").captureHandler;
     syncTicket: typeof import("../../functions/sync-ticket.js").syncTicket;
