@@ -19,11 +19,15 @@ export interface CosmosEmulatorOptions {
   /** @defaultValue 30_000 */
   startTimeoutMs?: number;
   /**
-   * Answer every n-th document request with 429 (sub-status 3200) and this retry-after, as a
-   * throttled Cosmos DB account does: COSMOSDB_SERVER_THROTTLE_EVERY in the emulator's patch;
-   * `burst` requests in a row from each n-th on (COSMOSDB_SERVER_THROTTLE_BURST, default 1).
+   * Answer document requests with 429 (sub-status 3200) and this retry-after, as a throttled
+   * Cosmos DB account does. By count: every n-th request, `burst` in a row from each n-th on
+   * (COSMOSDB_SERVER_THROTTLE_EVERY and _BURST in the emulator's patch). By time, as the service
+   * does when a second's request units are spent: every request in the first `forMs` of each
+   * `periodMs` of the clock (COSMOSDB_SERVER_THROTTLE_PERIOD_MS and _FOR_MS), whoever sends it.
    */
-  throttle?: { every: number; retryAfterMs?: number; burst?: number };
+  throttle?:
+    | { every: number; retryAfterMs?: number; burst?: number }
+    | { periodMs: number; forMs: number; retryAfterMs?: number };
   /**
    * Partition key ranges (physical partitions) of every new container, covering the effective
    * partition key space evenly: COSMOSDB_SERVER_PARTITION_RANGES in the emulator's patch. More
@@ -100,9 +104,14 @@ function emulatorEnv(options: CosmosEmulatorOptions): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("COSMOSDB_SERVER_")));
   const { throttle, partitionRanges, replicaLagMs } = options;
   if (throttle) {
-    env.COSMOSDB_SERVER_THROTTLE_EVERY = String(throttle.every);
     env.COSMOSDB_SERVER_THROTTLE_RETRY_AFTER_MS = String(throttle.retryAfterMs ?? 10);
-    env.COSMOSDB_SERVER_THROTTLE_BURST = String(throttle.burst ?? 1);
+    if ("every" in throttle) {
+      env.COSMOSDB_SERVER_THROTTLE_EVERY = String(throttle.every);
+      env.COSMOSDB_SERVER_THROTTLE_BURST = String(throttle.burst ?? 1);
+    } else {
+      env.COSMOSDB_SERVER_THROTTLE_PERIOD_MS = String(throttle.periodMs);
+      env.COSMOSDB_SERVER_THROTTLE_FOR_MS = String(throttle.forMs);
+    }
   }
   if (partitionRanges !== undefined) env.COSMOSDB_SERVER_PARTITION_RANGES = String(partitionRanges);
   if (replicaLagMs !== undefined) env.COSMOSDB_SERVER_REPLICA_LAG_MS = String(replicaLagMs);

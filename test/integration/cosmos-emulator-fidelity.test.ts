@@ -1,14 +1,16 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   ChangeFeedMode,
   ChangeFeedStartFrom,
+  CosmosClient,
   PartitionKeyBuilder,
   PartitionKeyDefinitionVersion,
   PartitionKeyKind,
   type Container,
-  type CosmosClient,
   type Database,
 } from "@azure/cosmos";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -249,12 +251,63 @@ describe("throttling", () => {
   });
 });
 
+describe("throttling by time", () => {
+  let dir: string;
+  let emulator: Awaited<ReturnType<typeof startCosmosEmulator>>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "driftless-throttled-time-"));
+    emulator = await startCosmosEmulator({ dir, throttle: { periodMs: 1000, forMs: 500, retryAfterMs: 5 } });
+  });
+
+  afterAll(async () => {
+    await emulator?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("refuses every document request in the first part of each period of the clock, and none in the rest", async () => {
+    const patient = createCosmosClient({ endpoint: emulator.endpoint, key: emulator.key, caFile: emulator.caFile });
+    const hasty = clientWithoutRetries(emulator);
+    try {
+      const { database: db } = await patient.databases.createIfNotExists({ id: "throttled" });
+      const { container: c } = await db.containers.createIfNotExists({ id: "c", partitionKey: { paths: ["/tenant"] } });
+      await atPhase(600);
+      await c.items.upsert({ id: "d0", tenant: "t" });
+      const read = () => hasty.database("throttled").container("c").item("d0", "t").read();
+      // The first read also fetches the account and the container; after it, one request each.
+      await atPhase(600);
+      await read();
+      for (let round = 0; round < 3; round++) {
+        await atPhase(100);
+        await expect(read()).rejects.toMatchObject({ code: 429, substatus: 3200, retryAfterInMs: 5 });
+        await atPhase(700);
+        expect((await read()).statusCode).toBe(200);
+      }
+    } finally {
+      patient.dispose();
+      hasty.dispose();
+    }
+  });
+});
+
+/** Waits until the clock is `ms` into a second (the emulator's throttling period here is 1000 ms). */
+async function atPhase(ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, (ms - (Date.now() % 1000) + 1000) % 1000));
+}
+
 /** One read with the SDK's throttling retries off. */
 async function readOnce(emulator: { endpoint: string; key: string; caFile: string }, id: string) {
-  const { readFileSync } = await import("node:fs");
-  const { Agent } = await import("node:https");
-  const { CosmosClient } = await import("@azure/cosmos");
-  const client = new CosmosClient({
+  const client = clientWithoutRetries(emulator);
+  try {
+    return await client.database("throttled").container("c").item(id, "t").read();
+  } finally {
+    client.dispose();
+  }
+}
+
+/** A client that shows a 429 as it comes, without the SDK's own retries. */
+function clientWithoutRetries(emulator: { endpoint: string; key: string; caFile: string }): CosmosClient {
+  return new CosmosClient({
     endpoint: emulator.endpoint,
     key: emulator.key,
     agent: new Agent({ ca: readFileSync(emulator.caFile) }),
@@ -262,9 +315,4 @@ async function readOnce(emulator: { endpoint: string; key: string; caFile: strin
       retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 },
     },
   });
-  try {
-    return await client.database("throttled").container("c").item(id, "t").read();
-  } finally {
-    client.dispose();
-  }
 }
