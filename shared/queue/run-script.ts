@@ -10,7 +10,8 @@ type Counts2 = [number, number];
 export interface ScriptReplies {
   /** enqueued, duplicates, and a "1" (duplicate) or "0" (enqueued) per member. */
   enqueue: [number, number, string];
-  claim: (string | number)[];
+  /** member, attempts, lane, version record or null, timeout record or null, … */
+  claim: (string | number | null)[];
   ack: Counts2;
   release: Counts2;
   retry: [number, number, number];

@@ -38,6 +38,8 @@ const DEFAULT_DEAD_LETTER_REASON = "rejected";
 /** The enqueue script's mark of a duplicate in its outcomes string. */
 const ONE = "1".charCodeAt(0);
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** A stored version record "<version>:<deleted>:<recorded at>:<etag>" (recordVersions-1.lua). */
 function parseVersion(raw: string): RecordedVersion | undefined {
   const [versionText, deletedText, recordedAtText, ...etagParts] = raw.split(":");
@@ -98,9 +100,19 @@ export function redisSourceQueue(deps: SourceQueueDeps): SourceQueue {
       const token = randomUUID();
       const reply = await run("claim", [now, max, leaseMs, bulkShare, token]);
       const items: ClaimedKey[] = [];
-      for (let i = 0; i + 2 < reply.length; i += 3) {
+      for (let i = 0; i + 4 < reply.length; i += 5) {
         const member = String(reply[i]);
-        items.push({ key: decodeKey(member), member, attempts: Number(reply[i + 1]), lane: reply[i + 2] as Lane });
+        const recorded = typeof reply[i + 3] === "string" ? parseVersion(reply[i + 3] as string) : undefined;
+        const timeout = typeof reply[i + 4] === "string" ? parseTimeout(reply[i + 4] as string) : undefined;
+        const item: Mutable<ClaimedKey> = {
+          key: decodeKey(member),
+          member,
+          attempts: Number(reply[i + 1]),
+          lane: reply[i + 2] as Lane,
+        };
+        if (recorded) item.recorded = recorded;
+        if (timeout) item.timeout = timeout;
+        items.push(item);
       }
       return { token, leaseDeadline: now + leaseMs, items };
     },

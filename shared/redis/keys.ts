@@ -38,7 +38,7 @@ export interface QueueKeys {
   readonly meta: string;
   /** Hash member → "<version>:<deleted>:<recorded at>": the newest change capture saw (shared/sync/freshness.ts). */
   readonly versions: string;
-  /** Hash claim token → JSON list of the members it took: a resent claim answers the same (claim-8.lua). */
+  /** Hash claim token → JSON list of the members it took: a resent claim answers the same (claim-10.lua). */
   readonly claims: string;
   /** Sorted set claim token → its lease deadline (ms), when `claims` forgets it. */
   readonly claimexpiry: string;

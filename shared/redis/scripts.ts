@@ -14,7 +14,7 @@ const SETTLE_OR_DEAD = [...SETTLE, "dead", "deadinfo", "deadseq", "meta"] as con
 /** The queue's scripts (shared/queue/run-script.ts), each with its keys in the order of its KEYS header. */
 export const QUEUE_SCRIPTS = {
   enqueue: ["live", "bulk", "inflight", "dirty", "attempts", "errors", "dead", "deadinfo", "deadseq"],
-  claim: ["live", "bulk", "inflight", "lease", "lane", "attempts", "claims", "claimexpiry"],
+  claim: ["live", "bulk", "inflight", "lease", "lane", "attempts", "claims", "claimexpiry", "versions", "timeouts"],
   ack: SETTLE,
   release: SETTLE,
   retry: SETTLE_OR_DEAD,

@@ -20,7 +20,7 @@ export interface GuardQueueOptions {
  * new claim with a new token, and if the first one ran but its answer was lost, its keys would sit
  * leased until the reaper returns them. (ioredis's own resend of the same command after a
  * reconnect carries the same token, and the claim script answers it with the same keys:
- * claim-8.lua.) Nor is recordTimeouts: a repeat would count a timeout twice.
+ * claim-10.lua.) Nor is recordTimeouts: a repeat would count a timeout twice.
  */
 export function guardQueue(queue: SourceQueue, circuit: Circuit, options: GuardQueueOptions = {}): SourceQueue {
   const { attempts = 3, initialDelayMs = 100 } = options;

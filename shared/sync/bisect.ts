@@ -1,4 +1,4 @@
-import type { SinkOp, TimeoutRecord } from "./ports.js";
+import type { Claim, SinkOp, TimeoutRecord } from "./ports.js";
 import type { BulkTimeoutPause } from "../resilience/errors.js";
 import { describeError } from "../core/errors.js";
 import { chunkByBytes } from "./chunk.js";
@@ -51,26 +51,19 @@ export function planChunks(
   return planned;
 }
 
-/** The timeout records of the batch's keys; none when Redis cannot say (the requests are then as usual). */
-export async function timeoutRecords(deps: SyncDeps, ops: readonly SinkOp[]): Promise<Map<string, TimeoutRecord>> {
-  if (ops.length === 0) return new Map();
-  const members = ops.map((op) => op.member);
-  try {
-    const records = await deps.queue.timeouts(members);
-    // A loop, not flatMap: almost every key has no record, and an empty array each was garbage per document.
-    const found = new Map<string, TimeoutRecord>();
-    members.forEach((member, i) => {
-      const record = records[i];
-      if (record) found.set(member, record);
-    });
-    return found;
-  } catch (error) {
-    deps.logger.warn(
-      { source: deps.source.name, err: describeError(error) },
-      "could not read the bulk timeout records; sending the batch as usual",
-    );
-    return new Map();
+/** The timeout records of the ops' keys, read with the claim (claim-10.lua). */
+export function timeoutRecords(claim: Claim, ops: readonly SinkOp[]): Map<string, TimeoutRecord> {
+  const found = new Map<string, TimeoutRecord>();
+  if (ops.length === 0) return found;
+  // Almost every key has none: only the claim's few records are looked at.
+  const byMember = new Map<string, TimeoutRecord>();
+  for (const item of claim.items) if (item.timeout) byMember.set(item.member, item.timeout);
+  if (byMember.size === 0) return found;
+  for (const op of ops) {
+    const record = byMember.get(op.member);
+    if (record) found.set(op.member, record);
   }
+  return found;
 }
 
 /**

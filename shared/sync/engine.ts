@@ -6,7 +6,7 @@ import { DEPENDENCY_SYSTEMS, failSpan, inSpan, noopTracer } from "../telemetry/s
 import { deleteVersion, isStaleRead } from "./freshness.js";
 import { mapperFor, TransformError } from "./mapper.js";
 import { loadRelated, NO_RELATED, type RelatedDocuments } from "./relations.js";
-import type { Claim, ReadResult, RecordedVersion, SinkOp } from "./ports.js";
+import type { Claim, ReadResult, SinkOp } from "./ports.js";
 import { emptySettlement, releaseAfter, retryAfter, type Settlement } from "./settlement.js";
 import { emptyReport, type BatchReport } from "./report.js";
 import { settle } from "./settle.js";
@@ -151,15 +151,7 @@ async function readAndMap(
   if (items.length === 0) return [];
   const members = items.map((item) => item.member);
   const readAtSeconds = Math.floor(deps.clock.now() / 1000);
-  let records: (RecordedVersion | undefined)[];
   let results: ReadResult[];
-  try {
-    // Before the read: a record written after it is a newer change, which re-enqueues the key.
-    records = await deps.queue.versions(members);
-  } catch (error) {
-    releaseAfter(settlement, members, error);
-    return [];
-  }
   try {
     const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.cosmos, "driftless.keys": items.length };
     results = await inSpan(
@@ -193,7 +185,9 @@ async function readAndMap(
   }
 
   const mapper = mapperFor(deps.source);
-  const byMember = new Map(items.map((item, i) => [item.member, { item, record: records[i] }]));
+  // The version records came with the claim, before the read: a record written after it is a
+  // newer change, which re-enqueues the key.
+  const byMember = new Map(items.map((item) => [item.member, item]));
   const now = deps.clock.now();
   const ops: SinkOp[] = [];
   for (const result of results) {
@@ -201,7 +195,8 @@ async function readAndMap(
       settlement.retries.push({ member: result.member, error: result.error });
       continue;
     }
-    const { item, record } = byMember.get(result.member)!;
+    const item = byMember.get(result.member)!;
+    const record = item.recorded;
     const document = result.found ? result.document : null;
     if (isStaleRead(record, document, now, deps.options.staleReadGraceMs)) {
       settlement.deferred.push(result.member);

@@ -33,6 +33,10 @@ export interface ClaimedKey {
   /** Failed attempts before this claim (0 for a fresh key). */
   readonly attempts: number;
   readonly lane: Lane;
+  /** The version capture recorded for the key, if any (recordVersions), read with the claim. */
+  readonly recorded?: RecordedVersion;
+  /** The key's bulk timeout record, if any (recordTimeouts), read with the claim. */
+  readonly timeout?: TimeoutRecord;
 }
 
 export interface Claim {

@@ -37,7 +37,7 @@ export async function writeChunks(
   settlement: Settlement,
   parent: Context = ROOT_CONTEXT,
 ): Promise<void> {
-  const records = await timeoutRecords(deps, ops);
+  const records = timeoutRecords(claim, ops);
   const chunks = planChunks(ops, records, deps.options.batchMaxBytes);
   const tracer = deps.tracer ?? noopTracer;
   const lease = batchLease(deps, claim);

@@ -83,7 +83,7 @@ describe("infra/package.sh", () => {
     expect(entries.has("host.json")).toBe(true);
     expect(entries.has("package.json")).toBe(true);
     expect(entries.has("dist/functions/sync-timer.js")).toBe(true);
-    expect(entries.has("dist/shared/redis/lua/claim-8.lua")).toBe(true);
+    expect(entries.has("dist/shared/redis/lua/claim-10.lua")).toBe(true);
     expect(entries.has("dist/shared/redis/lua/includes/codes.lua")).toBe(true);
     expect(entries.has("node_modules/ioredis/package.json")).toBe(true);
   });
@@ -204,7 +204,7 @@ describe(".funcignore", () => {
     for (const path of [
       "dist/functions/sync-timer.js",
       "dist/shared/redis/lua-files.js",
-      "dist/shared/redis/lua/claim-8.lua",
+      "dist/shared/redis/lua/claim-10.lua",
       "dist/shared/redis/lua/includes/codes.lua",
       "node_modules/ioredis/built/index.js",
       "node_modules/some-package/scripts/install.js",

@@ -177,17 +177,55 @@ describe("claim", () => {
     const claim = (now: number, token: string) => runScript(redis, keys, "claim", [now, 3, 1000, 0.1, token]);
 
     const first = await claim(T, "token-1");
-    expect(first).toEqual([member("a"), 0, "live", member("b"), 0, "live", member("e"), 0, "bulk"]);
+    expect(first).toEqual([
+      member("a"),
+      0,
+      "live",
+      null,
+      null,
+      member("b"),
+      0,
+      "live",
+      null,
+      null,
+      member("e"),
+      0,
+      "bulk",
+      null,
+      null,
+    ]);
     // The first answer was lost; ioredis sends the same command again.
     expect(await claim(T + 5, "token-1")).toEqual(first);
     expect(await queue.stats(T + 5)).toMatchObject({ pending: 2, inflight: 3 });
 
     // Keys the token has settled since are not answered again.
     expect(await queue.ack("token-1", [member("a")], T + 10)).toEqual({ settled: 1, stale: 0 });
-    expect(await claim(T + 20, "token-1")).toEqual([member("b"), 0, "live", member("e"), 0, "bulk"]);
+    expect(await claim(T + 20, "token-1")).toEqual([
+      member("b"),
+      0,
+      "live",
+      null,
+      null,
+      member("e"),
+      0,
+      "bulk",
+      null,
+      null,
+    ]);
 
     // Another token claims what is left; once the first claim's lease has run out it is forgotten.
-    expect(await claim(T + 30, "token-2")).toEqual([member("c"), 0, "live", member("d"), 0, "live"]);
+    expect(await claim(T + 30, "token-2")).toEqual([
+      member("c"),
+      0,
+      "live",
+      null,
+      null,
+      member("d"),
+      0,
+      "live",
+      null,
+      null,
+    ]);
     expect(await redis.hlen(keys.claims)).toBe(2);
     expect(await claim(T + 1000, "token-3")).toEqual([]);
     expect(await redis.hlen(keys.claims)).toBe(1);
@@ -647,6 +685,23 @@ describe("version records", () => {
     const [afterA, afterB] = await queue.versions([member("a"), member("b")]);
     expect(afterA).toBeUndefined();
     expect(afterB).toMatchObject({ version: 101, deleted: true });
+  });
+
+  it("come with the claim, each key's own, with its bulk timeout record; a key without any has neither", async () => {
+    const { queue } = newQueue();
+    await queue.enqueue([key("a"), key("b"), key("c")], { lane: "live", now: T });
+    await queue.recordVersions([{ member: member("a"), version: 100, deleted: false, etag: '"e-100"' }], T);
+    const first = await queue.claim({ max: 3, leaseMs: 10, now: T });
+    await queue.recordTimeouts(first.token, [member("b")], 500, T + 1);
+    // The lease runs out; the reaper returns the keys, and the next claim reads the records afresh.
+    await queue.reap(T + 20);
+    const { items } = await queue.claim({ max: 3, leaseMs: 60_000, now: T + 20 });
+    const byMember = new Map(items.map((item) => [item.member, item]));
+    expect(byMember.get(member("a"))?.recorded).toMatchObject({ version: 100, deleted: false, etag: '"e-100"' });
+    expect(byMember.get(member("a"))?.timeout).toBeUndefined();
+    expect(byMember.get(member("b"))?.timeout).toEqual({ cap: 500, solo: 0, at: T + 1 });
+    expect(byMember.get(member("b"))?.recorded).toBeUndefined();
+    expect(byMember.get(member("c"))).toEqual({ key: key("c"), member: member("c"), attempts: 1, lane: "live" });
   });
 
   it("refuses a malformed record with BAD_ARGUMENT", async () => {

@@ -10,6 +10,8 @@
     KEYS[6] attempts   hash member -> failed attempts
     KEYS[7] claims     hash token -> JSON list of the members that claim took
     KEYS[8] claimexpiry zset token -> lease deadline of that claim (when to forget it)
+    KEYS[9] versions   hash member -> captured version record (recordVersions-1.lua)
+    KEYS[10] timeouts  hash member -> bulk timeout record (recordTimeouts-3.lua)
 
     ARGV[1] now (ms)
     ARGV[2] max keys to claim (>= 1)
@@ -26,13 +28,17 @@
   their attempts and lane as they are now. Otherwise those keys would sit leased to an answer
   nobody read until the reaper returned them with an attempt counted.
 
+  Each claimed member comes with its version and timeout records (nil when it has none): the sync
+  needs both before it reads, and sending the members back in two HMGETs cost the worker more CPU
+  than the claim itself.
+
   Output:
-    {member, attempts, lane, member, attempts, lane, ...}, or BAD_ARGUMENT
+    {member, attempts, lane, version, timeout, member, ...}, or BAD_ARGUMENT
 ]]
 local rcall = redis.call
 local K = {
   live = KEYS[1], bulk = KEYS[2], inflight = KEYS[3], lease = KEYS[4], lane = KEYS[5], attempts = KEYS[6],
-  claims = KEYS[7], claimexpiry = KEYS[8],
+  claims = KEYS[7], claimexpiry = KEYS[8], versions = KEYS[9], timeouts = KEYS[10],
 }
 --- @include "codes"
 
@@ -48,6 +54,8 @@ if remembered then
       again[#again + 1] = member
       again[#again + 1] = tonumber(rcall("HGET", K.attempts, member)) or 0
       again[#again + 1] = rcall("HGET", K.lane, member) or "live"
+      again[#again + 1] = rcall("HGET", K.versions, member)
+      again[#again + 1] = rcall("HGET", K.timeouts, member)
     end
   end
   return again
@@ -81,6 +89,8 @@ local function take(lane, n)
     claimed[#claimed + 1] = member
     claimed[#claimed + 1] = tonumber(rcall("HGET", K.attempts, member)) or 0
     claimed[#claimed + 1] = lane
+    claimed[#claimed + 1] = rcall("HGET", K.versions, member)
+    claimed[#claimed + 1] = rcall("HGET", K.timeouts, member)
   end
   return #members
 end
