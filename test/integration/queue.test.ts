@@ -175,57 +175,21 @@ describe("claim", () => {
     await queue.enqueue([key("a"), key("b"), key("c"), key("d")], { lane: "live", now: T });
     await queue.enqueue([key("e")], { lane: "bulk", now: T });
     const claim = (now: number, token: string) => runScript(redis, keys, "claim", [now, 3, 1000, 0.1, token]);
+    // A fresh key's answer: no failed attempt, its lane, and no version or timeout record.
+    const answered = (name: string, lane: string) => [member(name), 0, lane, null, null];
 
     const first = await claim(T, "token-1");
-    expect(first).toEqual([
-      member("a"),
-      0,
-      "live",
-      null,
-      null,
-      member("b"),
-      0,
-      "live",
-      null,
-      null,
-      member("e"),
-      0,
-      "bulk",
-      null,
-      null,
-    ]);
+    expect(first).toEqual([...answered("a", "live"), ...answered("b", "live"), ...answered("e", "bulk")]);
     // The first answer was lost; ioredis sends the same command again.
     expect(await claim(T + 5, "token-1")).toEqual(first);
     expect(await queue.stats(T + 5)).toMatchObject({ pending: 2, inflight: 3 });
 
     // Keys the token has settled since are not answered again.
     expect(await queue.ack("token-1", [member("a")], T + 10)).toEqual({ settled: 1, stale: 0 });
-    expect(await claim(T + 20, "token-1")).toEqual([
-      member("b"),
-      0,
-      "live",
-      null,
-      null,
-      member("e"),
-      0,
-      "bulk",
-      null,
-      null,
-    ]);
+    expect(await claim(T + 20, "token-1")).toEqual([...answered("b", "live"), ...answered("e", "bulk")]);
 
     // Another token claims what is left; once the first claim's lease has run out it is forgotten.
-    expect(await claim(T + 30, "token-2")).toEqual([
-      member("c"),
-      0,
-      "live",
-      null,
-      null,
-      member("d"),
-      0,
-      "live",
-      null,
-      null,
-    ]);
+    expect(await claim(T + 30, "token-2")).toEqual([...answered("c", "live"), ...answered("d", "live")]);
     expect(await redis.hlen(keys.claims)).toBe(2);
     expect(await claim(T + 1000, "token-3")).toEqual([]);
     expect(await redis.hlen(keys.claims)).toBe(1);
