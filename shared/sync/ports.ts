@@ -150,9 +150,12 @@ export interface SourceQueue {
     entries: readonly { member: string; version: number; deleted: boolean; etag?: string }[],
     now: number,
   ): Promise<void>;
-  /** The recorded version of each member, in order; undefined where none is recorded. */
+  /**
+   * The recorded version of each member, in order; undefined where none is recorded. The sync gets
+   * them with its claim (ClaimedKey.recorded); this reads them on their own.
+   */
   versions(members: readonly string[]): Promise<(RecordedVersion | undefined)[]>;
-  /** The timeout record of each member, in order; undefined where none is kept. */
+  /** The timeout record of each member, in order; undefined where none is kept (the sync's come with its claim). */
   timeouts(members: readonly string[]): Promise<(TimeoutRecord | undefined)[]>;
   /**
    * Records that a request of `size` keys with these members timed out; per member, the times it
