@@ -14,6 +14,26 @@ function driftless(args: string[], env: Record<string, string>) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The CLI's environment for these sources on the test stack, and clients to look at what it did. */
+function onTheStack(prefix: string, sources: unknown[]) {
+  const stack = services();
+  const env: Record<string, string> = {
+    REDIS_URL: stack.redisUrl,
+    REDIS_KEY_PREFIX: uniqueName(prefix),
+    ELASTICSEARCH_URL: stack.elasticsearchUrl,
+    COSMOS_ENDPOINT: stack.cosmos.endpoint,
+    COSMOS_KEY: stack.cosmos.key,
+    ...(stack.cosmos.caFile ? { COSMOS_CA_FILE: stack.cosmos.caFile } : {}),
+    DRIFTLESS_SOURCES: JSON.stringify(sources),
+  };
+  const cosmos = createCosmosClient({
+    endpoint: stack.cosmos.endpoint,
+    key: stack.cosmos.key,
+    ...(stack.cosmos.caFile ? { caFile: stack.cosmos.caFile } : {}),
+  });
+  return { env, cosmos, elastic: createElasticClient({ node: stack.elasticsearchUrl }) };
+}
+
 /**
  * `driftless sources apply` against the local stack: it creates what the sources file names and
  * nothing else, and a second run changes nothing. The Docker path and a real account need it, since
@@ -21,7 +41,6 @@ function driftless(args: string[], env: Record<string, string>) {
  */
 describe("driftless sources apply", () => {
   it("creates each source's database, container (hierarchical too) and lease container, and its alias; again, it changes nothing", async () => {
-    const stack = services();
     const database = uniqueName("apply");
     const sources = [
       { name: "flat", database, container: "orders", partitionKeyPath: "/tenant", index: uniqueName("apply-flat") },
@@ -33,21 +52,7 @@ describe("driftless sources apply", () => {
         index: uniqueName("apply-nested"),
       },
     ];
-    const env = {
-      REDIS_URL: stack.redisUrl,
-      REDIS_KEY_PREFIX: uniqueName("apply"),
-      ELASTICSEARCH_URL: stack.elasticsearchUrl,
-      COSMOS_ENDPOINT: stack.cosmos.endpoint,
-      COSMOS_KEY: stack.cosmos.key,
-      ...(stack.cosmos.caFile ? { COSMOS_CA_FILE: stack.cosmos.caFile } : {}),
-      DRIFTLESS_SOURCES: JSON.stringify(sources),
-    };
-    const cosmos = createCosmosClient({
-      endpoint: stack.cosmos.endpoint,
-      key: stack.cosmos.key,
-      ...(stack.cosmos.caFile ? { caFile: stack.cosmos.caFile } : {}),
-    });
-    const elastic = createElasticClient({ node: stack.elasticsearchUrl });
+    const { env, cosmos, elastic } = onTheStack("apply", sources);
     try {
       const first = driftless(["sources", "apply", "--json"], env);
       expect(first.code, first.stderr).toBe(0);
@@ -83,7 +88,6 @@ describe("driftless sources apply", () => {
   }, 240_000);
 
   it("reports a container that a relation reads and that does not exist, and creates it not; once it exists, all is well", async () => {
-    const stack = services();
     const database = uniqueName("apply-rel");
     const module = fileURLToPath(new URL("../fixtures/transforms/orders-with-customer.js", import.meta.url));
     const source = {
@@ -95,21 +99,7 @@ describe("driftless sources apply", () => {
       transform: { module },
       relations: [{ name: "customer", container: "customers", foreignKey: "customerId" }],
     };
-    const env = {
-      REDIS_URL: stack.redisUrl,
-      REDIS_KEY_PREFIX: uniqueName("apply-rel"),
-      ELASTICSEARCH_URL: stack.elasticsearchUrl,
-      COSMOS_ENDPOINT: stack.cosmos.endpoint,
-      COSMOS_KEY: stack.cosmos.key,
-      ...(stack.cosmos.caFile ? { COSMOS_CA_FILE: stack.cosmos.caFile } : {}),
-      DRIFTLESS_SOURCES: JSON.stringify([source]),
-    };
-    const cosmos = createCosmosClient({
-      endpoint: stack.cosmos.endpoint,
-      key: stack.cosmos.key,
-      ...(stack.cosmos.caFile ? { caFile: stack.cosmos.caFile } : {}),
-    });
-    const elastic = createElasticClient({ node: stack.elasticsearchUrl });
+    const { env, cosmos, elastic } = onTheStack("apply-rel", [source]);
     try {
       const first = driftless(["sources", "apply"], env);
       expect(first.code, first.stderr).toBe(1);

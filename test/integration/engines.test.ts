@@ -10,10 +10,10 @@ import { isTerminal } from "../../shared/jobs/store.js";
 import type { Job } from "../../shared/jobs/types.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import type { SinkOp } from "../../shared/sync/ports.js";
-import { drain } from "../../shared/sync/drain.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createDocuments, makeDocs } from "../setup/documents.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { syncUntil as drainUntil } from "../setup/sync-until.js";
 import { services as stackServices, uniqueName } from "../setup/services.js";
 
 /**
@@ -172,16 +172,7 @@ describe.each(engines)("on $label", (target) => {
       const alias = source.config.sources[0]!.index;
       const sync = services.sources.get(source.name)!;
       const key = { id: "live-1", pk: "t" };
-      const syncUntil = async (done: () => Promise<void>) => {
-        const stop = new AbortController();
-        const running = drain(sync.sync, { budgetMs: 60_000, concurrency: 1, idlePollMs: 50, signal: stop.signal });
-        try {
-          await eventually(done, { timeoutMs: 30_000, intervalMs: 200 });
-        } finally {
-          stop.abort();
-          await running;
-        }
-      };
+      const syncUntil = (done: () => Promise<void>) => drainUntil(sync.sync, done);
       const entry = async () => {
         await client.indices.refresh({ index: alias });
         const { docs } = await client.mget({ index: alias, ids: [key.id] });

@@ -3,10 +3,10 @@ import { localOperations } from "../../cli/operations/local.js";
 import { loadConfig } from "../../shared/config/index.js";
 import { createDependentsSearch } from "../../shared/elastic/dependents.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
-import { drain } from "../../shared/sync/drain.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { runJobToEnd } from "../setup/jobs.js";
-import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { syncUntil as drainUntil } from "../setup/sync-until.js";
 
 /**
  * Two containers, one alias (`sharedIndex`): `first` with the default id prefix (`<source>:`),
@@ -47,21 +47,8 @@ async function entries(): Promise<Record<string, unknown>> {
   return Object.fromEntries(result.hits.hits.map((hit) => [hit._id!, hit._source?.driftless?.source]));
 }
 
-async function syncUntil(source: TestSource, done: () => Promise<void>): Promise<void> {
-  const stop = new AbortController();
-  const running = drain(services.sources.get(source.name)!.sync, {
-    budgetMs: 60_000,
-    concurrency: 1,
-    idlePollMs: 50,
-    signal: stop.signal,
-  });
-  try {
-    await eventually(done, { timeoutMs: 30_000, intervalMs: 200 });
-  } finally {
-    stop.abort();
-    await running;
-  }
-}
+const syncUntil = (source: TestSource, done: () => Promise<void>) =>
+  drainUntil(services.sources.get(source.name)!.sync, done);
 
 const enqueue = (source: TestSource, id: string) =>
   services.sources.get(source.name)!.queue.enqueue([{ id, pk: "t" }], { lane: "live", now: Date.now() });

@@ -10,11 +10,12 @@ import type { ApiRequest } from "../../shared/api/types.js";
 import { loadConfig } from "../../shared/config/index.js";
 import { createSearchClient, type SearchClient } from "../../shared/elastic/index.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
-import { drain } from "../../shared/sync/drain.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createDocuments, makeDocs } from "../setup/documents.js";
 import { runJobToEnd } from "../setup/jobs.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { drain } from "../../shared/sync/drain.js";
+import { syncUntil as drainUntil } from "../setup/sync-until.js";
 
 /**
  * Two sources in one deployment, on two engines: `onElastic` writes to the default target (the
@@ -70,21 +71,7 @@ async function ids(client: SearchClient): Promise<string[]> {
   return result.hits.hits.map((hit) => hit._id!).sort();
 }
 
-async function syncUntil(name: string, done: () => Promise<void>): Promise<void> {
-  const stop = new AbortController();
-  const running = drain(services.sources.get(name)!.sync, {
-    budgetMs: 60_000,
-    concurrency: 1,
-    idlePollMs: 50,
-    signal: stop.signal,
-  });
-  try {
-    await eventually(done, { timeoutMs: 30_000, intervalMs: 200 });
-  } finally {
-    stop.abort();
-    await running;
-  }
-}
+const syncUntil = (name: string, done: () => Promise<void>) => drainUntil(services.sources.get(name)!.sync, done);
 
 const live = { lane: "live" as const, now: Date.now() };
 
