@@ -2,17 +2,11 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { changedIds, relatedContainers, relationCaptureName } from "../../shared/capture/relations.js";
 import { loadConfig } from "../../shared/config/index.js";
-import { ConfigError } from "../../shared/core/errors.js";
 import { createMapper, TransformError } from "../../shared/sync/mapper.js";
 import { foreignKeyOf, loadRelated } from "../../shared/sync/relations.js";
+import { BASE_ENV, configError as configErrorOf } from "../setup/config-env.js";
 
 const MODULE = fileURLToPath(new URL("../fixtures/transforms/orders-with-customer.js", import.meta.url));
-const BASE_ENV = {
-  REDIS_URL: "redis://x",
-  ELASTICSEARCH_URL: "http://x",
-  COSMOS_ENDPOINT: "https://x",
-  COSMOS_KEY: "k",
-};
 const ORDERS = {
   name: "orders",
   database: "shop",
@@ -23,17 +17,9 @@ const ORDERS = {
   relations: [{ name: "customer", container: "customers", foreignKey: "customerId" }],
 };
 
-const load = (sources: unknown) => loadConfig({ ...BASE_ENV, DRIFTLESS_SOURCES: JSON.stringify(sources) });
-
-function configError(sources: unknown): string {
-  try {
-    load(sources);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error("the configuration loaded");
-}
+const envWith = (sources: unknown) => ({ ...BASE_ENV, DRIFTLESS_SOURCES: JSON.stringify(sources) });
+const load = (sources: unknown) => loadConfig(envWith(sources));
+const configError = (sources: unknown): string => configErrorOf(envWith(sources)).message;
 
 describe("relations: the source definition", () => {
   it("takes a relation, dependents by Cosmos query unless told", () => {

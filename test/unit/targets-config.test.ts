@@ -1,14 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { documentId } from "../../shared/sync/mapper.js";
-import { ConfigError } from "../../shared/core/errors.js";
 import { checkConfig, loadConfig } from "../../shared/config/index.js";
+import { BASE_ENV, configError } from "../setup/config-env.js";
 
-const base = {
-  REDIS_URL: "redis://localhost:6379",
-  ELASTICSEARCH_URL: "http://localhost:9200",
-  COSMOS_ENDPOINT: "https://localhost:8081",
-  COSMOS_KEY: "c2VjcmV0LWtleS1mb3ItdGVzdHM=",
-};
 const orders = { name: "orders", database: "shop", container: "orders", partitionKeyPath: "/tenant", index: "orders" };
 const events = { ...orders, name: "events", container: "events", index: "events", target: "search" };
 const search = {
@@ -18,19 +12,13 @@ const search = {
   passwordEnv: "SEARCH_PASSWORD",
 };
 
-function load(file: unknown, env: Record<string, string> = {}) {
-  return loadConfig({ ...base, DRIFTLESS_SOURCES: JSON.stringify(file), ...env });
-}
-
-function problem(file: unknown, env: Record<string, string> = {}): string {
-  try {
-    load(file, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error("the configuration was accepted");
-}
+const envWith = (file: unknown, env: Record<string, string> = {}) => ({
+  ...BASE_ENV,
+  DRIFTLESS_SOURCES: JSON.stringify(file),
+  ...env,
+});
+const load = (file: unknown, env: Record<string, string> = {}) => loadConfig(envWith(file, env));
+const problem = (file: unknown, env: Record<string, string> = {}): string => configError(envWith(file, env)).message;
 
 describe("search targets in the sources file", () => {
   it("reads the targets map, their secrets from the named environment variables, and each source's target", () => {
@@ -110,7 +98,7 @@ describe("search targets in the sources file", () => {
 
   it("config check reports a missing target secret with the other problems", () => {
     const report = checkConfig({
-      ...base,
+      ...BASE_ENV,
       DRIFTLESS_SOURCES: JSON.stringify({ targets: { search }, sources: [events] }),
     });
     expect(report.problems.map((p) => p.setting)).toContain("DRIFTLESS_SOURCES.targets.search");

@@ -5,35 +5,26 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/index.js";
-import { ConfigError } from "../../shared/core/errors.js";
 import { createMapper, TransformError } from "../../shared/sync/mapper.js";
 import { getPath, pick, splitPath, withoutPath, withPath } from "../../shared/sync/paths.js";
+import { BASE_ENV, configError as configErrorOf } from "../setup/config-env.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/transforms/", import.meta.url));
-const BASE_ENV = {
-  REDIS_URL: "redis://x",
-  ELASTICSEARCH_URL: "http://x",
-  COSMOS_ENDPOINT: "https://x",
-  COSMOS_KEY: "k",
-};
 // Partition key /id: a source whose _ids are its own (no sharedId flag on the writes).
 const SOURCE = { name: "orders", database: "d", container: "c", partitionKeyPath: "/id", index: "orders" };
 
-function config(extra: Record<string, unknown>, env: Record<string, string> = {}) {
-  return loadConfig({ ...BASE_ENV, DRIFTLESS_SOURCES: JSON.stringify({ ...SOURCE, ...extra }), ...env });
-}
+/** The services' settings alone, for the tests that name a sources file instead. */
+const { DRIFTLESS_SOURCES: _sources, ...SERVICES_ENV } = BASE_ENV;
+const envWith = (extra: Record<string, unknown>, env: Record<string, string> = {}) => ({
+  ...BASE_ENV,
+  DRIFTLESS_SOURCES: JSON.stringify({ ...SOURCE, ...extra }),
+  ...env,
+});
+const config = (extra: Record<string, unknown>, env: Record<string, string> = {}) => loadConfig(envWith(extra, env));
 const sourceWith = (extra: Record<string, unknown>) => config(extra).sources[0]!;
 
 /** The ConfigError loading `extra` throws, as the one line a person reads. */
-function configError(extra: Record<string, unknown>): string {
-  try {
-    config(extra);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error("the configuration loaded");
-}
+const configError = (extra: Record<string, unknown>): string => configErrorOf(envWith(extra)).message;
 
 const key = { id: "o1", pk: "o1" };
 const order = {
@@ -204,7 +195,7 @@ describe("source transform configuration", () => {
     const dir = mkdtempSync(join(tmpdir(), "driftless-transforms-"));
     writeFileSync(join(dir, "upper.mjs"), "export default (doc) => ({ ...doc, title: doc.title.toUpperCase() });\n");
     writeFileSync(join(dir, "sources.json"), JSON.stringify({ ...SOURCE, transform: { module: "./upper.mjs" } }));
-    const loaded = loadConfig({ ...BASE_ENV, DRIFTLESS_SOURCES_FILE: join(dir, "sources.json") }).sources[0]!;
+    const loaded = loadConfig({ ...SERVICES_ENV, DRIFTLESS_SOURCES_FILE: join(dir, "sources.json") }).sources[0]!;
     expect(loaded.transform!.module).toBe(join(dir, "upper.mjs"));
     expect(createMapper(loaded)(key, order, 5)).toMatchObject({ document: { title: "DESK" } });
   });
@@ -220,7 +211,7 @@ describe("source transform configuration", () => {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
-        ...BASE_ENV,
+        ...SERVICES_ENV,
         DRIFTLESS_SOURCES_FILE: join(dir, "sources.json"),
       },
       timeout: 60_000,
