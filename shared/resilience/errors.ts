@@ -1,4 +1,5 @@
 import { DependencyError } from "../core/errors.js";
+import type { ReadResult } from "../sync/ports.js";
 
 export type Dependency = DependencyError["dependency"];
 
@@ -39,6 +40,32 @@ export class DependencyPause extends DependencyError {
  * keep timing out (shared/sync/bisect.ts).
  */
 export class BulkTimeoutPause extends DependencyPause {}
+
+/**
+ * Cosmos answered part of a batch of reads and refused the rest (429 past the SDK's retries, or
+ * no answer for some keys): a pause, with the reads it did answer. A read that was answered is as
+ * good as any other, and its request units are spent: the sync writes those keys and releases only
+ * `unserved` (guard-reader.ts). A caller that only knows DependencyPause treats it as a pause of
+ * the whole batch, as before.
+ */
+export class PartlyServedPause extends DependencyPause {
+  /** Documents read, documents not found, and failures for a document's own reason. */
+  readonly served: readonly ReadResult[];
+  /** The keys Cosmos did not serve, to release without spending an attempt. */
+  readonly unserved: readonly string[];
+
+  constructor(
+    pause: { kind: PauseKind; message: string; retryAfterMs: number; statusCode?: number },
+    served: readonly ReadResult[],
+    unserved: readonly string[],
+  ) {
+    super("cosmos", pause.kind, pause.message, pause.retryAfterMs, {
+      ...(pause.statusCode === undefined ? {} : { statusCode: pause.statusCode }),
+    });
+    this.served = served;
+    this.unserved = unserved;
+  }
+}
 
 export function isPause(error: unknown): error is DependencyPause {
   return error instanceof DependencyPause;

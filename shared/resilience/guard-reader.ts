@@ -3,7 +3,7 @@ import type { ReadResult, SourceReader } from "../sync/ports.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { Circuit } from "./circuit.js";
 import { readFailureScope } from "./classify.js";
-import { DependencyPause } from "./errors.js";
+import { DependencyPause, PartlyServedPause } from "./errors.js";
 
 export interface GuardReaderOptions {
   /**
@@ -18,9 +18,10 @@ export interface GuardReaderOptions {
  * The Cosmos reader behind its circuit breaker, with backpressure.
  *
  * The SDK already retries each throttled read after Cosmos's retry-after. A read that still ends
- * in 429, or in no answer / 5xx / refused credentials, makes the whole batch a DependencyPause:
- * the engine releases every claimed key without spending an attempt and waits the retry-after
- * (or a growing jittered backoff). Unavailability counts against the circuit; so does throttling,
+ * in 429, or in no answer / 5xx / refused credentials, makes the batch a DependencyPause: the
+ * engine releases the keys Cosmos did not serve without spending an attempt, and waits the
+ * retry-after (or a growing jittered backoff). When Cosmos served some of the batch, the pause is
+ * a PartlyServedPause carrying those reads, which the engine writes as usual. Unavailability counts against the circuit; so does throttling,
  * so a Cosmos account that keeps refusing work is left alone for a while. Reads that fail for the
  * document's own reason (a 400) come back as they are and take the normal retry path.
  */
@@ -59,9 +60,18 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
           : summary.statusCode === 404
             ? "cannot find the source's container"
             : "did not answer";
-      throw new DependencyPause("cosmos", scope, `cosmos ${what}: ${summary.firstError}`, wait, {
-        ...(summary.statusCode === undefined ? {} : { statusCode: summary.statusCode }),
-      });
+      const message = `cosmos ${what}: ${summary.firstError}`;
+      const statusCode = summary.statusCode === undefined ? {} : { statusCode: summary.statusCode };
+      if (summary.failed === results.length) throw new DependencyPause("cosmos", scope, message, wait, statusCode);
+      // Throttling that outlasts the SDK's retries refuses some reads of a batch and not others;
+      // discarding the answered ones would spend their request units again on the next try, and
+      // under steady throttling no batch would ever be answered whole.
+      const unserved = new Set(summary.unserved);
+      throw new PartlyServedPause(
+        { kind: scope, message, retryAfterMs: wait, ...statusCode },
+        results.filter((result) => !unserved.has(result.member)),
+        summary.unserved,
+      );
     },
   };
 }
@@ -72,15 +82,17 @@ function summarize(results: readonly ReadResult[]) {
   let retryAfterMs = 0;
   let firstError = "";
   let statusCode: number | undefined;
+  const unserved: string[] = [];
   for (const result of results) {
     if (!("error" in result)) continue;
     const scope = readFailureScope(result);
     if (scope === "document") continue;
+    unserved.push(result.member);
     if (scope === "throttled") throttled++;
     else unavailable++;
     retryAfterMs = Math.max(retryAfterMs, result.retryAfterMs ?? 0);
     firstError ||= result.error;
     statusCode ??= result.statusCode;
   }
-  return { failed: throttled + unavailable, throttled, unavailable, retryAfterMs, firstError, statusCode };
+  return { failed: throttled + unavailable, throttled, unavailable, retryAfterMs, firstError, statusCode, unserved };
 }

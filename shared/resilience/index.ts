@@ -9,7 +9,14 @@ export {
 } from "./circuit.js";
 export { createCircuits, type Circuits, type Probe } from "./circuits.js";
 export { bulkRequestFailure, readFailureScope, type FailureScope } from "./classify.js";
-export { BulkTimeoutPause, DependencyPause, isPause, type Dependency, type PauseKind } from "./errors.js";
+export {
+  BulkTimeoutPause,
+  DependencyPause,
+  isPause,
+  PartlyServedPause,
+  type Dependency,
+  type PauseKind,
+} from "./errors.js";
 export { guardQueue, type GuardQueueOptions } from "./guard-queue.js";
 export { guardReader, type GuardReaderOptions } from "./guard-reader.js";
 export { guardSink } from "./guard-sink.js";

@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, SpanKind, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import { describeError } from "../core/errors.js";
 import { invalidKeyReason } from "../core/keys.js";
-import { isPause } from "../resilience/errors.js";
+import { isPause, PartlyServedPause } from "../resilience/errors.js";
 import { DEPENDENCY_SYSTEMS, failSpan, inSpan, noopTracer } from "../telemetry/spans.js";
 import { deleteVersion, isStaleRead } from "./freshness.js";
 import { mapperFor, TransformError } from "./mapper.js";
@@ -129,7 +129,8 @@ function endClaimSpan(
 /**
  * Reads the claimed keys from Cosmos and maps each document to the write the index needs. Per-key
  * read errors spend an attempt; a mapping that throws dead-letters its key (it would throw again).
- * When Cosmos cannot serve the batch at all, every key is released (see guardReader).
+ * When Cosmos cannot serve the batch at all, every key is released; when it served part of it,
+ * only the rest is, and the part it served is written (see guardReader).
  */
 async function readAndMap(
   deps: SyncDeps,
@@ -170,9 +171,15 @@ async function readAndMap(
       },
     );
   } catch (error) {
-    if (isPause(error)) releaseAfter(settlement, members, error);
-    else retryAfter(settlement, members, error);
-    return [];
+    if (error instanceof PartlyServedPause) {
+      // The reads Cosmos answered go on; the rest are released, and the drain pauses after the batch.
+      releaseAfter(settlement, error.unserved, error);
+      results = [...error.served];
+    } else {
+      if (isPause(error)) releaseAfter(settlement, members, error);
+      else retryAfter(settlement, members, error);
+      return [];
+    }
   }
 
   let related: RelatedDocuments;

@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startCosmosEmulator, type CosmosEmulatorHandle } from "../../scripts/stack/cosmos.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
+import { drain } from "../../shared/sync/drain.js";
+import type { BatchReport } from "../../shared/sync/report.js";
+import type { SyncDeps } from "../../shared/sync/types.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { differences } from "../setup/compare.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
@@ -21,6 +24,15 @@ const ROUNDS = 6;
  * tens of ms.
  */
 const THROTTLE = { periodMs: 1000, forMs: 600, retryAfterMs: 5 };
+
+/**
+ * An account that refuses most requests but not all: after every 2nd document request, that one
+ * and the 4 after it get 429. The SDK's 6 tries of a request then fail together for some of a
+ * batch's bulk requests and not others, as a partition short of request units refuses some
+ * requests of a burst and serves the rest.
+ */
+const PARTIAL_THROTTLE = { every: 2, burst: 5, retryAfterMs: 1 };
+const PARTIAL_DOCS = 300;
 
 /**
  * What a production Cosmos DB does that a single in-memory copy does not: replicas that lag the
@@ -187,6 +199,69 @@ describe("fault: Cosmos DB consistency and throttling", () => {
       mismatches: 0,
     });
   }, 300_000);
+
+  it("throttling that refuses part of a batch: the reads Cosmos answered are written, only the rest wait", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "driftless-fault-partial-"));
+    const emulator = await startCosmosEmulator({ dir, throttle: PARTIAL_THROTTLE });
+    cleanups.push(
+      () => rm(dir, { recursive: true, force: true }),
+      () => emulator.stop(),
+    );
+    const source = await createTestSource({
+      env: {
+        COSMOS_ENDPOINT: emulator.endpoint,
+        COSMOS_CA_FILE: emulator.caFile,
+        SYNC_BATCH_SIZE: String(PARTIAL_DOCS),
+        CIRCUIT_FAILURE_THRESHOLD: "3",
+        CIRCUIT_HALF_OPEN_AFTER_MS: "200",
+        CIRCUIT_HALF_OPEN_MAX_MS: "1000",
+      },
+    });
+    cleanups.push(() => source.dispose());
+    const services = createServices(source.config, silentLogger);
+    cleanups.push(() => services.close());
+    await services.ensureIndexes();
+    const keys = Array.from({ length: PARTIAL_DOCS }, (_, i) => ({ id: `p${i}`, pk: `t${i % 7}` }));
+    for (const [n, key] of keys.entries())
+      await throttledRetry(() => source.container.items.upsert({ id: key.id, tenant: key.pk, title: `doc ${n}`, n }));
+
+    const runtime = services.sources.get(source.name)!;
+    const reports: BatchReport[] = [];
+    const deps: SyncDeps = {
+      ...runtime.sync,
+      onBatch: (batch) => {
+        reports.push(batch.report);
+        runtime.sync.onBatch?.(batch);
+      },
+    };
+    await runtime.queue.enqueue(keys, { lane: "live", now: Date.now() });
+    const probe = queueProbe(source.env.REDIS_URL!, source.env.REDIS_KEY_PREFIX!, source.name);
+    cleanups.push(() => probe.close());
+    const report = await drain(deps, { budgetMs: 120_000, concurrency: 1, idlePollMs: 20, untilIdle: true });
+
+    // One batch claims every key; Cosmos answers some of its bulk requests and refuses the rest
+    // past the SDK's retries. The keys it answered are written in that batch, the rest released.
+    const partly = reports.filter((batch) => batch.indexed > 0 && batch.released > 0);
+    const line = `cosmos throttling part of a batch (runs of ${PARTIAL_THROTTLE.burst} refusals, one pass between): ${PARTIAL_DOCS} keys in ${reports.length} batches, ${partly.length} written in part and paused; ${report.released} releases, attempts spent ${await probe.attempts()}`;
+    console.log(`[faults] ${line}`);
+    expect(partly.length).toBeGreaterThan(0);
+    expect(partly.every((batch) => batch.pause?.kind === "throttled")).toBe(true);
+    expect({ retried: report.retried, dead: report.deadLettered, attempts: await probe.attempts() }).toEqual({
+      retried: 0,
+      dead: 0,
+      attempts: 0,
+    });
+    expect(await runtime.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
+    expect(await throttledRetry(() => differences(source))).toEqual([]);
+    await recordFigures("cosmos-consistency", "partial-throttling", line, {
+      keys: PARTIAL_DOCS,
+      batches: reports.length,
+      "batches written in part": partly.length,
+      releases: report.released,
+      "attempts spent": 0,
+      mismatches: 0,
+    });
+  }, 240_000);
 });
 
 /** The test's own reads and writes meet the same throttling; as an application would, it tries again. */
