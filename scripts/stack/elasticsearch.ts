@@ -31,6 +31,8 @@ export interface ElasticsearchOptions {
   /** @defaultValue 180_000 (a cold JVM on two busy cores) */
   startTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** More node settings (`-E name=value`), such as a write thread pool small enough to reject under load. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 export interface ElasticsearchHandle {
@@ -81,6 +83,7 @@ export async function startElasticsearch(options: ElasticsearchOptions): Promise
     "transport.port": String(transportPort),
     "path.data": join(dir, "data"),
     "path.logs": join(dir, "logs"),
+    ...options.settings,
   };
   const args = Object.entries(settings).flatMap(([key, value]) => ["-E", `${key}=${value}`]);
   // OpenSearch reads the same variables under its own prefix.

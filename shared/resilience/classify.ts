@@ -55,3 +55,17 @@ export function readFailureScope(result: Extract<ReadResult, { error: string }>)
   if (status === 429) return "throttled";
   return "document";
 }
+
+/**
+ * What one bulk item's failure says, when Elasticsearch judged the items one by one: a shard that
+ * shed load (`es_rejected_execution_exception`, a tripped breaker) is `throttled`, a shard that
+ * is not there or blocked for the cluster's state is `unavailable`, and anything else is about the
+ * document. A loaded node rejects the items of its own shards and writes the others, so one
+ * response can hold both (test/faults/elasticsearch-load-shedding.test.ts).
+ */
+export function itemFailureScope(outcome: ItemOutcome): FailureScope {
+  if (outcome.outcome !== "retry") return "document";
+  if (LOAD_SHEDDING.test(outcome.error)) return "throttled";
+  if (CLUSTER_STATE.test(outcome.error)) return "unavailable";
+  return "document";
+}

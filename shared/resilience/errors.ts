@@ -1,5 +1,5 @@
 import { DependencyError } from "../core/errors.js";
-import type { ReadResult } from "../sync/ports.js";
+import type { ItemOutcome, ReadResult } from "../sync/ports.js";
 
 export type Dependency = DependencyError["dependency"];
 
@@ -64,6 +64,29 @@ export class PartlyServedPause extends DependencyPause {
     });
     this.served = served;
     this.unserved = unserved;
+  }
+}
+
+/**
+ * Elasticsearch wrote part of a bulk request and shed the rest (the items of a loaded node's
+ * shards: 429 es_rejected_execution_exception), or could not take them for the cluster's state:
+ * a pause, with the items it judged. Those are settled as usual; only `unwritten` wait, released
+ * without spending an attempt, since no document is at fault (guard-sink.ts).
+ */
+export class PartlyWrittenPause extends DependencyPause {
+  /** Written, or refused for a document's own reason. */
+  readonly judged: readonly ItemOutcome[];
+  /** The keys of the items Elasticsearch shed, to release without spending an attempt. */
+  readonly unwritten: readonly string[];
+
+  constructor(
+    pause: { kind: PauseKind; message: string; retryAfterMs: number },
+    judged: readonly ItemOutcome[],
+    unwritten: readonly string[],
+  ) {
+    super("elasticsearch", pause.kind, pause.message, pause.retryAfterMs);
+    this.judged = judged;
+    this.unwritten = unwritten;
   }
 }
 

@@ -8,12 +8,13 @@ export {
   type CircuitStateName,
 } from "./circuit.js";
 export { createCircuits, type Circuits, type Probe } from "./circuits.js";
-export { bulkRequestFailure, readFailureScope, type FailureScope } from "./classify.js";
+export { bulkRequestFailure, itemFailureScope, readFailureScope, type FailureScope } from "./classify.js";
 export {
   BulkTimeoutPause,
   DependencyPause,
   isPause,
   PartlyServedPause,
+  PartlyWrittenPause,
   type Dependency,
   type PauseKind,
 } from "./errors.js";

@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, SpanKind, type Context } from "@opentelemetry/api";
 import type { SinkOp, Claim } from "./ports.js";
 import { DEPENDENCY_SYSTEMS, inSpan, noopTracer } from "../telemetry/spans.js";
 import { describeError } from "../core/errors.js";
-import { BulkTimeoutPause } from "../resilience/errors.js";
+import { BulkTimeoutPause, PartlyWrittenPause } from "../resilience/errors.js";
 import { noteTimeout, planChunks, timeoutRecords } from "./bisect.js";
 import { estimateBytes } from "./chunk.js";
 import type { SyncDeps } from "./types.js";
@@ -78,6 +78,17 @@ export async function writeChunks(
           );
           settlement.released.push(...members);
           continue;
+        }
+        if (error instanceof PartlyWrittenPause) {
+          // The request was answered: the items it judged are settled, the shed ones and the chunks after wait.
+          recordOutcomes(settlement, error.judged);
+          settledRecords.push(...members.filter((member) => records.has(member)));
+          const after = chunks
+            .slice(index + 1)
+            .flat()
+            .map((op) => op.member);
+          releaseAfter(settlement, [...error.unwritten, ...after], error);
+          return;
         }
         if (error instanceof BulkTimeoutPause) {
           // Its keys are recorded and released (or dead-lettered); the rest waits, as for any pause.

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { cosmosErrorStatus } from "../../shared/cosmos/errors.js";
 import { classifyItem, classifyRequestFailure } from "../../shared/elastic/classify.js";
 import type { ItemOutcome } from "../../shared/sync/ports.js";
-import { bulkRequestFailure, readFailureScope } from "../../shared/resilience/classify.js";
+import { bulkRequestFailure, itemFailureScope, readFailureScope } from "../../shared/resilience/classify.js";
 
 /** What the bulk sink returns for a whole-request failure: every op gets the same verdict. */
 function wholeRequest(statusCode: number | undefined, description: string, ops = 3): ItemOutcome[] {
@@ -76,6 +76,24 @@ describe("bulkRequestFailure (fed by the sink's own classification, so the two s
     expect(
       bulkRequestFailure([{ member: "a", outcome: "retry", error: (tooBig as { error: string }).error }]),
     ).toBeUndefined();
+  });
+});
+
+describe("itemFailureScope (a response that wrote some items and shed others)", () => {
+  it("tells a shard that shed load, or is not there, from a document's own failure", () => {
+    const [written, rejected, breaker, unassigned, conflict, mapping] = items(
+      { status: 201 },
+      { status: 429, error: { type: "es_rejected_execution_exception", reason: "rejected execution of write" } },
+      { status: 429, error: { type: "circuit_breaking_exception", reason: "[parent] Data too large" } },
+      { status: 503, error: { type: "unavailable_shards_exception", reason: "primary shard is not active" } },
+      { status: 409, error: { type: "illegal_state_exception", reason: "another conflict" } },
+      { status: 400, error: { type: "mapper_parsing_exception", reason: "failed to parse field [n]" } },
+    );
+    expect(
+      [written, rejected, breaker, unassigned, conflict, mapping].map((outcome) => itemFailureScope(outcome!)),
+    ).toEqual(["document", "throttled", "throttled", "unavailable", "document", "document"]);
+    // None of these is a whole-request failure: the guard judges them item by item.
+    expect(bulkRequestFailure([written!, rejected!, mapping!])).toBeUndefined();
   });
 });
 
