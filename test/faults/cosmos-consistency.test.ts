@@ -4,12 +4,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startCosmosEmulator, type CosmosEmulatorHandle } from "../../scripts/stack/cosmos.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
-import { drain } from "../../shared/sync/drain.js";
-import type { BatchReport } from "../../shared/sync/report.js";
-import type { SyncDeps } from "../../shared/sync/types.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { differences } from "../setup/compare.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
+import { drainReporting } from "./support/batches.js";
 import { drained, queueProbe } from "./support/checks.js";
 import { recordFigures } from "./support/figures.js";
 import { fieldOf, messageOf } from "./support/logs.js";
@@ -226,22 +224,12 @@ describe("fault: Cosmos DB consistency and throttling", () => {
       await throttledRetry(() => source.container.items.upsert({ id: key.id, tenant: key.pk, title: `doc ${n}`, n }));
 
     const runtime = services.sources.get(source.name)!;
-    const reports: BatchReport[] = [];
-    const deps: SyncDeps = {
-      ...runtime.sync,
-      onBatch: (batch) => {
-        reports.push(batch.report);
-        runtime.sync.onBatch?.(batch);
-      },
-    };
     await runtime.queue.enqueue(keys, { lane: "live", now: Date.now() });
     const probe = queueProbe(source.env.REDIS_URL!, source.env.REDIS_KEY_PREFIX!, source.name);
     cleanups.push(() => probe.close());
-    const report = await drain(deps, { budgetMs: 120_000, concurrency: 1, idlePollMs: 20, untilIdle: true });
-
     // One batch claims every key; Cosmos answers some of its bulk requests and refuses the rest
     // past the SDK's retries. The keys it answered are written in that batch, the rest released.
-    const partly = reports.filter((batch) => batch.indexed > 0 && batch.released > 0);
+    const { report, reports, partly } = await drainReporting(runtime.sync);
     const line = `cosmos throttling part of a batch (runs of ${PARTIAL_THROTTLE.burst} refusals, one pass between): ${PARTIAL_DOCS} keys in ${reports.length} batches, ${partly.length} written in part and paused; ${report.released} releases, attempts spent ${await probe.attempts()}`;
     console.log(`[faults] ${line}`);
     expect(partly.length).toBeGreaterThan(0);

@@ -6,12 +6,10 @@ import { startElasticsearch, type ElasticsearchHandle } from "../../scripts/stac
 import { createElasticClient, type Client } from "../../shared/elastic/index.js";
 import { createWriteTargets } from "../../shared/jobs/index.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
-import { drain } from "../../shared/sync/drain.js";
-import type { BatchReport } from "../../shared/sync/report.js";
-import type { SyncDeps } from "../../shared/sync/types.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { differences } from "../setup/compare.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
+import { drainReporting } from "./support/batches.js";
 import { onCluster, queueProbe } from "./support/checks.js";
 import { recordFigures } from "./support/figures.js";
 
@@ -64,26 +62,6 @@ describe("fault: Elasticsearch sheds part of a bulk request", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Drains every queued key through the production sync, keeping each batch's report. */
-  async function drainAll() {
-    const runtime = services.sources.get(source.name)!;
-    const reports: BatchReport[] = [];
-    const deps: SyncDeps = {
-      ...runtime.sync,
-      onBatch: (batch) => {
-        reports.push(batch.report);
-        runtime.sync.onBatch?.(batch);
-      },
-    };
-    const report = await drain(deps, {
-      budgetMs: 120_000,
-      concurrency: 1,
-      idlePollMs: 20,
-      untilIdle: true,
-    });
-    return { report, reports, partly: reports.filter((batch) => batch.indexed > 0 && batch.released > 0) };
-  }
-
   /** Writes every document (again), so that each has a new version to sync, and queues the keys. */
   async function change(round: number) {
     for (const [n, key] of keys.entries())
@@ -95,7 +73,7 @@ describe("fault: Elasticsearch sheds part of a bulk request", () => {
     const probe = queueProbe(source.env.REDIS_URL!, source.env.REDIS_KEY_PREFIX!, source.name);
     try {
       await change(1);
-      const { report, reports, partly } = await drainAll();
+      const { report, reports, partly } = await drainReporting(services.sources.get(source.name)!.sync);
       const attempts = await probe.attempts();
       const line = `elasticsearch shedding load (write pool of 1 thread, queue of 1; ${SHARDS} shards): ${DOCS} keys in ${reports.length} batches, ${partly.length} written in part and paused; ${report.released} releases, ${report.retried} retries, attempts spent ${attempts}, dead letters ${report.deadLettered}`;
       console.log(`[faults] ${line}`);
@@ -140,7 +118,7 @@ describe("fault: Elasticsearch sheds part of a bulk request", () => {
     const probe = queueProbe(source.env.REDIS_URL!, source.env.REDIS_KEY_PREFIX!, source.name);
     try {
       await change(2);
-      const { report, reports, partly } = await drainAll();
+      const { report, reports, partly } = await drainReporting(services.sources.get(source.name)!.sync);
       const attempts = await probe.attempts();
       console.log(
         `[faults] rebuild target under load shedding: ${reports.length} batches, ${partly.length} written in part; ${report.released} releases, attempts spent ${attempts}`,
