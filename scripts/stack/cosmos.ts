@@ -24,10 +24,14 @@ export interface CosmosEmulatorOptions {
    * (COSMOSDB_SERVER_THROTTLE_EVERY and _BURST in the emulator's patch). By time, as the service
    * does when a second's request units are spent: every request in the first `forMs` of each
    * `periodMs` of the clock (COSMOSDB_SERVER_THROTTLE_PERIOD_MS and _FOR_MS), whoever sends it.
+   * Per operation, as a partition short of request units answers a bulk request: the first
+   * `bulkOpsServed` operations of each bulk request are served and the rest get 429 in the same
+   * response (COSMOSDB_SERVER_THROTTLE_BULK_OPS).
    */
   throttle?:
     | { every: number; retryAfterMs?: number; burst?: number }
-    | { periodMs: number; forMs: number; retryAfterMs?: number };
+    | { periodMs: number; forMs: number; retryAfterMs?: number }
+    | { bulkOpsServed: number; retryAfterMs?: number };
   /**
    * Partition key ranges (physical partitions) of every new container, covering the effective
    * partition key space evenly: COSMOSDB_SERVER_PARTITION_RANGES in the emulator's patch. More
@@ -108,6 +112,8 @@ function emulatorEnv(options: CosmosEmulatorOptions): NodeJS.ProcessEnv {
     if ("every" in throttle) {
       env.COSMOSDB_SERVER_THROTTLE_EVERY = String(throttle.every);
       env.COSMOSDB_SERVER_THROTTLE_BURST = String(throttle.burst ?? 1);
+    } else if ("bulkOpsServed" in throttle) {
+      env.COSMOSDB_SERVER_THROTTLE_BULK_OPS = String(throttle.bulkOpsServed);
     } else {
       env.COSMOSDB_SERVER_THROTTLE_PERIOD_MS = String(throttle.periodMs);
       env.COSMOSDB_SERVER_THROTTLE_FOR_MS = String(throttle.forMs);

@@ -108,7 +108,19 @@ async function readBulk(
         : missingOwnerError(member, subStatusCode as number);
     }
     if (!Number.isInteger(statusCode) || statusCode === 500) return undefined; // read on its own below
-    return { member, error: `cosmos ${statusCode}: bulk read failed`, statusCode };
+    // A bulk response reports throttling per operation (429, sub-status 3200) with its own wait,
+    // past the SDK's typings: BulkResponse.js in @azure/cosmos reads the same two fields.
+    const { subStatusCode, retryAfterMilliseconds } = (response ?? {}) as {
+      subStatusCode?: number;
+      retryAfterMilliseconds?: number;
+    };
+    return {
+      member,
+      error: `cosmos ${statusCode}: bulk read failed`,
+      statusCode,
+      ...(Number.isInteger(subStatusCode) ? { subStatusCode } : {}),
+      ...(Number.isFinite(retryAfterMilliseconds) ? { retryAfterMs: retryAfterMilliseconds } : {}),
+    };
   });
   const retry = keys.filter((_, i) => answers[i] === undefined);
   if (retry.length === 0) return answers as ReadResult[];

@@ -16,6 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCosmosEmulator } from "../../scripts/stack/cosmos.js";
 import { createCosmosClient } from "../../shared/cosmos/client.js";
+import { createCosmosReader } from "../../shared/cosmos/reader.js";
 import { services, uniqueName } from "../setup/services.js";
 
 /**
@@ -286,6 +287,48 @@ describe("throttling by time", () => {
     } finally {
       patient.dispose();
       hasty.dispose();
+    }
+  });
+});
+
+describe("throttling per operation of a bulk request", () => {
+  let dir: string;
+  let emulator: Awaited<ReturnType<typeof startCosmosEmulator>>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "driftless-throttled-ops-"));
+    emulator = await startCosmosEmulator({ dir, throttle: { bulkOpsServed: 4, retryAfterMs: 7 } });
+  });
+
+  afterAll(async () => {
+    await emulator?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("serves the first operations of a bulk request and answers the rest 429 in the same response", async () => {
+    const client = createCosmosClient({ endpoint: emulator.endpoint, key: emulator.key, caFile: emulator.caFile });
+    try {
+      const { database: db } = await client.databases.createIfNotExists({ id: "throttled" });
+      const { container: c } = await db.containers.createIfNotExists({ id: "c", partitionKey: { paths: ["/tenant"] } });
+      // Point writes are not bulk requests: all of them go through.
+      for (let n = 0; n < 10; n++) await c.items.upsert({ id: `d${n}`, tenant: "t" });
+      const answers = await c.items.bulk(
+        Array.from({ length: 10 }, (_, n) => ({ operationType: "Read" as const, id: `d${n}`, partitionKey: "t" })),
+        { continueOnError: true },
+      );
+      expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
+      // The fields Cosmos DB sends with a throttled operation, which @azure/cosmos's bulk path reads.
+      expect(answers[4]).toMatchObject({ subStatusCode: 3200, retryAfterMilliseconds: 7 });
+
+      // The driftless reader passes them on, so the sync releases those keys and waits as asked.
+      const reader = createCosmosReader(client, { database: "throttled", container: "c" });
+      const results = await reader.read(
+        Array.from({ length: 6 }, (_, n) => ({ member: `m${n}`, key: { id: `d${n}`, pk: "t" } })),
+      );
+      expect(results.slice(0, 4).every((result) => "found" in result && result.found)).toBe(true);
+      expect(results[4]).toMatchObject({ statusCode: 429, subStatusCode: 3200, retryAfterMs: 7 });
+    } finally {
+      client.dispose();
     }
   });
 });
