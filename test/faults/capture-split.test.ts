@@ -34,6 +34,11 @@ describe("fault: partition splits during capture, and a worker restarted after t
         // (60 s) that raced the convergence wait below, and the keys in flight at the kill
         // looked skipped. A short lease keeps the test about capture, as worker-kills does.
         QUEUE_LEASE_MS: "4000",
+        // And a short request timeout: before a bulk request the sync extends its leases to
+        // twice the timeout and a margin (lease-guard.ts), 62 s at the default. A kill in the
+        // middle of a write then held those keys for a minute, and in about half the runs they
+        // came back just inside the wait below, or just after it (CI failed once so: 2 keys).
+        ELASTICSEARCH_REQUEST_TIMEOUT_MS: "3000",
       },
     });
     services = createServices(source.config, silentLogger);
