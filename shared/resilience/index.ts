@@ -20,4 +20,5 @@ export {
 } from "./errors.js";
 export { guardQueue, type GuardQueueOptions } from "./guard-queue.js";
 export { guardReader, type GuardReaderOptions } from "./guard-reader.js";
+export { guardRelatedReader } from "./guard-related.js";
 export { guardSink } from "./guard-sink.js";

@@ -3,8 +3,15 @@ import { wakingQueue, type WakeUp } from "../dispatch/wake.js";
 import { coalesceEnqueues } from "../queue/coalesce.js";
 import { waitingForReplicas, type ReplicaWait } from "../queue/replica-wait.js";
 import type { RedisClient } from "../redis/client.js";
-import { guardQueue, guardReader, guardSink, type Circuit, type Circuits } from "../resilience/index.js";
-import type { Sink, SourceQueue, SourceReader } from "../sync/ports.js";
+import {
+  guardQueue,
+  guardReader,
+  guardRelatedReader,
+  guardSink,
+  type Circuit,
+  type Circuits,
+} from "../resilience/index.js";
+import type { RelatedReader, Sink, SourceQueue, SourceReader } from "../sync/ports.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { instrumentQueue } from "./telemetry.js";
@@ -42,6 +49,8 @@ export interface DecoratorStack {
   queue(queue: SourceQueue): SourceQueue;
   /** Circuit with a timeout. */
   reader(reader: SourceReader): SourceReader;
+  /** The same circuit for the reads of related documents (relations), which pause the same way. */
+  related(reader: RelatedReader): RelatedReader;
   /**
    * The circuit, once per search target for every source there: one engine, one circuit and one
    * backoff. The default target's is `circuits.elasticsearch`, the one the sync's gate waits on.
@@ -62,6 +71,7 @@ export function decoratorStack(setup: DecoratorSetup): DecoratorStack {
       return wakeUp ? wakingQueue(coalesced, wakeUp, logger) : coalesced;
     },
     reader: (reader) => guardReader(reader, circuits.cosmos, { timeoutMs: readTimeoutMs }),
+    related: (reader) => guardRelatedReader(reader, circuits.cosmos),
     guardedSink: (sink, circuit = circuits.elasticsearch) => guardSink(sink, circuit),
     sourceSink: (guarded, source) => withExtraTargets(guarded, writeTargets, source),
   };

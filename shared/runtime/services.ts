@@ -215,7 +215,9 @@ function assemble(config: Config, logger: Logger, clock: Clock, options: Service
         source,
         queue: sourceQueue,
         reader: decorate.reader(createCosmosReader(cosmos, source)),
-        ...(source.relations?.length ? { related: createRelatedReader(cosmos, source.database) } : {}),
+        ...(source.relations?.length
+          ? { related: decorate.related(createRelatedReader(cosmos, source.database)) }
+          : {}),
         sink: decorate.sourceSink(sinkOf(source), source.name),
         clock,
         logger: logger.child({ source: source.name }),

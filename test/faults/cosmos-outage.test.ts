@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCosmosEmulator, type CosmosEmulatorHandle } from "../../scripts/stack/cosmos.js";
 import type { DocKey } from "../../shared/core/keys.js";
@@ -8,6 +9,8 @@ import { isTerminal } from "../../shared/jobs/store.js";
 import type { Job } from "../../shared/jobs/types.js";
 import type { SourceQueue } from "../../shared/sync/ports.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
+import { drain } from "../../shared/sync/drain.js";
+import { syncBatch } from "../../shared/sync/engine.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { differences } from "../setup/compare.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
@@ -167,4 +170,68 @@ describe("fault: Cosmos DB outage", () => {
       mismatches: mismatches.length,
     });
   }, 300_000);
+
+  it("an outage between a batch's reads and its related reads releases the keys without spending attempts", async () => {
+    // A source with a relation (orders embedding their customer), on the same emulator.
+    const customersName = `customers-${Date.now().toString(36)}`;
+    const orders = await createTestSource({
+      extra: {
+        transform: {
+          module: fileURLToPath(new URL("../fixtures/transforms/orders-with-customer.js", import.meta.url)),
+        },
+        relations: [{ name: "customer", container: customersName, foreignKey: "customerId" }],
+      },
+      env: { COSMOS_ENDPOINT: emulator.endpoint, COSMOS_CA_FILE: emulator.caFile, COSMOS_REQUEST_TIMEOUT_MS: "2000" },
+    });
+    const ordersServices = createServices(orders.config, silentLogger);
+    const probe = queueProbe(orders.env.REDIS_URL!, orders.env.REDIS_KEY_PREFIX!, orders.name);
+    try {
+      await ordersServices.ensureIndexes();
+      const { container: customers } = await orders.container.database.containers.createIfNotExists({
+        id: customersName,
+        partitionKey: { paths: ["/id"] },
+      });
+      for (let c = 0; c < 3; c++) await customers.items.upsert({ id: `c${c}`, name: `Customer ${c}` });
+      const keys = Array.from({ length: 20 }, (_, i) => ({ id: `o${i}`, pk: `t${i % 4}` }));
+      for (const [i, key] of keys.entries())
+        await orders.container.items.upsert({
+          id: key.id,
+          tenant: key.pk,
+          customerId: `c${i % 3}`,
+          title: `order ${i}`,
+        });
+      const runtime = ordersServices.sources.get(orders.name)!;
+      await runtime.queue.enqueue(keys, { lane: "live", now: Date.now() });
+
+      // The production sync, but Cosmos stops answering right after the batch's own reads: the
+      // related customers' query is the first request to meet the outage.
+      const report = await syncBatch({
+        ...runtime.sync,
+        reader: {
+          async read(claimed) {
+            const results = await runtime.sync.reader.read(claimed);
+            emulator.pause();
+            return results;
+          },
+        },
+      }).finally(() => emulator.resume());
+      const attempts = await probe.attempts();
+      console.log(
+        `[faults] cosmos outage at the related reads: ${report.claimed} claimed, ${report.released} released, ${report.retried} retried, attempts spent ${attempts}, pause ${report.pause?.kind}`,
+      );
+      expect(report).toMatchObject({ claimed: keys.length, released: keys.length, retried: 0, indexed: 0 });
+      expect(report.pause).toMatchObject({ dependency: "cosmos", kind: "unavailable" });
+      expect(attempts).toBe(0);
+
+      // Once Cosmos answers, the same keys sync, with their customers embedded.
+      await drain(runtime.sync, { budgetMs: 60_000, concurrency: 1, idlePollMs: 20, untilIdle: true });
+      expect(await runtime.queue.stats(Date.now())).toMatchObject({ pending: 0, inflight: 0, deadLettered: 0 });
+      expect(await differences(orders)).toEqual([]);
+    } finally {
+      emulator.resume();
+      await probe.close();
+      await ordersServices.close();
+      await orders.dispose();
+    }
+  }, 120_000);
 });
