@@ -26,10 +26,11 @@ export interface WriteTargets {
 /**
  * A Sink whose writes for one source also go to the source's extra write targets (a running
  * rebuild's new index), so the sync engine keeps a rebuild's index current without knowing about
- * rebuilds. The outcome of each op is the worse of its outcomes (dead > retry > released > ok): a key is
- * acknowledged only once every target has it, and a key one target shed waits, released (the write
- * then throws a PartlyWrittenPause over every target's outcomes, as the guarded sink does for one). Every failure but one is the caller's, as with a
- * plain sink: a target that vanished between the lookup and the write is skipped.
+ * rebuilds. The outcome of each op is the worse of its outcomes (dead > retry > released > ok): a
+ * key is acknowledged only once every target has it, and a key one target shed waits, released
+ * (the write then throws a PartlyWrittenPause over every target's outcomes, as the guarded sink
+ * does for one). Every failure but one is the caller's, as with a plain sink: a target that
+ * vanished between the lookup and the write is skipped.
  *
  * The extra targets are written first, the source's alias last. The end of a rebuild swaps the
  * alias to the new index and removes the rebuild alias in one request, then withdraws the
