@@ -21,9 +21,10 @@ export interface GuardReaderOptions {
  * in 429, or in no answer / 5xx / refused credentials, makes the batch a DependencyPause: the
  * engine releases the keys Cosmos did not serve without spending an attempt, and waits the
  * retry-after (or a growing jittered backoff). When Cosmos served some of the batch, the pause is
- * a PartlyServedPause carrying those reads, which the engine writes as usual. Unavailability counts against the circuit; so does throttling,
- * so a Cosmos account that keeps refusing work is left alone for a while. Reads that fail for the
- * document's own reason (a 400) come back as they are and take the normal retry path.
+ * a PartlyServedPause carrying those reads, which the engine writes as usual. Unavailability
+ * counts against the circuit; so does throttling, so a Cosmos account that keeps refusing work is
+ * left alone for a while. Reads that fail for the document's own reason (a 400) come back as they
+ * are and take the normal retry path.
  */
 export function guardReader(reader: SourceReader, circuit: Circuit, options: GuardReaderOptions = {}): SourceReader {
   const { timeoutMs = 60_000, backoff = createBackoff({ initialMs: 500, maxMs: 30_000 }) } = options;

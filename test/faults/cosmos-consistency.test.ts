@@ -2,7 +2,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startCosmosEmulator, type CosmosEmulatorHandle } from "../../scripts/stack/cosmos.js";
+import {
+  startCosmosEmulator,
+  type CosmosEmulatorHandle,
+  type CosmosEmulatorOptions,
+} from "../../scripts/stack/cosmos.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { differences } from "../setup/compare.js";
@@ -59,9 +63,10 @@ describe("fault: Cosmos DB consistency and throttling", () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   });
 
-  async function scenario(
-    options: Parameters<typeof startCosmosEmulator>[0] extends infer O ? Omit<O & object, "dir"> : never,
-  ) {
+  type EmulatorOptions = Omit<CosmosEmulatorOptions, "dir">;
+
+  /** An emulator of its own with the behaviour switched on, a source on it (`env` added), and its services. */
+  async function ownStack(options: EmulatorOptions, env: Record<string, string>) {
     const dir = await mkdtemp(join(tmpdir(), "driftless-fault-consistency-"));
     const emulator: CosmosEmulatorHandle = await startCosmosEmulator({ dir, ...options });
     cleanups.push(
@@ -72,20 +77,27 @@ describe("fault: Cosmos DB consistency and throttling", () => {
       env: {
         COSMOS_ENDPOINT: emulator.endpoint,
         COSMOS_CA_FILE: emulator.caFile,
-        CAPTURE_ENABLED: "true",
-        CAPTURE_MODE: "allVersionsAndDeletes",
-        CAPTURE_START_FROM: "now",
-        CAPTURE_POLL_MS: "50",
-        SYNC_BATCH_SIZE: "10",
         CIRCUIT_FAILURE_THRESHOLD: "3",
         CIRCUIT_HALF_OPEN_AFTER_MS: "200",
         CIRCUIT_HALF_OPEN_MAX_MS: "1000",
+        ...env,
       },
     });
     cleanups.push(() => source.dispose());
     const services: Services = createServices(source.config, silentLogger);
     cleanups.push(() => services.close());
     await services.ensureIndexes();
+    return { source, services };
+  }
+
+  async function scenario(options: EmulatorOptions) {
+    const { source, services } = await ownStack(options, {
+      CAPTURE_ENABLED: "true",
+      CAPTURE_MODE: "allVersionsAndDeletes",
+      CAPTURE_START_FROM: "now",
+      CAPTURE_POLL_MS: "50",
+      SYNC_BATCH_SIZE: "10",
+    });
     const workers: FaultWorker[] = [
       spawnWorker("consistency-a", { ...source.env, CAPTURE_ENABLED: "true" }),
       spawnWorker("consistency-b", { ...source.env, CAPTURE_ENABLED: "true" }),
@@ -215,26 +227,7 @@ describe("fault: Cosmos DB consistency and throttling", () => {
   it.each(PARTIAL_THROTTLES)(
     "throttling $name that refuses part of a batch: the reads Cosmos answered are written, only the rest wait",
     async ({ name, line: how, throttle }) => {
-      const dir = await mkdtemp(join(tmpdir(), "driftless-fault-partial-"));
-      const emulator = await startCosmosEmulator({ dir, throttle });
-      cleanups.push(
-        () => rm(dir, { recursive: true, force: true }),
-        () => emulator.stop(),
-      );
-      const source = await createTestSource({
-        env: {
-          COSMOS_ENDPOINT: emulator.endpoint,
-          COSMOS_CA_FILE: emulator.caFile,
-          SYNC_BATCH_SIZE: String(PARTIAL_DOCS),
-          CIRCUIT_FAILURE_THRESHOLD: "3",
-          CIRCUIT_HALF_OPEN_AFTER_MS: "200",
-          CIRCUIT_HALF_OPEN_MAX_MS: "1000",
-        },
-      });
-      cleanups.push(() => source.dispose());
-      const services = createServices(source.config, silentLogger);
-      cleanups.push(() => services.close());
-      await services.ensureIndexes();
+      const { source, services } = await ownStack({ throttle }, { SYNC_BATCH_SIZE: String(PARTIAL_DOCS) });
       const keys = Array.from({ length: PARTIAL_DOCS }, (_, i) => ({ id: `p${i}`, pk: `t${i % 7}` }));
       for (const [n, key] of keys.entries())
         await throttledRetry(() => source.container.items.upsert({ id: key.id, tenant: key.pk, title: `doc ${n}`, n }));

@@ -14,7 +14,11 @@ import {
   type Database,
 } from "@azure/cosmos";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCosmosEmulator } from "../../scripts/stack/cosmos.js";
+import {
+  startCosmosEmulator,
+  type CosmosEmulatorHandle,
+  type CosmosEmulatorOptions,
+} from "../../scripts/stack/cosmos.js";
 import { createCosmosClient } from "../../shared/cosmos/client.js";
 import { createCosmosReader } from "../../shared/cosmos/reader.js";
 import { services, uniqueName } from "../setup/services.js";
@@ -214,24 +218,12 @@ describe("all versions and deletes change feed", () => {
 });
 
 describe("throttling", () => {
-  let dir: string;
-  let emulator: Awaited<ReturnType<typeof startCosmosEmulator>>;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "driftless-throttled-"));
-    emulator = await startCosmosEmulator({ dir, throttle: { every: 2, retryAfterMs: 5 } });
-  });
-
-  afterAll(async () => {
-    await emulator?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const emulator = throttledEmulator({ every: 2, retryAfterMs: 5 });
 
   it("answers 429 with sub-status 3200 and a retry-after; the SDK's own retries hide it", async () => {
-    const patient = createCosmosClient({ endpoint: emulator.endpoint, key: emulator.key, caFile: emulator.caFile });
+    const patient = createCosmosClient(emulator());
     try {
-      const { database: db } = await patient.databases.createIfNotExists({ id: "throttled" });
-      const { container: c } = await db.containers.createIfNotExists({ id: "c", partitionKey: { paths: ["/tenant"] } });
+      const c = await throttledContainer(patient);
       for (let n = 0; n < 6; n++) await c.items.create({ id: `d${n}`, tenant: "t" });
       const reads = await Promise.all(Array.from({ length: 6 }, (_, n) => c.item(`d${n}`, "t").read()));
       expect(reads.map((read) => read.statusCode)).toEqual(Array(6).fill(200));
@@ -240,7 +232,7 @@ describe("throttling", () => {
       ).toBe(true);
 
       // Without retries the 429 itself shows, with what the service sends.
-      const outcomes = await Promise.allSettled(Array.from({ length: 4 }, (_, n) => readOnce(emulator, `d${n}`)));
+      const outcomes = await Promise.allSettled(Array.from({ length: 4 }, (_, n) => readOnce(emulator(), `d${n}`)));
       const refused = outcomes
         .filter((outcome) => outcome.status === "rejected")
         .map((outcome) => (outcome as PromiseRejectedResult).reason);
@@ -253,25 +245,13 @@ describe("throttling", () => {
 });
 
 describe("throttling by time", () => {
-  let dir: string;
-  let emulator: Awaited<ReturnType<typeof startCosmosEmulator>>;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "driftless-throttled-time-"));
-    emulator = await startCosmosEmulator({ dir, throttle: { periodMs: 1000, forMs: 500, retryAfterMs: 5 } });
-  });
-
-  afterAll(async () => {
-    await emulator?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const emulator = throttledEmulator({ periodMs: 1000, forMs: 500, retryAfterMs: 5 });
 
   it("refuses every document request in the first part of each period of the clock, and none in the rest", async () => {
-    const patient = createCosmosClient({ endpoint: emulator.endpoint, key: emulator.key, caFile: emulator.caFile });
-    const hasty = clientWithoutRetries(emulator);
+    const patient = createCosmosClient(emulator());
+    const hasty = clientWithoutRetries(emulator());
     try {
-      const { database: db } = await patient.databases.createIfNotExists({ id: "throttled" });
-      const { container: c } = await db.containers.createIfNotExists({ id: "c", partitionKey: { paths: ["/tenant"] } });
+      const c = await throttledContainer(patient);
       await atPhase(600);
       await c.items.upsert({ id: "d0", tenant: "t" });
       const read = () => hasty.database("throttled").container("c").item("d0", "t").read();
@@ -292,24 +272,12 @@ describe("throttling by time", () => {
 });
 
 describe("throttling per operation of a bulk request", () => {
-  let dir: string;
-  let emulator: Awaited<ReturnType<typeof startCosmosEmulator>>;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "driftless-throttled-ops-"));
-    emulator = await startCosmosEmulator({ dir, throttle: { bulkOpsServed: 4, retryAfterMs: 7 } });
-  });
-
-  afterAll(async () => {
-    await emulator?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const emulator = throttledEmulator({ bulkOpsServed: 4, retryAfterMs: 7 });
 
   it("serves the first operations of a bulk request and answers the rest 429 in the same response", async () => {
-    const client = createCosmosClient({ endpoint: emulator.endpoint, key: emulator.key, caFile: emulator.caFile });
+    const client = createCosmosClient(emulator());
     try {
-      const { database: db } = await client.databases.createIfNotExists({ id: "throttled" });
-      const { container: c } = await db.containers.createIfNotExists({ id: "c", partitionKey: { paths: ["/tenant"] } });
+      const c = await throttledContainer(client);
       // Point writes are not bulk requests: all of them go through.
       for (let n = 0; n < 10; n++) await c.items.upsert({ id: `d${n}`, tenant: "t" });
       const answers = await c.items.bulk(
@@ -332,6 +300,32 @@ describe("throttling per operation of a bulk request", () => {
     }
   });
 });
+
+/** An emulator of the enclosing describe's own, throttling as asked, started before its tests and stopped after them. */
+function throttledEmulator(throttle: NonNullable<CosmosEmulatorOptions["throttle"]>): () => CosmosEmulatorHandle {
+  let dir: string | undefined;
+  let emulator: CosmosEmulatorHandle | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "driftless-throttled-"));
+    emulator = await startCosmosEmulator({ dir, throttle });
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return () => emulator ?? fail("the throttled emulator has not started");
+}
+
+/** The throttling tests' container, `throttled`/`c`, partitioned by /tenant. */
+async function throttledContainer(client: CosmosClient): Promise<Container> {
+  const { database } = await client.databases.createIfNotExists({ id: "throttled" });
+  const { container } = await database.containers.createIfNotExists({ id: "c", partitionKey: { paths: ["/tenant"] } });
+  return container;
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
 
 /** Waits until the clock is `ms` into a second (the emulator's throttling period here is 1000 ms). */
 async function atPhase(ms: number): Promise<void> {
