@@ -245,6 +245,22 @@ try {
           p99Ms: http.single.p99Ms,
           single: http.single,
           batched: http.batched,
+          /**
+           * The Go reference producer (bench/go-producer) under the same single-key load, right
+           * after driftless in each pair; null without a Go toolchain.
+           */
+          goReference: http.goReference
+            ? {
+                requestsPerSecPerServerCore:
+                  median(http.goReference.runs.map((run) => run.requestsPerSecPerServerCore ?? undefined)) ?? null,
+                runs: http.goReference.runs,
+                /** driftless's requests per server core ÷ the Go reference's: the median of the pairs, and their range. */
+                perCoreRatio: median([...http.goReference.perCoreRatios]) ?? null,
+                perCoreRatioRange: http.goReference.perCoreRatios.length
+                  ? [Math.min(...http.goReference.perCoreRatios), Math.max(...http.goReference.perCoreRatios)]
+                  : null,
+              }
+            : null,
         }
       : null,
     freshness: freshness ?? null,
@@ -300,6 +316,7 @@ try {
     httpSingleRequestsPerSec: atLeast(http?.single.requestsPerSec, 10_000),
     httpSingleP99Ms: atMost(http?.single.p99Ms, 25),
     httpSingleRequestsPerSecPerServerCore: atLeast(http?.single.requestsPerSecPerServerCore, 30_000),
+    httpSinglePerCoreToGoReference: atLeast(results.httpEnqueue?.goReference?.perCoreRatio, 1),
     httpBatchedKeysPerSec: atLeast(http?.batched.keysPerSec, 100_000),
     freshnessP99Ms: atMost(freshness?.p99Ms, 3000),
     functionsFreshnessP99Ms: atMost(functions?.freshness.p99Ms, 2000),
@@ -370,6 +387,15 @@ try {
       `HTTP single-key per server core (req/s, ${fmt(http?.single.serverCores, 2)} cores)`,
       fmt(http?.single.requestsPerSecPerServerCore),
       targets.httpSingleRequestsPerSecPerServerCore,
+    ],
+    [
+      `HTTP single-key per server core ÷ the Go reference's, side by side${
+        results.httpEnqueue?.goReference?.perCoreRatioRange
+          ? ` (median of ${http?.goReference?.perCoreRatios.length} pairs: ${results.httpEnqueue.goReference.perCoreRatioRange.map((v) => v.toFixed(2)).join("–")})`
+          : ""
+      }`,
+      fmt(results.httpEnqueue?.goReference?.perCoreRatio, 2),
+      targets.httpSinglePerCoreToGoReference,
     ],
     ["HTTP batched (keys/s)", fmt(http?.batched.keysPerSec), targets.httpBatchedKeysPerSec],
     [
