@@ -12,6 +12,25 @@ describe("serializedDocument", () => {
     expect(serializedDocument({ ...document })).toBe(first);
   });
 
+  it("keeps the text on the document where no serialization, key listing or copy sees it", () => {
+    const document: Record<string, unknown> = { title: "lamp", n: 1 };
+    const first = serializedDocument(document);
+    // Computed once: a later change of the object (which the mapper's documents never have) is not seen.
+    document.title = "desk";
+    expect(serializedDocument(document)).toBe(first);
+    expect(JSON.stringify(document)).toBe('{"title":"desk","n":1}');
+    expect(Object.keys(document)).toEqual(["title", "n"]);
+    expect(Reflect.ownKeys({ ...document })).toEqual(["title", "n"]);
+    expect(serializedDocument({ ...document })).toBe('{"title":"desk","n":1}');
+  });
+
+  it("serializes a frozen document each time it is asked, without caching on it", () => {
+    const document = Object.freeze({ title: "lamp" });
+    expect(serializedDocument(document)).toBe('{"title":"lamp"}');
+    expect(serializedDocument(document)).toBe('{"title":"lamp"}');
+    expect(Reflect.ownKeys(document)).toEqual(["title"]);
+  });
+
   it("is undefined for what JSON cannot express, instead of throwing", () => {
     expect(serializedDocument({ big: 1n })).toBeUndefined();
     const cyclic: Record<string, unknown> = {};
