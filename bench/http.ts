@@ -13,9 +13,9 @@ export interface HttpRun {
   readonly p99Ms: number;
   readonly connections: number;
   readonly errors: number;
-  /** Cores each process used during the run: the worker, this process (autocannon), Redis, the rest of the machine. */
+  /** Cores each process used during the run: the server (driftless's worker or the Go reference), this process (autocannon), Redis, the rest of the machine. */
   readonly cores: Cores;
-  /** Cores the worker (the server) used over the run, from /proc/<pid>/stat utime + stime. */
+  /** Cores the server used over the run, from /proc/<pid>/stat utime + stime. */
   readonly serverCores: number;
   /** requestsPerSec ÷ serverCores: what one core of the server answers, the figure to compare with other producers. */
   readonly requestsPerSecPerServerCore: number | null;
@@ -62,7 +62,7 @@ export async function measureHttp(ctx: BenchContext, log: (line: string) => void
         body(i * keysPerRequest, keysPerRequest),
       );
       let next = 0;
-      const meter = await cpuMeter({ worker: server.pid, autocannon: process.pid, redis: (await ctx.pids()).redis });
+      const meter = await cpuMeter({ server: server.pid, autocannon: process.pid, redis: (await ctx.pids()).redis });
       const result = await autocannon({
         url: server.endpoint,
         method: "POST",
@@ -84,8 +84,8 @@ export async function measureHttp(ctx: BenchContext, log: (line: string) => void
         connections,
         errors: result.errors + result.timeouts + result.non2xx,
         cores,
-        serverCores: cores.worker ?? 0,
-        requestsPerSecPerServerCore: cores.worker ? Math.round(requestsPerSec / cores.worker) : null,
+        serverCores: cores.server ?? 0,
+        requestsPerSecPerServerCore: cores.server ? Math.round(requestsPerSec / cores.server) : null,
       };
       log(
         `  ${server.name}, ${keysPerRequest} key(s)/request, ${connections} connections: ${summary.requestsPerSec} req/s, ${summary.keysPerSec} keys/s, ` +
