@@ -77,7 +77,10 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
      */
     const items = new Map<number, BulkItemResult | undefined>();
     if (sent.length === 0) return { sent, items };
-    const body = `${lines.join("\n")}\n`;
+    // The trailing newline as a last empty line: joined in one flat string, where appending it
+    // after the join made a rope that the request's byte count then copied whole again.
+    lines.push("");
+    const body = lines.join("\n");
     const result = await send(client, alias, body, { refresh, requireAlias, guard }, sent.length);
     sent.forEach((opIndex, n) => {
       const item = "items" in result ? resultOf(result.items[n]) : undefined;
