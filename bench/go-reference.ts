@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { queueKeys } from "../shared/redis/keys.js";
+import { DEFAULT_PREFIX, queueKeys } from "../shared/redis/keys.js";
 import { QUEUE_SCRIPTS, scriptSources } from "../shared/redis/scripts.js";
 import { freePort } from "../scripts/stack/ports.js";
 
@@ -40,8 +40,10 @@ export async function startGoProducer(env: Record<string, string>, source: strin
     return { skipped: `the Go reference producer was not built (${detail.split("\n")[0]})` };
   }
   const script = join(dir, "enqueue.lua");
-  await writeFile(script, scriptSources().get("enqueue") ?? "");
-  const keys = queueKeys(env.REDIS_KEY_PREFIX ?? "driftless", source);
+  const enqueue = scriptSources().get("enqueue");
+  if (enqueue === undefined) throw new Error("driftless has no enqueue script to give the Go reference producer");
+  await writeFile(script, enqueue);
+  const keys = queueKeys(env.REDIS_KEY_PREFIX ?? DEFAULT_PREFIX, source);
   const port = await freePort();
   const redis = new URL(env.REDIS_URL ?? "redis://127.0.0.1:6379");
   const child = spawn(binary, [], {
