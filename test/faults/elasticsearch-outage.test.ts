@@ -148,10 +148,18 @@ describe("fault: Elasticsearch outage and throttling", () => {
     expect(mismatches).toEqual([]);
     // A worker with nothing left to do closes its circuit with a probe once the next trial is due
     // (CIRCUIT_HALF_OPEN_MAX_MS at most), not at the moment the queue drained.
-    await eventually(async () => expect((await status()).circuits.elasticsearch).toBe("closed"), {
-      timeoutMs: 20_000,
-      intervalMs: 250,
-    });
+    const circuitLines = () =>
+      workers[0]!
+        .logs()
+        .filter((entry) => /circuit|probe|sync batch failed/.test(messageOf(entry)))
+        .slice(-12)
+        .map((entry) => JSON.stringify(entry))
+        .join("\n");
+    await eventually(
+      async () =>
+        expect((await status()).circuits.elasticsearch, `es-a's last circuit lines:\n${circuitLines()}`).toBe("closed"),
+      { timeoutMs: 20_000, intervalMs: 250 },
+    );
     expect(logged("elasticsearch circuit open").length).toBeGreaterThan(0);
     expect(logged("elasticsearch circuit closed").length).toBeGreaterThan(0);
     await recordFigures("elasticsearch-outage", "outage", line, {
