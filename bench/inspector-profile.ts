@@ -9,6 +9,7 @@ import { PROFILE_DIR } from "./child.js";
  */
 export async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
   if (!process.env.BENCH_PROFILE) return work();
+  if (process.env.BENCH_PROFILE === "heap") return heapProfiled(name, work);
   const session = new Session();
   session.connect();
   await session.post("Profiler.enable");
@@ -20,6 +21,26 @@ export async function profiled<T>(name: string, work: () => Promise<T>): Promise
     const { profile } = await session.post("Profiler.stop");
     await mkdir(PROFILE_DIR, { recursive: true });
     await writeFile(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+/** BENCH_PROFILE=heap: V8's sampling heap profiler over `work`, `<name>.heapprofile`: where the bytes were allocated. */
+async function heapProfiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const session = new Session();
+  session.connect();
+  await session.post("HeapProfiler.enable");
+  await session.post("HeapProfiler.startSampling", {
+    samplingInterval: 16_384,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post("HeapProfiler.stopSampling");
+    await mkdir(PROFILE_DIR, { recursive: true });
+    await writeFile(join(PROFILE_DIR, `${name}.heapprofile`), JSON.stringify(profile));
     session.disconnect();
   }
 }

@@ -118,6 +118,12 @@ function withRatios(measured: Partial<Round>, order: readonly string[], hostProb
   };
 }
 
+/** Elasticsearch's CPU per 1,000 documents in a pipeline's window: where the sync history's cost shows. */
+function esCpu({ cores, docsPerSec }: PipelineRound): string {
+  const es = cores?.elasticsearch;
+  return es === undefined || docsPerSec <= 0 ? "" : `, Elasticsearch CPU ${Math.round((es / docsPerSec) * 1e6)} ms`;
+}
+
 function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => void) {
   const { ceilings, pipeline, pipelineWithHistory, helpersBulk, reimport } = round;
   log(`  round ${n} (${round.order.join(", ")}):`);
@@ -129,7 +135,7 @@ function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => 
   }
   if (pipeline) {
     log(
-      `    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents, its event loop busy ${pipeline.eventLoopBusy}${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`,
+      `    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents${esCpu(pipeline)}, its event loop busy ${pipeline.eventLoopBusy}${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`,
     );
     if (!pipeline.complete)
       log(
@@ -138,7 +144,7 @@ function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => 
   }
   if (pipelineWithHistory) {
     log(
-      `    pipeline with the sync history on: ${pipelineWithHistory.docsPerSec} docs/s, worker CPU ${pipelineWithHistory.cpuMsPer1kDocs} ms per 1000 documents`,
+      `    pipeline with the sync history on: ${pipelineWithHistory.docsPerSec} docs/s, worker CPU ${pipelineWithHistory.cpuMsPer1kDocs} ms per 1000 documents${esCpu(pipelineWithHistory)}${pipelineWithHistory.cores ? ` (cores: ${formatCores(pipelineWithHistory.cores)})` : ""}`,
     );
     if (!pipelineWithHistory.complete)
       log(
