@@ -5,8 +5,8 @@ import { classifyItem, classifyRequestFailure, type BulkItemResult, type Verdict
 import { IndexMissingError } from "./errors.js";
 import { isConnectionError, toRequestFailure, type RequestFailure } from "./failure.js";
 import { decideSharedDeletes, overTombstones, SharedEntriesUnreadable, type OwnEntryDecision } from "./own-entries.js";
-import { DRIFTLESS_METADATA, reservedFieldOf } from "./metadata.js";
-import { serializedDocument } from "./serialize.js";
+import { DRIFTLESS_METADATA } from "./metadata.js";
+import { documentText } from "./serialize.js";
 import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../sync/ports.js";
 
 export interface BulkSinkOptions {
@@ -163,18 +163,9 @@ function serialize(op: SinkOp, lines: string[], versionType: "external_gte" | "e
     return undefined;
   }
   const pipeline = op.pipeline === undefined ? "" : `,"pipeline":${JSON.stringify(op.pipeline)}`;
-  const doc: unknown = op.document;
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return "document is not a JSON object";
-  // Refused, not dropped: dropping would index a document that silently lacks one of its fields,
-  // while a dead letter with this reason shows the owner exactly what to rename or exclude (the
-  // source's transform), once, since it would fail the same way again.
-  const reserved = reservedFieldOf(doc);
-  if (reserved !== undefined) {
-    return `document has a field "${reserved}" in the "${METADATA}" namespace, which driftless reserves for its metadata: rename or exclude it in the source's transform`;
-  }
-  const json = serializedDocument(doc);
-  if (json === undefined) return `document cannot be serialized to JSON: ${serializationError(doc)}`;
-  if (!json.startsWith("{")) return "document does not serialize to a JSON object";
+  const text = documentText(op.document);
+  if ("invalid" in text) return text.invalid;
+  const { json } = text;
   // Splice the metadata into the serialized document instead of copying every document object.
   // The version is a safe integer (checked above): the same text JSON.stringify({ key, ts[, source] })
   // gives, without the object.
@@ -182,15 +173,6 @@ function serialize(op: SinkOp, lines: string[], versionType: "external_gte" | "e
   const stamp = `{"${METADATA}":{"key":${JSON.stringify(op.member)},"ts":${op.version}${source}}`;
   lines.push(`{"index":${meta}${pipeline}}}`, json === "{}" ? `${stamp}}` : `${stamp},${json.slice(1)}`);
   return undefined;
-}
-
-function serializationError(doc: object): string {
-  try {
-    JSON.stringify(doc);
-    return "it serializes to nothing";
-  } catch (error) {
-    return (error as Error).message;
-  }
 }
 
 /**

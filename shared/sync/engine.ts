@@ -12,6 +12,7 @@ import { emptyReport, type BatchReport } from "./report.js";
 import { settle } from "./settle.js";
 import type { SyncDeps } from "./types.js";
 import { writeChunks } from "./write.js";
+import { detachedDocuments } from "../elastic/serialize.js";
 
 /**
  * One batch: claim → read the current documents from Cosmos → map → bulk write → settle every
@@ -57,7 +58,9 @@ export async function syncBatch(deps: SyncDeps, parent: Context = ROOT_CONTEXT):
   endClaimSpan(deps, batchContext, claimedFrom, claim.items.length);
   try {
     const settlement = emptySettlement();
-    const writable = await readAndMap(deps, claim, settlement, batchContext);
+    // Reduced to their JSON text at once: the batch holds its ops until it settles, and the
+    // document objects would stay alive through every bulk request (serialize.ts says what that costs).
+    const writable = detachedDocuments(await readAndMap(deps, claim, settlement, batchContext));
     // The one write target: the source's alias (during a rebuild the sink writes the new index
     // version too; shared/elastic/fan-out.ts).
     await writeChunks(deps, claim, deps.source.index, writable, settlement, batchContext);

@@ -218,6 +218,10 @@ export type SinkOp =
       readonly id: string;
       /** External version: the document's `_ts` (seconds). Older reads never overwrite newer ones. */
       readonly version: number;
+      /**
+       * The mapped document; in the sync, its JSON text only once mapped (detachedDocuments in
+       * shared/elastic/serialize.ts): read it through serializedDocument, not by its fields.
+       */
       readonly document: Record<string, unknown>;
       /**
        * Another key can write this _id (documentId "id" where a document can move between

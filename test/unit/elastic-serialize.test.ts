@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { serializedDocument } from "../../shared/elastic/serialize.js";
+import { detachedDocuments, documentText, serializedDocument } from "../../shared/elastic/serialize.js";
 import { chunkByBytes } from "../../shared/sync/chunk.js";
 import type { SinkOp } from "../../shared/sync/ports.js";
 
@@ -53,5 +53,42 @@ describe("serializedDocument", () => {
       ),
     ];
     expect(chunks.map((chunk) => chunk.length)).toEqual([3, 3, 3, 1]);
+  });
+});
+
+describe("detachedDocuments", () => {
+  type IndexOp = Extract<SinkOp, { action: "index" }>;
+  const index = (id: string, document: Record<string, unknown>): IndexOp => ({
+    action: "index",
+    member: `m-${id}`,
+    id,
+    version: 7,
+    routing: "r",
+    document,
+  });
+
+  it("keeps every field of the op and, of the document, its JSON text alone", () => {
+    const document = { title: "lamp", nested: { tags: ["a"] } };
+    const [detached] = detachedDocuments([index("a", document)]);
+    expect(detached).toMatchObject({ action: "index", member: "m-a", id: "a", version: 7, routing: "r" });
+    const kept = (detached as IndexOp).document;
+    expect(kept).not.toBe(document);
+    expect(Reflect.ownKeys(kept).filter((key) => typeof key === "string")).toEqual([]);
+    expect(Object.isFrozen(kept)).toBe(true);
+    expect(serializedDocument(kept)).toBe(JSON.stringify(document));
+    expect(documentText(kept)).toEqual({ json: JSON.stringify(document) });
+  });
+
+  it("leaves deletes, and documents the sink would refuse, as they are, so the sink still says why", () => {
+    const reserved = index("r", { "driftless.key": "forged" });
+    const unserializable = index("b", { big: 1n });
+    const array = { ...index("x", {}), document: [1] as unknown as Record<string, unknown> };
+    const deleted: SinkOp = { action: "delete", member: "m-d", id: "d", version: 3 };
+    const ops = [reserved, unserializable, array, deleted];
+    expect(detachedDocuments(ops)).toEqual(ops);
+    expect(detachedDocuments(ops).every((op, i) => op === ops[i])).toBe(true);
+    expect(documentText(reserved.document)).toEqual({ invalid: expect.stringContaining('"driftless.key"') });
+    expect(documentText(unserializable.document)).toEqual({ invalid: expect.stringContaining("BigInt") });
+    expect(documentText([1])).toEqual({ invalid: "document is not a JSON object" });
   });
 });
