@@ -2,6 +2,7 @@ import { encodeKey, partitionKeyOrInvalid, type DocKey } from "../core/keys.js";
 import type { SourceConfig } from "../config/source.js";
 import type { ScanPage } from "../cosmos/scan.js";
 import type { SinkOp, Failure } from "../sync/ports.js";
+import { detachedDocuments } from "../elastic/serialize.js";
 import { chunkByBytes } from "../sync/chunk.js";
 import { mapperFor } from "../sync/mapper.js";
 import { NO_RELATED, type RelatedDocuments } from "../sync/relations.js";
@@ -12,7 +13,7 @@ export interface PreparedPage {
   readonly continuation: string | undefined;
   /** Documents the page held. */
   readonly scanned: number;
-  /** The page's writes, split for sending (splitRequests), each op's document already serialized. */
+  /** The page's writes, split for sending (splitRequests), each op's document reduced to its JSON text (detachedDocuments). */
   readonly requests: readonly (readonly SinkOp[])[];
   /** Every keyed document of the page by its queue member, to hand a failed write to the queue. */
   readonly keys: ReadonlyMap<string, DocKey>;
@@ -76,7 +77,8 @@ export function preparePage(
   return {
     continuation: page.continuation,
     scanned: page.documents.length,
-    requests: [...splitRequests(ops, options.batchMaxBytes, options.bulkConcurrency)],
+    // As text only: a page read ahead waits for the one before it, and then for its own requests.
+    requests: [...splitRequests(detachedDocuments(ops), options.batchMaxBytes, options.bulkConcurrency)],
     keys,
     unmapped,
     unkeyed,

@@ -1,7 +1,14 @@
+import { runInNewContext } from "node:vm";
+import { setFlagsFromString } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/index.js";
 import { encodeKey } from "../../shared/core/keys.js";
 import { preparePage, ReadAhead, type PreparedPage } from "../../shared/jobs/scan-pages.js";
+import { serializedDocument } from "../../shared/elastic/serialize.js";
+
+// The collector on demand, so that what is still reachable can be told from what only has not been collected yet.
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
 
 const source = loadConfig({
   REDIS_URL: "redis://x",
@@ -42,6 +49,26 @@ describe("preparePage", () => {
     expect(page.keys.get(encodeKey({ id: "d3", pk: "t1" }))).toEqual({ id: "d3", pk: "t1" });
     expect(page.unkeyed).toEqual([]);
     expect(page.unmapped).toEqual([]);
+  });
+
+  it("holds the page's documents as their JSON text, not their objects, while it waits to be written", async () => {
+    const documents = docs(4).map((document, i) => ({ ...document, detail: { tags: [`tag${i}`] } }));
+    const details = documents.map((document) => new WeakRef(document.detail));
+    // What the mapper keeps: the Cosmos system fields (_ts here) go.
+    const texts = documents.map(({ _ts, ...rest }) => JSON.stringify(rest));
+    const page = preparePage(source, { documents: documents.splice(0), continuation: undefined }, 0, {
+      batchMaxBytes: 1_000_000,
+      bulkConcurrency: 1,
+    });
+    for (let i = 0; i < 3; i++) {
+      collect();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(details.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    const sent = page.requests
+      .flat()
+      .map((op) => (op.action === "index" ? serializedDocument(op.document) : undefined));
+    expect(sent.map((text) => JSON.parse(text!))).toEqual(texts.map((text) => JSON.parse(text)));
   });
 
   it("keeps every request within the byte limit, a smaller request where the documents are large", () => {
