@@ -11,8 +11,8 @@ import { BulkTimeoutPause, DependencyPause, PartlyWrittenPause } from "./errors.
  * 429, 5xx: the bulk sink then marks every item `retry` with the same error) is a failure of
  * Elasticsearch, not of the documents. It counts against the circuit and is thrown as a
  * DependencyPause instead of returned, so the engine releases the keys without spending attempts
- * and waits: a short jittered backoff that grows while the failures repeat, or the circuit's own
- * wait once it is open. Items judged one by one (a mapping conflict, a version conflict) pass
+ * and waits: a short jittered backoff that grows while the failures repeat, and once the circuit
+ * is open, until its next trial. Items judged one by one (a mapping conflict, a version conflict) pass
  * through unchanged; when some items were shed for the cluster's load or state and the others
  * written, the call throws a PartlyWrittenPause with the judged ones, so only the shed keys wait.
  *
@@ -24,6 +24,11 @@ export function guardSink(
   circuit: Circuit,
   backoff: Backoff = createBackoff({ initialMs: 500, maxMs: 30_000 }),
 ): Sink {
+  // Once the circuit is open its trials decide when to call again, at most CIRCUIT_HALF_OPEN_MAX_MS
+  // apart; the backoff spaces the failures before that. Taking the longer of the two let a loop
+  // whose trials had failed through a long outage sleep up to the backoff's 30 s after
+  // Elasticsearch was back, while its status still said open.
+  const pauseFor = () => (circuit.state() === "open" ? Math.max(1, circuit.retryAfterMs()) : backoff.next());
   return {
     async write(alias: string, ops: readonly SinkOp[], guard?: WriteGuard): Promise<ItemOutcome[]> {
       const outcomes = await circuit.execute(
@@ -32,7 +37,7 @@ export function guardSink(
       );
       const failure = bulkRequestFailure(outcomes);
       if (failure) {
-        const wait = Math.max(backoff.next(), circuit.retryAfterMs());
+        const wait = pauseFor();
         const what = failure.scope === "throttled" ? "is throttling writes (429)" : "did not take the bulk request";
         const Pause = failure.timedOut ? BulkTimeoutPause : DependencyPause;
         throw new Pause("elasticsearch", failure.scope, `elasticsearch ${what}: ${failure.error}`, wait);
@@ -50,7 +55,7 @@ export function guardSink(
         {
           kind: throttled ? "throttled" : "unavailable",
           message: `elasticsearch ${throttled ? "shed" : "could not take"} ${unwritten.length} of ${outcomes.length} writes: ${first.error}`,
-          retryAfterMs: Math.max(backoff.next(), circuit.retryAfterMs()),
+          retryAfterMs: pauseFor(),
         },
         outcomes.filter((outcome) => !shed(outcome)),
         unwritten.map((outcome) => outcome.member),

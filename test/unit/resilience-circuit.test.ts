@@ -4,6 +4,8 @@ import { createBackoff } from "../../shared/resilience/backoff.js";
 import { createCircuit } from "../../shared/resilience/circuit.js";
 import { createCircuits } from "../../shared/resilience/circuits.js";
 import { DependencyPause } from "../../shared/resilience/errors.js";
+import { guardSink } from "../../shared/resilience/guard-sink.js";
+import type { ItemOutcome, Sink } from "../../shared/sync/ports.js";
 import { createLogger } from "../../shared/telemetry/logger.js";
 import { Writable } from "node:stream";
 import { fieldOf, messageOf } from "../faults/support/logs.js";
@@ -113,6 +115,38 @@ describe("circuit breaker (cockatiel, consecutive failures)", () => {
     }
     expect(Math.max(...waits)).toBeLessThanOrEqual(250);
     expect(waits.at(-1)).toBeGreaterThan(100);
+  });
+
+  it("through a long outage, a write's pause is the circuit's wait for its next trial, never longer", async () => {
+    const circuit = createCircuit(
+      "elasticsearch",
+      { failureThreshold: 2, halfOpenAfterMs: 100, halfOpenMaxMs: 300 },
+      capturedLogger().logger,
+    );
+    // Elasticsearch unreachable: the bulk sink's answer for a request that could not be made.
+    const unreachable: Sink = {
+      write: async (_alias, ops) =>
+        ops.map(
+          (op): ItemOutcome => ({
+            member: op.member,
+            outcome: "retry",
+            error: "bulk request failed: connect ECONNREFUSED",
+          }),
+        ),
+    };
+    const sink = guardSink(unreachable, circuit);
+    const op = { action: "delete" as const, member: "m", id: "d", version: 1 };
+    const pauses: number[] = [];
+    for (let write = 0; write < 10; write++) {
+      // Each trial as soon as it is due (the sync's gate waits for it).
+      await new Promise((resolve) => setTimeout(resolve, circuit.retryAfterMs()));
+      const pause = await sink.write("alias", [op]).catch((error: unknown) => error);
+      expect(pause).toBeInstanceOf(DependencyPause);
+      pauses.push((pause as DependencyPause).retryAfterMs);
+    }
+    expect(circuit.state()).toBe("open");
+    // Before the circuit opened the backoff spaced the failures; from then on, the circuit's trials.
+    expect(Math.max(...pauses.slice(2))).toBeLessThanOrEqual(300);
   });
 
   it("reports the state of every dependency and blocks the sync while one is open", async () => {
