@@ -4,6 +4,7 @@ import { createBackoff, type Backoff } from "./backoff.js";
 import type { Circuit } from "./circuit.js";
 import { readFailureScope } from "./classify.js";
 import { DependencyPause, PartlyServedPause } from "./errors.js";
+import { pauseAfterFailure } from "./failure-pause.js";
 
 export interface GuardReaderOptions {
   /**
@@ -44,7 +45,7 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
           "cosmos",
           "unavailable",
           `reading ${keys.length} documents took longer than ${timeoutMs} ms`,
-          backoff.next(),
+          pauseAfterFailure(circuit, backoff),
           { cause: error },
         );
       }
@@ -54,7 +55,7 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
         return results;
       }
       const scope = summary.unavailable > 0 ? "unavailable" : "throttled";
-      const wait = Math.max(backoff.next(summary.retryAfterMs), circuit.retryAfterMs());
+      const wait = pauseAfterFailure(circuit, backoff, summary.retryAfterMs);
       const what =
         scope === "throttled"
           ? "is throttling reads (429)"

@@ -1,6 +1,7 @@
 import { DependencyError } from "../core/errors.js";
 import type { RelatedReader } from "../sync/ports.js";
 import { createBackoff, type Backoff } from "./backoff.js";
+import { pauseAfterFailure } from "./failure-pause.js";
 import type { Circuit } from "./circuit.js";
 import { DependencyPause, isPause } from "./errors.js";
 
@@ -36,7 +37,7 @@ export function guardRelatedReader(
           "cosmos",
           error.statusCode === 429 ? "throttled" : "unavailable",
           error.message,
-          Math.max(backoff.next(), circuit.retryAfterMs()),
+          pauseAfterFailure(circuit, backoff),
           { cause: error, ...(error.statusCode === undefined ? {} : { statusCode: error.statusCode }) },
         );
       }

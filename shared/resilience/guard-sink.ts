@@ -1,6 +1,7 @@
 import type { ItemOutcome, Sink, SinkOp, WriteGuard } from "../sync/ports.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { Circuit } from "./circuit.js";
+import { pauseAfterFailure } from "./failure-pause.js";
 import { bulkRequestFailure, itemFailureScope } from "./classify.js";
 import { BulkTimeoutPause, DependencyPause, PartlyWrittenPause } from "./errors.js";
 
@@ -24,11 +25,7 @@ export function guardSink(
   circuit: Circuit,
   backoff: Backoff = createBackoff({ initialMs: 500, maxMs: 30_000 }),
 ): Sink {
-  // Once the circuit is open its trials decide when to call again, at most CIRCUIT_HALF_OPEN_MAX_MS
-  // apart; the backoff spaces the failures before that. Taking the longer of the two let a loop
-  // whose trials had failed through a long outage sleep up to the backoff's 30 s after
-  // Elasticsearch was back, while its status still said open.
-  const pauseFor = () => (circuit.state() === "open" ? Math.max(1, circuit.retryAfterMs()) : backoff.next());
+  const pauseFor = () => pauseAfterFailure(circuit, backoff);
   return {
     async write(alias: string, ops: readonly SinkOp[], guard?: WriteGuard): Promise<ItemOutcome[]> {
       const outcomes = await circuit.execute(

@@ -4,8 +4,10 @@ import { createBackoff } from "../../shared/resilience/backoff.js";
 import { createCircuit } from "../../shared/resilience/circuit.js";
 import { createCircuits } from "../../shared/resilience/circuits.js";
 import { DependencyPause } from "../../shared/resilience/errors.js";
+import { pauseAfterFailure } from "../../shared/resilience/failure-pause.js";
+import { guardReader } from "../../shared/resilience/guard-reader.js";
 import { guardSink } from "../../shared/resilience/guard-sink.js";
-import type { ItemOutcome, Sink } from "../../shared/sync/ports.js";
+import type { ItemOutcome, Sink, SourceReader } from "../../shared/sync/ports.js";
 import { createLogger } from "../../shared/telemetry/logger.js";
 import { Writable } from "node:stream";
 import { fieldOf, messageOf } from "../faults/support/logs.js";
@@ -147,6 +149,29 @@ describe("circuit breaker (cockatiel, consecutive failures)", () => {
     expect(circuit.state()).toBe("open");
     // Before the circuit opened the backoff spaced the failures; from then on, the circuit's trials.
     expect(Math.max(...pauses.slice(2))).toBeLessThanOrEqual(300);
+  });
+
+  it("the same for Cosmos reads, where a longer retry-after from Cosmos is still honoured", async () => {
+    const circuit = createCircuit(
+      "cosmos",
+      { failureThreshold: 2, halfOpenAfterMs: 100, halfOpenMaxMs: 300 },
+      capturedLogger().logger,
+    );
+    const unanswered: SourceReader = {
+      read: async (keys) => keys.map(({ member }) => ({ member, error: "connect ECONNREFUSED" })),
+    };
+    const reader = guardReader(unanswered, circuit);
+    const pauses: number[] = [];
+    for (let read = 0; read < 10; read++) {
+      await new Promise((resolve) => setTimeout(resolve, circuit.retryAfterMs()));
+      const pause = await reader.read([{ member: "m", key: { id: "d", pk: "p" } }]).catch((error: unknown) => error);
+      expect(pause).toBeInstanceOf(DependencyPause);
+      pauses.push((pause as DependencyPause).retryAfterMs);
+    }
+    expect(circuit.state()).toBe("open");
+    expect(Math.max(...pauses.slice(2))).toBeLessThanOrEqual(300);
+    // Cosmos asking for longer than the circuit's wait (a 429's retry-after) is waited for.
+    expect(pauseAfterFailure(circuit, createBackoff({ initialMs: 500, maxMs: 30_000 }), 5000)).toBe(5000);
   });
 
   it("reports the state of every dependency and blocks the sync while one is open", async () => {
