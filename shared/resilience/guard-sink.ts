@@ -25,7 +25,6 @@ export function guardSink(
   circuit: Circuit,
   backoff: Backoff = createBackoff({ initialMs: 500, maxMs: 30_000 }),
 ): Sink {
-  const pauseFor = () => pauseAfterFailure(circuit, backoff);
   return {
     async write(alias: string, ops: readonly SinkOp[], guard?: WriteGuard): Promise<ItemOutcome[]> {
       const outcomes = await circuit.execute(
@@ -34,7 +33,7 @@ export function guardSink(
       );
       const failure = bulkRequestFailure(outcomes);
       if (failure) {
-        const wait = pauseFor();
+        const wait = pauseAfterFailure(circuit, backoff);
         const what = failure.scope === "throttled" ? "is throttling writes (429)" : "did not take the bulk request";
         const Pause = failure.timedOut ? BulkTimeoutPause : DependencyPause;
         throw new Pause("elasticsearch", failure.scope, `elasticsearch ${what}: ${failure.error}`, wait);
@@ -52,7 +51,7 @@ export function guardSink(
         {
           kind: throttled ? "throttled" : "unavailable",
           message: `elasticsearch ${throttled ? "shed" : "could not take"} ${unwritten.length} of ${outcomes.length} writes: ${first.error}`,
-          retryAfterMs: pauseFor(),
+          retryAfterMs: pauseAfterFailure(circuit, backoff),
         },
         outcomes.filter((outcome) => !shed(outcome)),
         unwritten.map((outcome) => outcome.member),
