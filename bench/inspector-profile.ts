@@ -3,44 +3,54 @@ import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import { PROFILE_DIR } from "./child.js";
 
-/**
- * Profiles `work` alone (not the process's start-up) with the V8 sampling profiler when
- * BENCH_PROFILE is set, and writes `<name>.cpuprofile` next to the others.
- */
-export async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
-  if (!process.env.BENCH_PROFILE) return work();
-  if (process.env.BENCH_PROFILE === "heap") return heapProfiled(name, work);
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 500 });
-  await session.post("Profiler.start");
-  try {
-    return await work();
-  } finally {
-    const { profile } = await session.post("Profiler.stop");
-    await mkdir(PROFILE_DIR, { recursive: true });
-    await writeFile(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
-    session.disconnect();
-  }
+interface Profiler {
+  readonly extension: string;
+  start(session: Session): Promise<void>;
+  stop(session: Session): Promise<unknown>;
 }
 
-/** BENCH_PROFILE=heap: V8's sampling heap profiler over `work`, `<name>.heapprofile`: where the bytes were allocated. */
-async function heapProfiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+/** V8's sampling CPU profiler, every 0.5 ms (it counts wall time: bench/README.md). */
+const CPU: Profiler = {
+  extension: "cpuprofile",
+  async start(session) {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 500 });
+    await session.post("Profiler.start");
+  },
+  stop: async (session) => (await session.post("Profiler.stop")).profile,
+};
+
+/** V8's sampling heap profiler: where the bytes were allocated, objects since collected included. */
+const HEAP: Profiler = {
+  extension: "heapprofile",
+  async start(session) {
+    await session.post("HeapProfiler.enable");
+    await session.post("HeapProfiler.startSampling", {
+      samplingInterval: 16_384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  },
+  stop: async (session) => (await session.post("HeapProfiler.stopSampling")).profile,
+};
+
+/**
+ * Profiles `work` alone (not the process's start-up) when BENCH_PROFILE is set: its CPU with `1`,
+ * its allocations with `heap`. Writes `<name>.cpuprofile` or `<name>.heapprofile` next to the others.
+ */
+export async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const wanted = process.env.BENCH_PROFILE;
+  if (!wanted) return work();
+  const profiler = wanted === "heap" ? HEAP : CPU;
   const session = new Session();
   session.connect();
-  await session.post("HeapProfiler.enable");
-  await session.post("HeapProfiler.startSampling", {
-    samplingInterval: 16_384,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
+  await profiler.start(session);
   try {
     return await work();
   } finally {
-    const { profile } = await session.post("HeapProfiler.stopSampling");
+    const profile = await profiler.stop(session);
     await mkdir(PROFILE_DIR, { recursive: true });
-    await writeFile(join(PROFILE_DIR, `${name}.heapprofile`), JSON.stringify(profile));
+    await writeFile(join(PROFILE_DIR, `${name}.${profiler.extension}`), JSON.stringify(profile));
     session.disconnect();
   }
 }

@@ -1,5 +1,3 @@
-import { runInNewContext } from "node:vm";
-import { setFlagsFromString } from "node:v8";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import type { Sink, SourceReader } from "../../shared/sync/ports.js";
@@ -8,16 +6,13 @@ import type { SyncDeps } from "../../shared/sync/types.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { differences } from "../setup/compare.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
-
-// The collector on demand, so that what is still reachable can be told from what only has not been collected yet.
-setFlagsFromString("--expose-gc");
-const collect = runInNewContext("gc") as () => void;
+import { collectGarbage } from "../setup/collect-garbage.js";
 
 /**
  * A batch waits for its bulk requests for most of its life, with other batches in flight beside
- * it; the documents it read must not be kept alive meanwhile, only their JSON text. Documents
- * kept through the request were the worker's largest cost in its collector (the young
- * generation copies every live object of every in-flight batch at each collection).
+ * it; the documents it read must not be kept alive meanwhile, only their JSON text. As objects
+ * they hold about three times their JSON's size, and the young generation's collector copies
+ * every live object of every in-flight batch at each collection.
  */
 describe("engine: a batch in flight does not keep its documents", () => {
   let source: TestSource;
@@ -70,10 +65,7 @@ describe("engine: a batch in flight does not keep its documents", () => {
 
     const batch = syncBatch({ ...base, reader, sink: held });
     await writing;
-    for (let i = 0; i < 3; i++) {
-      collect();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await collectGarbage();
     const alive = read.filter((ref) => ref.deref() !== undefined).length;
     release();
 

@@ -119,12 +119,29 @@ describe("circuit breaker (cockatiel, consecutive failures)", () => {
     expect(waits.at(-1)).toBeGreaterThan(100);
   });
 
-  it("through a long outage, a write's pause is the circuit's wait for its next trial, never longer", async () => {
-    const circuit = createCircuit(
-      "elasticsearch",
+  /** A circuit that opens after two failures and tries again 100 to 300 ms apart. */
+  const quickCircuit = (dependency: "elasticsearch" | "cosmos") =>
+    createCircuit(
+      dependency,
       { failureThreshold: 2, halfOpenAfterMs: 100, halfOpenMaxMs: 300 },
       capturedLogger().logger,
     );
+
+  /** The pauses of ten failed calls, each made as soon as the circuit lets it (the sync's gate waits for that). */
+  async function pausesThroughOutage(circuit: ReturnType<typeof createCircuit>, call: () => Promise<unknown>) {
+    const pauses: number[] = [];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, circuit.retryAfterMs()));
+      const pause = await call().catch((error: unknown) => error);
+      expect(pause).toBeInstanceOf(DependencyPause);
+      pauses.push((pause as DependencyPause).retryAfterMs);
+    }
+    expect(circuit.state()).toBe("open");
+    return pauses;
+  }
+
+  it("through a long outage, a write's pause is the circuit's wait for its next trial, never longer", async () => {
+    const circuit = quickCircuit("elasticsearch");
     // Elasticsearch unreachable: the bulk sink's answer for a request that could not be made.
     const unreachable: Sink = {
       write: async (_alias, ops) =>
@@ -138,37 +155,18 @@ describe("circuit breaker (cockatiel, consecutive failures)", () => {
     };
     const sink = guardSink(unreachable, circuit);
     const op = { action: "delete" as const, member: "m", id: "d", version: 1 };
-    const pauses: number[] = [];
-    for (let write = 0; write < 10; write++) {
-      // Each trial as soon as it is due (the sync's gate waits for it).
-      await new Promise((resolve) => setTimeout(resolve, circuit.retryAfterMs()));
-      const pause = await sink.write("alias", [op]).catch((error: unknown) => error);
-      expect(pause).toBeInstanceOf(DependencyPause);
-      pauses.push((pause as DependencyPause).retryAfterMs);
-    }
-    expect(circuit.state()).toBe("open");
+    const pauses = await pausesThroughOutage(circuit, () => sink.write("alias", [op]));
     // Before the circuit opened the backoff spaced the failures; from then on, the circuit's trials.
     expect(Math.max(...pauses.slice(2))).toBeLessThanOrEqual(300);
   });
 
   it("the same for Cosmos reads, where a longer retry-after from Cosmos is still honoured", async () => {
-    const circuit = createCircuit(
-      "cosmos",
-      { failureThreshold: 2, halfOpenAfterMs: 100, halfOpenMaxMs: 300 },
-      capturedLogger().logger,
-    );
+    const circuit = quickCircuit("cosmos");
     const unanswered: SourceReader = {
       read: async (keys) => keys.map(({ member }) => ({ member, error: "connect ECONNREFUSED" })),
     };
     const reader = guardReader(unanswered, circuit);
-    const pauses: number[] = [];
-    for (let read = 0; read < 10; read++) {
-      await new Promise((resolve) => setTimeout(resolve, circuit.retryAfterMs()));
-      const pause = await reader.read([{ member: "m", key: { id: "d", pk: "p" } }]).catch((error: unknown) => error);
-      expect(pause).toBeInstanceOf(DependencyPause);
-      pauses.push((pause as DependencyPause).retryAfterMs);
-    }
-    expect(circuit.state()).toBe("open");
+    const pauses = await pausesThroughOutage(circuit, () => reader.read([{ member: "m", key: { id: "d", pk: "p" } }]));
     expect(Math.max(...pauses.slice(2))).toBeLessThanOrEqual(300);
     // Cosmos asking for longer than the circuit's wait (a 429's retry-after) is waited for.
     expect(pauseAfterFailure(circuit, createBackoff({ initialMs: 500, maxMs: 30_000 }), 5000)).toBe(5000);

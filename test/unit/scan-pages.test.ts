@@ -1,14 +1,9 @@
-import { runInNewContext } from "node:vm";
-import { setFlagsFromString } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/index.js";
 import { encodeKey } from "../../shared/core/keys.js";
 import { preparePage, ReadAhead, type PreparedPage } from "../../shared/jobs/scan-pages.js";
 import { serializedDocument } from "../../shared/elastic/serialize.js";
-
-// The collector on demand, so that what is still reachable can be told from what only has not been collected yet.
-setFlagsFromString("--expose-gc");
-const collect = runInNewContext("gc") as () => void;
+import { collectGarbage } from "../setup/collect-garbage.js";
 
 const source = loadConfig({
   REDIS_URL: "redis://x",
@@ -60,10 +55,7 @@ describe("preparePage", () => {
       batchMaxBytes: 1_000_000,
       bulkConcurrency: 1,
     });
-    for (let i = 0; i < 3; i++) {
-      collect();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await collectGarbage();
     expect(details.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
     const sent = page.requests
       .flat()
