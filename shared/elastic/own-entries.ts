@@ -1,5 +1,5 @@
 import type { SearchClient as Client } from "./search-client.js";
-import type { BulkItemResult } from "./classify.js";
+import { formatReason, type BulkItemResult, type EsErrorCause } from "./classify.js";
 import { toRequestFailure, type RequestFailure } from "./failure.js";
 import { DRIFTLESS_METADATA } from "./metadata.js";
 import type { SinkOp } from "../sync/ports.js";
@@ -75,8 +75,12 @@ export async function decideSharedDeletes(
     if (read === undefined) continue;
     else if (!doc || doc.error)
       decisions.set(i, {
-        retry:
-          `reading the entry to delete failed: ${doc?.error?.type ?? "no answer"} ${doc?.error?.reason ?? ""}`.trim(),
+        // Elasticsearch's error first, as an item error of the bulk request reads: a shard not
+        // assigned yet or a node shedding load is then the cluster's failure (it pauses the sync and
+        // spends no attempt; shared/resilience/classify.ts), not this key's.
+        retry: doc?.error?.type
+          ? `${formatReason(doc.error as EsErrorCause)} (reading the entry to delete)`
+          : "reading the entry to delete failed: no answer",
       });
     else if (!doc.found) continue;
     else if (doc._source?.driftless?.key === op.member && typeof doc._version === "number")

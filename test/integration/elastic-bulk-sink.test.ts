@@ -10,6 +10,7 @@ import {
   IndexMissingError,
   type Client,
 } from "../../shared/elastic/index.js";
+import { itemFailureScope } from "../../shared/resilience/classify.js";
 import type { ItemOutcome, Sink, SinkOp } from "../../shared/sync/ports.js";
 import { services, uniqueName } from "../setup/services.js";
 
@@ -221,6 +222,26 @@ describe("bulk sink when the alias or the cluster is not there", () => {
     expect(error).toBeInstanceOf(IndexMissingError);
     expect((error as IndexMissingError).code).toBe("elastic_index_missing");
     expect(await client.indices.exists({ index: missing })).toBe(false);
+  });
+
+  it("a shared id's delete whose entry sits on a shard not yet assigned is a failure of the cluster, not of the key", async () => {
+    // As while a node starts: the index and its alias exist, its primary shard is not assigned yet.
+    const unassigned = uniqueName("es-sink-unassigned");
+    await client.indices.create({
+      index: `${unassigned}-v1`,
+      aliases: { [unassigned]: { is_write_index: true } },
+      settings: { number_of_replicas: 0, "index.routing.allocation.require._name": "no-such-node" },
+      wait_for_active_shards: 0,
+    });
+    try {
+      const shared: SinkOp = { ...del("gone", 2), sharedId: true };
+      const [outcome] = await sink.write(unassigned, [shared]);
+      expect(outcome).toMatchObject({ outcome: "retry", error: expect.stringContaining("no_shard_available") });
+      // The guard pauses for it, and no attempt is spent, as for a bulk request refused for the cluster's state.
+      expect(itemFailureScope(outcome!)).toBe("unavailable");
+    } finally {
+      await client.indices.delete({ index: `${unassigned}-v1` });
+    }
   });
 
   it("returns retry for every item, without throwing, when Elasticsearch is unreachable", async () => {
