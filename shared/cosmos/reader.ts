@@ -1,6 +1,6 @@
 import type { Container, CosmosClient, OperationInput, OperationResponse, PartitionKey } from "@azure/cosmos";
 import type { DocKey, PartitionKeyValue } from "../core/keys.js";
-import type { PrepareDocument, ReadResult, SourceReader } from "../sync/ports.js";
+import type { ReadResult, SourceReader } from "../sync/ports.js";
 import { cosmosErrorStatus, describeCosmosError, isDocumentNotFound, missingOwnerError } from "./errors.js";
 
 export interface CosmosReaderOptions {
@@ -31,32 +31,25 @@ type KeyToRead = { readonly member: string; readonly key: DocKey };
  */
 const toPartitionKey = (pk: PartitionKeyValue): PartitionKey => pk as PartitionKey;
 
-/** No `prepare`: the answers carry the documents themselves. */
-const asIs = <D>(document: Record<string, unknown>) => document as D;
-
 export function createCosmosReader(
   client: CosmosClient,
   location: { database: string; container: string },
   { mode = "bulk", bulkConcurrency = 8, concurrency = 32 }: CosmosReaderOptions = {},
 ): SourceReader {
   const container = client.database(location.database).container(location.container);
-  const pointReads = <D>(keys: readonly KeyToRead[], prepare: PrepareDocument<D>) =>
-    inParallel(keys.length, concurrency, (i) => readOne(container, keys[i]!, prepare));
-  if (mode === "point")
-    return {
-      read: <D>(keys: readonly KeyToRead[], prepare?: PrepareDocument<D>) => pointReads<D>(keys, prepare ?? asIs),
-    };
+  const pointReads = (keys: readonly KeyToRead[]) =>
+    inParallel(keys.length, concurrency, (i) => readOne(container, keys[i]!));
+  if (mode === "point") return { read: pointReads };
   return {
-    async read<D>(keys: readonly KeyToRead[], prepare: PrepareDocument<D> = asIs) {
+    async read(keys) {
       const order = groupByPartition(keys);
-      const results = new Array<ReadResult<D>>(keys.length);
+      const results = new Array<ReadResult>(keys.length);
       const requests = Math.ceil(order.length / OPS_PER_BULK_REQUEST);
       await inParallel(requests, bulkConcurrency, async (r) => {
         const slice = order.slice(r * OPS_PER_BULK_REQUEST, (r + 1) * OPS_PER_BULK_REQUEST);
         const read = await readBulk(
           container,
           slice.map((i) => keys[i]!),
-          prepare,
           pointReads,
         );
         slice.forEach((keyIndex, n) => {
@@ -87,12 +80,11 @@ function groupByPartition(keys: readonly KeyToRead[]): number[] {
  * response too large for documents near 2 MB, a partition key the bulk path refuses), and each
  * then gets a precise answer, so no document is ever stuck behind a bulk request that cannot succeed.
  */
-async function readBulk<D>(
+async function readBulk(
   container: Container,
   keys: readonly KeyToRead[],
-  prepare: PrepareDocument<D>,
-  fallback: (keys: readonly KeyToRead[], prepare: PrepareDocument<D>) => Promise<ReadResult<D>[]>,
-): Promise<ReadResult<D>[]> {
+  fallback: (keys: readonly KeyToRead[]) => Promise<ReadResult[]>,
+): Promise<ReadResult[]> {
   const operations: OperationInput[] = keys.map(({ key }) => ({
     operationType: "Read",
     id: key.id,
@@ -102,12 +94,12 @@ async function readBulk<D>(
   try {
     responses = await container.items.bulk(operations, { continueOnError: true });
   } catch {
-    return fallback(keys, prepare);
+    return fallback(keys);
   }
-  const answers: (ReadResult<D> | undefined)[] = keys.map(({ member }, i) => {
+  const answers: (ReadResult | undefined)[] = keys.map(({ member }, i) => {
     const response = responses[i];
     if (response?.statusCode === 200 && response.resourceBody)
-      return { member, found: true, document: prepare(response.resourceBody as Record<string, unknown>, member) };
+      return { member, found: true, document: response.resourceBody as Record<string, unknown> };
     const statusCode = Number(response?.statusCode);
     if (statusCode === 404) {
       const subStatusCode = (response as { subStatusCode?: number } | undefined)?.subStatusCode;
@@ -131,8 +123,8 @@ async function readBulk<D>(
     };
   });
   const retry = keys.filter((_, i) => answers[i] === undefined);
-  if (retry.length === 0) return answers as ReadResult<D>[];
-  const reread = new Map((await fallback(retry, prepare)).map((answer) => [answer.member, answer]));
+  if (retry.length === 0) return answers as ReadResult[];
+  const reread = new Map((await fallback(retry)).map((answer) => [answer.member, answer]));
   return keys.map(({ member }, i) => answers[i] ?? reread.get(member)!);
 }
 
@@ -149,11 +141,7 @@ async function inParallel<T>(count: number, concurrency: number, work: (index: n
   return results;
 }
 
-async function readOne<D>(
-  container: Container,
-  { member, key }: KeyToRead,
-  prepare: PrepareDocument<D>,
-): Promise<ReadResult<D>> {
+async function readOne(container: Container, { member, key }: KeyToRead): Promise<ReadResult> {
   try {
     const response = await container.item(key.id, toPartitionKey(key.pk)).read<Record<string, unknown>>();
     // The SDK answers a missing document with 404 and no resource rather than throwing.
@@ -162,7 +150,7 @@ async function readOne<D>(
         ? { member, found: false }
         : missingOwnerError(member, response.substatus!);
     }
-    return { member, found: true, document: prepare(response.resource, member) };
+    return { member, found: true, document: response.resource };
   } catch (error) {
     const { code, substatus } = error as { code?: unknown; substatus?: unknown };
     if (code === 404 && isDocumentNotFound(404, substatus)) return { member, found: false };

@@ -3,7 +3,6 @@ import { decodeKey, encodeKey, type DocKey } from "../core/keys.js";
 import { countDocuments } from "../elastic/aliases.js";
 import { PointInTimeGoneError } from "../elastic/scan.js";
 import { documentId, mapperFor, type DocumentMapper } from "../sync/mapper.js";
-import type { ReadResult } from "../sync/ports.js";
 import { loadRelated, type RelatedDocuments } from "../sync/relations.js";
 import type { ChunkContext } from "./context.js";
 
@@ -161,7 +160,7 @@ async function checkInCosmos(
   const byMember = new Map(keys.map((entry) => [entry.member, entry]));
   const gone: DocKey[] = [];
   let retry: { member: string; key: DocKey }[] = [];
-  const judge = async (results: readonly ReadResult[]) => {
+  const judge = async (results: Awaited<ReturnType<typeof reader.read>>) => {
     // A transform may decide from a related document whether to keep its document.
     const related = await loadRelated(
       config,

@@ -49,17 +49,14 @@ export class BulkTimeoutPause extends DependencyPause {}
  * the whole batch, as before.
  */
 export class PartlyServedPause extends DependencyPause {
-  /**
-   * Documents read, documents not found, and failures for a document's own reason; a found
-   * document as the read's `prepare` made it, if it had one.
-   */
-  readonly served: readonly ReadResult<unknown>[];
+  /** Documents read, documents not found, and failures for a document's own reason. */
+  readonly served: readonly ReadResult[];
   /** The keys Cosmos did not serve, to release without spending an attempt. */
   readonly unserved: readonly string[];
 
   constructor(
     pause: { kind: PauseKind; message: string; retryAfterMs: number; statusCode?: number },
-    served: readonly ReadResult<unknown>[],
+    served: readonly ReadResult[],
     unserved: readonly string[],
   ) {
     super("cosmos", pause.kind, pause.message, pause.retryAfterMs, {

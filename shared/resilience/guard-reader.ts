@@ -1,5 +1,5 @@
 import { timeout, TimeoutStrategy, TaskCancelledError } from "cockatiel";
-import type { PrepareDocument, ReadResult, SourceReader } from "../sync/ports.js";
+import type { ReadResult, SourceReader } from "../sync/ports.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { Circuit } from "./circuit.js";
 import { readFailureScope } from "./classify.js";
@@ -32,11 +32,11 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
   const deadline = timeout(timeoutMs, TimeoutStrategy.Aggressive);
 
   return {
-    async read<D>(keys: Parameters<SourceReader["read"]>[0], prepare?: PrepareDocument<D>) {
-      let results: ReadResult<D>[];
+    async read(keys) {
+      let results: ReadResult[];
       try {
         results = await circuit.execute(
-          () => deadline.execute(() => reader.read(keys, prepare)),
+          () => deadline.execute(() => reader.read(keys)),
           (batch) => summarize(batch).failed > 0,
         );
       } catch (error) {
@@ -78,7 +78,7 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
   };
 }
 
-function summarize(results: readonly ReadResult<unknown>[]) {
+function summarize(results: readonly ReadResult[]) {
   let throttled = 0;
   let unavailable = 0;
   let retryAfterMs = 0;

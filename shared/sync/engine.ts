@@ -6,13 +6,13 @@ import { DEPENDENCY_SYSTEMS, failSpan, inSpan, noopTracer } from "../telemetry/s
 import { deleteVersion, isStaleRead } from "./freshness.js";
 import { mapperFor, TransformError } from "./mapper.js";
 import { loadRelated, NO_RELATED, type RelatedDocuments } from "./relations.js";
-import type { Claim, ClaimedKey, Failure, ReadResult, SinkOp } from "./ports.js";
+import type { Claim, ReadResult, SinkOp } from "./ports.js";
 import { emptySettlement, releaseAfter, retryAfter, type Settlement } from "./settlement.js";
 import { emptyReport, type BatchReport } from "./report.js";
 import { settle } from "./settle.js";
 import type { SyncDeps } from "./types.js";
 import { writeChunks } from "./write.js";
-import { detachedDocument } from "../elastic/serialize.js";
+import { detachedDocuments } from "../elastic/serialize.js";
 
 /**
  * One batch: claim → read the current documents from Cosmos → map → bulk write → settle every
@@ -58,7 +58,9 @@ export async function syncBatch(deps: SyncDeps, parent: Context = ROOT_CONTEXT):
   endClaimSpan(deps, batchContext, claimedFrom, claim.items.length);
   try {
     const settlement = emptySettlement();
-    const writable = await readAndMap(deps, claim, settlement, batchContext);
+    // Reduced to their JSON text at once: the batch holds its ops until it settles, and the
+    // document objects would stay alive through every bulk request (serialize.ts says what that costs).
+    const writable = detachedDocuments(await readAndMap(deps, claim, settlement, batchContext));
     // The one write target: the source's alias (during a rebuild the sink writes the new index
     // version too; shared/elastic/fan-out.ts).
     await writeChunks(deps, claim, deps.source.index, writable, settlement, batchContext);
@@ -127,23 +129,11 @@ function endClaimSpan(
   span.end(performance.now());
 }
 
-/** What the sync makes of one key's read: its write, a dead letter, or another read shortly (a stale read). */
-type KeyOutcome = { readonly op: SinkOp } | { readonly dead: Failure } | typeof STALE;
-const STALE = "stale";
-
 /**
  * Reads the claimed keys from Cosmos and maps each document to the write the index needs. Per-key
  * read errors spend an attempt; a mapping that throws dead-letters its key (it would throw again).
  * When Cosmos cannot serve the batch at all, every key is released; when it served part of it,
  * only the rest is, and the part it served is written (see guardReader).
- *
- * Each write holds its document as JSON text (detachedDocument): the batch keeps its writes until
- * it settles, through every bulk request, with other batches in flight beside it, and document
- * objects would stay alive all that time (shared/elastic/serialize.ts says what that costs). For
- * the same reason a source without relations maps each document as soon as Cosmos has answered
- * for it (the reader's `prepare`), not once the whole batch is read: no document objects wait for
- * the batch's slowest request. A source with relations needs every document first, to read the
- * related ones.
  */
 async function readAndMap(
   deps: SyncDeps,
@@ -164,13 +154,8 @@ async function readAndMap(
   });
   if (items.length === 0) return [];
   const members = items.map((item) => item.member);
-  const byMember = new Map(items.map((item) => [item.member, item]));
-  const outcomeOf = keyOutcomes(deps, Math.floor(deps.clock.now() / 1000));
-  const mapsAsRead = !deps.source.relations?.length;
-  const prepare = mapsAsRead
-    ? (document: Record<string, unknown>, member: string) => outcomeOf(byMember.get(member)!, document, NO_RELATED)
-    : undefined;
-  let results: ReadResult<unknown>[];
+  const readAtSeconds = Math.floor(deps.clock.now() / 1000);
+  let results: ReadResult[];
   try {
     const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.cosmos, "driftless.keys": items.length };
     results = await inSpan(
@@ -179,7 +164,7 @@ async function readAndMap(
       batchContext,
       { kind: SpanKind.CLIENT, attributes },
       async (span) => {
-        const read = await deps.reader.read<unknown>(items, prepare);
+        const read = await deps.reader.read(items);
         if (span.isRecording())
           span.setAttribute(
             "driftless.errors",
@@ -200,17 +185,20 @@ async function readAndMap(
     }
   }
 
-  let related: RelatedDocuments = NO_RELATED;
-  if (!mapsAsRead) {
-    try {
-      related = await readRelated(deps, results as ReadResult[], batchContext);
-    } catch (error) {
-      if (isPause(error)) releaseAfter(settlement, members, error);
-      else retryAfter(settlement, members, error);
-      return [];
-    }
+  let related: RelatedDocuments;
+  try {
+    related = await readRelated(deps, results, batchContext);
+  } catch (error) {
+    if (isPause(error)) releaseAfter(settlement, members, error);
+    else retryAfter(settlement, members, error);
+    return [];
   }
 
+  const mapper = mapperFor(deps.source);
+  // The version records came with the claim, before the read: a record written after it is a
+  // newer change, which re-enqueues the key.
+  const byMember = new Map(items.map((item) => [item.member, item]));
+  const now = deps.clock.now();
   const ops: SinkOp[] = [];
   for (const result of results) {
     if ("error" in result) {
@@ -218,43 +206,27 @@ async function readAndMap(
       continue;
     }
     const item = byMember.get(result.member)!;
-    const outcome =
-      result.found && mapsAsRead
-        ? (result.document as KeyOutcome)
-        : outcomeOf(item, result.found ? (result.document as Record<string, unknown>) : null, related);
-    if (outcome === STALE) {
+    const record = item.recorded;
+    const document = result.found ? result.document : null;
+    if (isStaleRead(record, document, now, deps.options.staleReadGraceMs)) {
       settlement.deferred.push(result.member);
       continue;
     }
-    // The version records came with the claim, before the read: a record written after it is a
-    // newer change, which re-enqueues the key.
-    if (item.recorded) settlement.caughtUp.push({ member: result.member, raw: item.recorded.raw });
-    if ("op" in outcome) ops.push(outcome.op);
-    else settlement.dead.push(outcome.dead);
-  }
-  return ops;
-}
-
-/** Maps one key's read (its document, or null when Cosmos has none) to what the sync does with the key. */
-function keyOutcomes(deps: SyncDeps, readAtSeconds: number) {
-  const mapper = mapperFor(deps.source);
-  return (item: ClaimedKey, document: Record<string, unknown> | null, related: RelatedDocuments): KeyOutcome => {
-    const record = item.recorded;
-    if (isStaleRead(record, document, deps.clock.now(), deps.options.staleReadGraceMs)) return STALE;
+    if (record) settlement.caughtUp.push({ member: result.member, raw: record.raw });
     try {
       const mapped = mapper(item.key, document, deleteVersion(record, readAtSeconds), related);
-      return { op: detachedDocument({ ...mapped, member: item.member }) };
+      ops.push({ ...mapped, member: result.member });
     } catch (error) {
       // The source's transform threw (or returned no document): its message is the dead letter's
       // error, so the owner sees which document broke the transform and why.
-      return {
-        dead:
-          error instanceof TransformError
-            ? { member: item.member, error: error.message, reason: "transform failed" }
-            : { member: item.member, error: `mapping failed: ${describeError(error)}`, reason: "mapping failed" },
-      };
+      settlement.dead.push(
+        error instanceof TransformError
+          ? { member: result.member, error: error.message, reason: "transform failed" }
+          : { member: result.member, error: `mapping failed: ${describeError(error)}`, reason: "mapping failed" },
+      );
     }
-  };
+  }
+  return ops;
 }
 
 /**

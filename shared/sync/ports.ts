@@ -170,9 +170,8 @@ export interface SourceQueue {
 
 // ---- The source reader (shared/cosmos) ----
 
-/** A key's read: `document` is the document found, or what the read's `prepare` made of it. */
-export type ReadResult<D = Record<string, unknown>> =
-  | { readonly member: string; readonly found: true; readonly document: D }
+export type ReadResult =
+  | { readonly member: string; readonly found: true; readonly document: Record<string, unknown> }
   | { readonly member: string; readonly found: false }
   /**
    * `statusCode` and `retryAfterMs` when Cosmos answered (429 carries its retry-after), for
@@ -186,21 +185,9 @@ export type ReadResult<D = Record<string, unknown>> =
       readonly retryAfterMs?: number;
     };
 
-/** What a caller makes of each document a read finds, as soon as it is found; it must not throw. */
-export type PrepareDocument<D> = (document: Record<string, unknown>, member: string) => D;
-
 /** Reads the current version of documents by key: what the sync engine needs from Cosmos. */
 export interface SourceReader {
-  /**
-   * One answer per key, in order. With `prepare`, each found document is handed to it as soon as
-   * Cosmos has answered for it (a bulk request of a batch at a time) and the answer carries what
-   * it returned: a caller that turns documents into something smaller (the sync's writes, as
-   * JSON text) holds no document objects while the rest of the batch is read.
-   */
-  read<D = Record<string, unknown>>(
-    keys: readonly { member: string; key: DocKey }[],
-    prepare?: PrepareDocument<D>,
-  ): Promise<ReadResult<D>[]>;
+  read(keys: readonly { member: string; key: DocKey }[]): Promise<ReadResult[]>;
 }
 
 /**

@@ -208,8 +208,8 @@ describe("fault: Cosmos DB outage", () => {
       const report = await syncBatch({
         ...runtime.sync,
         reader: {
-          async read(claimed, prepare) {
-            const results = await runtime.sync.reader.read(claimed, prepare);
+          async read(claimed) {
+            const results = await runtime.sync.reader.read(claimed);
             emulator.pause();
             return results;
           },

@@ -63,26 +63,6 @@ describe("cosmos reader", () => {
     }
   });
 
-  it("hands each found document to `prepare` and answers with what it returns, in bulk and point modes alike", async () => {
-    for (const mode of ["bulk", "point"] as const) {
-      const prepared: string[] = [];
-      const results = await createCosmosReader(cosmos, location(), { mode }).read(request, (document, member) => {
-        prepared.push(member);
-        return { n: document.n as number, member };
-      });
-      expect(summary(results)).toEqual(summary(await createCosmosReader(cosmos, location(), { mode }).read(request)));
-      for (const result of results)
-        if ("found" in result && result.found) expect(result.document.member).toBe(result.member);
-      // Each found document once; a missing one has nothing to prepare.
-      expect(prepared.sort()).toEqual(
-        request
-          .filter(({ key }) => !key.id.startsWith("missing"))
-          .map(({ member }) => member)
-          .sort(),
-      );
-    }
-  });
-
   it("answers a small batch without waiting for more keys to arrive", async () => {
     // executeBulkOperations (@azure/cosmos 4.9) sleeps a fixed 1,000 ms before it sends a partial
     // batch, so no read of ten keys through it took less than a second; the best of three here is
