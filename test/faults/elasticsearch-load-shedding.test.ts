@@ -118,10 +118,10 @@ describe("fault: Elasticsearch sheds part of a bulk request", () => {
     const probe = queueProbe(source.env.REDIS_URL!, source.env.REDIS_KEY_PREFIX!, source.name);
     try {
       await change(2);
-      const { report, reports, partly } = await drainReporting(services.sources.get(source.name)!.sync);
+      const { report, reports, partly, pauses } = await drainReporting(services.sources.get(source.name)!.sync);
       const attempts = await probe.attempts();
       console.log(
-        `[faults] rebuild target under load shedding: ${reports.length} batches, ${partly.length} written in part; ${report.released} releases, attempts spent ${attempts}`,
+        `[faults] rebuild target under load shedding: ${reports.length} batches, ${partly.length} written in part; ${report.released} releases, attempts spent ${attempts}; most frequent pauses: ${pauses}`,
       );
       expect(partly.length).toBeGreaterThan(0);
       expect({ retried: report.retried, dead: report.deadLettered, attempts }).toEqual({
