@@ -7,8 +7,10 @@ export const PROFILE_DIR = join("bench", "results", "profiles");
 /**
  * `node --cpu-prof` flags for a child when BENCH_PROFILE is set, naming the profile after `name`;
  * none for an empty name (a child that profiles its own timed part, see inspector-profile.ts).
+ * With BENCH_PROFILE=perf, `--perf-basic-prof` for every child, so `perf` can name its JavaScript.
  */
 export function profileFlags(name: string): string[] {
+  if (process.env.BENCH_PROFILE === "perf") return ["--perf-basic-prof"];
   if (!process.env.BENCH_PROFILE || name === "") return [];
   mkdirSync(PROFILE_DIR, { recursive: true });
   return ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`];

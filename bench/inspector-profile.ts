@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import { PROFILE_DIR } from "./child.js";
@@ -37,10 +37,14 @@ const HEAP: Profiler = {
 /**
  * Profiles `work` alone (not the process's start-up) when BENCH_PROFILE is set: its CPU with `1`,
  * its allocations with `heap`. Writes `<name>.cpuprofile` or `<name>.heapprofile` next to the others.
+ * With `perf`, the run is recorded by `perf record` from outside (bench/README.md): this appends
+ * the process, `name` and the start and end of `work` to `perf-windows.txt`, in seconds of the
+ * monotonic clock that `perf record -k CLOCK_MONOTONIC` stamps its samples with.
  */
 export async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
   const wanted = process.env.BENCH_PROFILE;
   if (!wanted) return work();
+  if (wanted === "perf") return inPerfWindow(name, work);
   const profiler = wanted === "heap" ? HEAP : CPU;
   const session = new Session();
   session.connect();
@@ -52,5 +56,16 @@ export async function profiled<T>(name: string, work: () => Promise<T>): Promise
     await mkdir(PROFILE_DIR, { recursive: true });
     await writeFile(join(PROFILE_DIR, `${name}.${profiler.extension}`), JSON.stringify(profile));
     session.disconnect();
+  }
+}
+
+async function inPerfWindow<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const seconds = () => (Number(process.hrtime.bigint() / 1000n) / 1e6).toFixed(6);
+  const start = seconds();
+  try {
+    return await work();
+  } finally {
+    await mkdir(PROFILE_DIR, { recursive: true });
+    await appendFile(join(PROFILE_DIR, "perf-windows.txt"), `${process.pid} ${name} ${start} ${seconds()}\n`);
   }
 }
