@@ -16,17 +16,22 @@ export function profileFlags(name: string): string[] {
   return ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`];
 }
 
-/** Spawns a TypeScript entry point through tsx with an IPC channel. */
+/** Spawns a TypeScript entry point through tsx with an IPC channel, after `nodeFlags` (Node.js's own). */
 export function spawnTs(
   script: string,
   args: readonly string[],
   env: Record<string, string>,
   name: string,
+  nodeFlags: readonly string[] = [],
 ): ChildProcess {
-  return spawnNode(["--import", "tsx", script, ...args], env, name);
+  return spawnNode([...nodeFlags, "--import", "tsx", script, ...args], env, name);
 }
 
-/** Node.js flags for every child alike (BENCH_CHILD_NODE_FLAGS, space-separated): to try a V8 setting on both sides of a comparison. */
+/**
+ * Node.js flags for every child alike (BENCH_CHILD_NODE_FLAGS, space-separated): to try a V8
+ * setting on the processes under test. The baselines' loops run in the bench process itself,
+ * which takes its flags on its own command line.
+ */
 const CHILD_FLAGS = (process.env.BENCH_CHILD_NODE_FLAGS ?? "").split(" ").filter(Boolean);
 
 /** Spawns `node <args>` (after the profiling flags, if any) with an IPC channel. */

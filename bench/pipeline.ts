@@ -4,6 +4,7 @@ import { spawnTs } from "./child.js";
 import { cpuMeter, type Cores } from "./cpu.js";
 import type { BenchContext } from "./context.js";
 import { roundSource, type PipelineResult } from "./pipeline-protocol.js";
+import { WORKER_NODE_FLAGS } from "./worker-process.js";
 
 export interface PipelineRound extends PipelineResult {
   /** Documents in the index afterwards: only what reached it counts. */
@@ -40,7 +41,15 @@ export async function startPipeline(
     names.map((name) => ctx.source(name, aliasOf(name))),
     extraEnv,
   );
-  const child = spawnTs("bench/pipeline-child.ts", [String(ctx.sizes.pipelineDocs), String(rounds)], env, "");
+  // With worker mode's Node.js flags, as every worker process of the bench: its heap cap costs CPU
+  // and saves memory (docs/operations.md), so the figures are those of the worker as it is run.
+  const child = spawnTs(
+    "bench/pipeline-child.ts",
+    [String(ctx.sizes.pipelineDocs), String(rounds)],
+    env,
+    "",
+    WORKER_NODE_FLAGS,
+  );
   const messages = inbox(child);
   const dropAll = () => Promise.all(names.map((name) => ctx.dropAlias(aliasOf(name)))).then(() => undefined);
   try {

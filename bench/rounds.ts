@@ -135,7 +135,7 @@ function logRound(n: number, round: Round, sizes: Sizes, log: (line: string) => 
   }
   if (pipeline) {
     log(
-      `    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents${esCpu(pipeline)}, its event loop busy ${pipeline.eventLoopBusy}${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`,
+      `    pipeline: ${pipeline.docsPerSec} docs/s, worker CPU ${pipeline.cpuMsPer1kDocs} ms per 1000 documents${esCpu(pipeline)}, its event loop busy ${pipeline.eventLoopBusy}, its peak RSS ${pipeline.maxRssMb} MB${pipeline.cores ? ` (cores: ${formatCores(pipeline.cores)})` : ""}`,
     );
     if (!pipeline.complete)
       log(

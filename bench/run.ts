@@ -304,6 +304,8 @@ try {
       // Absolute numbers move with the host's CPU: name it, with its clock where the machine reports one.
       cpu: await cpuName(),
       node: process.version,
+      /** The Node.js flags of every worker-mode process (worker-process.ts); the baselines run with Node's defaults. */
+      workerNodeFlags: WORKER_NODE_FLAGS.join(" "),
       loadAverageBefore: loadBefore.map((value) => round(value)),
       loadAverageAfter: loadavg().map((value) => round(value)),
     },

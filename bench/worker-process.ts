@@ -17,7 +17,8 @@ export interface WorkerProcess {
 }
 
 /**
- * The Node.js flags docs/operations.md recommends for worker mode: a cap on V8's old generation.
+ * The Node.js flags docs/operations.md recommends for worker mode, given to every worker-mode
+ * process of the bench (the pipeline's too, pipeline.ts): a cap on V8's old generation.
  * Without one, V8 sizes the heap from the machine's memory and lets garbage pile up to several
  * times the live set before a full collection; with it, it collects sooner and the worker's
  * memory stays flat (docs/operations.md, memory of a worker, has both figures).
