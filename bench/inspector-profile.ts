@@ -20,23 +20,27 @@ const CPU: Profiler = {
   stop: async (session) => (await session.post("Profiler.stop")).profile,
 };
 
-/** V8's sampling heap profiler: where the bytes were allocated, objects since collected included. */
-const HEAP: Profiler = {
-  extension: "heapprofile",
+/**
+ * V8's sampling heap profiler: where the bytes were allocated, objects since collected included;
+ * with `survivors` false, only objects that outlived the young generation's collections (or are
+ * still alive), which is what those collections copy and promote.
+ */
+const heapProfiler = (survivors: boolean): Profiler => ({
+  extension: survivors ? "survivors.heapprofile" : "heapprofile",
   async start(session) {
     await session.post("HeapProfiler.enable");
     await session.post("HeapProfiler.startSampling", {
       samplingInterval: 16_384,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMinorGC: !survivors,
     });
   },
   stop: async (session) => (await session.post("HeapProfiler.stopSampling")).profile,
-};
+});
 
 /**
  * Profiles `work` alone (not the process's start-up) when BENCH_PROFILE is set: its CPU with `1`,
- * its allocations with `heap`. Writes `<name>.cpuprofile` or `<name>.heapprofile` next to the others.
+ * its allocations with `heap`, those that survived the young generation with `survivors`. Writes `<name>.cpuprofile` or `<name>.heapprofile` next to the others.
  * With `perf`, the run is recorded by `perf record` from outside (bench/README.md): this appends
  * the process, `name` and the start and end of `work` to `perf-windows.txt`, in seconds of the
  * monotonic clock that `perf record -k CLOCK_MONOTONIC` stamps its samples with.
@@ -45,7 +49,7 @@ export async function profiled<T>(name: string, work: () => Promise<T>): Promise
   const wanted = process.env.BENCH_PROFILE;
   if (!wanted) return work();
   if (wanted === "perf") return inPerfWindow(name, work);
-  const profiler = wanted === "heap" ? HEAP : CPU;
+  const profiler = wanted === "heap" || wanted === "survivors" ? heapProfiler(wanted === "survivors") : CPU;
   const session = new Session();
   session.connect();
   await profiler.start(session);
