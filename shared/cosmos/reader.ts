@@ -1,6 +1,6 @@
 import type { Container, CosmosClient, OperationInput, OperationResponse, PartitionKey } from "@azure/cosmos";
-import type { DocKey, PartitionKeyValue } from "../core/keys.js";
-import type { ReadResult, SourceReader } from "../sync/ports.js";
+import type { PartitionKeyValue } from "../core/keys.js";
+import type { ReadKey, ReadResult, SourceReader } from "../sync/ports.js";
 import { cosmosErrorStatus, describeCosmosError, isDocumentNotFound, missingOwnerError } from "./errors.js";
 
 export interface CosmosReaderOptions {
@@ -23,7 +23,10 @@ export interface CosmosReaderOptions {
 /** The most operations Cosmos takes in one bulk request. */
 const OPS_PER_BULK_REQUEST = 100;
 
-type KeyToRead = { readonly member: string; readonly key: DocKey };
+/** What a found document becomes: the caller's `prepare`, or the document itself. */
+type Prepare<D> = (document: Record<string, unknown>, member: string) => D;
+
+const asRead: Prepare<Record<string, unknown>> = (document) => document;
 
 /**
  * The SDK's partition key for a key's value. They are the same values: the None partition key is
@@ -37,32 +40,35 @@ export function createCosmosReader(
   { mode = "bulk", bulkConcurrency = 8, concurrency = 32 }: CosmosReaderOptions = {},
 ): SourceReader {
   const container = client.database(location.database).container(location.container);
-  const pointReads = (keys: readonly KeyToRead[]) =>
-    inParallel(keys.length, concurrency, (i) => readOne(container, keys[i]!));
-  if (mode === "point") return { read: pointReads };
-  return {
-    async read(keys) {
-      const order = groupByPartition(keys);
-      const results = new Array<ReadResult>(keys.length);
-      const requests = Math.ceil(order.length / OPS_PER_BULK_REQUEST);
-      await inParallel(requests, bulkConcurrency, async (r) => {
-        const slice = order.slice(r * OPS_PER_BULK_REQUEST, (r + 1) * OPS_PER_BULK_REQUEST);
-        const read = await readBulk(
-          container,
-          slice.map((i) => keys[i]!),
-          pointReads,
-        );
-        slice.forEach((keyIndex, n) => {
-          results[keyIndex] = read[n]!;
-        });
+  const pointReads = <D>(keys: readonly ReadKey[], prepare: Prepare<D>) =>
+    inParallel(keys.length, concurrency, (i) => readOne(container, keys[i]!, prepare));
+  const bulkReads = async <D>(keys: readonly ReadKey[], prepare: Prepare<D>) => {
+    const order = groupByPartition(keys);
+    const results = new Array<ReadResult<D>>(keys.length);
+    const requests = Math.ceil(order.length / OPS_PER_BULK_REQUEST);
+    await inParallel(requests, bulkConcurrency, async (r) => {
+      const slice = order.slice(r * OPS_PER_BULK_REQUEST, (r + 1) * OPS_PER_BULK_REQUEST);
+      const read = await readBulk(
+        container,
+        slice.map((i) => keys[i]!),
+        prepare,
+        (retry) => pointReads(retry, prepare),
+      );
+      slice.forEach((keyIndex, n) => {
+        results[keyIndex] = read[n]!;
       });
-      return results;
-    },
+    });
+    return results;
+  };
+  const read = mode === "point" ? pointReads : bulkReads;
+  return {
+    read: <D = Record<string, unknown>>(keys: readonly ReadKey[], prepare?: Prepare<D>) =>
+      read(keys, prepare ?? (asRead as Prepare<D>)),
   };
 }
 
 /** Key positions sorted by partition key value, so one bulk request touches few partitions. */
-function groupByPartition(keys: readonly KeyToRead[]): number[] {
+function groupByPartition(keys: readonly ReadKey[]): number[] {
   const partition = keys.map(({ key }) => (typeof key.pk === "string" ? key.pk : JSON.stringify(key.pk)));
   return keys
     .map((_, i) => i)
@@ -80,11 +86,12 @@ function groupByPartition(keys: readonly KeyToRead[]): number[] {
  * response too large for documents near 2 MB, a partition key the bulk path refuses), and each
  * then gets a precise answer, so no document is ever stuck behind a bulk request that cannot succeed.
  */
-async function readBulk(
+async function readBulk<D>(
   container: Container,
-  keys: readonly KeyToRead[],
-  fallback: (keys: readonly KeyToRead[]) => Promise<ReadResult[]>,
-): Promise<ReadResult[]> {
+  keys: readonly ReadKey[],
+  prepare: Prepare<D>,
+  fallback: (keys: readonly ReadKey[]) => Promise<ReadResult<D>[]>,
+): Promise<ReadResult<D>[]> {
   const operations: OperationInput[] = keys.map(({ key }) => ({
     operationType: "Read",
     id: key.id,
@@ -96,10 +103,10 @@ async function readBulk(
   } catch {
     return fallback(keys);
   }
-  const answers: (ReadResult | undefined)[] = keys.map(({ member }, i) => {
+  const answers: (ReadResult<D> | undefined)[] = keys.map(({ member }, i) => {
     const response = responses[i];
     if (response?.statusCode === 200 && response.resourceBody)
-      return { member, found: true, document: response.resourceBody as Record<string, unknown> };
+      return { member, found: true, document: prepare(response.resourceBody as Record<string, unknown>, member) };
     const statusCode = Number(response?.statusCode);
     if (statusCode === 404) {
       const subStatusCode = (response as { subStatusCode?: number } | undefined)?.subStatusCode;
@@ -123,7 +130,7 @@ async function readBulk(
     };
   });
   const retry = keys.filter((_, i) => answers[i] === undefined);
-  if (retry.length === 0) return answers as ReadResult[];
+  if (retry.length === 0) return answers as ReadResult<D>[];
   const reread = new Map((await fallback(retry)).map((answer) => [answer.member, answer]));
   return keys.map(({ member }, i) => answers[i] ?? reread.get(member)!);
 }
@@ -141,7 +148,7 @@ async function inParallel<T>(count: number, concurrency: number, work: (index: n
   return results;
 }
 
-async function readOne(container: Container, { member, key }: KeyToRead): Promise<ReadResult> {
+async function readOne<D>(container: Container, { member, key }: ReadKey, prepare: Prepare<D>): Promise<ReadResult<D>> {
   try {
     const response = await container.item(key.id, toPartitionKey(key.pk)).read<Record<string, unknown>>();
     // The SDK answers a missing document with 404 and no resource rather than throwing.
@@ -150,7 +157,7 @@ async function readOne(container: Container, { member, key }: KeyToRead): Promis
         ? { member, found: false }
         : missingOwnerError(member, response.substatus!);
     }
-    return { member, found: true, document: response.resource };
+    return { member, found: true, document: prepare(response.resource, member) };
   } catch (error) {
     const { code, substatus } = error as { code?: unknown; substatus?: unknown };
     if (code === 404 && isDocumentNotFound(404, substatus)) return { member, found: false };

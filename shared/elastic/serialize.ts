@@ -75,11 +75,14 @@ function serializationError(document: object): string {
  * still says why.
  */
 export function detachedDocuments(ops: readonly SinkOp[]): SinkOp[] {
-  return ops.map((op) => {
-    if (op.action !== "index") return op;
-    const text = documentText(op.document);
-    return "json" in text ? { ...op, document: textOnly(text.json) } : op;
-  });
+  return ops.map(detachedDocument);
+}
+
+/** One op as detachedDocuments makes it: the sync detaches each document as soon as it is mapped. */
+export function detachedDocument(op: SinkOp): SinkOp {
+  if (op.action !== "index") return op;
+  const text = documentText(op.document);
+  return "json" in text ? { ...op, document: textOnly(text.json) } : op;
 }
 
 function textOnly(json: string): Record<string, unknown> {

@@ -4,6 +4,7 @@ import { countDocuments } from "../elastic/aliases.js";
 import { PointInTimeGoneError } from "../elastic/scan.js";
 import { documentId, mapperFor, type DocumentMapper } from "../sync/mapper.js";
 import { loadRelated, type RelatedDocuments } from "../sync/relations.js";
+import type { ReadResult } from "../sync/ports.js";
 import type { ChunkContext } from "./context.js";
 
 /** How long the point in time lives between two pages; every page extends it. */
@@ -160,7 +161,7 @@ async function checkInCosmos(
   const byMember = new Map(keys.map((entry) => [entry.member, entry]));
   const gone: DocKey[] = [];
   let retry: { member: string; key: DocKey }[] = [];
-  const judge = async (results: Awaited<ReturnType<typeof reader.read>>) => {
+  const judge = async (results: readonly ReadResult[]) => {
     // A transform may decide from a related document whether to keep its document.
     const related = await loadRelated(
       config,

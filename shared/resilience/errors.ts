@@ -49,14 +49,14 @@ export class BulkTimeoutPause extends DependencyPause {}
  * the whole batch, as before.
  */
 export class PartlyServedPause extends DependencyPause {
-  /** Documents read, documents not found, and failures for a document's own reason. */
-  readonly served: readonly ReadResult[];
+  /** Documents read (as the read's `prepare` made them), documents not found, and failures for a document's own reason. */
+  readonly served: readonly ReadResult<unknown>[];
   /** The keys Cosmos did not serve, to release without spending an attempt. */
   readonly unserved: readonly string[];
 
   constructor(
     pause: { kind: PauseKind; message: string; retryAfterMs: number; statusCode?: number },
-    served: readonly ReadResult[],
+    served: readonly ReadResult<unknown>[],
     unserved: readonly string[],
   ) {
     super("cosmos", pause.kind, pause.message, pause.retryAfterMs, {

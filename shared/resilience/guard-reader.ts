@@ -1,5 +1,5 @@
 import { timeout, TimeoutStrategy, TaskCancelledError } from "cockatiel";
-import type { ReadResult, SourceReader } from "../sync/ports.js";
+import type { ReadKey, ReadResult, SourceReader } from "../sync/ports.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { Circuit } from "./circuit.js";
 import { readFailureScope } from "./classify.js";
@@ -32,11 +32,14 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
   const deadline = timeout(timeoutMs, TimeoutStrategy.Aggressive);
 
   return {
-    async read(keys) {
-      let results: ReadResult[];
+    async read<D = Record<string, unknown>>(
+      keys: readonly ReadKey[],
+      prepare?: (document: Record<string, unknown>, member: string) => D,
+    ) {
+      let results: ReadResult<D>[];
       try {
         results = await circuit.execute(
-          () => deadline.execute(() => reader.read(keys)),
+          () => deadline.execute(() => reader.read(keys, prepare)),
           (batch) => summarize(batch).failed > 0,
         );
       } catch (error) {
@@ -78,7 +81,7 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
   };
 }
 
-function summarize(results: readonly ReadResult[]) {
+function summarize(results: readonly ReadResult<unknown>[]) {
   let throttled = 0;
   let unavailable = 0;
   let retryAfterMs = 0;

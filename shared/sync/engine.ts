@@ -6,13 +6,13 @@ import { DEPENDENCY_SYSTEMS, failSpan, inSpan, noopTracer } from "../telemetry/s
 import { deleteVersion, isStaleRead } from "./freshness.js";
 import { mapperFor, TransformError } from "./mapper.js";
 import { loadRelated, NO_RELATED, type RelatedDocuments } from "./relations.js";
-import type { Claim, ReadResult, SinkOp } from "./ports.js";
+import type { Claim, Failure, ReadResult, SinkOp } from "./ports.js";
 import { emptySettlement, releaseAfter, retryAfter, type Settlement } from "./settlement.js";
 import { emptyReport, type BatchReport } from "./report.js";
 import { settle } from "./settle.js";
 import type { SyncDeps } from "./types.js";
 import { writeChunks } from "./write.js";
-import { detachedDocuments } from "../elastic/serialize.js";
+import { detachedDocument } from "../elastic/serialize.js";
 
 /**
  * One batch: claim → read the current documents from Cosmos → map → bulk write → settle every
@@ -58,9 +58,7 @@ export async function syncBatch(deps: SyncDeps, parent: Context = ROOT_CONTEXT):
   endClaimSpan(deps, batchContext, claimedFrom, claim.items.length);
   try {
     const settlement = emptySettlement();
-    // Reduced to their JSON text at once: the batch holds its ops until it settles, and the
-    // document objects would stay alive through every bulk request (serialize.ts says what that costs).
-    const writable = detachedDocuments(await readAndMap(deps, claim, settlement, batchContext));
+    const writable = await readAndMap(deps, claim, settlement, batchContext);
     // The one write target: the source's alias (during a rebuild the sink writes the new index
     // version too; shared/elastic/fan-out.ts).
     await writeChunks(deps, claim, deps.source.index, writable, settlement, batchContext);
@@ -130,10 +128,27 @@ function endClaimSpan(
 }
 
 /**
+ * What the sync makes of one key's read: its write, a dead letter (the mapping threw), or a read
+ * again later (the read was stale); `caughtUp`, the version record the read caught up with.
+ */
+type Judged =
+  | ({ readonly caughtUp?: string } & ({ readonly op: SinkOp } | { readonly dead: Failure }))
+  | { readonly deferred: true };
+
+/** A document read, judged as soon as it arrives; for a source with relations, once the batch's related documents are read. */
+type Prepared = Judged | { readonly awaiting: Record<string, unknown> };
+
+const DEFERRED: Judged = { deferred: true };
+
+/**
  * Reads the claimed keys from Cosmos and maps each document to the write the index needs. Per-key
  * read errors spend an attempt; a mapping that throws dead-letters its key (it would throw again).
  * When Cosmos cannot serve the batch at all, every key is released; when it served part of it,
  * only the rest is, and the part it served is written (see guardReader).
+ *
+ * Each document is mapped and reduced to its JSON text as its read's response comes in
+ * (SourceReader.read's `prepare` says why), except in a source with relations, whose mapping
+ * needs the related documents of the whole batch.
  */
 async function readAndMap(
   deps: SyncDeps,
@@ -155,7 +170,37 @@ async function readAndMap(
   if (items.length === 0) return [];
   const members = items.map((item) => item.member);
   const readAtSeconds = Math.floor(deps.clock.now() / 1000);
-  let results: ReadResult[];
+  const mapper = mapperFor(deps.source);
+  // The version records came with the claim, before the read: a record written after it is a
+  // newer change, which re-enqueues the key.
+  const byMember = new Map(items.map((item) => [item.member, item]));
+  const judge = (member: string, document: Record<string, unknown> | null, related: RelatedDocuments): Judged => {
+    const item = byMember.get(member)!;
+    const record = item.recorded;
+    if (isStaleRead(record, document, deps.clock.now(), deps.options.staleReadGraceMs)) return DEFERRED;
+    const caughtUp = record?.raw;
+    try {
+      const mapped = mapper(item.key, document, deleteVersion(record, readAtSeconds), related);
+      // Reduced to its JSON text at once: the batch holds its ops until it settles, and the
+      // document objects would stay alive through every bulk request (serialize.ts says what that costs).
+      return { caughtUp, op: detachedDocument({ ...mapped, member }) };
+    } catch (error) {
+      // The source's transform threw (or returned no document): its message is the dead letter's
+      // error, so the owner sees which document broke the transform and why.
+      return {
+        caughtUp,
+        dead:
+          error instanceof TransformError
+            ? { member, error: error.message, reason: "transform failed" }
+            : { member, error: `mapping failed: ${describeError(error)}`, reason: "mapping failed" },
+      };
+    }
+  };
+  const prepare = deps.source.relations?.length
+    ? (document: Record<string, unknown>): Prepared => ({ awaiting: document })
+    : (document: Record<string, unknown>, member: string): Prepared => judge(member, document, NO_RELATED);
+
+  let results: readonly ReadResult<Prepared>[];
   try {
     const attributes = { "db.system.name": DEPENDENCY_SYSTEMS.cosmos, "driftless.keys": items.length };
     results = await inSpan(
@@ -164,7 +209,7 @@ async function readAndMap(
       batchContext,
       { kind: SpanKind.CLIENT, attributes },
       async (span) => {
-        const read = await deps.reader.read(items);
+        const read = await deps.reader.read(items, prepare);
         if (span.isRecording())
           span.setAttribute(
             "driftless.errors",
@@ -177,7 +222,8 @@ async function readAndMap(
     if (error instanceof PartlyServedPause) {
       // The reads Cosmos answered go on; the rest are released, and the drain pauses after the batch.
       releaseAfter(settlement, error.unserved, error);
-      results = [...error.served];
+      // Prepared by this batch's `prepare`: the pause carries the results of the read it was given to.
+      results = error.served as readonly ReadResult<Prepared>[];
     } else {
       if (isPause(error)) releaseAfter(settlement, members, error);
       else retryAfter(settlement, members, error);
@@ -194,37 +240,21 @@ async function readAndMap(
     return [];
   }
 
-  const mapper = mapperFor(deps.source);
-  // The version records came with the claim, before the read: a record written after it is a
-  // newer change, which re-enqueues the key.
-  const byMember = new Map(items.map((item) => [item.member, item]));
-  const now = deps.clock.now();
   const ops: SinkOp[] = [];
   for (const result of results) {
     if ("error" in result) {
       settlement.retries.push({ member: result.member, error: result.error });
       continue;
     }
-    const item = byMember.get(result.member)!;
-    const record = item.recorded;
-    const document = result.found ? result.document : null;
-    if (isStaleRead(record, document, now, deps.options.staleReadGraceMs)) {
+    const prepared = result.found ? result.document : judge(result.member, null, related);
+    const judged = "awaiting" in prepared ? judge(result.member, prepared.awaiting, related) : prepared;
+    if ("deferred" in judged) {
       settlement.deferred.push(result.member);
       continue;
     }
-    if (record) settlement.caughtUp.push({ member: result.member, raw: record.raw });
-    try {
-      const mapped = mapper(item.key, document, deleteVersion(record, readAtSeconds), related);
-      ops.push({ ...mapped, member: result.member });
-    } catch (error) {
-      // The source's transform threw (or returned no document): its message is the dead letter's
-      // error, so the owner sees which document broke the transform and why.
-      settlement.dead.push(
-        error instanceof TransformError
-          ? { member: result.member, error: error.message, reason: "transform failed" }
-          : { member: result.member, error: `mapping failed: ${describeError(error)}`, reason: "mapping failed" },
-      );
-    }
+    if (judged.caughtUp !== undefined) settlement.caughtUp.push({ member: result.member, raw: judged.caughtUp });
+    if ("op" in judged) ops.push(judged.op);
+    else settlement.dead.push(judged.dead);
   }
   return ops;
 }
@@ -233,11 +263,13 @@ async function readAndMap(
  * The related documents the batch's documents point at (the source's relations), one read per
  * relation for the whole batch; none for a source without relations.
  */
-async function readRelated(deps: SyncDeps, results: readonly ReadResult[], batchContext: Context) {
+async function readRelated(deps: SyncDeps, results: readonly ReadResult<Prepared>[], batchContext: Context) {
   if (!deps.source.relations?.length) return NO_RELATED;
   if (!deps.related) throw new Error(`source ${deps.source.name} has relations but no related reader was wired`);
   const reader = deps.related;
-  const documents = results.flatMap((result) => ("found" in result && result.found ? [result.document] : []));
+  const documents = results.flatMap((result) =>
+    "found" in result && result.found && "awaiting" in result.document ? [result.document.awaiting] : [],
+  );
   const attributes = {
     "db.system.name": DEPENDENCY_SYSTEMS.cosmos,
     "driftless.relations": deps.source.relations.length,

@@ -170,8 +170,9 @@ export interface SourceQueue {
 
 // ---- The source reader (shared/cosmos) ----
 
-export type ReadResult =
-  | { readonly member: string; readonly found: true; readonly document: Record<string, unknown> }
+/** `D`: the document as read, or what the caller's `prepare` made of it (SourceReader.read). */
+export type ReadResult<D = Record<string, unknown>> =
+  | { readonly member: string; readonly found: true; readonly document: D }
   | { readonly member: string; readonly found: false }
   /**
    * `statusCode` and `retryAfterMs` when Cosmos answered (429 carries its retry-after), for
@@ -187,8 +188,21 @@ export type ReadResult =
 
 /** Reads the current version of documents by key: what the sync engine needs from Cosmos. */
 export interface SourceReader {
-  read(keys: readonly { member: string; key: DocKey }[]): Promise<ReadResult[]>;
+  /**
+   * With `prepare`, each document found is handed to it as soon as its response is in, while the
+   * rest of the keys are still being read, and what it returns takes the document's place. A batch
+   * that keeps every document object until its last read is answered keeps thousands of young
+   * objects alive through the collections that run meanwhile (other batches allocate), and the
+   * collector copies and promotes them; prepared at once, they die young (bench/results/history.md).
+   * `prepare` must not throw.
+   */
+  read<D = Record<string, unknown>>(
+    keys: readonly ReadKey[],
+    prepare?: (document: Record<string, unknown>, member: string) => D,
+  ): Promise<ReadResult<D>[]>;
 }
+
+export type ReadKey = { readonly member: string; readonly key: DocKey };
 
 /**
  * Reads the documents of another container by id, for a source's relations (shared/sync/relations.ts):

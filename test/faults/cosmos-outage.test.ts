@@ -208,8 +208,8 @@ describe("fault: Cosmos DB outage", () => {
       const report = await syncBatch({
         ...runtime.sync,
         reader: {
-          async read(claimed) {
-            const results = await runtime.sync.reader.read(claimed);
+          async read(claimed, prepare) {
+            const results = await runtime.sync.reader.read(claimed, prepare);
             emulator.pause();
             return results;
           },

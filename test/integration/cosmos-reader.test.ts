@@ -161,4 +161,50 @@ describe("cosmos reader", () => {
       summary(await createCosmosReader(cosmos, location(), { mode: "point" }).read(request)),
     );
   });
+
+  it("prepares each document as its own request is answered, and returns what prepare made in its place", async () => {
+    // The SDK's bulk calls counted: a document prepared while the count is still its request's
+    // was prepared before the next request went out (one request in flight at a time here).
+    let bulkCalls = 0;
+    const container = cosmos.database(location().database).container(location().container);
+    const items = new Proxy(container.items, {
+      get(its, key, receiver) {
+        if (key !== "bulk") return Reflect.get(its, key, receiver);
+        return (operations: OperationInput[], options?: BulkOptions) => {
+          bulkCalls++;
+          return its.bulk(operations, options);
+        };
+      },
+    });
+    const counted = new Proxy(container, { get: (c, key, r) => (key === "items" ? items : Reflect.get(c, key, r)) });
+    const client = new Proxy(cosmos, {
+      get: (target, property, receiver) =>
+        property === "database"
+          ? () =>
+              new Proxy(target.database(location().database), {
+                get: (db, name, r) => (name === "container" ? () => counted : Reflect.get(db, name, r)),
+              })
+          : Reflect.get(target, property, receiver),
+    });
+    const preparedDuring: number[] = [];
+    const prepare = (document: Record<string, unknown>, member: string) => {
+      preparedDuring.push(bulkCalls);
+      return { prepared: document.n, member };
+    };
+
+    const results = await createCosmosReader(client, location(), { bulkConcurrency: 1 }).read(request, prepare);
+
+    expect(bulkCalls).toBe(Math.ceil(request.length / 100));
+    expect(preparedDuring).toHaveLength(stored.length);
+    expect(preparedDuring.filter((calls) => calls === 1).length).toBeGreaterThan(0);
+    expect(results.map((result) => result.member)).toEqual(request.map((item) => item.member));
+    for (const result of results) {
+      if ("found" in result && result.found)
+        expect(result.document).toEqual({ prepared: expect.any(Number), member: result.member });
+    }
+    const point = await createCosmosReader(cosmos, location(), { mode: "point" }).read(request, prepare);
+    expect(point.map((result) => ("found" in result && result.found ? result.document : result))).toEqual(
+      results.map((result) => ("found" in result && result.found ? result.document : result)),
+    );
+  });
 });

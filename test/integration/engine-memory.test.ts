@@ -43,13 +43,12 @@ describe("engine: a batch in flight does not keep its documents", () => {
     // Weak references to an object inside each document read: the mapper's copy shares it.
     const read: WeakRef<object>[] = [];
     const reader: SourceReader = {
-      async read(wanted) {
-        const results = await base.reader.read(wanted);
-        for (const result of results) {
-          if ("found" in result && result.found) read.push(new WeakRef(result.document.detail as object));
-        }
-        return results;
-      },
+      read: (wanted, prepare) =>
+        base.reader.read(wanted, (document, member) => {
+          read.push(new WeakRef(document.detail as object));
+          if (!prepare) throw new Error("the sync reads with prepare");
+          return prepare(document, member);
+        }),
     };
     let reached!: () => void;
     const writing = new Promise<void>((resolve) => (reached = resolve));
@@ -77,6 +76,43 @@ describe("engine: a batch in flight does not keep its documents", () => {
       n: 7,
       detail: { tags: ["a"] },
     });
+    expect(await differences(source)).toEqual([]);
+  });
+
+  it("while later reads of the batch are outstanding, the documents of the earlier ones can be collected", async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => ({ id: `early-${i}`, pk: `t${i % 3}` }));
+    await Promise.all(
+      keys.map((key, i) =>
+        source.container.items.upsert({ id: key.id, tenant: key.pk, title: `doc ${i}`, detail: { tags: ["b"] } }),
+      ),
+    );
+    await base.queue.enqueue(keys, { lane: "live", now: Date.now() });
+
+    // The batch's keys read in two requests, the second only once the first's documents are
+    // checked: each a Cosmos response of its own, as the bulk reads of a large batch are.
+    const early: WeakRef<object>[] = [];
+    let aliveWhileReading = -1;
+    const reader: SourceReader = {
+      async read(wanted, prepare) {
+        const keep = (document: Record<string, unknown>, member: string) => {
+          early.push(new WeakRef(document.detail as object));
+          return prepare ? prepare(document, member) : (document as never);
+        };
+        const half = Math.ceil(wanted.length / 2);
+        const first = await base.reader.read(wanted.slice(0, half), keep);
+        await collectGarbage();
+        aliveWhileReading = early.filter((ref) => ref.deref() !== undefined).length;
+        const second = await base.reader.read(wanted.slice(half), prepare);
+        return [...first, ...second];
+      },
+    };
+
+    const report = await syncBatch({ ...base, reader });
+
+    expect(early).toHaveLength(keys.length / 2);
+    expect(aliveWhileReading).toBe(0);
+    expect(report).toMatchObject({ claimed: keys.length, indexed: keys.length });
+    expect((await source.indexed()).get("early-3")?.source).toMatchObject({ title: "doc 3", detail: { tags: ["b"] } });
     expect(await differences(source)).toEqual([]);
   });
 });
