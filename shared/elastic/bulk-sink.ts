@@ -80,7 +80,11 @@ export function createBulkSink(client: Client, options: BulkSinkOptions = {}): S
     // The trailing newline as a last empty line: joined in one flat string, where appending it
     // after the join made a rope that the request's byte count then copied whole again.
     lines.push("");
-    const body = lines.join("\n");
+    // Sent as bytes: the HTTP client turns a string body into a Buffer anyway, and the string,
+    // held through the request for a resend (and by the client's diagnostics), outlived the young
+    // generation's collections that other batches' reads set off, was promoted, and every
+    // request's body then cost a full collection's marking and sweeping (bench/results/history.md).
+    const body = Buffer.from(lines.join("\n"));
     const result = await send(client, alias, body, { refresh, requireAlias, guard }, sent.length);
     sent.forEach((opIndex, n) => {
       const item = "items" in result ? resultOf(result.items[n]) : undefined;
@@ -192,7 +196,7 @@ function worthResending(error: unknown): boolean {
 async function send(
   client: Client,
   alias: string,
-  body: string,
+  body: Buffer,
   options: { refresh: false | "wait_for"; requireAlias: boolean; guard: WriteGuard | undefined },
   opCount: number,
 ): Promise<{ items: BulkResponseBody["items"] } | { all: Verdict }> {
@@ -221,7 +225,7 @@ async function send(
     } catch (error) {
       if (sent < RESENDS && worthResending(error)) continue;
       const failure = toRequestFailure(error);
-      const verdict = classifyRequestFailure(failure, opCount, Buffer.byteLength(body));
+      const verdict = classifyRequestFailure(failure, opCount, body.length);
       if (verdict.outcome !== "throw") return { all: verdict };
       throw new DependencyError(
         "elasticsearch",

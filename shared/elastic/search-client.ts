@@ -9,8 +9,8 @@ export interface RawRequest {
   readonly path: string;
   readonly querystring?: Record<string, string>;
   readonly body?: Readonly<Record<string, unknown>>;
-  /** NDJSON, sent as it is (`_bulk`). */
-  readonly bulkBody?: string;
+  /** NDJSON, sent as it is (`_bulk`); as bytes, or text the client encodes as UTF-8. */
+  readonly bulkBody?: string | Buffer;
   /** Kept for the Elasticsearch client's instrumentation; ignored by the OpenSearch adapter. */
   readonly meta?: { readonly name: string; readonly pathParts?: Record<string, string> };
 }

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import type { Sink, SourceReader } from "../../shared/sync/ports.js";
+import { createBulkSink } from "../../shared/elastic/bulk-sink.js";
+import type { SearchClient } from "../../shared/elastic/search-client.js";
 import { syncBatch } from "../../shared/sync/engine.js";
 import type { SyncDeps } from "../../shared/sync/types.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
@@ -114,5 +116,47 @@ describe("engine: a batch in flight does not keep its documents", () => {
     expect(report).toMatchObject({ claimed: keys.length, indexed: keys.length });
     expect((await source.indexed()).get("early-3")?.source).toMatchObject({ title: "doc 3", detail: { tags: ["b"] } });
     expect(await differences(source)).toEqual([]);
+  });
+
+  it("while a bulk request is out, its body is held outside V8's heap", async () => {
+    // Forty documents of about 100 KB: a 4 MB body, far above what the heap moves by on its own.
+    const text = "x".repeat(100_000);
+    const keys = Array.from({ length: 40 }, (_, i) => ({ id: `big-${i}`, pk: `t${i % 3}` }));
+    for (const [i, key] of keys.entries())
+      await source.container.items.upsert({ id: key.id, tenant: key.pk, title: `big ${i}`, text });
+    await base.queue.enqueue(keys, { lane: "live", now: Date.now() });
+
+    const client = services.clients.elastic;
+    let sent!: () => void;
+    const out = new Promise<void>((resolve) => (sent = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held: SearchClient = {
+      ...client,
+      transport: {
+        async request(params, options) {
+          if (params.path.endsWith("/_bulk")) {
+            sent();
+            await released;
+          }
+          return client.transport.request(params, options);
+        },
+      },
+    } as SearchClient;
+    await collectGarbage();
+    const before = process.memoryUsage();
+
+    const batch = syncBatch({ ...base, sink: createBulkSink(held) });
+    await out;
+    await collectGarbage();
+    const during = process.memoryUsage();
+    release();
+
+    // The batch's ops keep each document's JSON text (4 MB) on the heap until it settles; the
+    // body's 4 MB are the request's bytes, not a second copy there.
+    expect(during.arrayBuffers - before.arrayBuffers).toBeGreaterThan(4_000_000);
+    expect(during.heapUsed - before.heapUsed).toBeLessThan(6_000_000);
+    expect(await batch).toMatchObject({ claimed: keys.length, indexed: keys.length });
+    expect((await source.indexed()).get("big-5")?.source).toMatchObject({ title: "big 5", text });
   });
 });
