@@ -2,6 +2,7 @@ import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Container, CosmosClient } from "@azure/cosmos";
 import { createCosmosClient } from "../shared/cosmos/client.js";
+import { partitionKeyDefinition } from "../shared/cosmos/provision.js";
 import { createElasticClient, ensureIndex, type Client } from "../shared/elastic/index.js";
 import { stackEnv, startStack, type Stack } from "../scripts/stack/stack.js";
 import { listeningPid } from "./cpu.js";
@@ -50,9 +51,11 @@ export async function createContext(dir: string, quick: boolean, sizes: Sizes): 
     ...(stack.cosmos.caFile ? { caFile: stack.cosmos.caFile } : {}),
   });
   const { database } = await cosmos.databases.createIfNotExists({ id: DATABASE });
+  // As driftless provisions a source's container (hash version 2): the SDK routes every read by
+  // its key's hash, and a container created without a version makes it hash with version 1.
   const { container } = await database.containers.createIfNotExists({
     id: CONTAINER,
-    partitionKey: { paths: [PARTITION_KEY_PATH] },
+    partitionKey: partitionKeyDefinition([PARTITION_KEY_PATH]),
   });
   const elastic = createElasticClient({ node: stack.elasticsearchUrl });
 

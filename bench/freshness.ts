@@ -4,6 +4,7 @@ import { PARTITION_KEY_PATH, DATABASE, type BenchContext } from "./context.js";
 import { benchDoc } from "./docs.js";
 import { percentile, sleep } from "./measure.js";
 import { startWorkerProcess } from "./worker-process.js";
+import { partitionKeyDefinition } from "../shared/cosmos/provision.js";
 
 const WRITES_PER_SEC = 20;
 const POLL_MS = 50;
@@ -32,7 +33,7 @@ export async function measureFreshness(ctx: BenchContext, log: (line: string) =>
   const alias = `bench-fresh-${stamp}`;
   const { container } = await ctx.cosmos
     .database(DATABASE)
-    .containers.createIfNotExists({ id: containerName, partitionKey: { paths: [PARTITION_KEY_PATH] } });
+    .containers.createIfNotExists({ id: containerName, partitionKey: partitionKeyDefinition([PARTITION_KEY_PATH]) });
   const env = ctx.env([ctx.source("fresh", alias, containerName)], {
     CAPTURE_ENABLED: "true",
     CAPTURE_START_FROM: "now",

@@ -5,6 +5,7 @@ import { timeFreshness, type FreshnessResult } from "./freshness.js";
 import type { DeliveryStats, FeedStats } from "./functions-emulation.js";
 import { percentile, sleep } from "./measure.js";
 import { inbox } from "./pipeline.js";
+import { partitionKeyDefinition } from "../shared/cosmos/provision.js";
 
 /**
  * The timer schedule of this phase unless SYNC_SCHEDULE is given: shorter than the production
@@ -41,7 +42,7 @@ export async function measureFunctionsFreshness(ctx: BenchContext, log: (line: s
   const alias = `bench-fnfresh-${stamp}`;
   const { container } = await ctx.cosmos
     .database(DATABASE)
-    .containers.createIfNotExists({ id: containerName, partitionKey: { paths: [PARTITION_KEY_PATH] } });
+    .containers.createIfNotExists({ id: containerName, partitionKey: partitionKeyDefinition([PARTITION_KEY_PATH]) });
   const env = ctx.env([ctx.source("fnfresh", alias, containerName)], {
     CAPTURE_START_FROM: "now",
     // Makes the app the one with Service Bus (the wake-up, the ticket function, the timer's
