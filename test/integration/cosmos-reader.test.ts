@@ -1,4 +1,4 @@
-import type { BulkOptions, CosmosClient, OperationInput, PartitionKey } from "@azure/cosmos";
+import type { BulkOptions, Container, CosmosClient, OperationInput, PartitionKey } from "@azure/cosmos";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCosmosClient } from "../../shared/cosmos/client.js";
 import { createCosmosReader } from "../../shared/cosmos/reader.js";
@@ -40,6 +40,17 @@ describe("cosmos reader", () => {
   });
 
   const location = () => source.config.sources[0]!;
+  /** The client, but every container it opens is `container` (a proxy of the source's, with a fault or a probe). */
+  const clientWith = (container: Container): CosmosClient =>
+    new Proxy(cosmos, {
+      get: (target, property, receiver) =>
+        property === "database"
+          ? () =>
+              new Proxy(target.database(location().database), {
+                get: (db, name, r) => (name === "container" ? () => container : Reflect.get(db, name, r)),
+              })
+          : Reflect.get(target, property, receiver),
+    });
   const summary = (results: readonly ReadResult[]) =>
     results.map((result) =>
       "error" in result
@@ -144,16 +155,7 @@ describe("cosmos reader", () => {
               }
             : Reflect.get(c, key, r),
     });
-    const client = new Proxy(cosmos, {
-      get: (target, property, receiver) =>
-        property === "database"
-          ? () =>
-              new Proxy(target.database(location().database), {
-                get: (db, name, r) => (name === "container" ? () => faulty : Reflect.get(db, name, r)),
-              })
-          : Reflect.get(target, property, receiver),
-    });
-    const results = await createCosmosReader(client, location()).read(request);
+    const results = await createCosmosReader(clientWith(faulty), location()).read(request);
     expect(results.filter((result) => "error" in result)).toEqual([]);
     expect(reread.length).toBeGreaterThan(0);
     expect(reread.length).toBeLessThan(request.length);
@@ -177,22 +179,16 @@ describe("cosmos reader", () => {
       },
     });
     const counted = new Proxy(container, { get: (c, key, r) => (key === "items" ? items : Reflect.get(c, key, r)) });
-    const client = new Proxy(cosmos, {
-      get: (target, property, receiver) =>
-        property === "database"
-          ? () =>
-              new Proxy(target.database(location().database), {
-                get: (db, name, r) => (name === "container" ? () => counted : Reflect.get(db, name, r)),
-              })
-          : Reflect.get(target, property, receiver),
-    });
     const preparedDuring: number[] = [];
     const prepare = (document: Record<string, unknown>, member: string) => {
       preparedDuring.push(bulkCalls);
       return { prepared: document.n, member };
     };
 
-    const results = await createCosmosReader(client, location(), { bulkConcurrency: 1 }).read(request, prepare);
+    const results = await createCosmosReader(clientWith(counted), location(), { bulkConcurrency: 1 }).read(
+      request,
+      prepare,
+    );
 
     expect(bulkCalls).toBe(Math.ceil(request.length / 100));
     expect(preparedDuring).toHaveLength(stored.length);
