@@ -40,7 +40,8 @@ const heapProfiler = (survivors: boolean): Profiler => ({
 
 /**
  * Profiles `work` alone (not the process's start-up) when BENCH_PROFILE is set: its CPU with `1`,
- * its allocations with `heap`, those that survived the young generation with `survivors`. Writes `<name>.cpuprofile` or `<name>.heapprofile` next to the others.
+ * its allocations with `heap`, those that outlived the young generation with `survivors`. Writes
+ * `<name>.cpuprofile`, `<name>.heapprofile` or `<name>.survivors.heapprofile` next to the others.
  * With `perf`, the run is recorded by `perf record` from outside (bench/README.md): this appends
  * the process, `name` and the start and end of `work` to `perf-windows.txt`, in seconds of the
  * monotonic clock that `perf record -k CLOCK_MONOTONIC` stamps its samples with.

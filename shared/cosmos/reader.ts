@@ -1,6 +1,6 @@
 import type { Container, CosmosClient, OperationInput, OperationResponse, PartitionKey } from "@azure/cosmos";
 import type { PartitionKeyValue } from "../core/keys.js";
-import type { ReadKey, ReadResult, SourceReader } from "../sync/ports.js";
+import type { Prepare, ReadKey, ReadResult, SourceReader } from "../sync/ports.js";
 import { cosmosErrorStatus, describeCosmosError, isDocumentNotFound, missingOwnerError } from "./errors.js";
 
 export interface CosmosReaderOptions {
@@ -23,9 +23,7 @@ export interface CosmosReaderOptions {
 /** The most operations Cosmos takes in one bulk request. */
 const OPS_PER_BULK_REQUEST = 100;
 
-/** What a found document becomes: the caller's `prepare`, or the document itself. */
-type Prepare<D> = (document: Record<string, unknown>, member: string) => D;
-
+/** The `prepare` of a read given none: the document itself. */
 const asRead: Prepare<Record<string, unknown>> = (document) => document;
 
 /**

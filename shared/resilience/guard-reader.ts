@@ -1,5 +1,5 @@
 import { timeout, TimeoutStrategy, TaskCancelledError } from "cockatiel";
-import type { ReadKey, ReadResult, SourceReader } from "../sync/ports.js";
+import type { Prepare, ReadKey, ReadResult, SourceReader } from "../sync/ports.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { Circuit } from "./circuit.js";
 import { readFailureScope } from "./classify.js";
@@ -32,10 +32,7 @@ export function guardReader(reader: SourceReader, circuit: Circuit, options: Gua
   const deadline = timeout(timeoutMs, TimeoutStrategy.Aggressive);
 
   return {
-    async read<D = Record<string, unknown>>(
-      keys: readonly ReadKey[],
-      prepare?: (document: Record<string, unknown>, member: string) => D,
-    ) {
+    async read<D = Record<string, unknown>>(keys: readonly ReadKey[], prepare?: Prepare<D>) {
       let results: ReadResult<D>[];
       try {
         results = await circuit.execute(

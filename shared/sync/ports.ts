@@ -196,13 +196,13 @@ export interface SourceReader {
    * collector copies and promotes them; prepared at once, they die young (bench/results/history.md).
    * `prepare` must not throw.
    */
-  read<D = Record<string, unknown>>(
-    keys: readonly ReadKey[],
-    prepare?: (document: Record<string, unknown>, member: string) => D,
-  ): Promise<ReadResult<D>[]>;
+  read<D = Record<string, unknown>>(keys: readonly ReadKey[], prepare?: Prepare<D>): Promise<ReadResult<D>[]>;
 }
 
 export type ReadKey = { readonly member: string; readonly key: DocKey };
+
+/** What a found document becomes as soon as it is read (SourceReader.read). */
+export type Prepare<D> = (document: Record<string, unknown>, member: string) => D;
 
 /**
  * Reads the documents of another container by id, for a source's relations (shared/sync/relations.ts):
