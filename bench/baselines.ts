@@ -27,6 +27,20 @@ async function readBatch(reader: SourceReader, from: number, count: number): Pro
   });
 }
 
+/**
+ * BENCH_LOOP_LANES: how many of the loops run at once, each taking the next batch (1 by default:
+ * read a batch, write it, read the next). 3 runs them as the pipeline runs its batches
+ * (SYNC_CONCURRENCY), to tell what batches in flight cost any Node.js process from what
+ * driftless's own code costs; the CPU ratio's target is taken against the default.
+ */
+export function parseLoopLanes(text: string | undefined): number {
+  if (text === undefined || text === "") return 1;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 8)
+    throw new Error(`BENCH_LOOP_LANES must be a whole number from 1 to 8, got ${JSON.stringify(text)}`);
+  return value;
+}
+
 /** Documents the helpers.bulk loop writes once, untimed, before its first measurement. */
 const WARM_DOCS = 5_000;
 
@@ -43,9 +57,10 @@ export interface Baselines {
 
 /**
  * Two loops a user would otherwise write, fed batch by batch (the pipeline's batch size)
- * from the same reads: read a batch, write it, read the next. Each run writes a fresh index.
+ * from the same reads: read a batch, write it, read the next (`lanes` of them at once, each
+ * taking the next batch). Each run writes a fresh index.
  */
-export function createBaselines(ctx: BenchContext): Baselines {
+export function createBaselines(ctx: BenchContext, lanes = 1): Baselines {
   const reader = createCosmosReader(ctx.cosmos, { database: DATABASE, container: CONTAINER });
   // The pipeline's batch (SYNC_BATCH_SIZE, from the environment or its default), so both send bulk requests of the same size.
   const BATCH = settingsSchema.shape.SYNC_BATCH_SIZE.parse(process.env.SYNC_BATCH_SIZE);
@@ -64,9 +79,15 @@ export function createBaselines(ctx: BenchContext): Baselines {
       // Profiled as the pipeline's drains are (BENCH_PROFILE): the two profiles side by side, and
       // the sampler's own cost on both sides of the CPU ratio.
       await profiled(`${name}-${++runs}`, async () => {
-        for (let from = 0; from < docs; from += BATCH) {
-          await write(alias, await readBatch(reader, from, Math.min(BATCH, docs - from)));
-        }
+        let next = 0;
+        const lane = async () => {
+          while (next < docs) {
+            const from = next;
+            next += BATCH;
+            await write(alias, await readBatch(reader, from, Math.min(BATCH, docs - from)));
+          }
+        };
+        await Promise.all(Array.from({ length: lanes }, lane));
       });
       const rate = rateOf(docs, performance.now() - started);
       const used = process.cpuUsage(cpu);

@@ -19,7 +19,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBaselines } from "./baselines.js";
+import { createBaselines, parseLoopLanes } from "./baselines.js";
 import { sweepCeilings } from "./ceilings.js";
 import { createContext } from "./context.js";
 import { formatCores, waitForQuiet } from "./cpu.js";
@@ -40,7 +40,22 @@ import { WORKER_NODE_FLAGS } from "./worker-process.js";
 
 const quick = ["1", "true", "yes"].includes(process.env.QUICK ?? "");
 const sizes = quick ? QUICK : FULL;
+const PHASES = [
+  "ceilings",
+  "pipeline",
+  "pipeline-history",
+  "baselines",
+  "reimport",
+  "queue",
+  "http",
+  "freshness",
+  "functions-freshness",
+];
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").filter(Boolean));
+const unknownPhases = [...only].filter((name) => !PHASES.includes(name));
+if (unknownPhases.length > 0)
+  usage(`BENCH_ONLY names no phase ${unknownPhases.join(", ")} (phases: ${PHASES.join(", ")})`);
+const LOOP_LANES = setting(() => parseLoopLanes(process.env.BENCH_LOOP_LANES));
 /** The rounds run the side-by-side ceilings, the pipeline, helpers.bulk and the rebuild: whichever of them is wanted. */
 const wanted = (phase: string): boolean =>
   phase === "rounds" ? roundParts().length > 0 : only.size === 0 || only.has(phase);
@@ -49,7 +64,7 @@ const roundParts = (): string[] =>
     wanted("ceilings") ? "the ceilings side by side" : "",
     wanted("pipeline") ? "the driftless pipeline (sync history off)" : "",
     wanted("pipeline-history") ? "the pipeline with the sync history on" : "",
-    wanted("baselines") ? "helpers.bulk" : "",
+    wanted("baselines") ? `helpers.bulk${LOOP_LANES > 1 ? ` (${LOOP_LANES} loops at once)` : ""}` : "",
     wanted("reimport") ? "a rebuild" : "",
   ].filter(Boolean);
 const log = (line: string) => console.log(line);
@@ -91,7 +106,7 @@ try {
   if (seeded) log(`  seeded at ${seeded.perSec} docs/s (bulk upserts)`);
 
   const sweep = await phase("ceilings", "ceilings: warm-up and sweeps, each end alone", () => sweepCeilings(ctx, log));
-  const baselines = wanted("baselines") ? createBaselines(ctx) : undefined;
+  const baselines = wanted("baselines") ? createBaselines(ctx, LOOP_LANES) : undefined;
   // The side-by-side ceilings, the pipeline, helpers.bulk and a rebuild, in rounds (rounds.ts says
   // why). The pipelines' processes and the rebuild's worker stay up, idle, while the others run.
   // The sync history (one event per synced change, written to Elasticsearch) is an optional
@@ -306,6 +321,8 @@ try {
       node: process.version,
       /** The Node.js flags of every worker-mode process (worker-process.ts); the baselines run with Node's defaults. */
       workerNodeFlags: WORKER_NODE_FLAGS.join(" "),
+      /** The baselines' loops running at once (baselines.ts, BENCH_LOOP_LANES). */
+      loopLanes: LOOP_LANES,
       loadAverageBefore: loadBefore.map((value) => round(value)),
       loadAverageAfter: loadavg().map((value) => round(value)),
     },
@@ -496,4 +513,18 @@ async function cpuName(): Promise<string> {
   const info = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
   const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(info)?.[1] ?? cpus()[0]?.speed ?? 0);
   return `${cpus()[0]?.model ?? "unknown CPU"}${mhz > 0 ? ` at ${Math.round(mhz)} MHz` : ""}`;
+}
+
+/** A setting the run cannot start with: one line, no stack trace, before anything is started. */
+function usage(message: string): never {
+  process.stderr.write(`driftless bench: ${message}\n`);
+  process.exit(2);
+}
+
+function setting<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : String(error));
+  }
 }
