@@ -54,7 +54,7 @@ describe("fault: partition splits during capture, and a worker restarted after t
   it("skips no change: after the splits and the restart the index equals Cosmos", async () => {
     const started = Date.now();
     const start = (env: Record<string, string> = {}) => {
-      const worker = spawnWorker({ ...source.env, ...env });
+      const worker = spawnWorker(`capture-${workers.length}`, { ...source.env, CAPTURE_ENABLED: "true", ...env });
       workers.push(worker);
       return worker;
     };

@@ -14,9 +14,9 @@ import { createTestSource, eventually, type TestSource } from "../setup/fixtures
 import { drainReporting } from "./support/batches.js";
 import { drained, queueProbe } from "./support/checks.js";
 import { recordFigures } from "./support/figures.js";
-import { fieldOf, messageOf } from "./support/logs.js";
+import { fieldOf, messageOf } from "../setup/logs.js";
 import { attemptsSpent } from "./support/spent.js";
-import { spawnWorker, type FaultWorker } from "./support/workers.js";
+import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 
 const DOCS = 20;
 const ROUNDS = 6;
@@ -98,7 +98,7 @@ describe("fault: Cosmos DB consistency and throttling", () => {
       CAPTURE_POLL_MS: "50",
       SYNC_BATCH_SIZE: "10",
     });
-    const workers: FaultWorker[] = [
+    const workers: WorkerProcess[] = [
       spawnWorker("consistency-a", { ...source.env, CAPTURE_ENABLED: "true" }),
       spawnWorker("consistency-b", { ...source.env, CAPTURE_ENABLED: "true" }),
     ];

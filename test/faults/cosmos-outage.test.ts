@@ -16,10 +16,10 @@ import { differences } from "../setup/compare.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos, queueProbe } from "./support/checks.js";
-import { fieldOf, messageOf } from "./support/logs.js";
+import { fieldOf, messageOf } from "../setup/logs.js";
 import { recordFigures } from "./support/figures.js";
 import { attemptsSpent } from "./support/spent.js";
-import { spawnWorker, type FaultWorker } from "./support/workers.js";
+import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 
 const OUTAGE_MS = 15_000;
 const DOCS = 150;
@@ -37,7 +37,7 @@ describe("fault: Cosmos DB outage", () => {
   let source: TestSource;
   let services: Services;
   let queue: SourceQueue;
-  const workers: FaultWorker[] = [];
+  const workers: WorkerProcess[] = [];
   const keys: DocKey[] = Array.from({ length: DOCS }, (_, i) => ({ id: `c${i}`, pk: `t${i % 5}` }));
 
   beforeAll(async () => {

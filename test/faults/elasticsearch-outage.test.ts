@@ -12,9 +12,9 @@ import { createTestSource, eventually, type TestSource } from "../setup/fixtures
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos, onCluster, queueProbe } from "./support/checks.js";
 import { recordFigures } from "./support/figures.js";
-import { fieldOf, messageOf, type LogLine } from "./support/logs.js";
+import { fieldOf, messageOf, type LogLine } from "../setup/logs.js";
 import { attemptsSpent } from "./support/spent.js";
-import { spawnWorker, type FaultWorker } from "./support/workers.js";
+import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 
 const OUTAGE_MS = 30_000;
 const DOCS = 200;
@@ -38,7 +38,7 @@ describe("fault: Elasticsearch outage and throttling", () => {
   let source: TestSource;
   let services: Services;
   let queue: SourceQueue;
-  const workers: FaultWorker[] = [];
+  const workers: WorkerProcess[] = [];
   const keys = Array.from({ length: DOCS }, (_, i) => ({ id: `e${i}`, pk: `t${i % 5}` }));
 
   beforeAll(async () => {

@@ -6,7 +6,7 @@ import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { parsePrometheus, total } from "../setup/prometheus.js";
 import { recordFigures } from "./support/figures.js";
-import { spawnWorker, type FaultWorker } from "./support/workers.js";
+import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 
 const API_KEY = "fuzz-test-key-0123456789abcdef";
 const REQUESTS = 3000;
@@ -57,7 +57,7 @@ interface FuzzCase {
 describe("fault: the HTTP API fuzzed with malformed requests", () => {
   let source: TestSource;
   let services: Services;
-  let worker: FaultWorker;
+  let worker: WorkerProcess;
 
   beforeAll(async () => {
     source = await createTestSource();

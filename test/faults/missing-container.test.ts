@@ -6,8 +6,8 @@ import { silentLogger } from "../../shared/telemetry/logger.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
 import { runJobToEnd } from "../setup/jobs.js";
 import { recordFigures } from "./support/figures.js";
-import { messageOf } from "./support/logs.js";
-import { spawnWorker } from "./support/workers.js";
+import { messageOf } from "../setup/logs.js";
+import { spawnWorker } from "../setup/worker-process.js";
 
 const DOCS = 40;
 

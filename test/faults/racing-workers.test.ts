@@ -6,7 +6,7 @@ import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos } from "./support/checks.js";
 import { recordFigures } from "./support/figures.js";
-import { spawnWorker, type FaultWorker } from "./support/workers.js";
+import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 
 const DOCS = 12;
 const STREAM_MS = 20_000;
@@ -20,7 +20,7 @@ const STREAM_MS = 20_000;
 describe("fault: three workers racing on rapid updates of the same documents", () => {
   let source: TestSource;
   let services: Services;
-  const workers: FaultWorker[] = [];
+  const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
     source = await createTestSource({ env: { SYNC_BATCH_SIZE: "4", SYNC_CONCURRENCY: "2", SYNC_IDLE_POLL_MS: "10" } });

@@ -10,7 +10,7 @@ import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos } from "./support/checks.js";
 import { recordFigures } from "./support/figures.js";
-import { spawnWorker, type FaultWorker } from "./support/workers.js";
+import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 
 const RESTARTS = 3;
 const DOCS = 200;
@@ -26,7 +26,7 @@ describe("fault: Redis restarted (AOF on) mid-stream", () => {
   let redis: RedisHandle;
   let source: TestSource;
   let services: Services;
-  const workers: FaultWorker[] = [];
+  const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "driftless-fault-redis-"));

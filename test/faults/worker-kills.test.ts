@@ -5,7 +5,7 @@ import { createTestSource, type TestSource } from "../setup/fixtures.js";
 import { streamChanges } from "./support/changes.js";
 import { drained, indexMatchesCosmos, queueProbe } from "./support/checks.js";
 import { recordFigures } from "./support/figures.js";
-import { spawnWorker, type FaultWorker } from "./support/workers.js";
+import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 
 const STREAM_MS = 35_000;
 const DOCS = 300;
@@ -18,7 +18,7 @@ const DOCS = 300;
 describe("fault: workers killed with SIGKILL during a stream of changes", () => {
   let source: TestSource;
   let services: Services;
-  const workers: FaultWorker[] = [];
+  const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
     source = await createTestSource({

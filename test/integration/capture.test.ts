@@ -33,7 +33,7 @@ describe("change capture in worker mode", () => {
     return { source, services };
   }
   const worker = (source: TestSource, env: Record<string, string> = {}): WorkerProcess => {
-    const process = spawnWorker({ ...source.env, ...env });
+    const process = spawnWorker("capture", { ...source.env, CAPTURE_ENABLED: "true", ...env });
     cleanups.push(() => process.kill());
     return process;
   };

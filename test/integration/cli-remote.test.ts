@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/stack/ports.js";
-import { spawnWorker, type FaultWorker } from "../faults/support/workers.js";
+import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 import { createTestSource, type TestSource } from "../setup/fixtures.js";
 
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
@@ -39,7 +39,7 @@ function driftless(
  */
 describe("driftless CLI, remote mode", () => {
   let source: TestSource;
-  let worker: FaultWorker;
+  let worker: WorkerProcess;
   let url: string;
   let remote: Record<string, string>;
 

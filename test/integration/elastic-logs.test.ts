@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/index.js";
 import { createServiceLogging } from "../../shared/runtime/logging.js";
 import { createElasticLogShipper } from "../../shared/telemetry/elastic-logs.js";
-import { spawnWorker, type FaultWorker } from "../faults/support/workers.js";
+import { spawnWorker, type WorkerProcess } from "../setup/worker-process.js";
 import { LOG_FIELDS } from "../infra/dashboard-log-fields.js";
 import { createTestSource, eventually, type TestSource } from "../setup/fixtures.js";
 import { services, uniqueName } from "../setup/services.js";
@@ -15,7 +15,7 @@ import { services, uniqueName } from "../setup/services.js";
 describe("logs into Elasticsearch", () => {
   let source: TestSource;
   let es: Client;
-  const workers: FaultWorker[] = [];
+  const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
     source = await createTestSource();

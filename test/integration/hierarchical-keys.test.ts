@@ -41,7 +41,7 @@ describe("hierarchical partition keys end to end", () => {
   const runJob = (kind: "reimport" | "reconcile") => runJobToEnd(services, kind, source.name);
 
   it("captures, syncs, reimports and reconciles one id under two full keys", async () => {
-    const worker = spawnWorker(source.env);
+    const worker = spawnWorker("hierarchical-keys", { ...source.env, CAPTURE_ENABLED: "true" });
     try {
       await eventually(
         async () => {

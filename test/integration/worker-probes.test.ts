@@ -18,7 +18,12 @@ describe("worker mode: /api/live and /api/ready", () => {
     const source = await createTestSource();
     cleanups.push(() => source.dispose());
     const [port] = await freePorts(1);
-    const worker: WorkerProcess = spawnWorker({ ...source.env, WORKER_PORT: String(port), ...env });
+    const worker: WorkerProcess = spawnWorker("probes", {
+      ...source.env,
+      CAPTURE_ENABLED: "true",
+      WORKER_PORT: String(port),
+      ...env,
+    });
     cleanups.push(() => worker.kill());
     const get = async (path: string) => {
       const response = await fetch(`http://127.0.0.1:${port}/api/${path}`);

@@ -10,7 +10,7 @@ import { guardSink } from "../../shared/resilience/guard-sink.js";
 import type { ItemOutcome, Sink, SourceReader } from "../../shared/sync/ports.js";
 import { createLogger } from "../../shared/telemetry/logger.js";
 import { Writable } from "node:stream";
-import { fieldOf, messageOf } from "../faults/support/logs.js";
+import { fieldOf, messageOf } from "../setup/logs.js";
 
 function capturedLogger() {
   const lines: Record<string, unknown>[] = [];

@@ -1,5 +1,5 @@
 import { parsePrometheus, total } from "../../setup/prometheus.js";
-import type { FaultWorker } from "./workers.js";
+import type { WorkerProcess } from "../../setup/worker-process.js";
 
 /**
  * Attempts spent by the live workers since they started, from their own counters (`GET /metrics`):
@@ -7,7 +7,7 @@ import type { FaultWorker } from "./workers.js";
  * queue's attempts hash, a counter cannot miss an attempt spent and settled between two samples:
  * one spent attempt makes this 1.
  */
-export async function attemptsSpent(workers: readonly FaultWorker[], source: string): Promise<number> {
+export async function attemptsSpent(workers: readonly WorkerProcess[], source: string): Promise<number> {
   let spent = 0;
   for (const worker of workers.filter((entry) => entry.alive())) {
     const text = await (await fetch((await worker.url()).replace(/\/api$/, "/metrics"))).text();
