@@ -446,8 +446,11 @@ try {
   log(
     `absolute numbers are this machine's (${cpus().length} cores, ${results.run.cpu}, load ${results.run.loadAverageBefore.join(" ")} before the run; host probe ${probeSpread(probes)}); bench/results/latest.json has the details (${results.run.seconds} s).`,
   );
-  // Only a run of every phase is a result to keep: a subset leaves latest.md and the history alone.
-  if (only.size === 0) {
+  // Only a run of every phase, as the targets define it, is a result to keep: a subset, or loops
+  // run several at once, leave latest.md and the history alone.
+  if (only.size > 0 || LOOP_LANES > 1) {
+    log("bench/results/latest.md and history.md left alone: a run with BENCH_ONLY or BENCH_LOOP_LANES is not kept.");
+  } else {
     const size = quick ? "QUICK" : "full";
     const withRange = (value: number | null | undefined, range: number[] | null | undefined) =>
       `${fmt(value, 2)}${range && range.length === 2 ? ` (${range.map((v) => v.toFixed(2)).join("–")})` : ""}`;
