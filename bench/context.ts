@@ -13,6 +13,18 @@ export const DATABASE = "driftless-bench";
 export const CONTAINER = "docs";
 export const PARTITION_KEY_PATH = "/tenant";
 
+/**
+ * A container of the bench's database, created as driftless provisions a source's (hash version
+ * 2): the SDK routes every read by its key's hash, and a container created without a version
+ * makes it hash with version 1.
+ */
+export async function createBenchContainer(cosmos: CosmosClient, id: string): Promise<Container> {
+  const { container } = await cosmos
+    .database(DATABASE)
+    .containers.createIfNotExists({ id, partitionKey: partitionKeyDefinition([PARTITION_KEY_PATH]) });
+  return container;
+}
+
 /** Every index the benchmark writes is created alike, so their numbers compare. */
 export const INDEX_SETTINGS = { number_of_shards: 1, number_of_replicas: 0 };
 
@@ -50,13 +62,8 @@ export async function createContext(dir: string, quick: boolean, sizes: Sizes): 
     key: stack.cosmos.key,
     ...(stack.cosmos.caFile ? { caFile: stack.cosmos.caFile } : {}),
   });
-  const { database } = await cosmos.databases.createIfNotExists({ id: DATABASE });
-  // As driftless provisions a source's container (hash version 2): the SDK routes every read by
-  // its key's hash, and a container created without a version makes it hash with version 1.
-  const { container } = await database.containers.createIfNotExists({
-    id: CONTAINER,
-    partitionKey: partitionKeyDefinition([PARTITION_KEY_PATH]),
-  });
+  await cosmos.databases.createIfNotExists({ id: DATABASE });
+  const container = await createBenchContainer(cosmos, CONTAINER);
   const elastic = createElasticClient({ node: stack.elasticsearchUrl });
 
   const source = (name: string, alias: string, containerName = CONTAINER) => ({

@@ -1,10 +1,9 @@
 import { setTimeout } from "node:timers/promises";
 import type { Container } from "@azure/cosmos";
-import { PARTITION_KEY_PATH, DATABASE, type BenchContext } from "./context.js";
+import { createBenchContainer, type BenchContext } from "./context.js";
 import { benchDoc } from "./docs.js";
 import { percentile, sleep } from "./measure.js";
 import { startWorkerProcess } from "./worker-process.js";
-import { partitionKeyDefinition } from "../shared/cosmos/provision.js";
 
 const WRITES_PER_SEC = 20;
 const POLL_MS = 50;
@@ -31,9 +30,7 @@ export async function measureFreshness(ctx: BenchContext, log: (line: string) =>
   const stamp = Date.now().toString(36);
   const containerName = `fresh-${stamp}`;
   const alias = `bench-fresh-${stamp}`;
-  const { container } = await ctx.cosmos
-    .database(DATABASE)
-    .containers.createIfNotExists({ id: containerName, partitionKey: partitionKeyDefinition([PARTITION_KEY_PATH]) });
+  const container = await createBenchContainer(ctx.cosmos, containerName);
   const env = ctx.env([ctx.source("fresh", alias, containerName)], {
     CAPTURE_ENABLED: "true",
     CAPTURE_START_FROM: "now",

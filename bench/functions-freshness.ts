@@ -1,11 +1,10 @@
 import { once } from "node:events";
 import { spawnTs } from "./child.js";
-import { DATABASE, PARTITION_KEY_PATH, type BenchContext } from "./context.js";
+import { createBenchContainer, type BenchContext } from "./context.js";
 import { timeFreshness, type FreshnessResult } from "./freshness.js";
 import type { DeliveryStats, FeedStats } from "./functions-emulation.js";
 import { percentile, sleep } from "./measure.js";
 import { inbox } from "./pipeline.js";
-import { partitionKeyDefinition } from "../shared/cosmos/provision.js";
 
 /**
  * The timer schedule of this phase unless SYNC_SCHEDULE is given: shorter than the production
@@ -40,9 +39,7 @@ export async function measureFunctionsFreshness(ctx: BenchContext, log: (line: s
   const stamp = Date.now().toString(36);
   const containerName = `fnfresh-${stamp}`;
   const alias = `bench-fnfresh-${stamp}`;
-  const { container } = await ctx.cosmos
-    .database(DATABASE)
-    .containers.createIfNotExists({ id: containerName, partitionKey: partitionKeyDefinition([PARTITION_KEY_PATH]) });
+  const container = await createBenchContainer(ctx.cosmos, containerName);
   const env = ctx.env([ctx.source("fnfresh", alias, containerName)], {
     CAPTURE_START_FROM: "now",
     // Makes the app the one with Service Bus (the wake-up, the ticket function, the timer's
